@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+
+// Simulators live in runtime/simulators/<name>.ts and export register(cmd).
+const SIMULATORS = ['plc', 'camera'];
+
+export function register(program: Command): void {
+  const sim = program.command('simulate').description('simulated line equipment: a PLC (Modbus TCP / OPC UA) and a vision camera (gRPC)');
+  for (const name of SIMULATORS) {
+    let mod: { register(cmd: Command): void } | undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require(`../simulators/${name}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+    if (mod) mod.register(sim);
+  }
+}

@@ -1,0 +1,100 @@
+// Starts a real tier runtime (`linesight runtime`) as a child process and talks to its admin API.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../runtime/paths';
+import { freePort } from './services';
+
+export interface RuntimeProcess {
+  url: string;
+  port: number;
+  userDir: string;
+  proc: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Authorization header value, when the runtime requires login and `login()` was called. */
+  authHeader?: string;
+  login(username: string, password: string): Promise<void>;
+  /** GET/POST to the admin API with the login token when there is one. */
+  request(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Full deploy of a flow array; resolves when Node-RED has accepted it. */
+  deploy(flows: unknown[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  tier?: 'line' | 'factory' | 'cloud';
+  insecure?: boolean;
+  userDir?: string;
+  env?: Record<string, string>;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+export function tempDir(prefix = 'linesight-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startRuntimeProcess(opts: StartOptions = {}): Promise<RuntimeProcess> {
+  const port = await freePort();
+  const userDir = opts.userDir ?? tempDir('linesight-rt-');
+  const args = [path.join(PACKAGE_ROOT, 'bin', 'linesight.js'), 'runtime', '--tier', opts.tier ?? 'line', '--port', String(port), '--user-dir', userDir, '--log-level', 'warn'];
+  if (opts.insecure ?? true) args.push('--insecure');
+  args.push(...(opts.args ?? []));
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}/`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 30000} ms:\n${out}`)), opts.timeoutMs ?? 30_000);
+    const check = () => {
+      if (out.includes(' ready at ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`runtime exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  const rt: RuntimeProcess = {
+    url,
+    port,
+    userDir,
+    proc,
+    output: () => out,
+    async login(username, password) {
+      const res = await fetch(`${url}auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }),
+      });
+      if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      const tok = (await res.json()) as { access_token: string };
+      rt.authHeader = `Bearer ${tok.access_token}`;
+    },
+    request(method, route, body, headers = {}) {
+      const h: Record<string, string> = { accept: 'application/json', ...headers };
+      if (rt.authHeader) h.authorization = rt.authHeader;
+      if (body !== undefined) h['content-type'] = 'application/json';
+      return fetch(url + route.replace(/^\//, ''), { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    },
+    async deploy(flows) {
+      const res = await rt.request('POST', 'flows', flows, { 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' });
+      if (res.status !== 204 && res.status !== 200) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode) return;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  return rt;
+}
