@@ -74,7 +74,7 @@ for (const a of assets.filter((f) => f.endsWith('.html'))) {
 
 // The shipped proto lives at the top level too, so camera vendors find it without digging into dist/.
 for (const p of walk(path.join(root, 'proto'))) {
-  const dest = path.join(dist, 'proto', path.basename(p));
+  const dest = path.join(dist, 'proto', path.relative(path.join(root, 'proto'), p));
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   fs.copyFileSync(p, dest);
 }
