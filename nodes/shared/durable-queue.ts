@@ -1,0 +1,371 @@
+// A durable FIFO on disk (better-sqlite3 in WAL mode) for store-and-forward: the cloud-bridge outbox and
+// the timescale-sink spool. Items are removed only when the consumer acks them, so a crash replays
+// rather than loses. No node-red import; one file per queue.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface DurableQueueOptions {
+  /** Path of the SQLite file; its folder is created when missing. */
+  file: string;
+  /** Upper bound on queued items. Default 1,000,000. */
+  maxMessages?: number;
+  /** Upper bound on the sum of payload sizes in bytes. Default 512 MiB. */
+  maxBytes?: number;
+  /** What a push does when a bound would be exceeded. Default 'drop-oldest'. */
+  overflow?: 'drop-oldest' | 'refuse-newest';
+  /**
+   * 0 = every push is its own fsynced transaction before push() returns (nothing acknowledged is lost,
+   * even on power cut). N = group commit: pushes and acks are held in memory for at most N ms, then
+   * written in one fsynced transaction; a crash or power cut loses at most the last N ms of pushes
+   * (and may replay up to N ms of acks, i.e. duplicates). Default 0.
+   */
+  syncEveryMs?: number;
+  /** Injected timer for tests; defaults to setTimeout/clearTimeout. */
+  timers?: { set(fn: () => void, ms: number): unknown; clear(handle: unknown): void };
+  /** Injected clock (unix ms) for enqueuedAt. */
+  now?: () => number;
+}
+
+export interface QueuedItem {
+  seq: number;
+  key: string;
+  payload: Buffer;
+  meta?: Record<string, unknown>;
+  enqueuedAt: number;
+}
+
+export interface PushItem {
+  key: string;
+  payload: Buffer;
+  meta?: Record<string, unknown>;
+}
+
+export class QueueFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueFullError';
+  }
+}
+
+export class QueueClosedError extends Error {
+  constructor(file: string) {
+    super(`durable queue ${file} is closed`);
+    this.name = 'QueueClosedError';
+  }
+}
+
+interface Row {
+  seq: number;
+  key: string;
+  payload: Buffer;
+  meta: string | null;
+  enqueued_at: number;
+}
+
+const DEFAULT_MAX_MESSAGES = 1_000_000;
+const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+
+export class DurableQueue {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+  private readonly overflow: 'drop-oldest' | 'refuse-newest';
+  private readonly syncEveryMs: number;
+  private readonly timers: NonNullable<DurableQueueOptions['timers']>;
+  private readonly now: () => number;
+  // Items pushed but not yet written (group commit only); their seqs are all above every row on disk.
+  private pending: QueuedItem[] = [];
+  // Acks of rows on disk not yet deleted (group commit only).
+  private pendingAcks = new Set<number>();
+  private timer: unknown;
+  private lastSeq: number;
+  private lastSeqOnDisk: number;
+  private messages: number;
+  private bytes: number;
+  private droppedCount: number;
+  private droppedOnDisk: number;
+  private closed = false;
+  private readonly stmt: {
+    insert: Database.Statement;
+    del: Database.Statement;
+    peek: Database.Statement;
+    oldest: Database.Statement;
+    len: Database.Statement;
+    setState: Database.Statement;
+  };
+
+  /** Called after each group commit with the highest seq now on disk (for tests and metrics). */
+  onFlush?: (lastSeq: number) => void;
+
+  constructor(opts: DurableQueueOptions) {
+    this.file = opts.file;
+    this.maxMessages = opts.maxMessages ?? DEFAULT_MAX_MESSAGES;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.overflow = opts.overflow ?? 'drop-oldest';
+    this.syncEveryMs = opts.syncEveryMs ?? 0;
+    this.timers = opts.timers ?? { set: (fn, ms) => setTimeout(fn, ms).unref(), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.now = opts.now ?? Date.now;
+    if (!(this.maxMessages >= 1)) throw new RangeError('maxMessages must be >= 1');
+    if (!(this.maxBytes >= 1)) throw new RangeError('maxBytes must be >= 1');
+    if (!(this.syncEveryMs >= 0)) throw new RangeError('syncEveryMs must be >= 0');
+
+    fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
+    this.db = new Database(opts.file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: each commit is fsynced in WAL mode, so a committed push survives a power cut.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      create table if not exists items (
+        seq integer primary key,
+        key text not null,
+        payload blob not null,
+        meta text,
+        enqueued_at integer not null
+      );
+      create table if not exists state (k text primary key, v integer not null);
+    `);
+    const state = (k: string) => (this.db.prepare('select v from state where k = ?').get(k) as { v: number } | undefined)?.v ?? 0;
+    const agg = this.db.prepare('select count(*) as n, coalesce(sum(length(payload)), 0) as b, coalesce(max(seq), 0) as m from items').get() as { n: number; b: number; m: number };
+    this.messages = agg.n;
+    this.bytes = agg.b;
+    // Seqs never repeat, even after the queue was emptied and reopened.
+    this.lastSeq = this.lastSeqOnDisk = Math.max(agg.m, state('last_seq'));
+    this.droppedCount = this.droppedOnDisk = state('dropped');
+    this.stmt = {
+      insert: this.db.prepare('insert into items (seq, key, payload, meta, enqueued_at) values (?, ?, ?, ?, ?)'),
+      del: this.db.prepare('delete from items where seq = ?'),
+      peek: this.db.prepare('select seq, key, payload, meta, enqueued_at from items where seq > ? order by seq limit ?'),
+      oldest: this.db.prepare('select seq, length(payload) as len from items where seq > ? order by seq limit ?'),
+      len: this.db.prepare('select length(payload) as len from items where seq = ?'),
+      setState: this.db.prepare('insert into state (k, v) values (?, ?) on conflict (k) do update set v = excluded.v'),
+    };
+  }
+
+  /** Appends one item; returns its seq. Throws QueueFullError under 'refuse-newest' when full. */
+  push(key: string, payload: Buffer, meta?: Record<string, unknown>): number {
+    return this.pushMany([{ key, payload, meta }])[0];
+  }
+
+  /** Appends items atomically (all or none under 'refuse-newest'); returns their seqs in order. */
+  pushMany(items: PushItem[]): number[] {
+    this.assertOpen();
+    if (items.length === 0) return [];
+    let addBytes = 0;
+    for (const it of items) {
+      if (typeof it.key !== 'string') throw new TypeError('key must be a string');
+      if (!Buffer.isBuffer(it.payload)) throw new TypeError('payload must be a Buffer');
+      addBytes += it.payload.length;
+    }
+    if (items.length > this.maxMessages || addBytes > this.maxBytes) {
+      throw new QueueFullError(`${items.length} item(s) of ${addBytes} bytes can never fit (maxMessages ${this.maxMessages}, maxBytes ${this.maxBytes})`);
+    }
+    const overMessages = this.messages + items.length - this.maxMessages;
+    const overBytes = this.bytes + addBytes - this.maxBytes;
+    if ((overMessages > 0 || overBytes > 0) && this.overflow === 'refuse-newest') {
+      throw new QueueFullError(
+        `queue full: ${this.messages} messages / ${this.bytes} bytes held (max ${this.maxMessages} / ${this.maxBytes}); refused ${items.length} new`,
+      );
+    }
+    const at = this.now();
+    const queued: QueuedItem[] = items.map((it) => ({ seq: ++this.lastSeq, key: it.key, payload: it.payload, meta: it.meta, enqueuedAt: at }));
+    if (this.syncEveryMs === 0) {
+      // Drops and inserts commit together: a crash leaves either the old queue or the new one.
+      const before = { m: this.messages, b: this.bytes, d: this.droppedCount };
+      try {
+        this.db.transaction(() => {
+          if (overMessages > 0 || overBytes > 0) this.dropOldest(overMessages, overBytes);
+          for (const q of queued) this.insertRow(q);
+          this.stmt.setState.run('last_seq', this.lastSeq);
+          this.persistDropped();
+        })();
+        this.lastSeqOnDisk = this.lastSeq;
+      } catch (err) {
+        this.lastSeq -= queued.length;
+        this.messages = before.m;
+        this.bytes = before.b;
+        this.droppedCount = before.d;
+        throw err;
+      }
+    } else {
+      if (overMessages > 0 || overBytes > 0) this.dropOldest(overMessages, overBytes);
+      this.pending.push(...queued);
+      this.schedule();
+    }
+    this.messages += queued.length;
+    this.bytes += addBytes;
+    return queued.map((q) => q.seq);
+  }
+
+  /** Up to `limit` items with seq > afterSeq, oldest first (including ones not yet group-committed). */
+  peek(limit: number, afterSeq = 0): QueuedItem[] {
+    this.assertOpen();
+    if (limit <= 0) return [];
+    const out: QueuedItem[] = [];
+    for (const r of this.stmt.peek.iterate(afterSeq, limit + this.pendingAcks.size) as IterableIterator<Row>) {
+      if (this.pendingAcks.has(r.seq)) continue;
+      out.push({ seq: r.seq, key: r.key, payload: r.payload, meta: r.meta ? JSON.parse(r.meta) : undefined, enqueuedAt: r.enqueued_at });
+      if (out.length >= limit) return out;
+    }
+    for (const p of this.pending) {
+      if (p.seq <= afterSeq) continue;
+      out.push(p);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Removes items; unknown or already removed seqs are ignored. */
+  ack(seqs: number[]): void {
+    this.assertOpen();
+    if (seqs.length === 0) return;
+    const want = new Set(seqs);
+    if (this.pending.length) {
+      const keep: QueuedItem[] = [];
+      for (const p of this.pending) {
+        if (want.has(p.seq)) {
+          want.delete(p.seq);
+          this.messages--;
+          this.bytes -= p.payload.length;
+        } else keep.push(p);
+      }
+      this.pending = keep;
+    }
+    if (want.size === 0) return;
+    if (this.syncEveryMs === 0) {
+      this.db.transaction(() => {
+        for (const s of want) {
+          const len = this.rowLength(s);
+          if (len === undefined) continue;
+          this.stmt.del.run(s);
+          this.messages--;
+          this.bytes -= len;
+        }
+      })();
+    } else {
+      // Hidden from peek and uncounted now; deleted on disk at the next group commit.
+      for (const s of want) this.hideRow(s);
+      this.schedule();
+    }
+  }
+
+  get size(): { messages: number; bytes: number } {
+    return { messages: this.messages, bytes: this.bytes };
+  }
+
+  /** Items dropped by 'drop-oldest' over the queue file's whole life. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** Writes everything held in memory now, in one transaction. */
+  flush(): void {
+    this.assertOpen();
+    if (this.timer !== undefined) {
+      this.timers.clear(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.length === 0 && this.pendingAcks.size === 0 && this.droppedOnDisk === this.droppedCount && this.lastSeqOnDisk === this.lastSeq) return;
+    const pending = this.pending;
+    const acks = this.pendingAcks;
+    this.db.transaction(() => {
+      for (const s of acks) this.stmt.del.run(s);
+      for (const q of pending) this.insertRow(q);
+      this.stmt.setState.run('last_seq', this.lastSeq);
+      this.persistDropped();
+    })();
+    this.pending = [];
+    this.pendingAcks = new Set();
+    this.lastSeqOnDisk = this.lastSeq;
+    this.onFlush?.(this.lastSeq);
+  }
+
+  /** Flushes and closes the file. Further calls throw QueueClosedError; close() twice is harmless. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      this.db.close();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private insertRow(q: QueuedItem): void {
+    this.stmt.insert.run(q.seq, q.key, q.payload, q.meta === undefined ? null : JSON.stringify(q.meta), q.enqueuedAt);
+  }
+
+  private rowLength(seq: number): number | undefined {
+    return (this.stmt.len.get(seq) as { len: number } | undefined)?.len;
+  }
+
+  /** Group commit: marks a row on disk as gone (uncounted, invisible); returns its length or undefined. */
+  private hideRow(seq: number): number | undefined {
+    if (this.pendingAcks.has(seq)) return undefined;
+    const len = this.rowLength(seq);
+    if (len === undefined) return undefined;
+    this.pendingAcks.add(seq);
+    this.messages--;
+    this.bytes -= len;
+    return len;
+  }
+
+  private persistDropped(): void {
+    if (this.droppedOnDisk !== this.droppedCount) {
+      this.stmt.setState.run('dropped', this.droppedCount);
+      this.droppedOnDisk = this.droppedCount;
+    }
+  }
+
+  // Makes room for new items by removing the oldest ones, on disk first, then in memory. Under group
+  // commit the disk rows are only hidden here and deleted by the next flush.
+  private dropOldest(overMessages: number, overBytes: number): void {
+    let needMsgs = overMessages;
+    let needBytes = overBytes;
+    const done = () => needMsgs <= 0 && needBytes <= 0;
+    const drop = (len: number) => {
+      this.droppedCount++;
+      needMsgs--;
+      needBytes -= len;
+    };
+    let after = 0;
+    while (!done()) {
+      const rows = this.stmt.oldest.all(after, Math.max(needMsgs, 256)) as Array<{ seq: number; len: number }>;
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        after = r.seq;
+        if (done()) break;
+        if (this.pendingAcks.has(r.seq)) continue;
+        if (this.syncEveryMs === 0) {
+          this.stmt.del.run(r.seq);
+          this.messages--;
+          this.bytes -= r.len;
+        } else this.hideRow(r.seq);
+        drop(r.len);
+      }
+    }
+    while (!done() && this.pending.length) {
+      const p = this.pending.shift()!;
+      this.messages--;
+      this.bytes -= p.payload.length;
+      drop(p.payload.length);
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = this.timers.set(() => {
+      this.timer = undefined;
+      if (!this.closed) this.flush();
+    }, this.syncEveryMs);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new QueueClosedError(this.file);
+  }
+}
