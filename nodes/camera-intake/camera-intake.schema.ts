@@ -1,0 +1,82 @@
+// camera-intake config: the one source of truth for the editor defaults and runtime validation.
+export interface CameraIntakeConfig {
+  name?: string;
+  /**
+   * Address to listen on; 0.0.0.0 accepts cameras from the network.
+   * @default "0.0.0.0"
+   * @minLength 1
+   */
+  host: string;
+  /**
+   * TCP port of the gRPC server (0 = any free port, for tests).
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 65535
+   * @default 50051
+   */
+  port: number;
+  /**
+   * Site written into every Inspection.
+   * @minLength 1
+   * @default "plant1"
+   */
+  site: string;
+  /**
+   * Line used when the camera leaves line_id empty.
+   * @minLength 1
+   * @default "line1"
+   */
+  line: string;
+  /**
+   * Transport security: none (plaintext), tls (server certificate), mtls (cameras must present a
+   * certificate signed by the client CA).
+   * @default "none"
+   */
+  tls: 'none' | 'tls' | 'mtls';
+  /** PEM file of the server certificate chain (instead of pasting it into the credentials). */
+  certFile?: string;
+  /** PEM file of the server private key (instead of the credentials). */
+  keyFile?: string;
+  /** PEM file of the CA that signs camera certificates (mtls). */
+  caFile?: string;
+  /**
+   * Largest accepted gRPC message in MiB (image included); bigger ones are answered RESOURCE_EXHAUSTED.
+   * @minimum 0.0625
+   * @maximum 512
+   * @default 16
+   */
+  maxMessageMiB: number;
+  /**
+   * Most inspections that may wait for the flow at once; beyond it new ones are answered RESOURCE_EXHAUSTED.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 100000
+   * @default 64
+   */
+  maxWaiting: number;
+  /**
+   * When an inspection stops counting as waiting: `done` when every node wired to this one has
+   * completed it (calls done()), `send` as soon as it is sent.
+   * @default "done"
+   */
+  releaseOn: 'done' | 'send';
+  /**
+   * A waiting inspection whose downstream nodes never complete it is released after this many seconds.
+   * @minimum 1
+   * @maximum 3600
+   * @default 60
+   */
+  holdTimeoutS: number;
+}
+
+/** Node-RED credentials of camera-intake: never in the flow file, never logged. */
+export interface CameraIntakeCredentials {
+  /** Bearer token cameras must send in `authorization` metadata; empty = no token check. */
+  token?: string;
+  /** PEM server certificate chain. */
+  tlsCert?: string;
+  /** PEM server private key. */
+  tlsKey?: string;
+  /** PEM CA for camera certificates (mtls). */
+  tlsCa?: string;
+}

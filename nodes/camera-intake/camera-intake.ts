@@ -1,0 +1,126 @@
+// camera-intake: a gRPC server (linesight.v1.InspectionIntake) that turns every accepted inspection into
+// one message with an `Inspection` payload, and refuses work (RESOURCE_EXHAUSTED) when the flow is behind.
+import type { NodeAPI } from 'node-red';
+import fs from 'node:fs';
+import { Backoff } from '../shared/backoff';
+import { defineNode, fmt, status } from '../shared/node-kit';
+import { Admission } from './admission';
+import type { CameraIntakeConfig, CameraIntakeCredentials } from './camera-intake.schema';
+import { describeProblems, mapInspection } from './inspection-mapper';
+import { IntakeServer, type TlsMaterial } from './intake-server';
+
+interface CompleteEvent {
+  msg: { _msgid?: string };
+  node: { id: string };
+}
+
+interface Hooks {
+  add(name: string, fn: (e: CompleteEvent) => void): void;
+  remove(name: string): void;
+}
+
+/** RED.hooks; node-red-node-test-helper leaves it out, so fall back to the module the runtime fires from. */
+function messageHooks(RED: NodeAPI): Hooks {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (RED as unknown as { hooks?: Hooks }).hooks ?? (require('@node-red/util') as { hooks: Hooks }).hooks;
+}
+
+function tlsMaterial(config: CameraIntakeConfig, creds: CameraIntakeCredentials): TlsMaterial {
+  const pem = (inline: string | undefined, file: string | undefined) => inline || (file ? fs.readFileSync(file) : undefined);
+  return { mode: config.tls, cert: pem(creds.tlsCert, config.certFile), key: pem(creds.tlsKey, config.keyFile), ca: pem(creds.tlsCa, config.caFile) };
+}
+
+export = function register(RED: NodeAPI) {
+  defineNode<CameraIntakeConfig, CameraIntakeCredentials>(
+    RED,
+    {
+      type: 'camera-intake',
+      configSchema: 'CameraIntakeConfig',
+      credentials: { token: { type: 'password' }, tlsCert: { type: 'text' }, tlsKey: { type: 'password' }, tlsCa: { type: 'text' } },
+    },
+    ({ node, config, label }) => {
+      const creds = (node.credentials ?? {}) as CameraIntakeCredentials;
+      const wired = new Set(((node as unknown as { wires?: string[][] }).wires ?? []).flat());
+      const admission = new Admission({
+        max: config.maxWaiting,
+        completionsNeeded: config.releaseOn === 'done' ? wired.size : 0,
+        holdTimeoutMs: config.holdTimeoutS * 1000,
+      });
+      const server = new IntakeServer({
+        host: config.host,
+        port: config.port,
+        tls: tlsMaterial(config, creds),
+        token: creds.token,
+        maxMessageBytes: Math.round(config.maxMessageMiB * 1024 * 1024),
+        submit(p) {
+          const r = mapInspection(p, { site: config.site, line: config.line });
+          if (!r.ok) return { code: 'INVALID_ARGUMENT', reason: describeProblems(r.problems) };
+          const id = RED.util.generateId();
+          if (!admission.tryAcquire(id)) {
+            return { code: 'RESOURCE_EXHAUSTED', reason: `the flow is behind: ${admission.waiting} inspections waiting (max ${admission.max}); retry later` };
+          }
+          node.send({ _msgid: id, payload: r.inspection });
+          return { code: 'OK' };
+        },
+      });
+
+      // Node-RED fires onComplete whenever a node calls done(); the slot is freed when every wired node has.
+      const hooks = messageHooks(RED);
+      const hookName = `onComplete.linesightIntake${node.id.replace(/[^A-Za-z0-9]/g, '')}`;
+      if (config.releaseOn === 'done' && wired.size > 0) {
+        hooks.add(hookName, (e) => {
+          if (e.msg?._msgid && wired.has(e.node.id)) admission.complete(e.msg._msgid, e.node.id);
+        });
+      }
+
+      let closed = false;
+      let retry: NodeJS.Timeout | undefined;
+      const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+      const listen = async () => {
+        if (closed) return;
+        node.status(status.connecting(`binding ${config.host}:${config.port}`));
+        try {
+          const port = await server.start();
+          if (closed) return void (await server.close(0));
+          backoff.reset();
+          node.log(`${label} listening on ${config.host}:${port} (${config.tls === 'none' ? 'plaintext' : config.tls})`);
+          node.status(status.ok(`listening :${port}`));
+        } catch (err) {
+          const wait = backoff.next();
+          node.status(status.disconnected(`cannot listen: ${(err as Error).message.slice(0, 60)}`));
+          node.warn(`${label} cannot listen on ${config.host}:${config.port}: ${(err as Error).message}; retrying in ${wait} ms`);
+          retry = setTimeout(listen, wait);
+        }
+      };
+      void listen();
+
+      // Status once a second: calls/s, waiting, rejections.
+      let lastCalls = 0;
+      let lastText = '';
+      const ticker = setInterval(() => {
+        if (server.port === undefined) return;
+        admission.expire();
+        const s = server.stats;
+        const rate = s.calls - lastCalls;
+        lastCalls = s.calls;
+        const rejected = s.invalid + s.exhausted + s.unauthenticated;
+        const text = `${fmt(rate)}/s · waiting ${fmt(admission.waiting)}/${fmt(admission.max)} · rejected ${fmt(rejected)}`;
+        if (text === lastText) return;
+        lastText = text;
+        node.status(admission.waiting > 0 || rate > 0 ? status.busy(text) : status.ok(`listening :${server.port} · ${text}`));
+      }, 1000);
+
+      return {
+        async close() {
+          closed = true;
+          clearInterval(ticker);
+          if (retry) clearTimeout(retry);
+          hooks.remove(hookName);
+          await server.close();
+          admission.clear();
+          node.status(status.clear());
+        },
+      };
+    },
+  );
+};

@@ -1,0 +1,159 @@
+// The gRPC side of camera-intake: listens, checks the bearer token, and hands every decoded inspection
+// to a `submit` function that answers with a verdict. Knows nothing about Node-RED.
+import * as grpc from '@grpc/grpc-js';
+import crypto from 'node:crypto';
+import { intakeService, type SubmitReply } from './intake-proto';
+import type { ProtoInspection } from './inspection-mapper';
+
+export type VerdictCode = 'OK' | 'INVALID_ARGUMENT' | 'RESOURCE_EXHAUSTED';
+export interface Verdict {
+  code: VerdictCode;
+  reason?: string;
+}
+
+export interface TlsMaterial {
+  mode: 'none' | 'tls' | 'mtls';
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** CA that signs camera certificates; required for mtls. */
+  ca?: string | Buffer;
+}
+
+export interface IntakeServerOptions {
+  host: string;
+  port: number;
+  tls?: TlsMaterial;
+  /** Bearer token expected in `authorization` metadata; empty/undefined disables the check. */
+  token?: string;
+  maxMessageBytes: number;
+  submit(p: ProtoInspection): Verdict;
+}
+
+export interface IntakeStats {
+  calls: number;
+  accepted: number;
+  invalid: number;
+  exhausted: number;
+  unauthenticated: number;
+}
+
+const GRPC_CODE: Record<Exclude<VerdictCode, 'OK'>, grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+};
+
+/** Server credentials for the configured security; throws naming what is missing. */
+export function serverCredentials(tls: TlsMaterial | undefined): grpc.ServerCredentials {
+  if (!tls || tls.mode === 'none') return grpc.ServerCredentials.createInsecure();
+  if (!tls.cert || !tls.key) throw new Error(`tls "${tls.mode}" needs a server certificate and key`);
+  if (tls.mode === 'mtls' && !tls.ca) throw new Error('tls "mtls" needs the CA that signs camera certificates');
+  const ca = tls.mode === 'mtls' ? Buffer.from(tls.ca!) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], tls.mode === 'mtls');
+}
+
+function tokenMatches(expected: string, metadata: grpc.Metadata): boolean {
+  const got = metadata.get('authorization')[0];
+  if (typeof got !== 'string') return false;
+  const a = crypto.createHash('sha256').update(got).digest();
+  const b = crypto.createHash('sha256').update(`Bearer ${expected}`).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+export class IntakeServer {
+  readonly stats: IntakeStats = { calls: 0, accepted: 0, invalid: 0, exhausted: 0, unauthenticated: 0 };
+  private server?: grpc.Server;
+  private boundPort?: number;
+
+  private readonly creds: grpc.ServerCredentials;
+
+  /** Throws at once for unusable TLS material, so a bad config is reported before anything listens. */
+  constructor(private readonly o: IntakeServerOptions) {
+    this.creds = serverCredentials(o.tls);
+  }
+
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** Binds and serves; rejects when the address cannot be bound (port in use, bad certificate). */
+  async start(): Promise<number> {
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': this.o.maxMessageBytes,
+      'grpc.max_send_message_length': 1024 * 1024,
+    });
+    server.addService(intakeService().service, {
+      Submit: (call: grpc.ServerUnaryCall<ProtoInspection, SubmitReply>, cb: grpc.sendUnaryData<SubmitReply>) => this.unary(call, cb),
+      SubmitStream: (call: grpc.ServerDuplexStream<ProtoInspection, SubmitReply>) => this.stream(call),
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host}:${this.o.port}`, this.creds, (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((err) => {
+      server.forceShutdown();
+      throw err;
+    });
+    this.server = server;
+    this.boundPort = port;
+    return port;
+  }
+
+  private authorized(metadata: grpc.Metadata): boolean {
+    if (!this.o.token || tokenMatches(this.o.token, metadata)) return true;
+    this.stats.unauthenticated++;
+    return false;
+  }
+
+  private judge(p: ProtoInspection): Verdict {
+    this.stats.calls++;
+    let v: Verdict;
+    try {
+      v = this.o.submit(p);
+    } catch (err) {
+      v = { code: 'RESOURCE_EXHAUSTED', reason: `intake failed: ${(err as Error).message}` };
+    }
+    if (v.code === 'OK') this.stats.accepted++;
+    else if (v.code === 'INVALID_ARGUMENT') this.stats.invalid++;
+    else this.stats.exhausted++;
+    return v;
+  }
+
+  private unary(call: grpc.ServerUnaryCall<ProtoInspection, SubmitReply>, cb: grpc.sendUnaryData<SubmitReply>): void {
+    if (!this.authorized(call.metadata)) {
+      cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token in authorization metadata' });
+      return;
+    }
+    const v = this.judge(call.request);
+    if (v.code === 'OK') cb(null, { inspection_id: call.request.inspection_id ?? '', accepted: true, code: 'OK' });
+    else cb({ code: GRPC_CODE[v.code], details: v.reason ?? v.code });
+  }
+
+  private stream(call: grpc.ServerDuplexStream<ProtoInspection, SubmitReply>): void {
+    if (!this.authorized(call.metadata)) {
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token in authorization metadata' });
+      return;
+    }
+    // Verdicts are synchronous, so replies leave in the order the inspections arrived.
+    call.on('data', (p: ProtoInspection) => {
+      const v = this.judge(p);
+      call.write({ inspection_id: p.inspection_id ?? '', accepted: v.code === 'OK', code: v.code, reason: v.reason ?? '' });
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => {});
+  }
+
+  /** Stops accepting calls; open calls get `graceMs` to finish, then are cut. */
+  async close(graceMs = 1000): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

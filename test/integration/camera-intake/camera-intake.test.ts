@@ -1,0 +1,263 @@
+// camera-intake in a real Node-RED, called by an independent camera: Python grpcio in another process.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import sharp from 'sharp';
+import { freePort } from '../../support/services';
+import { waitFor } from '../../support/wait';
+import { generateStubs, listening, makeCertificates, pythonSubmit, type PySpec } from '../../fixtures/camera-intake/python-camera';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const helper = require('node-red-node-test-helper');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cameraIntake = require('../../../nodes/camera-intake/camera-intake');
+
+helper.init(require.resolve('node-red'));
+
+interface Held {
+  msg: any;
+  done: () => void;
+}
+
+/** A deliberately slow downstream node: holds every message until the test completes it. */
+function gateNodes(RED: any) {
+  function Gate(this: any, config: any) {
+    RED.nodes.createNode(this, config);
+    this.held = [] as Held[];
+    this.seen = 0;
+    this.on('input', (msg: any, _send: unknown, done: () => void) => {
+      this.seen++;
+      this.held.push({ msg, done });
+    });
+  }
+  RED.nodes.registerType('test-gate', Gate);
+}
+
+const b64 = (b: Buffer) => b.toString('base64');
+
+describe('camera-intake (integration, Python grpcio camera)', function () {
+  this.timeout(120_000);
+  let stubs: string;
+  let jpeg: Buffer;
+  let port: number;
+
+  before(async () => {
+    stubs = generateStubs();
+    jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 90, g: 120, b: 140 } } })
+      .composite([{ input: crypto.randomBytes(64 * 64 * 3), raw: { width: 64, height: 64, channels: 3 }, left: 100, top: 80 }])
+      .jpeg({ quality: 90 })
+      .toBuffer();
+  });
+  after(() => fs.rmSync(stubs, { recursive: true, force: true }));
+
+  beforeEach(async () => {
+    port = await freePort();
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+  });
+
+  async function start(extra: Record<string, unknown> = {}, credentials: Record<string, string> = {}, downstream = 'helper') {
+    const flow = [
+      { id: 'ci', type: 'camera-intake', name: 'intake', host: '127.0.0.1', port, site: 'plantA', line: 'lineDefault', ...extra, wires: [['out']] },
+      { id: 'out', type: downstream },
+    ];
+    await helper.load([cameraIntake, gateNodes], flow, { ci: credentials });
+    await waitFor(`camera-intake listening on ${port}`, () => listening(port), 20_000);
+    return helper.getNode('out');
+  }
+
+  const target = () => `127.0.0.1:${port}`;
+
+  function good(i: number, image?: PySpec['image'], extra: Partial<PySpec> = {}): PySpec {
+    return {
+      inspection_id: `py-${i}-${crypto.randomUUID()}`,
+      camera_id: 'cam-7',
+      line_id: i % 2 ? 'line-4' : '',
+      product_serial: `SN-${i}`,
+      captured_at_ms: 1_760_000_000_123 + i,
+      model_version: 'yolo-v8.2',
+      detections: [
+        { defect_class: 'scratch', confidence: 0.91, box: { x: 100.5, y: 80, width: 64, height: 64 } },
+        { defect_class: 'dent', confidence: 0.3 },
+      ],
+      image,
+      attributes: { shift: 'B', lot: String(i) },
+      ...extra,
+    };
+  }
+
+  function assertSame(spec: PySpec, payload: any) {
+    assert.equal(payload.inspectionId, spec.inspection_id);
+    assert.equal(payload.site, 'plantA');
+    assert.equal(payload.line, spec.line_id || 'lineDefault');
+    assert.equal(payload.cameraId, spec.camera_id);
+    assert.equal(payload.productSerial, spec.product_serial);
+    assert.equal(payload.capturedAt, spec.captured_at_ms);
+    assert.equal(payload.modelVersion, spec.model_version);
+    assert.deepEqual(payload.attributes, spec.attributes);
+    assert.equal(payload.detections.length, spec.detections!.length);
+    spec.detections!.forEach((d, k) => {
+      const got = payload.detections[k];
+      assert.equal(got.defectClass, d.defect_class);
+      assert.equal(got.confidence, Math.fround(d.confidence!)); // float on the wire
+      if (d.box) assert.deepEqual(got.box, { x: Math.fround(d.box.x), y: Math.fround(d.box.y), width: Math.fround(d.box.width), height: Math.fround(d.box.height) });
+      else assert.equal(got.box, undefined);
+    });
+    if (spec.image) {
+      assert.ok(Buffer.isBuffer(payload.image.data), 'image.data is a Buffer');
+      assert.ok(payload.image.data.equals(Buffer.from(spec.image.data_b64!, 'base64')), 'image bytes identical');
+      assert.equal(payload.image.format, spec.image.format);
+      assert.equal(payload.image.width, spec.image.width);
+      assert.equal(payload.image.height, spec.image.height);
+    } else assert.equal(payload.image, undefined);
+  }
+
+  for (const mode of ['unary', 'stream'] as const) {
+    it(`delivers exactly the inspections a Python camera sends (${mode}), byte for byte`, async () => {
+      const out = await start();
+      const got: any[] = [];
+      out.on('input', (msg: any) => got.push(msg));
+      const raw = crypto.randomBytes(32 * 16 * 4);
+      const specs = [
+        good(1, { data_b64: b64(jpeg), format: 'jpeg', width: 640, height: 480 }),
+        good(2, { data_b64: b64(raw), format: 'raw', width: 32, height: 16 }, { attributes: { channels: '4' }, detections: [{ defect_class: 'hole', confidence: 1, box: { x: 0, y: 0, width: 32, height: 16 } }] }),
+        good(3, null),
+      ];
+      const res = await pythonSubmit(stubs, target(), specs, { mode });
+      assert.deepEqual(res.map((r) => r.code), ['OK', 'OK', 'OK'], JSON.stringify(res));
+      res.forEach((r, i) => assert.equal(r.reply!.inspection_id, specs[i].inspection_id));
+      await waitFor('three messages', () => got.length >= 3);
+      assert.equal(got.length, 3);
+      specs.forEach((s, i) => assertSame(s, got[i].payload));
+    });
+  }
+
+  const MALFORMED: Array<[string, (s: PySpec) => PySpec, RegExp]> = [
+    ['missing inspection_id', (s) => ({ ...s, inspection_id: '' }), /inspection_id is required/],
+    ['missing camera_id', (s) => ({ ...s, camera_id: '' }), /camera_id is required/],
+    ['missing captured_at_ms', (s) => ({ ...s, captured_at_ms: 0 }), /captured_at_ms is required/],
+    ['confidence above 1', (s) => ({ ...s, detections: [{ defect_class: 'scratch', confidence: 1.5 }] }), /detections\[0\]\.confidence must be between 0 and 1/],
+    ['confidence below 0', (s) => ({ ...s, detections: [{ defect_class: 'a', confidence: 0.2 }, { defect_class: 'b', confidence: -0.25 }] }), /detections\[1\]\.confidence/],
+    ['missing defect_class', (s) => ({ ...s, detections: [{ defect_class: '', confidence: 0.5 }] }), /detections\[0\]\.defect_class is required/],
+    ['box outside the image', (s) => ({ ...s, detections: [{ defect_class: 'x', confidence: 0.5, box: { x: 600, y: 10, width: 64, height: 10 } }] }), /detections\[0\]\.box is outside the image/],
+    ['box of zero width', (s) => ({ ...s, detections: [{ defect_class: 'x', confidence: 0.5, box: { x: 1, y: 1, width: 0, height: 10 } }] }), /detections\[0\]\.box\.width must be > 0/],
+    ['unknown format', (s) => ({ ...s, image: { ...s.image!, format: 'bmp' } }), /image\.format must be one of jpeg, png, webp, avif, raw/],
+    ['bytes that are not the declared format', (s) => ({ ...s, image: { ...s.image!, format: 'png' } }), /image\.data does not start like a png file/],
+    ['raw bytes of the wrong size', (s) => ({ ...s, image: { data_b64: b64(Buffer.alloc(100)), format: 'raw', width: 10, height: 10 } }), /image\.data has 100 bytes but a raw 10x10 image with 3 channels needs 300/],
+    ['raw with a bad channel count', (s) => ({ ...s, attributes: { channels: '7' }, image: { data_b64: b64(Buffer.alloc(100)), format: 'raw', width: 10, height: 10 } }), /attributes\.channels must be 1, 2, 3 or 4/],
+    ['image without width', (s) => ({ ...s, image: { ...s.image!, width: 0 } }), /image\.width must be a whole number >= 1/],
+  ];
+
+  it('answers INVALID_ARGUMENT naming the field for each malformed inspection, and sends nothing', async () => {
+    const out = await start();
+    let got = 0;
+    out.on('input', () => got++);
+    const base = good(0, { data_b64: b64(jpeg), format: 'jpeg', width: 640, height: 480 });
+    const specs = MALFORMED.map(([, make]) => make(base));
+    const res = await pythonSubmit(stubs, target(), [...specs, base]);
+    MALFORMED.forEach(([what, , pattern], i) => {
+      assert.equal(res[i].code, 'INVALID_ARGUMENT', `${what}: ${JSON.stringify(res[i])}`);
+      assert.match(res[i].details, pattern, what);
+    });
+    assert.equal(res[specs.length].code, 'OK', 'the valid one after them is accepted');
+    await waitFor('the valid message', () => got === 1);
+    // stream: refused inspections get accepted=false with the code, in order, and the stream stays open
+    const streamed = await pythonSubmit(stubs, target(), [specs[3], base, specs[8]], { mode: 'stream' });
+    assert.deepEqual(streamed.map((r) => [r.reply?.accepted, r.code]), [[false, 'INVALID_ARGUMENT'], [true, 'OK'], [false, 'INVALID_ARGUMENT']]);
+    assert.match(streamed[0].details, /detections\[0\]\.confidence/);
+    await waitFor('two valid messages', () => got === 2);
+  });
+
+  it('answers RESOURCE_EXHAUSTED once maxWaiting inspections wait on a slow flow, and takes more once they complete', async () => {
+    const gate = await start({ maxWaiting: 3 }, {}, 'test-gate');
+    const specs = Array.from({ length: 7 }, (_, i) => good(100 + i, { data_b64: b64(jpeg), format: 'jpeg', width: 640, height: 480 }));
+    const res = await pythonSubmit(stubs, target(), specs);
+    assert.deepEqual(res.map((r) => r.code), ['OK', 'OK', 'OK', 'RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED']);
+    assert.match(res[3].details, /3 inspections waiting \(max 3\)/);
+    await waitFor('the gate holds 3', () => gate.held.length === 3);
+    assert.equal(gate.seen, 3, 'never more than the bound reached the flow');
+    // stream mode obeys the same bound
+    const streamed = await pythonSubmit(stubs, target(), specs.slice(0, 2), { mode: 'stream' });
+    assert.deepEqual(streamed.map((r) => r.code), ['RESOURCE_EXHAUSTED', 'RESOURCE_EXHAUSTED']);
+    // the slow node completes two: two slots free up
+    gate.held.shift().done();
+    gate.held.shift().done();
+    const more = await pythonSubmit(stubs, target(), specs.slice(3, 6));
+    assert.deepEqual(more.map((r) => r.code), ['OK', 'OK', 'RESOURCE_EXHAUSTED']);
+    await waitFor('the gate holds 3 again', () => gate.held.length === 3);
+    assert.equal(gate.seen, 5);
+    assert.deepEqual(gate.held.map((h: Held) => h.msg.payload.inspectionId), [specs[2], specs[3], specs[4]].map((s) => s.inspection_id));
+  });
+
+  it('releases on send when configured so, without waiting for the slow node', async () => {
+    const gate = await start({ maxWaiting: 2, releaseOn: 'send' }, {}, 'test-gate');
+    const specs = Array.from({ length: 5 }, (_, i) => good(200 + i, null));
+    const res = await pythonSubmit(stubs, target(), specs);
+    assert.deepEqual(res.map((r) => r.code), ['OK', 'OK', 'OK', 'OK', 'OK']);
+    await waitFor('5 held', () => gate.held.length === 5);
+  });
+
+  it('refuses calls without the right bearer token (UNAUTHENTICATED)', async () => {
+    const out = await start({}, { token: 's3cret-token' });
+    let got = 0;
+    out.on('input', () => got++);
+    const spec = [good(1, null)];
+    assert.equal((await pythonSubmit(stubs, target(), spec))[0].code, 'UNAUTHENTICATED');
+    assert.equal((await pythonSubmit(stubs, target(), spec, { token: 'wrong' }))[0].code, 'UNAUTHENTICATED');
+    assert.equal((await pythonSubmit(stubs, target(), spec, { token: 'wrong', mode: 'stream' }))[0].code, 'UNAUTHENTICATED');
+    assert.equal((await pythonSubmit(stubs, target(), spec, { token: 's3cret-token' }))[0].code, 'OK');
+    assert.equal((await pythonSubmit(stubs, target(), [good(2, null)], { token: 's3cret-token', mode: 'stream' }))[0].code, 'OK');
+    await waitFor('two messages', () => got === 2);
+  });
+
+  it('answers RESOURCE_EXHAUSTED for a message over the size limit', async () => {
+    const out = await start({ maxMessageMiB: 0.0625 });
+    let got = 0;
+    out.on('input', () => got++);
+    const big = Buffer.concat([jpeg.subarray(0, 4), crypto.randomBytes(100 * 1024)]);
+    const res = await pythonSubmit(stubs, target(), [good(1, { data_b64: b64(big), format: 'jpeg', width: 640, height: 480 }), good(2, null)]);
+    assert.equal(res[0].code, 'RESOURCE_EXHAUSTED');
+    assert.equal(res[1].code, 'OK');
+    await waitFor('one message', () => got === 1);
+  });
+
+  describe('TLS', () => {
+    let certs: ReturnType<typeof makeCertificates>;
+    before(() => {
+      certs = makeCertificates();
+    });
+    after(() => fs.rmSync(certs.dir, { recursive: true, force: true }));
+
+    it('serves TLS with the certificate from files; a plaintext camera cannot talk to it', async () => {
+      const out = await start({ tls: 'tls', certFile: certs.serverCert, keyFile: certs.serverKey });
+      let got = 0;
+      out.on('input', () => got++);
+      assert.equal((await pythonSubmit(stubs, `localhost:${port}`, [good(1, null)], { ca: certs.ca }))[0].code, 'OK');
+      assert.equal((await pythonSubmit(stubs, target(), [good(2, null)]))[0].code, 'UNAVAILABLE');
+      assert.equal((await pythonSubmit(stubs, `localhost:${port}`, [good(3, null)], { ca: certs.otherCa }))[0].code, 'UNAVAILABLE', 'a camera that does not trust the server CA');
+      await waitFor('one message', () => got === 1);
+    });
+
+    it('mutual TLS with PEM credentials: only cameras with a certificate from the client CA get in', async () => {
+      const pem = (f: string) => fs.readFileSync(f, 'utf8');
+      const out = await start({ tls: 'mtls' }, { tlsCert: pem(certs.serverCert), tlsKey: pem(certs.serverKey), tlsCa: pem(certs.ca) });
+      let got = 0;
+      out.on('input', () => got++);
+      const withCert = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey };
+      assert.equal((await pythonSubmit(stubs, `localhost:${port}`, [good(1, null)], withCert))[0].code, 'OK');
+      assert.equal((await pythonSubmit(stubs, `localhost:${port}`, [good(2, null)], { ca: certs.ca }))[0].code, 'UNAVAILABLE', 'no camera certificate');
+      await waitFor('one message', () => got === 1);
+    });
+  });
+
+  it('reports a clear config error and takes no traffic for TLS without a certificate', async () => {
+    const flow = [{ id: 'ci', type: 'camera-intake', name: 'intake', host: '127.0.0.1', port, tls: 'tls', wires: [[]] }];
+    await helper.load([cameraIntake], flow, {});
+    const node = helper.getNode('ci');
+    await waitFor('an error', () => node.error.called);
+    assert.match(String(node.error.firstCall.args[0]), /needs a server certificate and key/);
+    assert.equal(await listening(port), false);
+  });
+});
