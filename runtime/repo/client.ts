@@ -1,0 +1,134 @@
+// Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
+// editor sidebar's server side. No dependencies beyond Node's fetch.
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import type { DeploymentView, DeviceView, TemplateView } from './store';
+
+export type { DeploymentView, DeviceView, TemplateView };
+
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
+/** The repository answered with an error; `problems` names fields when it refused a body. */
+export class RepoApiError extends Error {
+  constructor(readonly status: number, message: string, readonly problems: FieldProblem[] = []) {
+    super(message);
+    this.name = 'RepoApiError';
+  }
+}
+
+export interface VersionSummary {
+  template: string;
+  version: string;
+  sha256: string;
+  signature: string;
+  changelog?: string;
+  author?: string;
+  createdAt: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: Record<string, unknown>;
+}
+
+export interface RepoClientOptions {
+  /** Base URL of the repository, e.g. http://repo:1890 */
+  url: string;
+  token?: string;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export class RepoClient {
+  private readonly base: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly opts: RepoClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.doFetch = opts.fetch ?? fetch;
+  }
+
+  private async call<T>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+    const h: Record<string, string> = { accept: 'application/json', ...headers };
+    if (this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
+    if (body !== undefined) h['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.doFetch(`${this.base}${route}`, {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new RepoApiError(0, `cannot reach the repository at ${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    const parsed = text && type.includes('json') ? JSON.parse(text) : text;
+    if (res.status >= 400) {
+      const e = parsed as { error?: string; problems?: FieldProblem[] };
+      throw new RepoApiError(res.status, e?.error ?? `HTTP ${res.status} from ${method} ${route}`, e?.problems ?? []);
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  private async get<T>(route: string): Promise<T> {
+    return (await this.call<T>('GET', route)).body;
+  }
+
+  private async post<T>(route: string, body?: unknown): Promise<T> {
+    return (await this.call<T>('POST', route, body ?? {})).body;
+  }
+
+  health = () => this.call<{ ok: boolean }>('GET', '/healthz').then((r) => r.body);
+  publicKey = () => this.get<string>(`${API_ROOT}/keys/public`);
+  openApi = () => this.get<Record<string, unknown>>(`${API_ROOT}/openapi.json`);
+
+  listTemplates = () => this.get<TemplateView[]>(`${API_ROOT}/templates`);
+  getTemplate = (slug: string) => this.get<TemplateView>(`${API_ROOT}/templates/${enc(slug)}`);
+  createTemplate = (t: RepoTemplateCreate) => this.post<TemplateView>(`${API_ROOT}/templates`, t);
+  listVersions = (slug: string) => this.get<VersionSummary[]>(`${API_ROOT}/templates/${enc(slug)}/versions`);
+  getVersion = (slug: string, version: string) => this.get<VersionDocument>(`${API_ROOT}/templates/${enc(slug)}/versions/${enc(version)}`);
+  publishVersion = (slug: string, v: RepoVersionPublish) => this.post<VersionDocument>(`${API_ROOT}/templates/${enc(slug)}/versions`, v);
+
+  listDevices = () => this.get<DeviceView[]>(`${API_ROOT}/devices`);
+  getDevice = (id: string) => this.get<DeviceView>(`${API_ROOT}/devices/${enc(id)}`);
+  registerDevice = (d: RepoDeviceRegister) => this.post<{ device: DeviceView; token: string }>(`${API_ROOT}/devices`, d);
+  updateDevice = (id: string, d: RepoDeviceUpdate) => this.call<DeviceView>('PATCH', `${API_ROOT}/devices/${enc(id)}`, d).then((r) => r.body);
+  rotateDeviceToken = (id: string) => this.post<{ token: string }>(`${API_ROOT}/devices/${enc(id)}/token`);
+
+  /** The desired state; with `etag` from a previous answer, `notModified` is true when nothing changed. */
+  async desired(id: string, etag?: string): Promise<{ notModified: true; etag: string } | { notModified: false; etag: string; state: DesiredState }> {
+    const r = await this.call<DesiredState>('GET', `${API_ROOT}/devices/${enc(id)}/desired`, undefined, etag ? { 'if-none-match': etag } : {});
+    if (r.status === 304) return { notModified: true, etag: etag! };
+    return { notModified: false, etag: r.headers.get('etag') ?? '', state: r.body };
+  }
+
+  reportStatus = (id: string, report: DeviceStatusReport) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/status`, report).then(() => undefined);
+
+  listDeployments = () => this.get<Omit<DeploymentView, 'devices'>[]>(`${API_ROOT}/deployments`);
+  getDeployment = (id: string) => this.get<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}`);
+  createDeployment = (d: RepoDeploymentCreate) => this.post<DeploymentView>(`${API_ROOT}/deployments`, d);
+  pauseDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/pause`);
+  resumeDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/resume`);
+  rollbackDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/rollback`);
+
+  audit = (opts: { limit?: number; subject?: string } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.subject) q.set('subject', opts.subject);
+    return this.get<AuditEntry[]>(`${API_ROOT}/audit${q.size ? `?${q}` : ''}`);
+  };
+}
+
+const enc = encodeURIComponent;

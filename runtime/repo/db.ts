@@ -1,0 +1,179 @@
+// The repository's database: a pg Pool and versioned plain-SQL migrations. Every table lives in one
+// configurable schema (default `linesight_repo`), always named explicitly, because embedded PGlite shares
+// one session between all connections so `search_path` cannot be trusted to stay put.
+import pg from 'pg';
+
+export interface RepoDb {
+  pool: pg.Pool;
+  /** The quoted schema name, e.g. `"linesight_repo"`, to prefix table names with. */
+  s: string;
+  schema: string;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs `fn` inside one transaction on one connection. */
+  tx<T>(fn: (q: RepoDb['query']) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDbOptions {
+  url: string;
+  schema?: string;
+  /** Connections in the pool; embedded PGlite serialises everything, so 1 there keeps transactions apart. */
+  poolSize?: number;
+  onError?: (err: Error) => void;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Versioned migrations: append only, never edit one that has shipped. `{s}` is the quoted schema. */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'templates, versions, devices, deployments, audit',
+    sql: `
+create table {s}.admin_tokens (
+  id text primary key,
+  name text not null,
+  token_hash text not null unique,
+  created_at timestamptz not null default now()
+);
+create table {s}.templates (
+  slug text primary key,
+  title text not null,
+  description text,
+  tier text not null,
+  parameters jsonb not null default '{}'::jsonb,
+  required_nodes jsonb not null default '[]'::jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create table {s}.versions (
+  template text not null references {s}.templates(slug),
+  version text not null,
+  flow_json text not null,
+  sha256 text not null,
+  signature text not null,
+  node_types jsonb not null default '[]'::jsonb,
+  changelog text,
+  author text,
+  created_at timestamptz not null default now(),
+  primary key (template, version)
+);
+create function {s}.versions_immutable() returns trigger language plpgsql as $$
+begin
+  raise exception 'published versions are immutable (% %)', old.template, old.version;
+end $$;
+create trigger versions_immutable before update or delete on {s}.versions
+  for each row execute function {s}.versions_immutable();
+create table {s}.devices (
+  id text primary key,
+  tier text not null,
+  labels jsonb not null default '{}'::jsonb,
+  parameters jsonb not null default '{}'::jsonb,
+  token_hash text not null unique,
+  poll_interval_s integer not null default 30,
+  last_seen timestamptz,
+  reported_state text,
+  running text,
+  running_sha256 text,
+  reasons jsonb not null default '[]'::jsonb,
+  desired_template text,
+  desired_version text,
+  desired_deployment text,
+  created_at timestamptz not null default now()
+);
+create table {s}.deployments (
+  id text primary key,
+  template text not null,
+  version text not null,
+  target jsonb not null,
+  strategy text not null,
+  canary integer not null default 1,
+  wave_size integer not null default 0,
+  gate jsonb,
+  state text not null,
+  reason text,
+  created_by text not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  foreign key (template, version) references {s}.versions(template, version)
+);
+create table {s}.deployment_devices (
+  deployment_id text not null references {s}.deployments(id),
+  device_id text not null references {s}.devices(id),
+  wave integer not null,
+  state text not null,
+  previous_template text,
+  previous_version text,
+  reasons jsonb not null default '[]'::jsonb,
+  updated_at timestamptz not null default now(),
+  primary key (deployment_id, device_id)
+);
+create table {s}.audit (
+  id bigserial primary key,
+  at timestamptz not null default now(),
+  actor text not null,
+  action text not null,
+  subject text not null,
+  detail jsonb not null default '{}'::jsonb
+);
+`,
+  },
+];
+
+export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {
+  const schema = opts.schema ?? 'linesight_repo';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`schema "${schema}" is not a plain lower-case identifier`);
+  const s = `"${schema}"`;
+  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+  // An idle client losing its server must not crash the process; the next query reconnects.
+  pool.on('error', (err) => opts.onError?.(err));
+  const query: RepoDb['query'] = (sql, params) => pool.query(sql, params as unknown[]);
+  const db: RepoDb = {
+    pool,
+    s,
+    schema,
+    query,
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const out = await fn((sql, params) => client.query(sql, params as unknown[]));
+        await client.query('commit');
+        return out;
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+  try {
+    await migrate(db);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  return db;
+}
+
+/** Applies every migration not yet recorded, each in its own transaction, under a lock so replicas agree. */
+export async function migrate(db: RepoDb): Promise<number[]> {
+  const { s } = db;
+  await db.query(`create schema if not exists ${s}`);
+  await db.query(`create table if not exists ${s}.schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const done = await db.tx(async (q) => {
+      await q(`lock table ${s}.schema_migrations in exclusive mode`);
+      const r = await q(`select 1 from ${s}.schema_migrations where version = $1`, [m.version]);
+      if (r.rowCount) return false;
+      await q(m.sql.replaceAll('{s}', s));
+      await q(`insert into ${s}.schema_migrations (version, name) values ($1, $2)`, [m.version, m.name]);
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,49 @@
+// The node types a published flow may use: Node-RED core's (scanned from its editor HTML) and the
+// Linesight package's (package.json `node-red.nodes` and the types their HTML registers). Scanned, never
+// listed by hand, because nodes are being added to the package all the time.
+import fs from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
+
+const REGISTER = /RED\.nodes\.registerType\(\s*['"]([^'"]+)['"]/g;
+
+/** Flow elements that are not node types but may appear in any flow. */
+export const STRUCTURAL_TYPES = ['tab', 'subflow', 'group'];
+
+export function typesRegisteredIn(html: string): string[] {
+  return [...html.matchAll(REGISTER)].map((m) => m[1]!);
+}
+
+function htmlFiles(dir: string, out: string[] = []): string[] {
+  if (!fs.existsSync(dir)) return out;
+  for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, ent.name);
+    if (ent.isDirectory()) htmlFiles(p, out);
+    else if (ent.name.endsWith('.html')) out.push(p);
+  }
+  return out;
+}
+
+export function coreNodeTypes(root = PACKAGE_ROOT): string[] {
+  const dir = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [root] }));
+  return htmlFiles(path.join(dir, 'core')).flatMap((f) => typesRegisteredIn(fs.readFileSync(f, 'utf8')));
+}
+
+export function linesightNodeTypes(root = PACKAGE_ROOT): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red'?: { nodes?: Record<string, string> } };
+  const out: string[] = [];
+  for (const [name, js] of Object.entries(pkg['node-red']?.nodes ?? {})) {
+    out.push(name);
+    // The built HTML sits beside the built JS; before a build, read the source beside the .ts.
+    const built = path.join(root, js.replace(/\.js$/, '.html'));
+    const source = path.join(root, js.replace(/^dist\//, '').replace(/\.js$/, '.html'));
+    const file = fs.existsSync(built) ? built : source;
+    if (fs.existsSync(file)) out.push(...typesRegisteredIn(fs.readFileSync(file, 'utf8')));
+  }
+  return out;
+}
+
+/** Every type a flow may use, scanned once (at server start). */
+export function availableNodeTypes(root = PACKAGE_ROOT): Set<string> {
+  return new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes(root)]);
+}

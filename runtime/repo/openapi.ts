@@ -1,0 +1,144 @@
+// The OpenAPI 3.1 document of the repository API, served at /api/v1/openapi.json. Request schemas are the
+// JSON Schemas generated from api.schema.ts (the same ones the server validates with); a test checks that
+// the paths here and the Express routes are the same set.
+import { loadSchema } from '../../nodes/shared/schemas';
+import { API_ROOT } from '../fleet/protocol';
+
+const REQUEST_SCHEMAS = ['RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError'];
+
+type Obj = Record<string, unknown>;
+
+/** Lifts a generated draft-07 schema into components: `#/definitions/X` becomes `#/components/schemas/X`. */
+function toComponent(schema: Obj, components: Obj): Obj {
+  const { $schema: _s, $id: _i, definitions, defaultProperties: _d, ...rest } = schema;
+  const fix = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(fix);
+    if (v && typeof v === 'object') {
+      const o: Obj = {};
+      for (const [k, x] of Object.entries(v as Obj)) {
+        if (k === 'defaultProperties') continue;
+        o[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', '#/components/schemas/') : fix(x);
+      }
+      return o;
+    }
+    return v;
+  };
+  for (const [name, def] of Object.entries((definitions ?? {}) as Obj)) components[name] ??= fix(def);
+  return fix(rest) as Obj;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Obj) => ({ 'application/json': { schema } });
+const err = (description: string) => ({ description, content: json(ref('RepoError')) });
+const ok = (description: string, schema: Obj = { type: 'object' }) => ({ description, content: json(schema) });
+const param = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const ADMIN = [{ adminToken: [] }];
+const DEVICE_OR_ADMIN = [{ adminToken: [] }, { deviceToken: [] }];
+const authErrors = { 401: err('no or unknown token'), 403: err('token not allowed here') };
+
+let cached: Obj | undefined;
+
+export function openApiDocument(): Obj {
+  if (cached) return cached;
+  const schemas: Obj = {};
+  for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
+  const body = (name: string) => ({ required: true, content: json(ref(name)) });
+  const slug = param('slug', 'template slug');
+  const version = param('version', 'semantic version');
+  const id = param('id', 'device id');
+  const depId = param('id', 'deployment id');
+  const refused = { 422: err('validation failed; `problems` names each field and reason') };
+  const deploymentAction = (summary: string) => ({
+    post: { summary, security: ADMIN, parameters: [depId], responses: { 200: ok('the deployment'), ...authErrors, 404: err('no such deployment'), 409: err('not allowed in the current state') } },
+  });
+  const paths: Obj = {
+    '/healthz': { get: { summary: 'liveness: the service and its database answer', security: [], responses: { 200: ok('healthy') } } },
+    '/metrics': { get: { summary: 'Prometheus text metrics', security: [], responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    [`${API_ROOT}/openapi.json`]: { get: { summary: 'this document', security: [], responses: { 200: ok('OpenAPI document') } } },
+    [`${API_ROOT}/keys/public`]: {
+      get: { summary: "the repository's Ed25519 public key (PEM) that verifies version signatures", security: [], responses: { 200: { description: 'PEM', content: { 'application/x-pem-file': { schema: { type: 'string' } } } } } },
+    },
+    [`${API_ROOT}/templates`]: {
+      get: { summary: 'list templates', security: ADMIN, responses: { 200: ok('templates', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: { summary: 'create a template', security: ADMIN, requestBody: body('RepoTemplateCreate'), responses: { 201: ok('created'), ...authErrors, 409: err('slug taken'), ...refused } },
+    },
+    [`${API_ROOT}/templates/{slug}`]: { get: { summary: 'one template with its versions', security: ADMIN, parameters: [slug], responses: { 200: ok('template'), ...authErrors, 404: err('no such template') } } },
+    [`${API_ROOT}/templates/{slug}/versions`]: {
+      get: { summary: 'versions of a template', security: ADMIN, parameters: [slug], responses: { 200: ok('versions', { type: 'array', items: { type: 'object' } }), ...authErrors, 404: err('no such template') } },
+      post: {
+        summary: 'publish a new immutable version (checked, hashed and signed)',
+        security: ADMIN,
+        parameters: [slug],
+        requestBody: body('RepoVersionPublish'),
+        responses: { 201: ok('the version document'), ...authErrors, 404: err('no such template'), 409: err('version exists'), ...refused },
+      },
+    },
+    [`${API_ROOT}/templates/{slug}/versions/{version}`]: {
+      get: {
+        summary: 'a version document (flow, sha256, signature); a device token reads only versions assigned to it',
+        security: DEVICE_OR_ADMIN,
+        parameters: [slug, version],
+        responses: { 200: ok('VersionDocument'), ...authErrors, 404: err('no such version') },
+      },
+    },
+    [`${API_ROOT}/devices`]: {
+      get: { summary: 'list devices with truthful liveness', security: ADMIN, responses: { 200: ok('devices', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: { summary: 'register a device; its token is in the answer once', security: ADMIN, requestBody: body('RepoDeviceRegister'), responses: { 201: ok('device and token'), ...authErrors, 409: err('id taken'), ...refused } },
+    },
+    [`${API_ROOT}/devices/{id}`]: {
+      get: { summary: 'one device', security: ADMIN, parameters: [id], responses: { 200: ok('device'), ...authErrors, 404: err('no such device') } },
+      patch: { summary: 'change labels, parameters or poll interval', security: ADMIN, parameters: [id], requestBody: body('RepoDeviceUpdate'), responses: { 200: ok('device'), ...authErrors, 404: err('no such device'), ...refused } },
+    },
+    [`${API_ROOT}/devices/{id}/token`]: { post: { summary: "replace a device's token", security: ADMIN, parameters: [id], responses: { 200: ok('the new token'), ...authErrors, 404: err('no such device') } } },
+    [`${API_ROOT}/devices/{id}/desired`]: {
+      get: {
+        summary: "the device's DesiredState; send If-None-Match with the last ETag to get 304 when unchanged",
+        security: DEVICE_OR_ADMIN,
+        parameters: [id, { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
+        responses: { 200: ok('DesiredState'), 304: { description: 'unchanged' }, ...authErrors, 404: err('no such device') },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/status`]: {
+      post: {
+        summary: "the device's DeviceStatusReport (device token, own id only); drives its deployment",
+        security: [{ deviceToken: [] }],
+        parameters: [id],
+        requestBody: body('RepoStatusReport'),
+        responses: { 204: { description: 'recorded' }, ...authErrors, 404: err('no such device'), ...refused },
+      },
+    },
+    [`${API_ROOT}/deployments`]: {
+      get: { summary: 'list deployments', security: ADMIN, responses: { 200: ok('deployments', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: { summary: 'deploy a version to devices by tier, ids or labels (all, or canary then waves)', security: ADMIN, requestBody: body('RepoDeploymentCreate'), responses: { 201: ok('the deployment'), ...authErrors, ...refused } },
+    },
+    [`${API_ROOT}/deployments/{id}`]: { get: { summary: 'a deployment with each device', security: ADMIN, parameters: [depId], responses: { 200: ok('deployment'), ...authErrors, 404: err('no such deployment') } } },
+    [`${API_ROOT}/deployments/{id}/pause`]: deploymentAction('stop releasing further waves'),
+    [`${API_ROOT}/deployments/{id}/resume`]: deploymentAction('release waves again'),
+    [`${API_ROOT}/deployments/{id}/rollback`]: deploymentAction("every device it reached goes back to its previous version"),
+    [`${API_ROOT}/audit`]: {
+      get: {
+        summary: 'the audit log of every write, newest first',
+        security: ADMIN,
+        parameters: [
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+          { name: 'subject', in: 'query', required: false, schema: { type: 'string' } },
+        ],
+        responses: { 200: ok('entries', { type: 'array', items: { type: 'object' } }), ...authErrors, ...refused },
+      },
+    },
+  };
+  cached = {
+    openapi: '3.1.0',
+    info: { title: 'Linesight flow repository', version: '1', description: 'Versioned, signed Node-RED flow templates, devices and deployments.' },
+    security: ADMIN,
+    components: {
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'admin token: publish, register, deploy' },
+        deviceToken: { type: 'http', scheme: 'bearer', description: "device token: its own desired state, its assigned versions, its own status" },
+      },
+      schemas,
+    },
+    paths,
+  };
+  return cached;
+}

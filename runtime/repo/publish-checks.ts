@@ -1,0 +1,128 @@
+// What a flow must satisfy before it can be published as a version: a well-formed Node-RED flow whose node
+// types all exist and whose parameter references are all declared in the template's parameter schema.
+import type { FieldProblem } from '../../nodes/shared/schemas';
+import semver from 'semver';
+
+type NodeObj = Record<string, unknown> & { id: string; type: string };
+
+export interface FlowCheckOptions {
+  knownTypes: Set<string>;
+  /** The template's parameters JSON Schema; its `properties` are the declared names. */
+  parameterSchema: Record<string, unknown>;
+}
+
+/** Environment variables Node-RED sets itself; a flow may use them without declaring them. */
+const BUILTIN_ENV = /^NR_[A-Z_]+$/;
+// Node-RED substitutes a property whose whole value is `${NAME}` (or the old `$(NAME)`), as its flow util does.
+const ENV_PROPERTY = /^\$(?:\{(\S+)\}|\((\S+)\))$/;
+// Function nodes read parameters in code.
+const ENV_GET = /\benv\.get\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+export function declaredParameters(schema: Record<string, unknown>): Set<string> {
+  const props = schema.properties;
+  return new Set(props && typeof props === 'object' ? Object.keys(props) : []);
+}
+
+/** Every parameter name the flow reads: `${NAME}` properties, env-typed inputs, `env.get('NAME')` in code. */
+export function referencedParameters(flow: unknown[]): Map<string, string> {
+  const refs = new Map<string, string>(); // name -> first field that uses it
+  const visit = (value: unknown, field: string): void => {
+    if (typeof value === 'string') {
+      const whole = ENV_PROPERTY.exec(value);
+      const name = whole ? (whole[1] ?? whole[2]) : undefined;
+      if (name && !refs.has(name)) refs.set(name, field);
+      for (const m of value.matchAll(ENV_GET)) if (!refs.has(m[1]!)) refs.set(m[1]!, field);
+      return;
+    }
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => visit(v, `${field}[${i}]`));
+      return;
+    }
+    if (value && typeof value === 'object') {
+      const obj = value as Record<string, unknown>;
+      for (const [k, v] of Object.entries(obj)) {
+        // Typed inputs store their type beside the value: `fooType: "env"` (node props), `vt`/`tot`/`pt`
+        // (inject/change/switch rows). The value then names an environment variable.
+        if (v === 'env') {
+          const base = k.endsWith('Type') ? k.slice(0, -4) : k.endsWith('t') ? k.slice(0, -1) : undefined;
+          const name = base !== undefined ? obj[base] : undefined;
+          if (typeof name === 'string' && name && !refs.has(name)) refs.set(name, field ? `${field}.${base}` : base!);
+        }
+        visit(v, field ? `${field}.${k}` : k);
+      }
+    }
+  };
+  flow.forEach((n, i) => visit(n, `flow[${i}]`));
+  return refs;
+}
+
+/** Problems with a flow; empty when it may be published. */
+export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (!Array.isArray(flow)) return [{ field: 'flow', reason: 'must be an array of Node-RED node objects' }];
+  if (flow.length === 0) return [{ field: 'flow', reason: 'must hold at least one node' }];
+  const ids = new Map<string, number>();
+  const containers = new Set<string>(); // tabs and subflows: what `z` may point at
+  const localEnv = new Set<string>();
+  flow.forEach((n, i) => {
+    const field = `flow[${i}]`;
+    if (!n || typeof n !== 'object' || Array.isArray(n)) {
+      problems.push({ field, reason: 'must be an object' });
+      return;
+    }
+    const node = n as Record<string, unknown>;
+    if (typeof node.id !== 'string' || !node.id) problems.push({ field: `${field}.id`, reason: 'is required (a non-empty string)' });
+    else if (ids.has(node.id)) problems.push({ field: `${field}.id`, reason: `duplicates the id of flow[${ids.get(node.id)}] ("${node.id}")` });
+    else ids.set(node.id, i);
+    if (typeof node.type !== 'string' || !node.type) problems.push({ field: `${field}.type`, reason: 'is required (a non-empty string)' });
+    if ((node.type === 'tab' || node.type === 'subflow') && typeof node.id === 'string') containers.add(node.id);
+    // Flow- and subflow-level env entries are declared by the flow itself.
+    if ((node.type === 'tab' || node.type === 'subflow') && Array.isArray(node.env)) {
+      for (const e of node.env as Array<{ name?: unknown }>) if (typeof e?.name === 'string') localEnv.add(e.name);
+    }
+  });
+  if (problems.length) return problems;
+  const nodes = flow as NodeObj[];
+  nodes.forEach((node, i) => {
+    const field = `flow[${i}]`;
+    const isSubflowInstance = node.type.startsWith('subflow:');
+    if (isSubflowInstance) {
+      const sf = node.type.slice('subflow:'.length);
+      if (!nodes.some((n) => n.type === 'subflow' && n.id === sf)) problems.push({ field: `${field}.type`, reason: `uses subflow "${sf}" which is not in the flow` });
+    } else if (!opts.knownTypes.has(node.type)) {
+      problems.push({ field: `${field}.type`, reason: `unknown node type "${node.type}" (not in the Linesight package or Node-RED core)` });
+    }
+    if (node.z !== undefined && node.z !== '' && (typeof node.z !== 'string' || !containers.has(node.z))) {
+      problems.push({ field: `${field}.z`, reason: `refers to "${String(node.z)}", which is not a tab or subflow in the flow` });
+    }
+    if (node.wires !== undefined) {
+      if (!Array.isArray(node.wires) || !node.wires.every((port) => Array.isArray(port))) {
+        problems.push({ field: `${field}.wires`, reason: 'must be an array of arrays of node ids' });
+      } else {
+        (node.wires as unknown[][]).forEach((port, p) =>
+          port.forEach((target, t) => {
+            if (typeof target !== 'string' || !ids.has(target)) problems.push({ field: `${field}.wires[${p}][${t}]`, reason: `wires to "${String(target)}", which is not a node in the flow` });
+          }),
+        );
+      }
+    }
+  });
+  const declared = declaredParameters(opts.parameterSchema);
+  for (const [name, field] of referencedParameters(nodes)) {
+    if (BUILTIN_ENV.test(name) || localEnv.has(name) || declared.has(name)) continue;
+    problems.push({ field, reason: `uses parameter "${name}", which the template's parameter schema does not declare` });
+  }
+  return problems;
+}
+
+/** The version string must be valid semver and not yet published for the template. */
+export function checkVersion(version: string, existing: string[]): FieldProblem[] {
+  if (!semver.valid(version)) return [{ field: 'version', reason: `"${version}" is not a semantic version (e.g. 1.2.0)` }];
+  if (existing.some((v) => semver.eq(v, version))) return [{ field: 'version', reason: `${version} is already published; published versions never change, publish a new version` }];
+  return [];
+}
+
+/** Node types a flow uses (sorted), stored with the version so devices can check they have them. */
+export function nodeTypesOf(flow: unknown[]): string[] {
+  return [...new Set((flow as NodeObj[]).map((n) => n.type).filter((t) => t && !['tab', 'subflow', 'group'].includes(t) && !t.startsWith('subflow:')))].sort();
+}

@@ -1,0 +1,294 @@
+// The flow repository's HTTP service: REST under /api/v1, /healthz, /metrics. `createRepoServer` runs it
+// in-process (tests, the demo); `linesight repo` wraps it for the command line.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { assertValid, ValidationError } from '../../nodes/shared/schemas';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
+import { API_ROOT, flowSha256, type DeviceStatusReport } from '../fleet/protocol';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
+import { openDatabase, type RepoDb } from './db';
+import { renderMetrics, type HttpCounter } from './metrics';
+import { availableNodeTypes } from './node-types';
+import { createMqttNotifier, type DesiredNotifier } from './notifier';
+import { openApiDocument } from './openapi';
+import { ApiError, RepoStore } from './store';
+
+export interface RepoServerOptions {
+  /** PostgreSQL URL; without one, embedded PGlite persisted in `<dataDir>/pgdata`. */
+  db?: string;
+  /** Schema holding the repository's tables. */
+  schema?: string;
+  /** Database connections; 1 is forced for embedded PGlite, which shares one session between connections. */
+  poolSize?: number;
+  /** Holds the signing key, the first admin token and (embedded) the database. */
+  dataDir: string;
+  /** MQTT broker for retained desired-state notifications; none = HTTP polling only. */
+  broker?: string;
+  brokerProtocolVersion?: 4 | 5;
+  port?: number;
+  host?: string;
+  now?: () => number;
+  offlineAfterIntervals?: number;
+  /** Where start-up messages go (never secrets). */
+  log?: (line: string) => void;
+  /** Node types allowed in flows; scanned from the package and Node-RED core when absent. */
+  knownTypes?: Set<string>;
+}
+
+export interface RepoServer {
+  url: string;
+  port: number;
+  store: RepoStore;
+  db: RepoDb;
+  /** Set on the start that created it; it is also in `adminTokenFile`. */
+  adminToken?: string;
+  adminTokenFile?: string;
+  publicKeyPem: string;
+  close(): Promise<void>;
+}
+
+type AuthRule = 'admin' | 'device-or-admin' | 'device-self' | 'none';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+export async function createRepoServer(opts: RepoServerOptions): Promise<RepoServer> {
+  const log = opts.log ?? (() => {});
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const keys = loadOrCreateSigningKeys(opts.dataDir);
+  if (keys.created) log(`created the repository signing key: ${keys.privateKeyFile} (mode 0600)`);
+  let embedded: EmbeddedPostgres | undefined;
+  let dbUrl = opts.db;
+  if (!dbUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(opts.dataDir, 'pgdata') });
+    dbUrl = embedded.url;
+    log(`database: embedded PGlite in ${path.join(opts.dataDir, 'pgdata')}`);
+  }
+  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), onError: (err) => log(`database connection error: ${err.message}`) }).catch(async (err) => {
+    await embedded?.stop().catch(() => {});
+    throw err;
+  });
+
+  let notifier: DesiredNotifier | undefined;
+  const store = new RepoStore({
+    db,
+    privateKeyPem: keys.privateKeyPem,
+    knownTypes: opts.knownTypes ?? availableNodeTypes(),
+    now: opts.now,
+    offlineAfterIntervals: opts.offlineAfterIntervals,
+    onDesiredChange: (ids) => void publishDesired(ids),
+  });
+  async function publishDesired(ids: string[]): Promise<void> {
+    if (!notifier) return;
+    for (const id of ids) {
+      try {
+        const state = await store.desiredState(id);
+        if (state) await notifier.publish(state);
+      } catch (err) {
+        log(`could not publish the desired state of ${id}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (opts.broker) {
+    notifier = createMqttNotifier({
+      url: opts.broker,
+      protocolVersion: opts.brokerProtocolVersion,
+      onEvent: (e, detail) => (e === 'connect' ? log(`notifications: connected to ${opts.broker}`) : e === 'error' ? log(`notifications: ${detail}`) : undefined),
+      onConnect: () => void store.listDevices().then((ds) => publishDesired(ds.map((d) => d.id)), () => {}),
+    });
+  }
+
+  let adminToken: string | undefined;
+  let adminTokenFile: string | undefined;
+  if ((await store.adminTokenCount()) === 0) {
+    adminToken = await store.createAdminToken('initial', null);
+    adminTokenFile = writeAdminTokenFile(opts.dataDir, adminToken);
+    log(`created the first admin token; it is in ${adminTokenFile} (mode 0600) and will not be shown again`);
+  }
+
+  const http: HttpCounter = { requests: new Map() };
+  const startedAt = Date.now();
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  }).catch(async (err) => {
+    await notifier?.close().catch(() => {});
+    await db.close().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    throw err;
+  }) as Server;
+  const port = (server.address() as { port: number }).port;
+  const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
+  return {
+    url,
+    port,
+    store,
+    db,
+    adminToken,
+    adminTokenFile,
+    publicKeyPem: keys.publicKeyPem,
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await notifier?.close().catch(() => {});
+      await db.close().catch(() => {});
+      await embedded?.stop().catch(() => {});
+    },
+  };
+}
+
+/** The Express app; exported so tests can compare its routes with the OpenAPI document. */
+export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCounter, startedAt: number, now: () => number = Date.now): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(express.json({ limit: '10mb' }));
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = (res.locals.route as string | undefined) ?? 'unmatched';
+      const key = `${req.method} ${route} ${res.statusCode}`;
+      http.requests.set(key, (http.requests.get(key) ?? 0) + 1);
+    });
+    next();
+  });
+
+  const guard = (rule: AuthRule) => async (req: Request, res: Response, next: NextFunction) => {
+    // Remember the route pattern now: once the router is left, req.route and req.baseUrl are gone.
+    res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
+    try {
+      if (rule === 'none') return next();
+      const principal = await store.authenticate(bearerToken(req.headers.authorization));
+      if (!principal) throw new ApiError(401, 'a valid bearer token is required (Authorization: Bearer <token>)');
+      if (principal.kind === 'device') {
+        if (rule === 'admin') throw new ApiError(403, 'this route needs an admin token; a device token was given');
+        if (rule !== 'device-or-admin' || req.params.id !== undefined) {
+          if (req.params.id !== undefined && req.params.id !== principal.deviceId) throw new ApiError(403, `a device token may act only for its own device (${principal.deviceId}), not ${req.params.id}`);
+        }
+      } else if (rule === 'device-self') {
+        throw new ApiError(403, 'this route is for the device itself; use the device token');
+      }
+      req.principal = principal;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  const body = <T>(schema: string, req: Request): T => {
+    try {
+      return assertValid<T>(schema, req.body ?? {}, 'request body');
+    } catch (err) {
+      if (err instanceof ValidationError) throw new ApiError(422, 'request body refused', err.problems);
+      throw err;
+    }
+  };
+  type Handler = (req: Request, res: Response) => Promise<unknown>;
+  const h = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+  const p = (req: Request, name: string) => String(req.params[name]);
+
+  app.get('/healthz', guard('none'), h(async (_req, res) => {
+    await store.counts();
+    res.json({ ok: true });
+  }));
+  app.get('/metrics', guard('none'), h(async (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(renderMetrics(await store.counts(), http, startedAt, now()));
+  }));
+
+  const api = express.Router();
+  api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument()));
+  api.get('/keys/public', guard('none'), (_req, res) => res.type('application/x-pem-file').send(publicKeyPem));
+
+  api.get('/templates', guard('admin'), h(async (_req, res) => res.json(await store.listTemplates())));
+  api.post('/templates', guard('admin'), h(async (req, res) => res.status(201).json(await store.createTemplate(body<RepoTemplateCreate>('RepoTemplateCreate', req), req.principal!))));
+  api.get('/templates/:slug', guard('admin'), h(async (req, res) => {
+    const t = await store.getTemplate(p(req, 'slug'));
+    if (!t) throw new ApiError(404, `no template ${p(req, 'slug')}`);
+    res.json(t);
+  }));
+  api.get('/templates/:slug/versions', guard('admin'), h(async (req, res) => {
+    if (!(await store.getTemplate(p(req, 'slug')))) throw new ApiError(404, `no template ${p(req, 'slug')}`);
+    res.json(await store.listVersions(p(req, 'slug')));
+  }));
+  api.post('/templates/:slug/versions', guard('admin'), h(async (req, res) => {
+    const v = await store.publishVersion(p(req, 'slug'), body<RepoVersionPublish>('RepoVersionPublish', req), req.principal!);
+    res.status(201).json(v);
+  }));
+  api.get('/templates/:slug/versions/:version', guard('device-or-admin'), h(async (req, res) => {
+    const slug = p(req, 'slug');
+    const version = p(req, 'version');
+    const who = req.principal!;
+    if (who.kind === 'device' && !(await store.deviceMayRead(who.deviceId, slug, version))) {
+      throw new ApiError(403, `version ${slug}@${version} is not assigned to device ${who.deviceId}`);
+    }
+    const v = await store.getVersion(slug, version);
+    if (!v) throw new ApiError(404, `no version ${slug}@${version}`);
+    const { nodeTypes: _nodeTypes, ...doc } = v;
+    res.json(doc);
+  }));
+  // Published versions never change: say so rather than answer a bare 404.
+  api.all('/templates/:slug/versions/:version', guard('none'), (_req, res) => {
+    res.status(405).set('Allow', 'GET').json({ error: 'published versions are immutable; publish a new version instead' });
+  });
+
+  api.get('/devices', guard('admin'), h(async (_req, res) => res.json(await store.listDevices())));
+  api.post('/devices', guard('admin'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
+  api.get('/devices/:id', guard('admin'), h(async (req, res) => {
+    const d = await store.getDevice(p(req, 'id'));
+    if (!d) throw new ApiError(404, `no device ${p(req, 'id')}`);
+    res.json(d);
+  }));
+  api.patch('/devices/:id', guard('admin'), h(async (req, res) => res.json(await store.updateDevice(p(req, 'id'), body<RepoDeviceUpdate>('RepoDeviceUpdate', req), req.principal!))));
+  api.post('/devices/:id/token', guard('admin'), h(async (req, res) => res.json({ token: await store.rotateDeviceToken(p(req, 'id'), req.principal!) })));
+  api.get('/devices/:id/desired', guard('device-or-admin'), h(async (req, res) => {
+    const id = p(req, 'id');
+    if (req.principal!.kind === 'device') await store.touchDevice(id);
+    const state = await store.desiredState(id);
+    if (!state) throw new ApiError(404, `no device ${id}`);
+    const etag = `"${flowSha256(state)}"`;
+    res.set('ETag', etag).set('Cache-Control', 'no-cache');
+    const inm = req.headers['if-none-match'];
+    if (inm && inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag)) return res.status(304).end();
+    res.json(state);
+  }));
+  api.post('/devices/:id/status', guard('device-self'), h(async (req, res) => {
+    const report = body<DeviceStatusReport>('RepoStatusReport', req);
+    if (report.deviceId !== p(req, 'id')) throw new ApiError(422, 'request body refused', [{ field: 'deviceId', reason: `must be ${p(req, 'id')}, the device in the path` }]);
+    await store.recordStatus(p(req, 'id'), report, req.principal!);
+    res.status(204).end();
+  }));
+
+  api.get('/deployments', guard('admin'), h(async (_req, res) => res.json(await store.listDeployments())));
+  api.post('/deployments', guard('admin'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));
+  api.get('/deployments/:id', guard('admin'), h(async (req, res) => {
+    const d = await store.getDeployment(p(req, 'id'));
+    if (!d) throw new ApiError(404, `no deployment ${p(req, 'id')}`);
+    res.json(d);
+  }));
+  api.post('/deployments/:id/pause', guard('admin'), h(async (req, res) => res.json(await store.pauseDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/resume', guard('admin'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/rollback', guard('admin'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
+
+  api.get('/audit', guard('admin'), h(async (req, res) => {
+    const limit = req.query.limit !== undefined ? Number(req.query.limit) : undefined;
+    if (limit !== undefined && !Number.isInteger(limit)) throw new ApiError(422, 'query refused', [{ field: 'limit', reason: 'must be an integer' }]);
+    res.json(await store.auditLog({ limit, subject: typeof req.query.subject === 'string' ? req.query.subject : undefined }));
+  }));
+
+  app.use(API_ROOT, api);
+  app.use((_req, res) => res.status(404).json({ error: 'no such route' }));
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ApiError) return res.status(err.status).json({ error: err.message, ...(err.problems ? { problems: err.problems } : {}) });
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') return res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });
+    if (e?.status && e.status < 500) return res.status(e.status).json({ error: e.message ?? 'bad request' });
+    res.status(500).json({ error: `internal error: ${e?.message ?? String(err)}` });
+  });
+  return app;
+}
