@@ -1,0 +1,357 @@
+// The "Flow repository" sidebar tab in the Node-RED editor: browse templates and versions, import a
+// version with a parameter form generated from its JSON Schema, publish the current flow as a version,
+// diff two versions, deploy with a strategy and gates, watch the rollout, see the fleet. Every call goes
+// to this runtime's admin routes (linesight/repository/api/...), which hold the repository token.
+import { diffFlows, type FlowDiff } from './flow-diff';
+import { formFields, readForm, type ParameterSchema } from './schema-form';
+import { fillTabEnv } from './tab-env';
+import { deploymentBody } from './deploy-form';
+
+declare const RED: any;
+declare const $: any;
+
+interface Template { slug: string; title: string; tier: string; description: string | null; parameters: ParameterSchema; requiredNodes: string[]; versions: string[]; latest: string | null }
+interface VersionSummary { template: string; version: string; changelog?: string; author?: string; createdAt: string }
+interface Device { id: string; tier: string; labels: Record<string, string>; state: string; lastSeen: string | null; running: string | null; reasons: string[] }
+interface Deployment { id: string; template: string; version: string; state: string; reason: string | null; counts: Record<string, number>; devices: { deviceId: string; wave: number; state: string; reasons: string[]; deviceState: string; lastSeen: string | null }[] }
+
+const API = 'linesight/repository/api';
+
+function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    $.ajax({
+      url: `${API}${path}`,
+      method,
+      contentType: body === undefined ? undefined : 'application/json',
+      data: body === undefined ? undefined : JSON.stringify(body),
+      dataType: 'json',
+      headers: { accept: 'application/json' },
+    })
+      .done((d: T) => resolve(d))
+      .fail((xhr: any) => {
+        const b = xhr.responseJSON;
+        const problems = b?.problems?.map((p: { field: string; reason: string }) => `${p.field} ${p.reason}`).join('; ');
+        reject(new Error(`${b?.error ?? xhr.statusText ?? 'request failed'}${problems ? `: ${problems}` : ''} (${xhr.status})`));
+      });
+  });
+}
+
+const esc = (s: unknown) => $('<div>').text(String(s ?? '')).html();
+const el = (html: string) => $(html);
+const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
+
+function nextPatch(versions: string[]): string {
+  const sorted = versions
+    .map((v) => v.split(/[-+]/)[0].split('.').map(Number))
+    .filter((p) => p.length === 3 && p.every(Number.isFinite))
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  const last = sorted[sorted.length - 1];
+  return last ? `${last[0]}.${last[1]}.${last[2] + 1}` : '1.0.0';
+}
+
+/** The active tab as a flow: the tab, its nodes, groups, junctions and the config nodes they use. */
+function currentFlow(): unknown[] {
+  const ws = RED.workspaces.active();
+  let nodes = RED.nodes.groups(ws).concat(RED.nodes.junctions(ws), RED.nodes.filterNodes({ z: ws }));
+  nodes.unshift(RED.nodes.workspace(ws));
+  nodes = RED.nodes.createExportableNodeSet(nodes);
+  return JSON.parse(JSON.stringify(nodes));
+}
+
+class Sidebar {
+  readonly root = el('<div class="ls-repo"></div>');
+  private templates: Template[] = [];
+  private selected: Template | undefined;
+  private versions: VersionSummary[] = [];
+  private rolloutTimer: ReturnType<typeof setInterval> | undefined;
+  private fleetTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor() {
+    this.root.html(`
+      <div class="ls-repo-status" id="ls-repo-status">connecting…</div>
+      <div class="ls-repo-section">
+        <div class="ls-repo-head"><span>Templates</span><button class="red-ui-button red-ui-button-small" id="ls-repo-refresh" title="Refresh"><i class="fa fa-refresh"></i></button></div>
+        <ul class="ls-repo-templates" id="ls-repo-templates"></ul>
+      </div>
+      <div class="ls-repo-section" id="ls-repo-versions-section" style="display:none">
+        <div class="ls-repo-head"><span id="ls-repo-versions-title">Versions</span>
+          <button class="red-ui-button red-ui-button-small" id="ls-repo-diff" disabled title="Compare the two ticked versions">Diff</button></div>
+        <table class="ls-repo-table" id="ls-repo-versions"></table>
+        <div id="ls-repo-diff-result"></div>
+      </div>
+      <div class="ls-repo-section" id="ls-repo-import" style="display:none"></div>
+      <div class="ls-repo-section" id="ls-repo-publish">
+        <div class="ls-repo-head"><span>Publish the current flow</span></div>
+        <div class="ls-repo-row"><label>Template</label><select id="ls-repo-publish-template"></select></div>
+        <div class="ls-repo-row"><label>Version</label><input type="text" id="ls-repo-publish-version" placeholder="1.0.1"></div>
+        <div class="ls-repo-row"><label>Changelog</label><textarea id="ls-repo-publish-changelog" rows="2" placeholder="what changed and why"></textarea></div>
+        <button class="red-ui-button" id="ls-repo-publish-go"><i class="fa fa-upload"></i> Publish</button>
+        <div class="ls-repo-msg" id="ls-repo-publish-msg"></div>
+      </div>
+      <div class="ls-repo-section" id="ls-repo-deploy" style="display:none"></div>
+      <div class="ls-repo-section" id="ls-repo-rollout" style="display:none"></div>
+      <div class="ls-repo-section">
+        <div class="ls-repo-head"><span>Fleet</span><button class="red-ui-button red-ui-button-small" id="ls-repo-fleet-refresh" title="Refresh"><i class="fa fa-refresh"></i></button></div>
+        <table class="ls-repo-table" id="ls-repo-fleet"></table>
+      </div>`);
+    this.root.find('#ls-repo-refresh').on('click', () => this.refresh());
+    this.root.find('#ls-repo-fleet-refresh').on('click', () => this.loadFleet());
+    this.root.find('#ls-repo-diff').on('click', () => this.showDiff());
+    this.root.find('#ls-repo-publish-go').on('click', () => this.publish());
+    this.root.find('#ls-repo-publish-template').on('change', () => this.suggestVersion());
+  }
+
+  async refresh(): Promise<void> {
+    const status = this.root.find('#ls-repo-status');
+    try {
+      const cfg = await new Promise<{ configured: boolean; url: string | null }>((res, rej) => $.getJSON('linesight/repository/config').done(res).fail((x: any) => rej(new Error(x.statusText))));
+      if (!cfg.configured) {
+        status.attr('class', 'ls-repo-status ls-bad').text('No repository configured for this runtime (settings: linesight.repository = {url, token}).');
+        return;
+      }
+      this.templates = await call<Template[]>('GET', '/templates');
+      status.attr('class', 'ls-repo-status ls-good').text(`Connected to ${cfg.url}`);
+    } catch (err) {
+      status.attr('class', 'ls-repo-status ls-bad').text((err as Error).message);
+      return;
+    }
+    const list = this.root.find('#ls-repo-templates').empty();
+    for (const t of this.templates) {
+      const li = el(`<li data-slug="${esc(t.slug)}"><span class="ls-repo-slug">${esc(t.slug)}</span> <span class="ls-repo-tier">${esc(t.tier)}</span><br><small>${esc(t.title)} · ${esc(t.latest ?? 'no versions')}</small></li>`);
+      li.on('click', () => this.select(t.slug));
+      list.append(li);
+    }
+    const sel = this.root.find('#ls-repo-publish-template').empty();
+    for (const t of this.templates) sel.append(el('<option>').val(t.slug).text(`${t.slug} (${t.tier})`));
+    if (this.selected) {
+      sel.val(this.selected.slug);
+      await this.select(this.selected.slug);
+    }
+    this.suggestVersion();
+    await this.loadFleet();
+  }
+
+  private suggestVersion(): void {
+    const t = this.templates.find((x) => x.slug === this.root.find('#ls-repo-publish-template').val());
+    if (t) this.root.find('#ls-repo-publish-version').val(nextPatch(t.versions));
+  }
+
+  async select(slug: string): Promise<void> {
+    this.selected = this.templates.find((t) => t.slug === slug);
+    this.root.find('#ls-repo-templates li').removeClass('selected').filter(`[data-slug="${slug}"]`).addClass('selected');
+    if (!this.selected) return;
+    this.versions = await call<VersionSummary[]>('GET', `/templates/${encodeURIComponent(slug)}/versions`);
+    this.root.find('#ls-repo-versions-section').show();
+    this.root.find('#ls-repo-versions-title').text(`Versions of ${slug}`);
+    this.root.find('#ls-repo-diff-result').empty();
+    const table = this.root.find('#ls-repo-versions').empty();
+    for (const v of [...this.versions].reverse()) {
+      const tr = el(`<tr data-version="${esc(v.version)}">
+        <td><input type="checkbox" class="ls-repo-pick"></td>
+        <td><b>${esc(v.version)}</b><br><small>${esc(v.changelog ?? '')}</small><br><small class="ls-repo-dim">${esc(v.author ?? '')} ${esc(when(v.createdAt))}</small></td>
+        <td class="ls-repo-actions"><button class="red-ui-button red-ui-button-small ls-repo-import">Import</button>
+            <button class="red-ui-button red-ui-button-small ls-repo-deploy">Deploy</button></td></tr>`);
+      tr.find('.ls-repo-import').on('click', () => this.openImport(v.version));
+      tr.find('.ls-repo-deploy').on('click', () => this.openDeploy(v.version));
+      tr.find('.ls-repo-pick').on('change', () => this.root.find('#ls-repo-diff').prop('disabled', this.root.find('.ls-repo-pick:checked').length !== 2));
+      table.append(tr);
+    }
+    this.root.find('#ls-repo-publish-template').val(slug);
+    this.suggestVersion();
+  }
+
+  private async showDiff(): Promise<void> {
+    const picked = this.root.find('.ls-repo-pick:checked').closest('tr').map((_: number, tr: HTMLElement) => $(tr).attr('data-version')).get() as string[];
+    if (!this.selected || picked.length !== 2) return;
+    // Older first, in publication order.
+    const order = this.versions.map((v) => v.version);
+    picked.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const [a, b] = await Promise.all(picked.map((v) => call<{ flow: unknown[] }>('GET', `/templates/${encodeURIComponent(this.selected!.slug)}/versions/${encodeURIComponent(v)}`)));
+    this.root.find('#ls-repo-diff-result').html(renderDiff(picked[0], picked[1], diffFlows(a.flow, b.flow)));
+  }
+
+  private openImport(version: string): void {
+    const t = this.selected!;
+    const box = this.root.find('#ls-repo-import').show().empty();
+    box.append(el(`<div class="ls-repo-head"><span>Import ${esc(t.slug)}@${esc(version)}</span></div>`));
+    for (const f of formFields(t.parameters)) {
+      const id = `ls-repo-param-${f.name}`;
+      const row = el(`<div class="ls-repo-row"><label for="${id}" title="${esc(f.description ?? '')}">${esc(f.label)}${f.required ? ' *' : ''}</label></div>`);
+      let input;
+      if (f.kind === 'boolean') input = el(`<input type="checkbox" id="${id}">`).prop('checked', f.default === true);
+      else if (f.kind === 'enum') {
+        input = el(`<select id="${id}"></select>`);
+        for (const o of f.options ?? []) input.append(el('<option>').val(String(o)).text(String(o)));
+        if (f.default !== undefined) input.val(String(f.default));
+      } else input = el(`<input type="text" id="${id}">`).attr('placeholder', f.default === undefined ? '' : String(f.default)).val(f.default === undefined ? '' : String(f.default));
+      input.attr('data-param', f.name);
+      row.append(input);
+      if (f.description) row.append(el(`<div class="ls-repo-help">${esc(f.description)}</div>`));
+      box.append(row);
+    }
+    const go = el('<button class="red-ui-button" id="ls-repo-import-go"><i class="fa fa-download"></i> Import into a new flow</button>');
+    const msg = el('<div class="ls-repo-msg" id="ls-repo-import-msg"></div>');
+    box.append(go, msg);
+    go.on('click', async () => {
+      const raw: Record<string, string | boolean> = {};
+      box.find('[data-param]').each((_: number, e: HTMLInputElement) => {
+        raw[e.getAttribute('data-param')!] = e.type === 'checkbox' ? e.checked : String($(e).val());
+      });
+      const { values, problems } = readForm(t.parameters, raw);
+      if (problems.length) {
+        msg.attr('class', 'ls-repo-msg ls-bad').text(problems.map((p) => `${p.field} ${p.reason}`).join('; '));
+        return;
+      }
+      try {
+        const doc = await call<{ flow: unknown[] }>('GET', `/templates/${encodeURIComponent(t.slug)}/versions/${encodeURIComponent(version)}`);
+        const flow = fillTabEnv(doc.flow, values);
+        try {
+          RED.view.importNodes(flow, { generateIds: false, addFlow: false, touchImport: true });
+        } catch (err) {
+          // The same version is already in the workspace: import a copy with new ids.
+          RED.view.importNodes(flow, { generateIds: true, addFlow: false, touchImport: true });
+        }
+        msg.attr('class', 'ls-repo-msg ls-good').text(`Imported ${t.slug}@${version}. Press Deploy to run it here.`);
+      } catch (err) {
+        msg.attr('class', 'ls-repo-msg ls-bad').text((err as Error).message);
+      }
+    });
+  }
+
+  private async publish(): Promise<void> {
+    const msg = this.root.find('#ls-repo-publish-msg');
+    const slug = String(this.root.find('#ls-repo-publish-template').val() ?? '');
+    const version = String(this.root.find('#ls-repo-publish-version').val() ?? '').trim();
+    const changelog = String(this.root.find('#ls-repo-publish-changelog').val() ?? '').trim();
+    if (!slug) return void msg.attr('class', 'ls-repo-msg ls-bad').text('Choose a template.');
+    if (!version) return void msg.attr('class', 'ls-repo-msg ls-bad').text('version is required');
+    if (!changelog) return void msg.attr('class', 'ls-repo-msg ls-bad').text('changelog is required: say what changed');
+    try {
+      const user = RED.user?.username?.() ?? RED.settings?.user?.username;
+      await call('POST', `/templates/${encodeURIComponent(slug)}/versions`, { version, flow: currentFlow(), changelog, ...(user ? { author: user } : {}) });
+      msg.attr('class', 'ls-repo-msg ls-good').text(`Published ${slug}@${version}.`);
+      this.root.find('#ls-repo-publish-changelog').val('');
+      const t = this.templates.find((x) => x.slug === slug);
+      if (t) t.versions.push(version);
+      await this.refresh();
+      await this.select(slug);
+    } catch (err) {
+      msg.attr('class', 'ls-repo-msg ls-bad').text((err as Error).message);
+    }
+  }
+
+  private openDeploy(version: string): void {
+    const t = this.selected!;
+    const box = this.root.find('#ls-repo-deploy').show().empty();
+    box.html(`
+      <div class="ls-repo-head"><span>Deploy ${esc(t.slug)}@${esc(version)}</span></div>
+      <div class="ls-repo-row"><label>Tier</label><select id="ls-repo-deploy-tier"><option value="">any</option><option>line</option><option>factory</option><option>cloud</option></select></div>
+      <div class="ls-repo-row"><label>Devices</label><input type="text" id="ls-repo-deploy-ids" placeholder="ids, comma separated (empty: all matching)"></div>
+      <div class="ls-repo-row"><label>Labels</label><input type="text" id="ls-repo-deploy-labels" placeholder="site=plant1, line=3"></div>
+      <div class="ls-repo-row"><label>Strategy</label><select id="ls-repo-deploy-strategy"><option value="all">all at once</option><option value="canary">canary, then waves</option></select></div>
+      <div class="ls-repo-row ls-repo-canary" style="display:none"><label>Canary</label><input type="text" id="ls-repo-deploy-canary" value="1" size="3"> devices, then waves of <input type="text" id="ls-repo-deploy-wave" value="0" size="3"> (0: the rest at once)</div>
+      <div class="ls-repo-row"><label>Window</label><input type="text" id="ls-repo-deploy-from" placeholder="22:00" size="5"> to <input type="text" id="ls-repo-deploy-to" placeholder="06:00" size="5"> <input type="text" id="ls-repo-deploy-tz" placeholder="time zone" size="12"></div>
+      <div class="ls-repo-row"><label>Line idle</label><input type="text" id="ls-repo-deploy-gate-tag" placeholder="PLC tag, e.g. lineRunning" size="14"> = <input type="text" id="ls-repo-deploy-gate-value" placeholder="false" size="6"></div>
+      <button class="red-ui-button" id="ls-repo-deploy-go"><i class="fa fa-rocket"></i> Deploy</button>
+      <div class="ls-repo-msg" id="ls-repo-deploy-msg"></div>`);
+    box.find('#ls-repo-deploy-tier').val(t.tier);
+    box.find('#ls-repo-deploy-strategy').on('change', function (this: HTMLSelectElement) {
+      box.find('.ls-repo-canary').toggle(this.value === 'canary');
+    });
+    box.find('#ls-repo-deploy-go').on('click', async () => {
+      const msg = box.find('#ls-repo-deploy-msg');
+      try {
+        const body = deploymentBody(t.slug, version, (id) => String(box.find(`#ls-repo-deploy-${id}`).val() ?? '').trim());
+        const dep = await call<Deployment>('POST', '/deployments', body);
+        msg.attr('class', 'ls-repo-msg ls-good').text(`Deployment ${dep.id} created.`);
+        this.watch(dep.id);
+      } catch (err) {
+        msg.attr('class', 'ls-repo-msg ls-bad').text((err as Error).message);
+      }
+    });
+  }
+
+  /** Polls the deployment and shows each device's state until every device is settled. */
+  watch(id: string): void {
+    if (this.rolloutTimer) clearInterval(this.rolloutTimer);
+    const box = this.root.find('#ls-repo-rollout').show();
+    const tick = async () => {
+      try {
+        const d = await call<Deployment>('GET', `/deployments/${encodeURIComponent(id)}`);
+        box.html(`<div class="ls-repo-head"><span>Rollout ${esc(d.template)}@${esc(d.version)}</span>
+            <span class="ls-repo-state ls-state-${esc(d.state.replace(/\s+/g, '-'))}" id="ls-repo-rollout-state">${esc(d.state)}</span></div>
+          ${d.reason ? `<div class="ls-repo-msg ls-bad">${esc(d.reason)}</div>` : ''}
+          <table class="ls-repo-table" id="ls-repo-rollout-devices">${d.devices
+            .map((x) => `<tr data-device="${esc(x.deviceId)}"><td>${esc(x.deviceId)}</td><td>wave ${x.wave}</td>
+              <td class="ls-repo-state ls-state-${esc(x.state.replace(/\s+/g, '-'))}">${esc(x.state)}</td>
+              <td><small>${esc(x.reasons.join('; '))}</small></td></tr>`)
+            .join('')}</table>`);
+        const settled = d.devices.length > 0 && d.devices.every((x) => ['running', 'failed', 'rolled back', 'superseded'].includes(x.state));
+        if (settled || ['completed', 'rolled back', 'halted'].includes(d.state)) {
+          clearInterval(this.rolloutTimer);
+          this.rolloutTimer = undefined;
+          void this.loadFleet();
+        }
+      } catch (err) {
+        box.find('.ls-repo-msg').remove();
+        box.append(el(`<div class="ls-repo-msg ls-bad">${esc((err as Error).message)}</div>`));
+      }
+    };
+    void tick();
+    this.rolloutTimer = setInterval(tick, 1500);
+  }
+
+  async loadFleet(): Promise<void> {
+    try {
+      const devices = await call<Device[]>('GET', '/devices');
+      const rows = devices
+        .map((d) => `<tr data-device="${esc(d.id)}"><td><b>${esc(d.id)}</b><br><small class="ls-repo-dim">${esc(Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}</small></td>
+          <td>${esc(d.tier)}</td><td>${esc(d.running ?? '—')}</td>
+          <td class="ls-repo-state ls-state-${esc(d.state.replace(/\s+/g, '-'))}">${esc(d.state)}</td><td><small>${esc(when(d.lastSeen))}</small></td></tr>`)
+        .join('');
+      this.root.find('#ls-repo-fleet').html(`<tr><th>device</th><th>tier</th><th>version</th><th>state</th><th>last seen</th></tr>${rows}`);
+    } catch (err) {
+      this.root.find('#ls-repo-fleet').html(`<tr><td class="ls-bad">${esc((err as Error).message)}</td></tr>`);
+    }
+  }
+
+  show(): void {
+    void this.refresh();
+    if (!this.fleetTimer) this.fleetTimer = setInterval(() => void this.loadFleet(), 10_000);
+  }
+
+  hide(): void {
+    if (this.fleetTimer) clearInterval(this.fleetTimer);
+    this.fleetTimer = undefined;
+  }
+}
+
+function renderDiff(a: string, b: string, d: FlowDiff): string {
+  const item = (n: { type: string; name?: string; id: string }) => `${esc(n.type)}${n.name ? ` "${esc(n.name)}"` : ''} <small class="ls-repo-dim">${esc(n.id)}</small>`;
+  const parts = [`<div class="ls-repo-diff" id="ls-repo-diff-summary"><b>${esc(a)} → ${esc(b)}</b>: ${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed, ${d.unchanged} unchanged</div><ul class="ls-repo-difflist">`];
+  for (const n of d.added) parts.push(`<li class="ls-diff-added">+ ${item(n)}</li>`);
+  for (const n of d.removed) parts.push(`<li class="ls-diff-removed">− ${item(n)}</li>`);
+  for (const n of d.changed) {
+    const what = [...n.properties, ...(n.wiresChanged ? ['wires'] : []), ...(n.moved ? ['position'] : [])];
+    parts.push(`<li class="ls-diff-changed">~ ${item(n)}: ${esc(what.join(', '))}</li>`);
+  }
+  parts.push('</ul>');
+  return parts.join('');
+}
+
+RED.plugins.registerPlugin('linesight-flow-repository', {
+  onadd() {
+    const bar = new Sidebar();
+    RED.sidebar.addTab({
+      id: 'linesight-flow-repository',
+      label: 'repository',
+      name: 'Flow repository',
+      iconClass: 'fa fa-cubes',
+      content: bar.root,
+      enableOnEdit: true,
+      onchange: () => bar.show(),
+      onremove: () => bar.hide(),
+    });
+    RED.actions.add('linesight:show-flow-repository', () => RED.sidebar.show('linesight-flow-repository'));
+  },
+});
