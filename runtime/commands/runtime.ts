@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
 import { TIERS, startRuntime, type Tier } from '../tier-runtime';
-import { hashPassword } from '../admin-auth';
+import { hashPassword, resolveAdminAuth } from '../admin-auth';
+import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
 
 export function parsePort(v: string): number {
   const n = Number(v);
@@ -14,6 +17,81 @@ export function parseTier(v: string): Tier {
   return v as Tier;
 }
 
+export function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0');
+  return n;
+}
+
+/**
+ * Settings for a runtime started by the edge agent (it has an IPC channel to its parent): node errors go
+ * to the agent for its health window, and the agent gets its own login next to the operator's.
+ */
+function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel: string; tier: string }): Record<string, unknown> {
+  const send = (m: ChildMessage) => process.send?.(m);
+  const settings: Record<string, unknown> = {
+    logging: {
+      console: { level: o.logLevel ?? 'info', metrics: false, audit: false },
+      linesightHealth: healthLogger(send),
+    },
+  };
+  const agentHash = process.env[AGENT_PASSWORD_HASH_ENV];
+  if (!o.insecure && agentHash) {
+    const operator = resolveAdminAuth(path.resolve(o.userDir));
+    if (operator.generatedPassword) {
+      console.log(`editor login for ${o.tier}: user "${operator.settings.users[0].username}", password "${operator.generatedPassword}" (shown once; stored hashed in ${operator.storedAt})`);
+    }
+    settings.adminAuth = { type: 'credentials', users: [...operator.settings.users, { username: AGENT_ADMIN_USER, password: agentHash, permissions: '*' }] };
+  }
+  return settings;
+}
+
+interface AgentCliOptions {
+  tier: Tier;
+  port: number;
+  host: string;
+  userDir: string;
+  insecure: boolean;
+  logLevel: string;
+  device?: string;
+  repo?: string;
+  token?: string;
+  broker?: string;
+  pollInterval: number;
+  healthWindow: number;
+  repoKey?: string;
+}
+
+async function runAgent(o: AgentCliOptions): Promise<void> {
+  const token = o.token ?? process.env.LINESIGHT_DEVICE_TOKEN;
+  const missing = [!o.device && '--device', !o.repo && '--repo', !token && '--token (or LINESIGHT_DEVICE_TOKEN)'].filter(Boolean);
+  if (missing.length) throw new Error(`the edge agent needs ${missing.join(', ')}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { EdgeAgent } = require('../agent/agent') as typeof import('../agent/agent');
+  const agent = new EdgeAgent({
+    deviceId: o.device!,
+    tier: o.tier,
+    repoUrl: o.repo!,
+    token: token!,
+    brokerUrl: o.broker ?? null,
+    pollIntervalMs: o.pollInterval * 1000,
+    healthWindowMs: o.healthWindow * 1000,
+    repoKeyPem: o.repoKey ? fs.readFileSync(o.repoKey, 'utf8') : undefined,
+    runtime: { port: o.port, host: o.host, userDir: o.userDir, insecure: o.insecure, logLevel: o.logLevel },
+    log: (l) => console.log(l),
+  });
+  await agent.start();
+  console.log(`linesight agent for device ${o.device}: runtime ${o.tier} at ${agent.supervisor.url} (${agent.state}${agent.running ? ` ${agent.running}` : ''})`);
+  const stop = () => {
+    agent.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('runtime')
@@ -24,7 +102,16 @@ export function register(program: Command): void {
     .option('--user-dir <dir>', 'Node-RED user directory (flows, credentials, outbox)', '.linesight/runtime')
     .option('--insecure', 'serve the editor without login (demo on one machine only)', false)
     .option('--log-level <level>', 'Node-RED log level', 'info')
+    .option('--device <id>', 'edge agent: follow this device\'s desired flow from the repository (supervises the runtime as a child process)')
+    .option('--repo <url>', 'edge agent: flow repository URL, e.g. https://repo.example:8080')
+    .option('--token <token>', 'edge agent: device token (prefer LINESIGHT_DEVICE_TOKEN: arguments are visible to other users)')
+    .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883')
+    .option('--poll-interval <s>', 'edge agent: seconds between HTTP polls of the desired state (0 = MQTT only)', parseSeconds, 30)
+    .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors or crashes', parseSeconds, 10)
+    .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')
     .action(async (o) => {
+      if (o.device || o.repo || o.token) return runAgent(o as AgentCliOptions);
+      const childOfAgent = typeof process.send === 'function';
       const rt = await startRuntime({
         tier: o.tier,
         port: o.port,
@@ -32,6 +119,7 @@ export function register(program: Command): void {
         userDir: o.userDir,
         insecure: o.insecure,
         logLevel: o.logLevel,
+        settings: childOfAgent ? childOfAgentSettings(o) : undefined,
         say: (l) => console.log(l),
       });
       console.log(`linesight runtime ${rt.tier} ready at ${rt.url}`);
@@ -40,6 +128,11 @@ export function register(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      if (childOfAgent) {
+        process.send!({ type: 'linesight-ready', url: rt.url, port: rt.port } satisfies ChildMessage);
+        // Without its agent nobody restarts or watches this runtime; the agent starts a new one.
+        process.once('disconnect', stop);
+      }
     });
   cmd
     .command('hash-password')

@@ -1,0 +1,498 @@
+// The edge agent: keeps one Node-RED runtime (its child process) on the version the repository says it
+// should run. idle -> downloading -> verifying -> waiting (gate) -> deploying -> health-check -> running,
+// or -> rolling-back -> rolled-back / failed. Hand edits turn running into drifted. See states.ts.
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { Backoff } from '../../nodes/shared/backoff';
+import { canonicalJson, flowSha256, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
+import type { Tier } from '../tier-runtime';
+import type { ChildLogMessage } from './child-ipc';
+import { DesiredSource, type DesiredVia } from './desired-source';
+import { DeviceApi, DeviceApiError } from './device-api';
+import { detectDrift, type Baseline } from './drift';
+import { connectFleetBroker } from './fleet-broker';
+import { evaluateGate } from './gate';
+import { AgentStore, type LastGood } from './last-good';
+import { fillParameters } from './parameters';
+import { Reporter } from './reporter';
+import type { RuntimeAdmin } from './runtime-admin';
+import { canTransition, RESTING, reportedState, type AgentStateName } from './states';
+import { RuntimeSupervisor, type ExitInfo } from './supervisor';
+import { verifyVersion, type DesiredVersion } from './verify';
+
+export interface AgentOptions {
+  deviceId: string;
+  tier: Tier;
+  repoUrl: string;
+  token: string;
+  /** Fleet broker; without it the agent learns its desired state by polling alone. */
+  brokerUrl?: string | null;
+  /** HTTP polling period; 0 turns polling off (MQTT alone). */
+  pollIntervalMs: number;
+  healthWindowMs: number;
+  runtime: { port: number; host?: string; userDir: string; insecure?: boolean; logLevel?: string };
+  /** Where last-good.json and the pinned repository key live (default <userDir>/.linesight/agent). */
+  stateDir?: string;
+  /** Pinned repository public key; otherwise fetched once from the repository and pinned on disk. */
+  repoKeyPem?: string;
+  crashLoopExits?: number;
+  crashLoopWindowMs?: number;
+  driftIntervalMs?: number;
+  gateIntervalMs?: number;
+  log?: (line: string) => void;
+  /** Child runtime output (default: log). */
+  onRuntimeOutput?: (line: string) => void;
+  now?: () => Date;
+}
+
+export interface StateChange {
+  state: AgentStateName;
+  target: string | null;
+  reasons: string[];
+}
+
+/** Same key = same version with the same parameters = nothing to deploy. */
+export function targetKey(d: DesiredState): string | null {
+  if (!d.version) return null;
+  return `${d.version.sha256}:${flowSha256(d.parameters ?? {})}`;
+}
+
+const label = (v: DesiredVersion) => `${v.template}@${v.version}`;
+
+class Superseded extends Error {}
+
+/** Events: 'state' (StateChange), 'report' (DeviceStatusReport), 'desired' (DesiredState, via). */
+export class EdgeAgent extends EventEmitter {
+  state: AgentStateName = 'starting';
+  target: string | null = null;
+  reasons: string[] = [];
+  readonly store: AgentStore;
+  readonly supervisor: RuntimeSupervisor;
+  private readonly api: DeviceApi;
+  private mqtt: MqttClient | null = null;
+  private source: DesiredSource | null = null;
+  private reporter: Reporter | null = null;
+  private desired: DesiredState | null = null;
+  private lastGood: LastGood | null;
+  private baseline: Baseline | null = null;
+  private driftSha: string | null = null;
+  private wakeUp: (() => void) | null = null;
+  private loopDone: Promise<void> | null = null;
+  private driftTimer: NodeJS.Timeout | null = null;
+  private recoverTimer: NodeJS.Timeout | null = null;
+  private readonly recoverBackoff = new Backoff({ initialMs: 5000, maxMs: 120_000 });
+  private stopping = false;
+  private inHealthWindow = false;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly o: AgentOptions) {
+    super();
+    this.log = o.log ?? (() => {});
+    this.store = new AgentStore(o.stateDir ?? path.join(o.runtime.userDir, '.linesight', 'agent'));
+    this.lastGood = this.store.lastGood();
+    this.api = new DeviceApi(o.repoUrl, o.deviceId, o.token);
+    this.supervisor = new RuntimeSupervisor({
+      tier: o.tier,
+      ...o.runtime,
+      crashLoopExits: o.crashLoopExits,
+      crashLoopWindowMs: o.crashLoopWindowMs,
+      onOutput: o.onRuntimeOutput ?? this.log,
+    });
+    this.supervisor.on('exit', (e: ExitInfo) => this.log(`[agent] runtime exited (${e.code ?? e.signal}); ${e.recentExits} exit(s) recently`));
+    this.supervisor.on('crash-loop', (e: ExitInfo) => this.onCrashLoop(e));
+  }
+
+  get running(): string | null {
+    return this.lastGood?.target ?? null;
+  }
+
+  /** Starts the runtime on the last good flow (no network needed), then follows the repository. */
+  async start(): Promise<void> {
+    if (this.o.brokerUrl) this.mqtt = connectFleetBroker(this.o.brokerUrl, `linesight-agent-${this.o.deviceId}-${process.pid}`, this.log);
+    this.reporter = new Reporter(this.api, this.mqtt, this.log);
+    try {
+      await this.supervisor.start(this.lastGood?.flow);
+      await this.takeBaseline();
+      this.to(this.lastGood ? 'running' : 'idle');
+    } catch (err) {
+      this.to('failed', null, [`runtime did not start: ${(err as Error).message}`]);
+      this.scheduleRecovery();
+    }
+    this.source = new DesiredSource({ deviceId: this.o.deviceId, api: this.api, mqtt: this.mqtt, pollIntervalMs: this.o.pollIntervalMs, log: this.log });
+    this.source.on('desired', (d: DesiredState, via: DesiredVia) => this.onDesired(d, via));
+    this.source.start();
+    this.loopDone = this.loop();
+    this.scheduleDriftCheck();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wakeUp?.();
+    if (this.driftTimer) clearTimeout(this.driftTimer);
+    if (this.recoverTimer) clearTimeout(this.recoverTimer);
+    await this.source?.stop();
+    // A convergence step ends at its next check; a health window may need its few seconds.
+    await Promise.race([this.loopDone?.catch(() => {}), new Promise((r) => setTimeout(r, this.o.healthWindowMs + 5000).unref())]);
+    await this.supervisor.stop();
+    this.to('stopped', this.target, []);
+    await this.reporter?.flush(2000);
+    await this.reporter?.close();
+    if (this.mqtt) await this.mqtt.endAsync().catch(() => {});
+  }
+
+  /** The desired state the agent currently follows. */
+  get desiredState(): DesiredState | null {
+    return this.desired;
+  }
+
+  private onDesired(d: DesiredState, via: DesiredVia): void {
+    this.emit('desired', d, via);
+    if (this.desired && canonicalJson(this.desired) === canonicalJson(d)) return;
+    this.log(`[agent] desired state via ${via}: ${d.version ? label(d.version) : 'nothing assigned'}`);
+    this.desired = d;
+    this.wakeUp?.();
+  }
+
+  // ---- the convergence loop: one step at a time, never two deploys at once ----
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const d = this.desired;
+      if (d && this.needsWork(d) && this.supervisor.state !== 'crash-looping') {
+        try {
+          await this.converge(d);
+        } catch (err) {
+          if (!(err instanceof Superseded) && !this.stopping) {
+            this.log(`[agent] convergence failed: ${(err as Error).stack ?? err}`);
+            this.restAt(d);
+            await this.pause(10_000);
+          }
+        }
+        continue;
+      }
+      if (d) this.restAt(d);
+      await this.pause();
+    }
+  }
+
+  private needsWork(d: DesiredState): boolean {
+    const key = targetKey(d);
+    if (!key) return false;
+    if (this.lastGood?.key === key) return false;
+    return !this.store.failure(key);
+  }
+
+  /** Moves to the resting state that matches desired `d` when no work is needed. */
+  private restAt(d: DesiredState): void {
+    const key = targetKey(d);
+    const failure = key ? this.store.failure(key) : undefined;
+    if (key && failure && this.lastGood?.key !== key) {
+      const s = failure.state === 'failed' ? 'failed' : 'rolled-back';
+      if (this.state !== s || this.target !== failure.target) this.to(s, failure.target, failure.reasons);
+      return;
+    }
+    if (this.state === 'drifted') return;
+    if (this.state === 'failed' && this.supervisor.state !== 'up') return;
+    const s: AgentStateName = this.lastGood ? 'running' : 'idle';
+    if (this.state !== s) this.to(s, null, []);
+  }
+
+  private pause(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = ms === undefined ? null : setTimeout(done, ms);
+      const self = this;
+      function done() {
+        if (t) clearTimeout(t);
+        if (self.wakeUp === done) self.wakeUp = null;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private checkCurrent(key: string): void {
+    if (this.stopping) throw new Superseded('stopping');
+    const now = this.desired ? targetKey(this.desired) : null;
+    if (now !== key) throw new Superseded('a newer desired state arrived');
+  }
+
+  private async converge(d: DesiredState): Promise<void> {
+    const v = d.version!;
+    const key = targetKey(d)!;
+    const target = label(v);
+    this.to('downloading', target, []);
+    let doc: VersionDocument;
+    try {
+      doc = await this.retry(key, `download ${target}`, () => this.api.version(v.href));
+    } catch (err) {
+      if (!(err instanceof DeviceApiError) || (err.status !== 404 && err.status !== 410)) throw err;
+      const reasons = [`version not found in the repository: ${err.message}`];
+      this.store.recordFailure({ key, target, state: 'failed', reasons, at: Date.now() });
+      this.to('failed', target, reasons);
+      return;
+    }
+    this.checkCurrent(key);
+
+    this.to('verifying', target, []);
+    const publicKey = await this.retry(key, 'fetch the repository key', () => this.repositoryKey());
+    const admin = await this.supervisor.whenUp();
+    const types = await admin.nodeTypes();
+    const problems = verifyVersion(v, doc, publicKey, types);
+    let flow: unknown[] = [];
+    if (problems.length === 0) {
+      try {
+        flow = fillParameters(doc.flow, d.parameters ?? {});
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    if (problems.length) {
+      this.log(`[agent] refused ${target}: ${problems.join('; ')}`);
+      this.store.recordFailure({ key, target, state: 'failed', reasons: problems, at: Date.now() });
+      this.to('failed', target, problems);
+      return;
+    }
+    this.checkCurrent(key);
+
+    await this.waitForGate(d, key, target);
+
+    this.to('deploying', target, []);
+    const verdict = await this.deployAndWatch(flow, target);
+    if (verdict.healthy) {
+      this.lastGood = { target, sha256: v.sha256, key, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
+      this.store.saveLastGood(this.lastGood);
+      this.driftSha = null;
+      this.to('running', null, []);
+      return;
+    }
+    this.to('rolling-back', target, verdict.reasons);
+    const restored = await this.restoreLastGood();
+    const reasons = restored ? verdict.reasons : [...verdict.reasons, 'restoring the last good version failed too'];
+    this.store.recordFailure({ key, target, state: restored ? 'rolled back' : 'failed', reasons, at: Date.now() });
+    this.to(restored ? 'rolled-back' : 'failed', target, reasons);
+    if (!restored) this.scheduleRecovery();
+  }
+
+  /** Retries transport failures with backoff while `key` stays desired; a 4xx answer is final. */
+  private async retry<T>(key: string, what: string, fn: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
+    for (;;) {
+      this.checkCurrent(key);
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof DeviceApiError && err.status && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
+        this.log(`[agent] could not ${what} (will retry): ${(err as Error).message}`);
+        await this.pause(backoff.next());
+      }
+    }
+  }
+
+  private async repositoryKey(): Promise<string> {
+    if (this.o.repoKeyPem) return this.o.repoKeyPem;
+    const pinned = this.store.publicKey();
+    if (pinned) return pinned;
+    const pem = await this.api.publicKey();
+    this.store.savePublicKey(pem);
+    return pem;
+  }
+
+  private async waitForGate(d: DesiredState, key: string, target: string): Promise<void> {
+    let shown = '';
+    for (;;) {
+      this.checkCurrent(key);
+      const admin = await this.supervisor.whenUp();
+      const verdict = await evaluateGate(d.gate, {
+        now: this.o.now?.() ?? new Date(),
+        readLineState: (tag) => admin.globalContext(tag),
+        flowRunning: this.lastGood !== null,
+      });
+      if (verdict.open) return;
+      const text = verdict.reasons.join('; ');
+      if (text !== shown) {
+        this.to('waiting', target, verdict.reasons);
+        shown = text;
+      }
+      await this.pause(this.o.gateIntervalMs ?? 1000);
+    }
+  }
+
+  /** Deploys `flow` and watches it for the health window. */
+  private async deployAndWatch(flow: unknown[], target: string): Promise<{ healthy: boolean; reasons: string[] }> {
+    const errors: ChildLogMessage[] = [];
+    const onLog = (m: ChildLogMessage) => errors.push(m);
+    this.supervisor.on('log', onLog);
+    this.inHealthWindow = true;
+    try {
+      const admin = await this.supervisor.whenUp();
+      try {
+        await admin.deploy(flow);
+      } catch (err) {
+        // The child may have died while starting the new flow: that is what the window watches for.
+        if (this.supervisor.state === 'up') return { healthy: false, reasons: [`deploy refused by the runtime: ${(err as Error).message}`] };
+      }
+      this.to('health-check', target, []);
+      const crash = await this.watchWindow(errors);
+      const reasons: string[] = [];
+      if (crash) reasons.push(crash);
+      for (const e of errors.slice(0, 10)) reasons.push(`${e.nodeType ? `${e.nodeType}${e.nodeName ? ` "${e.nodeName}"` : ''} (${e.nodeId}): ` : ''}${e.text}`);
+      if (errors.length > 10) reasons.push(`and ${errors.length - 10} more errors`);
+      return { healthy: reasons.length === 0, reasons };
+    } finally {
+      this.supervisor.off('log', onLog);
+      this.inHealthWindow = false;
+    }
+  }
+
+  /**
+   * Resolves after the runtime has stayed up for the whole window without an error (null), or as soon
+   * as it logs an error (null, errors collected) or crash-loops (the reason).
+   */
+  private watchWindow(errors: ChildLogMessage[]): Promise<string | null> {
+    const windowMs = this.o.healthWindowMs;
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const sv = this.supervisor;
+      const finish = (result: string | null) => {
+        if (timer) clearTimeout(timer);
+        sv.off('up', onUp);
+        sv.off('exit', onExit);
+        sv.off('crash-loop', onLoop);
+        sv.off('log', onLog);
+        resolve(result);
+      };
+      const arm = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => finish(null), windowMs);
+      };
+      const onUp = () => arm();
+      const onExit = () => {
+        // The window starts over once the runtime is back; the crash-loop detector decides when to stop.
+        if (timer) clearTimeout(timer);
+        timer = null;
+      };
+      const onLoop = (e: ExitInfo) => finish(`crash loop: Node-RED exited ${e.recentExits} times within ${Math.round((this.o.crashLoopWindowMs ?? 60_000) / 1000)} s (last exit ${e.code ?? e.signal}) running this version`);
+      // Give the first error a moment so the report can name its companions too.
+      const onLog = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => finish(null), 300);
+      };
+      sv.on('up', onUp);
+      sv.on('exit', onExit);
+      sv.on('crash-loop', onLoop);
+      sv.on('log', onLog);
+      if (errors.length) onLog();
+      else if (sv.state === 'up') arm();
+      else if (sv.state === 'crash-looping') onLoop({ code: null, signal: null, recentExits: this.o.crashLoopExits ?? 3 });
+    });
+  }
+
+  /** Puts the last good flow back (an empty flow when there never was one). */
+  private async restoreLastGood(): Promise<boolean> {
+    const flow = this.lastGood?.flow ?? [];
+    try {
+      if (this.supervisor.state === 'up' && this.supervisor.admin) await this.supervisor.admin.deploy(flow);
+      else await this.supervisor.start(flow);
+      await this.takeBaseline();
+      return true;
+    } catch (err) {
+      this.log(`[agent] restoring the last good flow failed: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  private onCrashLoop(e: ExitInfo): void {
+    if (this.inHealthWindow || this.stopping) return; // the health window owns this one
+    const reasons = [`crash loop: Node-RED exited ${e.recentExits} times within ${Math.round((this.o.crashLoopWindowMs ?? 60_000) / 1000)} s (last exit ${e.code ?? e.signal}) running ${this.running ?? 'no version'}`];
+    this.log(`[agent] ${reasons[0]}`);
+    if (RESTING.includes(this.state)) this.to('failed', this.running, reasons);
+    this.scheduleRecovery();
+  }
+
+  /** After a crash loop outside a deploy: try the last good flow again later, with growing pauses. */
+  private scheduleRecovery(): void {
+    if (this.stopping || this.recoverTimer) return;
+    this.recoverTimer = setTimeout(() => {
+      this.recoverTimer = null;
+      if (this.stopping) return;
+      this.supervisor.start(this.lastGood?.flow).then(
+        async () => {
+          this.recoverBackoff.reset();
+          await this.takeBaseline().catch(() => {});
+          if (this.state === 'failed' && !this.target) this.to(this.lastGood ? 'running' : 'idle', null, []);
+          else if (this.state === 'failed' && this.target === this.running) this.to('running', null, []);
+          this.wakeUp?.();
+        },
+        () => this.scheduleRecovery(),
+      );
+    }, this.recoverBackoff.next());
+  }
+
+  // ---- drift ----
+
+  private async takeBaseline(): Promise<void> {
+    const admin = await this.supervisor.whenUp();
+    this.baseline = await admin.getFlows();
+  }
+
+  private scheduleDriftCheck(): void {
+    if (this.stopping) return;
+    this.driftTimer = setTimeout(() => {
+      this.driftTimer = null;
+      void this.checkDrift().finally(() => this.scheduleDriftCheck());
+    }, this.o.driftIntervalMs ?? 5000);
+  }
+
+  private async checkDrift(): Promise<void> {
+    if ((this.state !== 'running' && this.state !== 'drifted') || !this.baseline || this.supervisor.state !== 'up') return;
+    const admin: RuntimeAdmin | null = this.supervisor.admin;
+    if (!admin) return;
+    let now;
+    try {
+      now = await admin.getFlows();
+    } catch {
+      return; // the runtime is restarting; the supervisor reports that
+    }
+    if (this.state !== 'running' && this.state !== 'drifted') return;
+    const drift = detectDrift(this.baseline, now);
+    if (drift && this.state === 'running') {
+      this.driftSha = flowSha256(now.flows);
+      this.to('drifted', this.running, drift.reasons);
+    } else if (!drift && this.state === 'drifted') {
+      this.driftSha = null;
+      this.to('running', null, []);
+    }
+  }
+
+  // ---- state and reports ----
+
+  private to(state: AgentStateName, target: string | null = this.target, reasons: string[] = []): void {
+    if (this.state === 'stopped') return;
+    if (state !== this.state && !canTransition(this.state, state)) {
+      throw new Error(`agent bug: no transition ${this.state} -> ${state}`);
+    }
+    this.state = state;
+    this.target = target;
+    this.reasons = reasons;
+    this.log(`[agent] ${state}${target ? ` ${target}` : ''}${reasons.length ? `: ${reasons.join('; ')}` : ''}`);
+    this.emit('state', { state, target, reasons } satisfies StateChange);
+    const reported = reportedState(state);
+    if (!reported || !this.reporter) return;
+    const report: DeviceStatusReport = {
+      deviceId: this.o.deviceId,
+      state: reported,
+      running: this.running,
+      deploymentId: this.desired?.deploymentId ?? this.lastGood?.deploymentId ?? null,
+      target: target && target !== this.running ? target : null,
+      reasons: reasons.length ? reasons : undefined,
+      runningSha256: state === 'drifted' ? this.driftSha : (this.lastGood?.sha256 ?? null),
+      ts: Date.now(),
+    };
+    this.emit('report', report);
+    this.reporter.report(report);
+  }
+}
+
+export type { VersionDocument };

@@ -1,0 +1,54 @@
+// Notices hand edits made in the runtime's own editor: the agent keeps the revision and content Node-RED
+// reported right after the agent's own deploy, and compares what the runtime runs now against it.
+import { canonicalJson } from '../fleet/protocol';
+import type { FlowsWithRev } from './runtime-admin';
+
+export interface FlowDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+function byId(flow: unknown[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const n of flow) {
+    const id = (n as { id?: unknown })?.id;
+    if (typeof id === 'string') m.set(id, canonicalJson(n));
+  }
+  return m;
+}
+
+/** Which nodes (by id) a hand edit added, removed or changed. */
+export function diffFlows(expected: unknown[], actual: unknown[]): FlowDiff {
+  const a = byId(expected);
+  const b = byId(actual);
+  const diff: FlowDiff = { added: [], removed: [], changed: [] };
+  for (const [id, text] of b) {
+    if (!a.has(id)) diff.added.push(id);
+    else if (a.get(id) !== text) diff.changed.push(id);
+  }
+  for (const id of a.keys()) if (!b.has(id)) diff.removed.push(id);
+  return diff;
+}
+
+export function describeDiff(d: FlowDiff): string {
+  const list = (ids: string[]) => (ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', '));
+  const parts: string[] = [];
+  if (d.changed.length) parts.push(`${d.changed.length} changed (${list(d.changed)})`);
+  if (d.added.length) parts.push(`${d.added.length} added (${list(d.added)})`);
+  if (d.removed.length) parts.push(`${d.removed.length} removed (${list(d.removed)})`);
+  return parts.length ? `nodes ${parts.join(', ')}` : 'flow order or revision changed';
+}
+
+export interface Baseline {
+  rev: string;
+  flows: unknown[];
+}
+
+/** null when the runtime still runs what the agent deployed; otherwise why it is drifted. */
+export function detectDrift(baseline: Baseline, now: FlowsWithRev): { reasons: string[] } | null {
+  if (now.rev === baseline.rev) return null;
+  // Same content under a new revision (e.g. deployed again unchanged) is not a drift.
+  if (canonicalJson(now.flows) === canonicalJson(baseline.flows)) return null;
+  return { reasons: [`edited in the local editor: ${describeDiff(diffFlows(baseline.flows, now.flows))}`] };
+}

@@ -1,0 +1,55 @@
+// Fills a device's parameter values into a template flow as flow environment variables, so nodes read
+// them as `${NAME}` in their properties and `env.get('NAME')` in function nodes. The signed template is
+// never changed: this returns a new flow array.
+
+export type ParameterValue = string | number | boolean;
+
+interface EnvEntry {
+  name: string;
+  value: string;
+  type: 'str' | 'num' | 'bool';
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export class ParameterError extends Error {
+  constructor(readonly field: string, readonly reason: string) {
+    super(`parameter ${field}: ${reason}`);
+  }
+}
+
+function envEntry(name: string, value: ParameterValue): EnvEntry {
+  if (!NAME.test(name)) throw new ParameterError(name, 'name must be letters, digits and _ (not starting with a digit)');
+  switch (typeof value) {
+    case 'string':
+      return { name, value, type: 'str' };
+    case 'number':
+      if (!Number.isFinite(value)) throw new ParameterError(name, 'number must be finite');
+      return { name, value: String(value), type: 'num' };
+    case 'boolean':
+      return { name, value: String(value), type: 'bool' };
+    default:
+      throw new ParameterError(name, `must be a string, number or boolean, got ${value === null ? 'null' : typeof value}`);
+  }
+}
+
+/**
+ * Every tab gets the device's values in its `env`, replacing a template default of the same name and
+ * keeping the template's other entries. A flow without tabs gets a `global-config` node instead.
+ */
+export function fillParameters(flow: unknown[], parameters: Record<string, ParameterValue>): unknown[] {
+  const entries = Object.keys(parameters)
+    .sort()
+    .map((k) => envEntry(k, parameters[k]));
+  const names = new Set(entries.map((e) => e.name));
+  const out = flow.map((node) => {
+    const n = node as Record<string, unknown>;
+    if (!n || typeof n !== 'object' || n.type !== 'tab') return node;
+    const own = Array.isArray(n.env) ? (n.env as EnvEntry[]).filter((e) => !names.has(e?.name)) : [];
+    return { ...n, env: [...own, ...entries] };
+  });
+  if (entries.length > 0 && !out.some((n) => (n as { type?: unknown })?.type === 'tab')) {
+    out.push({ id: 'linesight-parameters', type: 'global-config', env: entries, modules: {} });
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+// Decides whether a downloaded version may be deployed: it must be the version the desired state names,
+// its hash and Ed25519 signature must hold, and it may use only node types this runtime already has
+// (deploying never installs anything).
+import { flowSha256, verifyFlow, type DesiredState, type VersionDocument } from '../fleet/protocol';
+
+export type DesiredVersion = NonNullable<DesiredState['version']>;
+
+/** Types Node-RED itself provides that are not listed as installed node sets. */
+const STRUCTURAL_TYPES = new Set(['tab', 'subflow', 'group', 'junction', 'global-config', 'unknown']);
+
+export function nodeTypesUsed(flow: unknown[]): Set<string> {
+  const types = new Set<string>();
+  const subflows = new Set<string>();
+  for (const n of flow) {
+    const node = n as { id?: unknown; type?: unknown };
+    if (node?.type === 'subflow' && typeof node.id === 'string') subflows.add(`subflow:${node.id}`);
+  }
+  for (const n of flow) {
+    const t = (n as { type?: unknown })?.type;
+    if (typeof t !== 'string' || STRUCTURAL_TYPES.has(t) || subflows.has(t)) continue;
+    types.add(t);
+  }
+  return types;
+}
+
+/**
+ * Every reason this version must not be deployed; empty when it may be. `installedTypes` is what the
+ * runtime reports in GET /nodes (null skips that check, e.g. before the runtime is up).
+ */
+export function verifyVersion(want: DesiredVersion, doc: VersionDocument, publicKeyPem: string, installedTypes: Set<string> | null): string[] {
+  const problems: string[] = [];
+  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.flow)) return ['version document has no flow array'];
+  if (doc.template !== want.template || doc.version !== want.version) {
+    problems.push(`version document is ${doc.template}@${doc.version}, desired is ${want.template}@${want.version}`);
+  }
+  const actual = flowSha256(doc.flow);
+  if (actual !== want.sha256) problems.push(`flow sha256 ${actual} does not match the desired ${want.sha256}`);
+  if (doc.sha256 !== want.sha256) problems.push(`version document claims sha256 ${doc.sha256}, desired is ${want.sha256}`);
+  if (!verifyFlow(doc.flow, doc.signature, publicKeyPem)) problems.push('signature does not verify with the repository public key');
+  if (problems.length === 0 && installedTypes) {
+    const missing = [...nodeTypesUsed(doc.flow)].filter((t) => !installedTypes.has(t)).sort();
+    if (missing.length) problems.push(`uses node types this runtime does not have: ${missing.join(', ')}`);
+  }
+  return problems;
+}
