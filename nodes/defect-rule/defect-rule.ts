@@ -1,0 +1,100 @@
+// defect-rule: evaluates each Inspection against declarative rules and emits the LineActions plc-write
+// carries out (output 1) and the inspection with its verdict (output 2). The engine is rule-engine.ts;
+// this adapter maps config, messages, status and the editor's admin routes onto it.
+import type { NodeAPI, NodeMessage } from 'node-red';
+import { defineNode, status, fmt } from '../shared/node-kit';
+import { inspectionContract, type LineAction } from '../shared/contracts';
+import type { DefectRuleConfig } from './defect-rule.schema';
+import { RuleEngine } from './rule-engine';
+import { assertRules, parseClassList, ruleProblems } from './rule-validation';
+import { runTrial, type TrialRequest } from './rule-trial';
+
+const STATUS_EVERY_MS = 500;
+
+export = function register(RED: NodeAPI) {
+  // The editor validates as you type and runs "try it" through the same engine the node uses.
+  const guard = RED.auth.needsPermission('defect-rule.write');
+  RED.httpAdmin.post('/linesight/defect-rule/validate', guard, (req, res) => {
+    const body = (req.body ?? {}) as { rules?: unknown; knownClasses?: string };
+    res.json({ problems: ruleProblems(body.rules, { knownClasses: parseClassList(body.knownClasses) }) });
+  });
+  RED.httpAdmin.post('/linesight/defect-rule/try', guard, (req, res) => {
+    try {
+      res.json(runTrial((req.body ?? {}) as TrialRequest));
+    } catch (err) {
+      res.status(400).json({ error: (err as Error).message });
+    }
+  });
+
+  defineNode<DefectRuleConfig>(RED, { type: 'defect-rule', configSchema: 'DefectRuleConfig' }, ({ node, config }) => {
+    const knownClasses = parseClassList(config.knownClasses);
+    const rules = assertRules(config.rules, { knownClasses });
+    let inspections = 0;
+    let fired = 0;
+    let lastRule = '';
+    let refused = '';
+    let statusTimer: NodeJS.Timeout | undefined;
+    let statusDirty = false;
+
+    const toMsg = (a: LineAction): NodeMessage => ({ topic: `linesight/${a.site}/${a.line}/actions`, payload: a });
+    const engine = new RuleEngine(rules, {
+      timeMode: config.timeMode,
+      allowedLatenessMs: config.allowedLatenessMs,
+      stateIdleMs: config.stateIdleMs,
+      maxLinesPerRule: config.maxLinesPerRule,
+      // A hold ends on a timer, outside any input: it is a new message of its own.
+      onReset: (a) => node.send([toMsg(a), null]),
+    });
+
+    const showStatus = () => {
+      statusDirty = false;
+      const text = `${engine.ruleCount} rules, ${fmt(inspections)} inspected, ${fmt(fired)} fired${lastRule ? ` (last ${lastRule})` : ''}${refused}`;
+      node.status(fired ? status.busy(text) : status.ok(text));
+    };
+    // Status is throttled: at 100 inspections/s the editor does not need 100 updates/s.
+    const touchStatus = () => {
+      if (statusTimer) {
+        statusDirty = true;
+        return;
+      }
+      showStatus();
+      statusTimer = setTimeout(() => {
+        statusTimer = undefined;
+        if (statusDirty) showStatus();
+      }, STATUS_EVERY_MS);
+    };
+    showStatus();
+
+    return {
+      input(msg, send, done) {
+        if (msg.topic === 'rules') {
+          try {
+            engine.replaceRules(assertRules(msg.payload, { knownClasses }));
+            refused = '';
+          } catch (err) {
+            refused = ', replacement refused';
+            touchStatus();
+            throw err;
+          }
+          touchStatus();
+          return done();
+        }
+        const insp = inspectionContract.assert(msg.payload);
+        const { actions, verdict } = engine.evaluate(insp);
+        inspections++;
+        if (actions.length) {
+          fired += actions.length;
+          lastRule = actions[actions.length - 1].ruleId;
+        }
+        (msg as Record<string, unknown>).verdict = verdict;
+        send([actions.length ? actions.map(toMsg) : null, msg] as never);
+        touchStatus();
+        done();
+      },
+      close() {
+        if (statusTimer) clearTimeout(statusTimer);
+        engine.close();
+      },
+    };
+  });
+};
