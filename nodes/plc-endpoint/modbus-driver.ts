@@ -1,0 +1,144 @@
+// The Modbus side of an endpoint: plans merged reads over the connector, decodes them into tag samples,
+// and checks then sends writes.
+import { EventEmitter } from 'node:events';
+import type { TagSample } from '../shared/contracts.schema';
+import type { ConnectionState } from './connection-state';
+import { ModbusConnector, type ModbusConnectorOptions } from './modbus-connector';
+import { planReads, type ReadBlock } from './modbus-plan';
+import { checkWritable, WriteError, type PlcDriver, type ReadOptions, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
+import { decodeRegisters, encodeRegisters, toRaw } from './tag-codec';
+import type { ModbusTag, PlcTag, TagTable } from './tag-table';
+
+export interface ModbusDriverOptions extends ModbusConnectorOptions {
+  device: string;
+  /** Unused registers allowed between merged tags. */
+  maxGap?: number;
+  now?: () => number;
+}
+
+export class ModbusDriver extends EventEmitter implements PlcDriver {
+  readonly connector: ModbusConnector;
+  private readonly plans = new Map<string, ReadBlock[]>();
+  // A poller passes the same tag array every time: look its plan up by identity first.
+  private readonly planByList = new WeakMap<PlcTag[], { gap: number; blocks: ReadBlock[] }>();
+  private readonly now: () => number;
+
+  constructor(readonly table: TagTable, private readonly o: ModbusDriverOptions) {
+    super();
+    this.now = o.now ?? Date.now;
+    this.connector = new ModbusConnector(o);
+    this.connector.on('state', (s: ConnectionState) => this.emit('state', s));
+  }
+
+  get device(): string {
+    return this.o.device;
+  }
+  get state(): ConnectionState {
+    return this.connector.state;
+  }
+  get pending(): number {
+    return this.connector.pending;
+  }
+  get requests(): number {
+    return this.connector.requests;
+  }
+
+  start(): void {
+    this.connector.start();
+  }
+
+  /** The merged read plan for a set of tags (cached: a poll reuses it). */
+  plan(tags: PlcTag[], maxGap = this.o.maxGap ?? 0): ReadBlock[] {
+    const known = this.planByList.get(tags);
+    if (known && known.gap === maxGap) return known.blocks;
+    const key = `${maxGap}|${tags.map((t) => t.name).join('\n')}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = planReads(tags as ModbusTag[], { maxGap });
+      if (this.plans.size > 100) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    this.planByList.set(tags, { gap: maxGap, blocks: p });
+    return p;
+  }
+
+  async read(tags: PlcTag[], opts: ReadOptions = {}): Promise<TagSample[]> {
+    const blocks = this.plan(tags, opts.maxGap);
+    const byName = new Map<string, TagSample>();
+    await Promise.all(
+      blocks.map(async (b) => {
+        try {
+          const data = await this.connector.read(b.area, b.start, b.count);
+          const ts = this.now();
+          for (const { tag, at } of b.tags) byName.set(tag.name, this.decode(tag, data, at, ts));
+        } catch (err) {
+          const ts = this.now();
+          for (const { tag } of b.tags) byName.set(tag.name, this.bad(tag, (err as Error).message, ts));
+        }
+      }),
+    );
+    return tags.map((t) => byName.get(t.name)!);
+  }
+
+  private decode(tag: ModbusTag, data: boolean[] | number[], at: number, ts: number): TagSample {
+    try {
+      const value = typeof data[0] === 'boolean' ? Boolean(data[at]) : decodeRegisters(tag, (data as number[]).slice(at, at + tag.count));
+      const s: TagSample = { device: this.o.device, tag: tag.name, value, quality: 'good', ts };
+      if (tag.unit) s.unit = tag.unit;
+      return s;
+    } catch (err) {
+      return this.bad(tag, (err as Error).message, ts);
+    }
+  }
+
+  private bad(tag: ModbusTag, reason: string, ts: number): TagSample {
+    const s: TagSample = { device: this.o.device, tag: tag.name, value: null, quality: 'bad', ts, reason };
+    if (tag.unit) s.unit = tag.unit;
+    return s;
+  }
+
+  async write(writes: TagWriteRequest[], opts: WriteOptions = {}): Promise<WriteOutcome[]> {
+    // Everything is checked before the first request goes out: a bad value never leaves half a write.
+    const tags = checkWritable(this.table, writes) as ModbusTag[];
+    const raws = writes.map((w, i) => toRaw(tags[i], w.value));
+    const out: WriteOutcome[] = [];
+    for (let i = 0; i < writes.length; i++) {
+      const tag = tags[i];
+      const a = tag.address;
+      try {
+        if (a.area === 'coil') await this.connector.writeCoil(a.offset, raws[i] as boolean);
+        else if (a.bit !== undefined) {
+          // Bit in a register: read-modify-write (not atomic against the PLC's own writes to that word).
+          const [current] = await this.connector.readRegisters('holding', a.offset, 1);
+          await this.connector.writeRegisters(a.offset, encodeRegisters(tag, raws[i], current));
+        } else await this.connector.writeRegisters(a.offset, encodeRegisters(tag, raws[i]));
+      } catch (err) {
+        const done = out.length ? ` (${out.map((o) => o.tag).join(', ')} already written)` : '';
+        throw new WriteError(`tag "${tag.name}": write failed: ${(err as Error).message}${done}`, tag.name);
+      }
+      const o: WriteOutcome = { tag: tag.name, value: writes[i].value };
+      if (opts.verify) {
+        const [s] = await this.read([tag]);
+        o.readBack = s.value;
+        if (s.quality !== 'good') throw new WriteError(`tag "${tag.name}": read-back failed: ${s.reason}`, tag.name);
+        if (!sameValue(s.value, writes[i].value, tag)) throw new WriteError(`tag "${tag.name}": read back ${JSON.stringify(s.value)} after writing ${JSON.stringify(writes[i].value)}`, tag.name);
+      }
+      out.push(o);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.connector.close();
+    this.removeAllListeners();
+  }
+}
+
+function sameValue(read: unknown, written: unknown, tag: ModbusTag): boolean {
+  if (tag.type === 'bool') return Boolean(read) === (written === true || written === 1);
+  if (typeof read === 'number' && typeof written === 'number') {
+    if (tag.type === 'float32') return Math.abs(read - written) <= Math.max(Math.abs(tag.scale), 1) * 1e-6 * Math.max(1, Math.abs(written));
+    return Math.abs(read - written) <= Math.abs(tag.scale) / 2 + 1e-9;
+  }
+  return read === written;
+}

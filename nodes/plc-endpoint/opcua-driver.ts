@@ -1,0 +1,322 @@
+// The OPC UA side of an endpoint (node-opcua): one client and session, reads and writes by NodeId,
+// subscriptions with monitored items. Reconnection is node-opcua's own (exponential backoff with
+// randomisation, bounded by the endpoint's reconnect delays); it restores the session and its
+// subscriptions, or recreates them when the server restarted. Write types come from the server.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { EventEmitter } from 'node:events';
+import {
+  AttributeIds,
+  ClientMonitoredItemGroup,
+  ClientSubscription,
+  DataType,
+  MessageSecurityMode,
+  OPCUAClient,
+  SecurityPolicy,
+  TimestampsToReturn,
+  UserTokenType,
+  type ClientSession,
+  type DataValue,
+  type UserIdentityInfo,
+} from 'node-opcua';
+import type { TagSample } from '../shared/contracts.schema';
+import type { ConnectionState } from './connection-state';
+import { checkWritable, WriteError, type PlcDriver, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
+import type { PlcEndpointConfig } from './plc-endpoint.schema';
+import { toRaw, type CodecTag } from './tag-codec';
+import type { OpcuaTag, PlcTag, TagTable } from './tag-table';
+
+export interface OpcuaDriverOptions {
+  device: string;
+  config: PlcEndpointConfig;
+  credentials: { user?: string; password?: string };
+  now?: () => number;
+}
+
+// OPC UA built-in types mapped onto the codec's range checks; Byte/SByte/UInt64 narrow via min/max.
+const WRITE_TYPES: Partial<Record<DataType, { codec: CodecTag['type']; min?: number; max?: number }>> = {
+  [DataType.Boolean]: { codec: 'bool' },
+  [DataType.SByte]: { codec: 'int16', min: -128, max: 127 },
+  [DataType.Byte]: { codec: 'uint16', min: 0, max: 255 },
+  [DataType.Int16]: { codec: 'int16' },
+  [DataType.UInt16]: { codec: 'uint16' },
+  [DataType.Int32]: { codec: 'int32' },
+  [DataType.UInt32]: { codec: 'uint32' },
+  [DataType.Int64]: { codec: 'int64' },
+  [DataType.UInt64]: { codec: 'int64', min: 0 },
+  [DataType.Float]: { codec: 'float32' },
+  [DataType.Double]: { codec: 'float64' },
+  [DataType.String]: { codec: 'string' },
+};
+
+export class OpcuaDriver extends EventEmitter implements PlcDriver {
+  private client: OPCUAClient;
+  private session: ClientSession | undefined;
+  private stateValue: ConnectionState = { phase: 'connecting' };
+  private starting: Promise<void> | undefined;
+  private closed = false;
+  private readonly dataTypes = new Map<string, DataType>();
+  private readonly subscriptions = new Set<ClientSubscription>();
+  private inFlight = 0;
+  requests = 0;
+  private readonly now: () => number;
+
+  constructor(readonly table: TagTable, private readonly o: OpcuaDriverOptions) {
+    super();
+    this.now = o.now ?? Date.now;
+    const c = o.config;
+    this.client = OPCUAClient.create({
+      applicationName: 'Linesight plc-endpoint',
+      endpointMustExist: false,
+      keepSessionAlive: true,
+      requestedSessionTimeout: 60_000,
+      securityMode: MessageSecurityMode[c.securityMode],
+      securityPolicy: SecurityPolicy[c.securityPolicy],
+      connectionStrategy: { initialDelay: c.reconnectMinMs, maxDelay: c.reconnectMaxMs, maxRetry: 1e9, randomisationFactor: 0.5 },
+      transportTimeout: Math.max(c.timeoutMs, 1000),
+      defaultTransactionTimeout: c.timeoutMs,
+    });
+    let attempts = 0;
+    this.client.on('backoff', (count: number, delay: number) => {
+      attempts = count;
+      this.setState({ phase: 'disconnected', reason: `${c.endpointUrl} unreachable`, retryInMs: delay, attempts: count });
+    });
+    this.client.on('connection_lost', () => this.setState({ phase: 'disconnected', reason: 'connection lost', attempts }));
+    this.client.on('start_reconnection', () => this.setState({ phase: 'connecting', reason: 'reconnecting', attempts }));
+    this.client.on('after_reconnection', (err?: Error | null) => {
+      if (!err && this.session) {
+        attempts = 0;
+        this.setState({ phase: 'connected' });
+      }
+    });
+    this.client.on('connection_reestablished', () => {
+      attempts = 0;
+      if (this.session) this.setState({ phase: 'connected' });
+    });
+  }
+
+  get device(): string {
+    return this.o.device;
+  }
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  private setState(s: ConnectionState): void {
+    if (this.closed) return;
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+
+  start(): void {
+    if (!this.starting) this.starting = this.connect().catch((err: Error) => this.setState({ phase: 'disconnected', reason: err.message }));
+  }
+
+  /** Resolves once connected with a session (or rejects when the endpoint is closed first). */
+  ready(): Promise<void> {
+    this.start();
+    return this.starting!;
+  }
+
+  private async connect(): Promise<void> {
+    this.setState({ phase: 'connecting' });
+    await this.client.connect(this.o.config.endpointUrl);
+    if (this.closed) return;
+    this.session = await this.client.createSession(this.identity());
+    this.session.on('session_restored', () => this.setState({ phase: 'connected' }));
+    this.setState({ phase: 'connected' });
+  }
+
+  private identity(): UserIdentityInfo {
+    const c = this.o.config;
+    if (c.auth === 'username') return { type: UserTokenType.UserName, userName: this.o.credentials.user ?? '', password: this.o.credentials.password ?? '' };
+    if (c.auth === 'certificate') {
+      const cert = new crypto.X509Certificate(fs.readFileSync(c.certificateFile!));
+      const key = crypto.createPrivateKey(fs.readFileSync(c.privateKeyFile!));
+      return { type: UserTokenType.Certificate, certificateData: cert.raw, privateKey: key } as unknown as UserIdentityInfo;
+    }
+    return { type: UserTokenType.Anonymous };
+  }
+
+  private requireSession(): ClientSession {
+    if (!this.session || this.stateValue.phase !== 'connected') {
+      throw new Error(`not connected to ${this.o.config.endpointUrl}${this.stateValue.reason ? `: ${this.stateValue.reason}` : ''}`);
+    }
+    return this.session;
+  }
+
+  private sample(tag: OpcuaTag, dv: DataValue | undefined, ts: number): TagSample {
+    const base = { device: this.o.device, tag: tag.name, ts, ...(tag.unit ? { unit: tag.unit } : {}) };
+    if (!dv) return { ...base, value: null, quality: 'bad', reason: 'no value' };
+    const sc = dv.statusCode;
+    const value = toTagValue(dv.value?.value, tag);
+    if (sc.isGood()) return { ...base, value, quality: 'good', ts: dv.sourceTimestamp?.getTime() ?? ts };
+    return { ...base, value: sc.isBad() ? null : value, quality: sc.isBad() ? 'bad' : 'uncertain', reason: sc.toString() };
+  }
+
+  async read(tags: PlcTag[]): Promise<TagSample[]> {
+    const list = tags as OpcuaTag[];
+    const ts = this.now();
+    try {
+      const session = this.requireSession();
+      this.inFlight++;
+      this.requests++;
+      const dvs = await session.read(list.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.Value })));
+      return list.map((t, i) => this.sample(t, dvs[i], ts));
+    } catch (err) {
+      return list.map((t) => ({ device: this.o.device, tag: t.name, value: null, quality: 'bad' as const, ts, reason: (err as Error).message, ...(t.unit ? { unit: t.unit } : {}) }));
+    } finally {
+      if (this.inFlight > 0) this.inFlight--;
+    }
+  }
+
+  private async dataTypeOf(session: ClientSession, tags: OpcuaTag[]): Promise<DataType[]> {
+    const missing = tags.filter((t) => !this.dataTypes.has(t.nodeId));
+    if (missing.length) {
+      const dvs = await session.read(missing.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.DataType })));
+      missing.forEach((t, i) => {
+        const dv = dvs[i];
+        if (!dv.statusCode.isGood()) throw new WriteError(`tag "${t.name}": the server does not know node ${t.nodeId} (${dv.statusCode.name})`, t.name);
+        const id = dv.value.value as { namespace: number; value: number };
+        if (id.namespace !== 0 || !WRITE_TYPES[id.value as DataType]) throw new WriteError(`tag "${t.name}": node ${t.nodeId} has data type ${String(dv.value.value)}, which plc-write cannot write`, t.name);
+        this.dataTypes.set(t.nodeId, id.value as DataType);
+      });
+    }
+    return tags.map((t) => this.dataTypes.get(t.nodeId)!);
+  }
+
+  async write(writes: TagWriteRequest[], opts: WriteOptions = {}): Promise<WriteOutcome[]> {
+    const tags = checkWritable(this.table, writes) as OpcuaTag[];
+    const session = this.requireSession();
+    const types = await this.dataTypeOf(session, tags);
+    // Everything is checked before anything is written.
+    const values = writes.map((w, i) => {
+      const t = tags[i];
+      const wt = WRITE_TYPES[types[i]]!;
+      const codecTag: CodecTag = {
+        name: t.name,
+        type: wt.codec,
+        order: 'ABCD',
+        scale: t.scale,
+        offset: t.offset,
+        length: 65535,
+        min: maxDefined(t.min, wt.min !== undefined ? wt.min * t.scale + t.offset : undefined),
+        max: minDefined(t.max, wt.max !== undefined ? wt.max * t.scale + t.offset : undefined),
+      };
+      return toRaw(codecTag, w.value);
+    });
+    this.inFlight++;
+    this.requests++;
+    let codes;
+    try {
+      codes = await session.write(
+        tags.map((t, i) => ({
+          nodeId: t.nodeId,
+          attributeId: AttributeIds.Value,
+          value: { value: { dataType: types[i], value: toVariantValue(values[i], types[i]) } },
+        })),
+      );
+    } finally {
+      this.inFlight--;
+    }
+    const bad = codes.map((c, i) => ({ c, t: tags[i] })).filter((x) => !x.c.isGood());
+    if (bad.length) throw new WriteError(bad.map((x) => `tag "${x.t.name}": the server refused the write (${x.c.name})`).join('; '), bad[0].t.name);
+    const out: WriteOutcome[] = writes.map((w) => ({ tag: w.tag, value: w.value }));
+    if (opts.verify) {
+      const samples = await this.read(tags);
+      samples.forEach((s, i) => {
+        out[i].readBack = s.value;
+        if (s.quality !== 'good') throw new WriteError(`tag "${s.tag}": read-back failed: ${s.reason}`, s.tag);
+        const w = writes[i].value;
+        const same = typeof w === 'number' && typeof s.value === 'number' ? Math.abs(w - s.value) <= 1e-6 * Math.max(1, Math.abs(w)) : s.value === (typeof w === 'number' && types[i] === DataType.Boolean ? w === 1 : w);
+        if (!same) throw new WriteError(`tag "${s.tag}": read back ${JSON.stringify(s.value)} after writing ${JSON.stringify(w)}`, s.tag);
+      });
+    }
+    return out;
+  }
+
+  async subscribe(tags: PlcTag[], intervalMs: number, onSamples: (s: TagSample[]) => void): Promise<{ close(): Promise<void> }> {
+    await this.ready();
+    const session = this.requireSession();
+    const list = tags as OpcuaTag[];
+    const sub = ClientSubscription.create(session, {
+      requestedPublishingInterval: intervalMs,
+      requestedLifetimeCount: 100,
+      requestedMaxKeepAliveCount: 10,
+      maxNotificationsPerPublish: 0,
+      publishingEnabled: true,
+      priority: 1,
+    });
+    this.subscriptions.add(sub);
+    const group = ClientMonitoredItemGroup.create(
+      sub,
+      list.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.Value })),
+      { samplingInterval: intervalMs, discardOldest: true, queueSize: 1 },
+      TimestampsToReturn.Both,
+    );
+    // Changes arriving in one publish are delivered together.
+    let batch: TagSample[] = [];
+    let flushing = false;
+    group.on('changed', (_item, dv: DataValue, index: number) => {
+      batch.push(this.sample(list[index], dv, this.now()));
+      if (!flushing) {
+        flushing = true;
+        setImmediate(() => {
+          flushing = false;
+          const b = batch;
+          batch = [];
+          onSamples(b);
+        });
+      }
+    });
+    return {
+      close: async () => {
+        this.subscriptions.delete(sub);
+        await sub.terminate().catch(() => {});
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.subscriptions) await s.terminate().catch(() => {});
+    this.subscriptions.clear();
+    await this.session?.close().catch(() => {});
+    await this.client.disconnect().catch(() => {});
+    await this.starting?.catch(() => {});
+    this.stateValue = { phase: 'closed' };
+    this.emit('state', this.stateValue);
+    this.removeAllListeners();
+  }
+}
+
+const maxDefined = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+const minDefined = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
+function toVariantValue(raw: number | boolean | string, type: DataType): unknown {
+  if (type === DataType.Int64 || type === DataType.UInt64) {
+    const n = BigInt(raw as number);
+    const hi = Number((n >> 32n) & 0xffffffffn);
+    const lo = Number(n & 0xffffffffn);
+    return [hi, lo];
+  }
+  return raw;
+}
+
+function toTagValue(v: unknown, tag: OpcuaTag): TagSample['value'] {
+  let out: TagSample['value'];
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') out = v;
+  else if (v instanceof Date) out = v.getTime();
+  else if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) {
+    // node-opcua gives Int64/UInt64 as [high, low].
+    const n = (BigInt(v[0]) << 32n) + BigInt(v[1] >>> 0);
+    out = n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+  } else out = typeof (v as object).toString === 'function' ? String(v) : JSON.stringify(v);
+  if (typeof out === 'number' && (tag.scale !== 1 || tag.offset !== 0)) out = out * tag.scale + tag.offset;
+  return out;
+}

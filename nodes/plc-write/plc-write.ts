@@ -1,0 +1,46 @@
+// plc-write: writes typed tag values to a PLC: `{tag, value}`, an array of them, or the `writes` of a
+// LineAction from defect-rule. Every write of a message is checked (tag known, writable, type, range)
+// before the first is sent; the message goes on with `msg.written` once all landed.
+import type { NodeAPI } from 'node-red';
+import { defineNode, fmt, status } from '../shared/node-kit';
+import { linkEndpoint } from '../plc-endpoint/endpoint-link';
+import { writesFromPayload, WriteError } from '../plc-endpoint/plc-driver';
+import type { PlcWriteConfig } from './plc-write.schema';
+
+export = function register(RED: NodeAPI) {
+  defineNode<PlcWriteConfig>(RED, { type: 'plc-write', configSchema: 'PlcWriteConfig' }, ({ node, config, label }) => {
+    let ok = 0;
+    let failed = 0;
+    const okText = () => (ok || failed ? `${fmt(ok)} written${failed ? `, ${fmt(failed)} failed` : ''}` : 'connected');
+    const { driver, detach } = linkEndpoint(RED, config.endpoint, node, okText);
+    const showOk = () => {
+      if (driver.state.phase === 'connected') node.status(failed ? status.busy(okText()) : status.ok(okText()));
+    };
+    return {
+      async input(msg, send, done) {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const writes = writesFromPayload(msg.payload);
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new WriteError(`${label}: writes did not complete within ${config.timeoutMs} ms`)), config.timeoutMs);
+          });
+          const written = await Promise.race([driver.write(writes, { verify: config.verify }), timeout]);
+          ok += written.length;
+          (msg as Record<string, unknown>).written = written;
+          showOk();
+          send(msg);
+          done();
+        } catch (err) {
+          failed++;
+          showOk();
+          done(err as Error);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      close() {
+        detach();
+      },
+    };
+  });
+};
