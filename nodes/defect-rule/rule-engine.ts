@@ -326,25 +326,32 @@ export class RuleEngine {
 
   private stateFor(r: CompiledRule, lineKey: string, now: number): LineState {
     let st = r.states.get(lineKey);
-    if (st) {
-      // Re-insert so the map's order is least recently seen first: eviction takes from the front.
-      r.states.delete(lineKey);
-    } else {
+    if (!st) {
+      if (r.states.size >= this.maxLines) this.evictLeastRecent(r);
       st = { lastSeen: now, maxEventTs: -Infinity, cooldownUntil: -Infinity, consecutive: 0 };
-      if (r.states.size >= this.maxLines) r.states.delete(r.states.keys().next().value as string);
+      r.states.set(lineKey, st);
     }
     st.lastSeen = now;
-    r.states.set(lineKey, st);
     return st;
+  }
+
+  /** Only runs when more lines than allowed appear; a scan is cheaper than keeping LRU order on every inspection. */
+  private evictLeastRecent(r: CompiledRule): void {
+    let oldestKey: string | undefined;
+    let oldest = Infinity;
+    for (const [k, st] of r.states) {
+      if (st.lastSeen < oldest) {
+        oldest = st.lastSeen;
+        oldestKey = k;
+      }
+    }
+    if (oldestKey !== undefined) r.states.delete(oldestKey);
   }
 
   private sweep(now: number): void {
     const limit = now - this.idleMs;
     for (const r of this.rules) {
-      for (const [k, st] of r.states) {
-        if (st.lastSeen > limit) break;
-        r.states.delete(k);
-      }
+      for (const [k, st] of r.states) if (st.lastSeen <= limit) r.states.delete(k);
     }
     this.nextSweep = now + Math.max(250, Math.min(60_000, this.idleMs / 4));
   }
