@@ -7,8 +7,10 @@ import { PACKAGE_ROOT } from '../paths';
 
 const REGISTER = /RED\.nodes\.registerType\(\s*['"]([^'"]+)['"]/g;
 
-/** Flow elements that are not node types but may appear in any flow. */
-export const STRUCTURAL_TYPES = ['tab', 'subflow', 'group'];
+/** Flow elements the editor defines itself (no registerType in any HTML) and that may appear in any flow. */
+export const STRUCTURAL_TYPES = ['tab', 'subflow', 'group', 'junction'];
+/** Node-RED's stand-in for a type it does not have: never a valid type to publish. */
+const PLACEHOLDER_TYPES = ['unknown'];
 
 export function typesRegisteredIn(html: string): string[] {
   return [...html.matchAll(REGISTER)].map((m) => m[1]!);
@@ -45,5 +47,7 @@ export function linesightNodeTypes(root = PACKAGE_ROOT): string[] {
 
 /** Every type a flow may use, scanned once (at server start). */
 export function availableNodeTypes(root = PACKAGE_ROOT): Set<string> {
-  return new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes(root)]);
+  const types = new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes(root)]);
+  for (const t of PLACEHOLDER_TYPES) types.delete(t);
+  return types;
 }

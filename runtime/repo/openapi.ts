@@ -8,6 +8,9 @@ const REQUEST_SCHEMAS = ['RepoTemplateCreate', 'RepoVersionPublish', 'RepoDevice
 
 type Obj = Record<string, unknown>;
 
+/** Component names allow only [a-zA-Z0-9._-]; generated names such as `Record<string,unknown>` do not. */
+const componentName = (name: string) => name.replace(/[^a-zA-Z0-9._-]+/g, '_');
+
 /** Lifts a generated draft-07 schema into components: `#/definitions/X` becomes `#/components/schemas/X`. */
 function toComponent(schema: Obj, components: Obj): Obj {
   const { $schema: _s, $id: _i, definitions, defaultProperties: _d, ...rest } = schema;
@@ -17,13 +20,13 @@ function toComponent(schema: Obj, components: Obj): Obj {
       const o: Obj = {};
       for (const [k, x] of Object.entries(v as Obj)) {
         if (k === 'defaultProperties') continue;
-        o[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', '#/components/schemas/') : fix(x);
+        o[k] = k === '$ref' && typeof x === 'string' && x.startsWith('#/definitions/') ? `#/components/schemas/${componentName(decodeURIComponent(x.slice('#/definitions/'.length)))}` : fix(x);
       }
       return o;
     }
     return v;
   };
-  for (const [name, def] of Object.entries((definitions ?? {}) as Obj)) components[name] ??= fix(def);
+  for (const [name, def] of Object.entries((definitions ?? {}) as Obj)) components[componentName(name)] ??= fix(def);
   return fix(rest) as Obj;
 }
 

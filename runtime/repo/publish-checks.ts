@@ -124,5 +124,5 @@ export function checkVersion(version: string, existing: string[]): FieldProblem[
 
 /** Node types a flow uses (sorted), stored with the version so devices can check they have them. */
 export function nodeTypesOf(flow: unknown[]): string[] {
-  return [...new Set((flow as NodeObj[]).map((n) => n.type).filter((t) => t && !['tab', 'subflow', 'group'].includes(t) && !t.startsWith('subflow:')))].sort();
+  return [...new Set((flow as NodeObj[]).map((n) => n.type).filter((t) => t && !['tab', 'subflow', 'group', 'junction'].includes(t) && !t.startsWith('subflow:')))].sort();
 }

@@ -82,8 +82,12 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     knownTypes: opts.knownTypes ?? availableNodeTypes(),
     now: opts.now,
     offlineAfterIntervals: opts.offlineAfterIntervals,
-    onDesiredChange: (ids) => void publishDesired(ids),
+    // One publish at a time, in order, so the retained message always ends on the latest state.
+    onDesiredChange: (ids) => {
+      publishing = publishing.then(() => publishDesired(ids));
+    },
   });
+  let publishing: Promise<void> = Promise.resolve();
   async function publishDesired(ids: string[]): Promise<void> {
     if (!notifier) return;
     for (const id of ids) {
@@ -100,7 +104,9 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       url: opts.broker,
       protocolVersion: opts.brokerProtocolVersion,
       onEvent: (e, detail) => (e === 'connect' ? log(`notifications: connected to ${opts.broker}`) : e === 'error' ? log(`notifications: ${detail}`) : undefined),
-      onConnect: () => void store.listDevices().then((ds) => publishDesired(ds.map((d) => d.id)), () => {}),
+      onConnect: () => {
+        publishing = publishing.then(() => store.listDevices().then((ds) => publishDesired(ds.map((d) => d.id)), () => {}));
+      },
     });
   }
 
@@ -137,6 +143,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await publishing;
       await notifier?.close().catch(() => {});
       await db.close().catch(() => {});
       await embedded?.stop().catch(() => {});
