@@ -1,0 +1,82 @@
+// The OPC UA face of the simulated line: node-opcua server with Line1.* variables bound to the model.
+import { DataType, OPCUAServer, StatusCodes, Variant, type Namespace, type UAObject } from 'node-opcua';
+import type { PlcLine } from './plc-line';
+
+export interface OpcuaSim {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startOpcuaSimulator(line: PlcLine, port: number): Promise<OpcuaSim> {
+  const server = new OPCUAServer({
+    port,
+    resourcePath: '/UA/Linesight',
+    buildInfo: { productName: 'Linesight PLC simulator', buildNumber: '1', buildDate: new Date() },
+    allowAnonymous: true,
+  });
+  await server.initialize();
+  const ns: Namespace = server.engine.addressSpace!.getOwnNamespace();
+  const folder: UAObject = ns.addObject({ organizedBy: server.engine.addressSpace!.rootFolder.objects, browseName: 'Line1', nodeId: 's=Line1' });
+  let batchSize = 500;
+  const variable = (name: string, dataType: DataType, get: () => unknown, set?: (v: unknown) => boolean) => {
+    ns.addVariable({
+      componentOf: folder,
+      browseName: name,
+      nodeId: `s=Line1.${name}`,
+      dataType: DataType[dataType],
+      minimumSamplingInterval: 50,
+      value: {
+        get: () => new Variant({ dataType, value: get() }),
+        ...(set
+          ? {
+              set: (v: Variant) => (set(v.value) ? StatusCodes.Good : StatusCodes.BadOutOfRange),
+            }
+          : {}),
+      },
+    });
+  };
+  const coil = (i: number) => (v: unknown) => {
+    line.coils[i] = Boolean(v);
+    return true;
+  };
+  variable('LineSpeed', DataType.Double, () => Math.round(line.speed * 100) / 100);
+  variable('SpeedSetpoint', DataType.Double, () => line.setpoint, (v) => {
+    const n = Number(v);
+    if (!(n >= 0 && n <= 300)) return false;
+    line.holding.set(floatWords(n), 2);
+    return true;
+  });
+  variable('GoodCount', DataType.UInt32, () => line.get('GoodCount'));
+  variable('RejectCount', DataType.UInt32, () => line.get('RejectCount'));
+  variable('Mode', DataType.UInt16, () => line.holding[8]);
+  variable('ProductCode', DataType.String, () => line.get('ProductCode'), (v) => {
+    const s = String(v);
+    if (s.length > 8) return false;
+    const b = Buffer.alloc(8);
+    b.write(s, 'latin1');
+    for (let i = 0; i < 4; i++) line.holding[10 + i] = b.readUInt16BE(i * 2);
+    return true;
+  });
+  variable('MotorTemp', DataType.Double, () => Math.round(line.temp * 10) / 10);
+  variable('AlarmLamp', DataType.Boolean, () => line.coils[0], coil(0));
+  variable('Horn', DataType.Boolean, () => line.coils[1], coil(1));
+  variable('Diverter', DataType.Boolean, () => line.coils[2], coil(2));
+  variable('LineStop', DataType.Boolean, () => line.coils[3], coil(3));
+  variable('BatchSize', DataType.Int16, () => batchSize, (v) => {
+    batchSize = Number(v);
+    return true;
+  });
+  await server.start();
+  // The server names itself by hostname; clients on this machine reach it on the loopback address.
+  const url = `opc.tcp://127.0.0.1:${port}/UA/Linesight`;
+  return {
+    url,
+    close: () => server.shutdown(0),
+  };
+}
+
+function floatWords(n: number): number[] {
+  const b = Buffer.alloc(4);
+  b.writeFloatBE(n, 0);
+  return [b.readUInt16BE(0), b.readUInt16BE(2)];
+}
