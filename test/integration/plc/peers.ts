@@ -83,3 +83,20 @@ export async function rawClient(port: number): Promise<ModbusRTU> {
 export function closeClient(c: ModbusRTU | undefined): Promise<void> {
   return new Promise((r) => (c ? c.close(() => r()) : r()));
 }
+
+/** test/fixtures/plc/stall-server: never answers holding reads at 1000+, prints "connections N". */
+export async function startStallServer(port: number): Promise<Peer & { connections(): number }> {
+  const script = path.join(ROOT, 'dist', 'test', 'fixtures', 'plc', 'stall-server.js');
+  const proc = spawn(process.execPath, [script, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ready = waitReady(proc, 'stall server', /READY/);
+  await ready;
+  return {
+    proc,
+    output: ready.out,
+    stop: stopper(proc),
+    connections: () => {
+      const all = [...ready.out().matchAll(/connections (\d+)/g)];
+      return all.length ? Number(all[all.length - 1][1]) : 0;
+    },
+  };
+}
