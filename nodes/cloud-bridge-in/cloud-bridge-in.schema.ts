@@ -1,0 +1,32 @@
+/** cloud-bridge-in (downlink): subscribes, decodes back into the contracts, drops duplicates. */
+export interface CloudBridgeInConfig {
+  name?: string;
+  /** Id of the cloud-broker config node. @minLength 1 */
+  broker: string;
+  /**
+   * Topic filters, one per line or comma-separated.
+   * @default "linesight/+/+/+"
+   */
+  topics: string;
+  /**
+   * Shared subscription group: several workers with the same group split the stream (`$share/<group>/<filter>`). Empty = every worker gets every message.
+   * @pattern ^[^/+#$\s]*$
+   */
+  shareGroup?: string;
+  /**
+   * @default 1
+   */
+  qos: 0 | 1 | 2;
+  /**
+   * How many recent message ids are remembered to drop duplicates.
+   * @default 100000
+   * @minimum 1
+   */
+  dedupeWindow: number;
+  /**
+   * How long an inspection waits for its separately sent image (and the other way round), ms.
+   * @default 5000
+   * @minimum 0
+   */
+  joinImagesMs: number;
+}

@@ -1,0 +1,68 @@
+// cloud-bridge-in: the downlink. Subscribes through a cloud-broker connection, hands each message to the
+// Inbound core (decode, check contract, dedupe, join images) and sends what comes out.
+import type { NodeAPI } from 'node-red';
+import type { InboundMessage, LinkState } from '../cloud-broker/broker-connection';
+import { useBroker } from '../cloud-broker/use-broker';
+import { RateMeter, linkStatus } from '../cloud-bridge/status';
+import { defineNode, fmt, status } from '../shared/node-kit';
+import type { CloudBridgeInConfig } from './cloud-bridge-in.schema';
+import { parseFilters } from './filters';
+import { Inbound, type InboundOutput } from './inbound';
+
+export = function register(RED: NodeAPI) {
+  defineNode<CloudBridgeInConfig>(RED, { type: 'cloud-bridge-in', configSchema: 'CloudBridgeInConfig' }, ({ node, config, label }) => {
+    const filters = parseFilters(config.topics, config.shareGroup);
+    const link = useBroker(RED, config.broker, label);
+    const qos = Math.min(2, Math.max(0, Number(config.qos))) as 0 | 1 | 2;
+    const inbound = new Inbound({ dedupeWindow: config.dedupeWindow, joinMs: config.joinImagesMs }, (out: InboundOutput) => {
+      const msg: Record<string, unknown> = { topic: out.topic, kind: out.kind, messageId: out.messageId, payload: out.payload };
+      if (out.image) msg.image = out.image;
+      if (out.imageMissing) msg.imageMissing = true;
+      node.send(msg);
+    });
+    const rate = new RateMeter();
+    let loggedReason: string | undefined;
+
+    const show = () => {
+      const st = linkStatus(link.state, 0, rate.perSecond(inbound.received), 0);
+      const extra = `${inbound.duplicates ? ` · ${fmt(inbound.duplicates)} duplicates dropped` : ''}${inbound.invalid ? ` · ${fmt(inbound.invalid)} invalid` : ''}`;
+      node.status({ ...st, text: `${st.text}${extra}` });
+    };
+    const onMessage = (m: InboundMessage) => {
+      try {
+        inbound.receive(m);
+      } catch (err) {
+        // A bad message is reported against itself (Catch nodes see it) and the stream goes on.
+        node.error(err as Error, { topic: m.topic, payload: m.payload } as never);
+      }
+    };
+    const onState = (st: LinkState) => {
+      if (st.state === 'connected') loggedReason = undefined;
+      else if (st.state === 'disconnected' && st.reason && st.reason !== loggedReason) {
+        loggedReason = st.reason;
+        if (st.cause === 'auth' || st.cause === 'tls' || st.cause === 'protocol') node.error(`${label}: ${st.reason}`);
+        else node.warn(`${label}: ${st.reason}`);
+      }
+      show();
+    };
+    const unsubscribe = filters.map((f) =>
+      link.subscribe(f, qos, onMessage, (err) => {
+        node.status(status.failed('subscribe refused'));
+        node.error(`${label}: ${err.message}`);
+      }),
+    );
+    link.on('state', onState);
+    link.start();
+    const ticker = setInterval(show, 1000);
+    show();
+
+    return {
+      close() {
+        clearInterval(ticker);
+        link.off('state', onState);
+        for (const u of unsubscribe) u();
+        inbound.close();
+      },
+    };
+  });
+};

@@ -1,0 +1,159 @@
+// The drain engine of cloud-bridge: everything goes into the durable outbox first; while the link is up
+// the oldest messages are published with at most `window` unacknowledged at a time, and each is removed
+// from the outbox only when the broker acknowledges it. A lost link rewinds to the oldest unacknowledged
+// message, so order per topic holds and nothing is skipped (the receiver drops the duplicates by id).
+import { EventEmitter } from 'node:events';
+import type { DurableQueue, QueuedItem } from '../shared/durable-queue';
+import type { OutboxEntry } from './outbound';
+import type { OutboxMeta } from './wire-format';
+
+export interface UplinkTransport {
+  readonly connected: boolean;
+  /** Resolves on PUBACK/PUBCOMP; rejects with an error (with `permanent: true` if retrying cannot help). */
+  publish(topic: string, body: Buffer, meta: OutboxMeta, qos: 1 | 2): Promise<void>;
+}
+
+export interface UplinkOptions {
+  queue: DurableQueue;
+  transport: UplinkTransport;
+  qos: 1 | 2;
+  /** Most messages published and not yet acknowledged. */
+  window: number;
+  /** Wait after a transient publish failure while still connected. */
+  retryMs?: number;
+  timers?: { set(fn: () => void, ms: number): unknown; clear(h: unknown): void };
+}
+
+export interface UplinkStats {
+  backlog: number;
+  backlogBytes: number;
+  inFlight: number;
+  sent: number;
+  dropped: number;
+  rejected: number;
+}
+
+/**
+ * Events: 'rejected' (item, error) when the broker refuses a message for good (it is removed and counted),
+ * 'error' is never emitted (transient failures are retried).
+ */
+export class Uplink extends EventEmitter {
+  private readonly o: Required<Omit<UplinkOptions, 'timers'>> & { timers: NonNullable<UplinkOptions['timers']> };
+  private inflight = new Set<number>();
+  private cursor = 0;
+  private gen = 0;
+  private acks: number[] = [];
+  private pumpScheduled = false;
+  private retryTimer: unknown;
+  private stopped = false;
+  private sentCount = 0;
+  private rejectedCount = 0;
+
+  constructor(opts: UplinkOptions) {
+    super();
+    this.o = {
+      retryMs: 1000,
+      timers: { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) },
+      ...opts,
+    } as Uplink['o'];
+  }
+
+  /** Stores entries durably (per the queue's sync policy) and starts sending; throws QueueFullError under refuse-newest. */
+  enqueue(entries: OutboxEntry[]): number[] {
+    const seqs = entries.length === 1 ? [this.o.queue.push(entries[0].key, entries[0].payload, entries[0].meta as unknown as Record<string, unknown>)] : this.o.queue.pushMany(entries.map((e) => ({ key: e.key, payload: e.payload, meta: e.meta as unknown as Record<string, unknown> })));
+    this.schedulePump();
+    return seqs;
+  }
+
+  /** The link came up: start again from the oldest unacknowledged message. */
+  linkUp(): void {
+    this.rewind();
+    this.schedulePump();
+  }
+
+  /** The link went down: whatever was in flight will be sent again. */
+  linkDown(): void {
+    this.rewind();
+  }
+
+  get stats(): UplinkStats {
+    const s = this.o.queue.size;
+    return { backlog: s.messages, backlogBytes: s.bytes, inFlight: this.inflight.size, sent: this.sentCount, dropped: this.o.queue.dropped, rejected: this.rejectedCount };
+  }
+
+  /** Stops sending and writes pending acks; the queue itself is closed by its owner. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer !== undefined) this.o.timers.clear(this.retryTimer);
+    this.flushAcks();
+  }
+
+  private rewind(): void {
+    this.gen++;
+    this.inflight.clear();
+    this.cursor = 0;
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    this.flushAcks();
+    if (!this.o.transport.connected || this.retryTimer !== undefined) return;
+    const room = this.o.window - this.inflight.size;
+    if (room <= 0) return;
+    const items = this.o.queue.peek(room, this.cursor);
+    const gen = this.gen;
+    for (const it of items) {
+      this.cursor = it.seq;
+      this.inflight.add(it.seq);
+      this.o.transport.publish(it.key, it.payload, it.meta as unknown as OutboxMeta, this.o.qos).then(
+        () => this.acked(it.seq, gen),
+        (err: Error & { permanent?: boolean }) => this.failed(it, gen, err),
+      );
+    }
+  }
+
+  private acked(seq: number, gen: number): void {
+    // Delivered is delivered, whichever connection carried it.
+    this.acks.push(seq);
+    this.sentCount++;
+    if (gen === this.gen) this.inflight.delete(seq);
+    this.schedulePump();
+  }
+
+  private failed(item: QueuedItem, gen: number, err: Error & { permanent?: boolean }): void {
+    if (this.stopped) return;
+    if (err.permanent) {
+      this.acks.push(item.seq);
+      this.rejectedCount++;
+      if (gen === this.gen) this.inflight.delete(item.seq);
+      this.emit('rejected', item, err);
+      this.schedulePump();
+      return;
+    }
+    if (gen !== this.gen) return;
+    // Transient while the link still looks up (a timeout, a broker hiccup): wait, then resend from the oldest.
+    this.rewind();
+    if (this.retryTimer === undefined) {
+      this.retryTimer = this.o.timers.set(() => {
+        this.retryTimer = undefined;
+        this.schedulePump();
+      }, this.o.retryMs);
+    }
+  }
+
+  private flushAcks(): void {
+    if (this.acks.length === 0 || this.o.queue.isClosed) return;
+    const a = this.acks;
+    this.acks = [];
+    this.o.queue.ack(a);
+  }
+}
