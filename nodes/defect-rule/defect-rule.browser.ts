@@ -63,7 +63,6 @@ class RuleEditor {
       },
       sortItems: () => this.validateSoon(),
     });
-    // The list's own "add" button passes an empty object: fill it with a fresh rule.
     this.$list.editableList('addItems', rules);
     $('#dr-form').on('input change', '.dr-f', () => this.formChanged());
     $('#dr-window-kind, #dr-roi-shape').on('change', () => this.showRelevantFields());
@@ -87,7 +86,9 @@ class RuleEditor {
   }
 
   private renderRow(row: any, data: DefectRule): void {
-    if (!data || !data.id) Object.assign(data, newRule(this.rules().filter((r) => r !== data).map((r) => r.id)));
+    // The list's add button passes an empty object: make it a fresh rule and open it in the form.
+    const fresh = !data.id;
+    if (fresh) Object.assign(data, newRule(this.rules().filter((r) => r !== data).map((r) => r.id)));
     row.addClass('dr-row').css({ display: 'flex', alignItems: 'center', gap: '8px', cursor: 'pointer' });
     const $on = $('<input type="checkbox" class="dr-enabled" style="width:auto;margin:0" title="enabled">').prop('checked', data.enabled !== false).appendTo(row);
     $('<span class="dr-id" style="font-weight:bold;min-width:90px"></span>').appendTo(row);
@@ -101,7 +102,7 @@ class RuleEditor {
     });
     row.on('click', () => this.select(data));
     this.refreshRow(row, data);
-    if (!this.selected && this.$list) this.select(data);
+    if (fresh || (!this.selected && this.$list)) setTimeout(() => this.select(data), 0);
     this.validateSoon();
   }
 
