@@ -41,6 +41,8 @@ export interface AgentOptions {
   driftIntervalMs?: number;
   gateIntervalMs?: number;
   log?: (line: string) => void;
+  /** Environment of the runtime child (default: this process's). */
+  runtimeEnv?: NodeJS.ProcessEnv;
   /** Child runtime output (default: log). */
   onRuntimeOutput?: (line: string) => void;
   now?: () => Date;
@@ -98,6 +100,7 @@ export class EdgeAgent extends EventEmitter {
       crashLoopExits: o.crashLoopExits,
       crashLoopWindowMs: o.crashLoopWindowMs,
       onOutput: o.onRuntimeOutput ?? this.log,
+      env: o.runtimeEnv,
     });
     this.supervisor.on('exit', (e: ExitInfo) => this.log(`[agent] runtime exited (${e.code ?? e.signal}); ${e.recentExits} exit(s) recently`));
     this.supervisor.on('crash-loop', (e: ExitInfo) => this.onCrashLoop(e));
@@ -264,6 +267,8 @@ export class EdgeAgent extends EventEmitter {
       this.lastGood = { target, sha256: v.sha256, key, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
       this.store.saveLastGood(this.lastGood);
       this.driftSha = null;
+      // Without a baseline now, the drift check takes one on its next round.
+      await this.takeBaseline().catch(() => {});
       this.to('running', null, []);
       return;
     }
@@ -433,6 +438,7 @@ export class EdgeAgent extends EventEmitter {
   // ---- drift ----
 
   private async takeBaseline(): Promise<void> {
+    this.baseline = null;
     const admin = await this.supervisor.whenUp();
     this.baseline = await admin.getFlows();
   }
@@ -446,9 +452,13 @@ export class EdgeAgent extends EventEmitter {
   }
 
   private async checkDrift(): Promise<void> {
-    if ((this.state !== 'running' && this.state !== 'drifted') || !this.baseline || this.supervisor.state !== 'up') return;
+    if ((this.state !== 'running' && this.state !== 'drifted') || this.supervisor.state !== 'up') return;
     const admin: RuntimeAdmin | null = this.supervisor.admin;
     if (!admin) return;
+    if (!this.baseline) {
+      await this.takeBaseline().catch(() => {});
+      return;
+    }
     let now;
     try {
       now = await admin.getFlows();

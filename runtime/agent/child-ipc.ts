@@ -47,7 +47,7 @@ export function healthLogger(send: (m: ChildLogMessage) => void): Record<string,
     handler: () => (entry: NodeRedLogMessage) => {
       const level = LEVELS[entry.level];
       if (!level) return;
-      const text = entry.msg instanceof Error ? entry.msg.message : typeof entry.msg === 'string' ? entry.msg : safeJson(entry.msg);
+      const text = describe(entry.msg);
       try {
         send({ type: 'linesight-log', level, text, nodeId: entry.id, nodeType: entry.type, nodeName: entry.name || undefined, ts: Date.now() });
       } catch {
@@ -55,6 +55,14 @@ export function healthLogger(send: (m: ChildLogMessage) => void): Record<string,
       }
     },
   };
+}
+
+/** Errors thrown inside a function node come from another vm context: `instanceof Error` is false for them. */
+function describe(msg: unknown): string {
+  if (typeof msg === 'string') return msg;
+  const m = msg as { message?: unknown; name?: unknown } | null;
+  if (m && typeof m.message === 'string') return m.message;
+  return safeJson(msg);
 }
 
 function safeJson(v: unknown): string {
