@@ -2,7 +2,7 @@
 // carries out (output 1) and the inspection with its verdict (output 2). The engine is rule-engine.ts;
 // this adapter maps config, messages, status and the editor's admin routes onto it.
 import type { NodeAPI, NodeMessage } from 'node-red';
-import { defineNode, status, fmt } from '../shared/node-kit';
+import { defineNode, status, fmt, LinesightError } from '../shared/node-kit';
 import { inspectionContract, type LineAction } from '../shared/contracts';
 import type { DefectRuleConfig } from './defect-rule.schema';
 import { RuleEngine } from './rule-engine';
@@ -10,6 +10,14 @@ import { assertRules, parseClassList, ruleProblems } from './rule-validation';
 import { runTrial, type TrialRequest } from './rule-trial';
 
 const STATUS_EVERY_MS = 500;
+
+function parseRulesText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new LinesightError(`rules message: payload is text but not JSON (${(err as Error).message})`, { field: 'payload' });
+  }
+}
 
 export = function register(RED: NodeAPI) {
   // The editor validates as you type and runs "try it" through the same engine the node uses.
@@ -69,7 +77,9 @@ export = function register(RED: NodeAPI) {
       input(msg, send, done) {
         if (msg.topic === 'rules') {
           try {
-            engine.replaceRules(assertRules(msg.payload, { knownClasses }));
+            // Rules arriving over MQTT or HTTP may still be JSON text.
+            const next = typeof msg.payload === 'string' ? parseRulesText(msg.payload) : msg.payload;
+            engine.replaceRules(assertRules(next, { knownClasses }));
             refused = '';
           } catch (err) {
             refused = ', replacement refused';

@@ -84,6 +84,21 @@ describe('defect-rule node', () => {
     assert.deepEqual(outs[1].verdict.matched.map((m: any) => m.ruleId), ['b'], 'old rules stay in force');
   });
 
+  it('takes a rules message as JSON text too, and refuses text that is not JSON', async () => {
+    await helper.load(defectRule, flow([rule('a')]));
+    const node = helper.getNode('d');
+    const outs = collect('out');
+    const errors: any[] = [];
+    node.on('call:error', (c: any) => errors.push(c));
+    node.receive({ topic: 'rules', payload: '[{"id":"b","condition":{"classes":["dent"]},' });
+    await waitFor('refusal', () => errors.length === 1);
+    assert.match(String(errors[0].args[0]), /rules message: payload is text but not JSON/);
+    node.receive({ topic: 'rules', payload: JSON.stringify([rule('b', { condition: { classes: ['dent'] } })]) });
+    node.receive({ payload: inspection('i1', [dent()]) });
+    await waitFor('verdict', () => outs.length === 1);
+    assert.deepEqual(outs[0].verdict.matched.map((m: any) => m.ruleId), ['b']);
+  });
+
   it('does not start with invalid rules: red status and an error naming rule, field and reason', async () => {
     const statuses: any[] = [];
     const errors: any[] = [];
