@@ -427,8 +427,12 @@ export class RuleEngine {
       case 'consecutive':
         return `${st.consecutive} of ${r.n} in a row`;
       case 'count':
-      case 'rate':
-        return `${st.times?.ts.length ?? 0} of ${r.n} matching within ${r.durationMs} ms`;
+      case 'rate': {
+        // Event time may buffer stragglers outside the newest window: count only those inside it.
+        let k = 0;
+        for (const x of st.times?.ts ?? []) if (x > st.maxEventTs - r.durationMs && x <= st.maxEventTs) k++;
+        return `${k} of ${r.n} matching within ${r.durationMs} ms`;
+      }
       case 'ratio': {
         const rs = st.ratio!;
         return `${rs.badCount} of ${rs.len} defective, needs ${r.ratio} over at least ${r.minTotal}`;
