@@ -30,6 +30,7 @@ export class Poller {
   }
 
   private tick(): void {
+    if (this.intervalMs > 0) this.schedule(this.intervalMs);
     if (this.running) {
       this.owed = true;
       this.overruns++;
@@ -45,7 +46,6 @@ export class Poller {
           this.schedule(0);
         }
       });
-    if (this.intervalMs > 0) this.schedule(this.intervalMs);
   }
 
   async stop(): Promise<void> {
