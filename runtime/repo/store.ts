@@ -106,6 +106,15 @@ export class RepoStore {
     await q(`insert into ${this.s}.audit (at, actor, action, subject, detail) values ($1, $2, $3, $4, $5)`, [this.nowDate(), who, action, subject, JSON.stringify(detail)]);
   }
 
+  /**
+   * Serialises every transaction that moves a rollout (per schema, across replicas). Two deployments over
+   * the same devices otherwise lock device rows and each other's new rows in opposite orders (a deadlock
+   * seen in the concurrency test); rollout writes are short, so one at a time costs little.
+   */
+  private async rolloutLock(q: Q): Promise<void> {
+    await q('select pg_advisory_xact_lock(hashtext($1))', [`linesight-repo-rollout:${this.db.schema}`]);
+  }
+
   private notify(ids: string[]): void {
     if (ids.length) this.opts.onDesiredChange?.([...new Set(ids)]);
   }
@@ -355,24 +364,23 @@ export class RepoStore {
   async recordStatus(id: string, report: DeviceStatusReport, actor: Principal): Promise<void> {
     const changed: string[] = [];
     await this.db.tx(async (q) => {
-      const dr = await q(`select * from ${this.s}.devices where id = $1 for update`, [id]);
-      const dev = dr.rows[0];
+      const dev = (await q(`select desired_deployment from ${this.s}.devices where id = $1`, [id])).rows[0];
       if (!dev) throw new ApiError(404, `no device ${id}`);
+      const deploymentId: string | null = report.deploymentId ?? dev.desired_deployment ?? null;
+      if (deploymentId) await this.rolloutLock(q);
+      // Locks are always taken deployment first, then devices (as advance() does), so concurrent reports
+      // and deployments cannot deadlock.
+      const dep = deploymentId ? (await q(`select template, version, state from ${this.s}.deployments where id = $1 for update`, [deploymentId])).rows[0] : undefined;
+      const prev = (await q(`select reported_state, running from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
       await q(
         `update ${this.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6 where id = $1`,
         [id, this.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? [])],
       );
-      const deploymentId = report.deploymentId ?? dev.desired_deployment;
       let moved: string | undefined;
-      if (deploymentId) {
-        const t = await q(
-          `select dd.state, d.template, d.version, d.state as dstate from ${this.s}.deployment_devices dd join ${this.s}.deployments d on d.id = dd.deployment_id
-            where dd.deployment_id = $1 and dd.device_id = $2 for update`,
-          [deploymentId, id],
-        );
-        const row = t.rows[0];
-        if (row && row.state !== 'queued' && row.state !== 'superseded' && row.dstate !== 'rolled back') {
-          const next = targetStateFromReport(report, `${row.template}@${row.version}`);
+      if (dep && dep.state !== 'rolled back') {
+        const row = (await q(`select state from ${this.s}.deployment_devices where deployment_id = $1 and device_id = $2 for update`, [deploymentId, id])).rows[0];
+        if (row && row.state !== 'queued' && row.state !== 'superseded') {
+          const next = targetStateFromReport(report, `${dep.template}@${dep.version}`);
           if (next && next !== row.state) {
             await q(`update ${this.s}.deployment_devices set state = $3, reasons = $4, updated_at = $5 where deployment_id = $1 and device_id = $2`, [
               deploymentId,
@@ -382,13 +390,13 @@ export class RepoStore {
               this.nowDate(),
             ]);
             moved = next;
-            changed.push(...(await this.advance(q, deploymentId, actor)));
+            changed.push(...(await this.advance(q, deploymentId!, actor)));
           }
         }
       }
       // Heartbeats are not audited (one a poll interval per device); a report that changes something is.
-      if (moved || dev.reported_state !== report.state || dev.running !== report.running) {
-        await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, deploymentId: deploymentId ?? null, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
+      if (moved || prev.reported_state !== report.state || prev.running !== report.running) {
+        await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
       }
     });
     this.notify(changed);
@@ -451,6 +459,7 @@ export class RepoStore {
     const id = `dep-${crypto.randomBytes(6).toString('hex')}`;
     const changed: string[] = [];
     await this.db.tx(async (q) => {
+      await this.rolloutLock(q);
       await q(
         `insert into ${this.s}.deployments (id, template, version, target, strategy, canary, wave_size, gate, state, created_by, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, 'rolling out', $9, $10, $10)`,
@@ -469,7 +478,7 @@ export class RepoStore {
   /** Applies the state machine's next step inside the caller's transaction; returns devices whose desired state changed. */
   private async advance(q: Q, id: string, actor: Principal): Promise<string[]> {
     const d = (await q(`select * from ${this.s}.deployments where id = $1 for update`, [id])).rows[0];
-    const targets = (await q(`select device_id, wave, state, reasons from ${this.s}.deployment_devices where deployment_id = $1`, [id])).rows.map(
+    const targets = (await q(`select device_id, wave, state, reasons from ${this.s}.deployment_devices where deployment_id = $1 order by device_id`, [id])).rows.map(
       (r): RolloutTarget => ({ deviceId: r.device_id, wave: r.wave, state: r.state, reasons: r.reasons }),
     );
     const step = nextStep(d.state, targets);
@@ -506,6 +515,7 @@ export class RepoStore {
   async resumeDeployment(id: string, actor: Principal): Promise<DeploymentView> {
     const changed: string[] = [];
     await this.db.tx(async (q) => {
+      await this.rolloutLock(q);
       await this.transition(q, id, actor, 'resume', ['paused', 'halted'], 'rolling out');
       changed.push(...(await this.advance(q, id, actor)));
     });
@@ -517,8 +527,9 @@ export class RepoStore {
   async rollbackDeployment(id: string, actor: Principal): Promise<DeploymentView> {
     const changed: string[] = [];
     await this.db.tx(async (q) => {
+      await this.rolloutLock(q);
       await this.transition(q, id, actor, 'rollback', ['rolling out', 'paused', 'halted', 'completed'], 'rolled back');
-      const rows = (await q(`select device_id, previous_template, previous_version from ${this.s}.deployment_devices where deployment_id = $1 and state not in ('queued', 'superseded')`, [id])).rows;
+      const rows = (await q(`select device_id, previous_template, previous_version from ${this.s}.deployment_devices where deployment_id = $1 and state not in ('queued', 'superseded') order by device_id`, [id])).rows;
       for (const r of rows) {
         await q(`update ${this.s}.deployment_devices set state = 'rolled back', updated_at = $3 where deployment_id = $1 and device_id = $2`, [id, r.device_id, this.nowDate()]);
         // Only where this deployment still owns the device's desired state; a newer one wins.
@@ -535,7 +546,10 @@ export class RepoStore {
   }
 
   private async setDeploymentState(id: string, actor: Principal, action: string, from: DeploymentState[], to: DeploymentState): Promise<void> {
-    await this.db.tx((q) => this.transition(q, id, actor, action, from, to));
+    await this.db.tx(async (q) => {
+      await this.rolloutLock(q);
+      await this.transition(q, id, actor, action, from, to);
+    });
   }
 
   private async transition(q: Q, id: string, actor: Principal, action: string, from: DeploymentState[], to: DeploymentState): Promise<void> {

@@ -138,6 +138,28 @@ describe('repo: deployments driven by device reports', function () {
     assert.equal((await h.admin.getDeployment(d.id)).state, 'completed');
   });
 
+  it('two overlapping deployments created at once, then reports from every device at once: no deadlock, nothing lost', async () => {
+    const burst = Array.from({ length: 12 }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
+    for (const id of burst) tokens.set(id, (await h.admin.registerDevice({ id, tier: 'line', labels: { group: 'burst' }, parameters: { LINE_ID: id } })).token);
+    const [d1, d2] = await Promise.all([
+      h.admin.createDeployment({ template: 'line-inspection', version: '1.1.0', target: { labels: { group: 'burst' } } }),
+      h.admin.createDeployment({ template: 'line-inspection', version: '2.0.0', target: { ids: burst.slice(6) } }),
+    ]);
+    // Every device reports at once on whatever it was told last.
+    await Promise.all(burst.map((id) => agentApplies(id)));
+    for (const id of burst) {
+      const d = await h.admin.getDevice(id);
+      // Each device runs what it was last told: the two deployments raced for the overlap, either may win.
+      assert.equal(d.running, `${d.desired!.template}@${d.desired!.version}`, id);
+      if (burst.indexOf(id) < 6) assert.equal(d.running, 'line-inspection@1.1.0', id);
+    }
+    const a = await h.admin.getDeployment(d1.id);
+    const b = await h.admin.getDeployment(d2.id);
+    // Each device's row in each deployment is either running or superseded by the other one; none is lost.
+    for (const dep of [a, b]) for (const x of dep.devices) assert.ok(['running', 'superseded'].includes(x.state), `${dep.id} ${x.deviceId} ${x.state}`);
+    assert.deepEqual([a.state, b.state], ['completed', 'completed']);
+  });
+
   it('shows a device that stopped checking in as offline with when it was last seen, never as running', async () => {
     // line-1 failed the 2.0.0 canary and was rolled back; its agent is back on 1.1.0 and says so.
     await dev('line-1').reportStatus('line-1', { deviceId: 'line-1', state: 'running', running: 'line-inspection@1.1.0', ts: Date.now() });
@@ -150,11 +172,15 @@ describe('repo: deployments driven by device reports', function () {
     assert.equal(off.state, 'offline');
     assert.equal(off.reportedState, 'running');
     assert.equal(off.lastSeen, seen);
-    const list = await h.admin.listDevices();
-    assert.ok(list.every((x) => x.state === 'offline'), 'every device is past its interval');
-    // Offline devices in a deployment are shown as such.
-    const dep = (await h.admin.listDeployments())[0]!;
-    assert.ok((await h.admin.getDeployment(dep.id)).devices.every((x) => x.deviceState === 'offline' && x.lastSeen));
+    // Devices polling every 10 s are past 3 intervals; those polling every 30 s (burst-*) are not.
+    for (const x of await h.admin.listDevices()) assert.equal(x.state, x.pollIntervalSeconds === 10 ? 'offline' : 'running', x.id);
+    // Offline devices in a deployment are shown as such, with when they were last seen.
+    for (const dep of await h.admin.listDeployments()) {
+      for (const x of (await h.admin.getDeployment(dep.id)).devices) {
+        if (x.deviceId.startsWith('line-')) assert.ok(x.deviceState === 'offline' && x.lastSeen, `${dep.id} ${x.deviceId}`);
+        else assert.equal(x.deviceState, 'running');
+      }
+    }
     // Checking in again brings it back.
     await dev('line-1').reportStatus('line-1', { deviceId: 'line-1', state: 'running', running: 'line-inspection@1.1.0', ts: Date.now() });
     assert.equal((await h.admin.getDevice('line-1')).state, 'running');
