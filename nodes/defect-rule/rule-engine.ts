@@ -211,6 +211,18 @@ function inScope(r: CompiledRule, insp: Inspection): boolean {
   return true;
 }
 
+const conf = (c: number) => String(Math.round(c * 100) / 100);
+
+/** "2 matching detections (scratch 0.93, dent 0.8)", naming at most the first two. */
+function matchWhy(dets: Detection[], hits: number, first: number, second: number): string {
+  if (hits === 0) return '0 matching detections';
+  const a = dets[first];
+  let text = `${hits} matching detection${hits === 1 ? '' : 's'} (${a.defectClass} ${conf(a.confidence)}`;
+  if (second >= 0) text += `, ${dets[second].defectClass} ${conf(dets[second].confidence)}`;
+  if (hits > 2) text += ` and ${hits - 2} more`;
+  return text + ')';
+}
+
 /** Index of the first element greater than `t` (stable insert point for sorted arrays). */
 function upperBound(a: number[], t: number): number {
   let lo = 0, hi = a.length;
@@ -281,24 +293,31 @@ export class RuleEngine {
       const r = this.rules[ri];
       if (!inScope(r, insp)) continue;
       let hits = 0;
-      for (let di = 0; di < dets.length; di++) if (detectionMatches(r, dets[di])) hits++;
+      // The first matching detections are remembered for the verdict's "why" without a second pass.
+      let first = -1, second = -1;
+      for (let di = 0; di < dets.length; di++) {
+        if (!detectionMatches(r, dets[di])) continue;
+        if (hits === 0) first = di;
+        else if (hits === 1) second = di;
+        hits++;
+      }
       const match = hits >= r.minDetections;
       if (r.stateless) {
         if (match) {
           actions.push(this.action(r, insp, now, `${hits} matching detection${hits === 1 ? '' : 's'}`));
-          matched.push({ ruleId: r.id, why: this.matchWhy(r, insp, hits), fired: true });
+          matched.push({ ruleId: r.id, why: matchWhy(dets, hits, first, second), fired: true });
         }
         continue;
       }
       const st = this.stateFor(r, lineKey, now);
       if (this.eventTime && t < st.maxEventTs - this.lateness) {
-        if (match) matched.push({ ruleId: r.id, why: `${this.matchWhy(r, insp, hits)}; late by ${st.maxEventTs - t} ms, beyond the ${this.lateness} ms allowed, not counted`, fired: false });
+        if (match) matched.push({ ruleId: r.id, why: `${matchWhy(dets, hits, first, second)}; late by ${st.maxEventTs - t} ms, beyond the ${this.lateness} ms allowed, not counted`, fired: false });
         continue;
       }
       if (t > st.maxEventTs) st.maxEventTs = t;
       const windowWhy = this.advanceWindow(r, st, t, match);
       if (!match) continue;
-      const why = this.matchWhy(r, insp, hits);
+      const why = matchWhy(dets, hits, first, second);
       if (windowWhy === null) {
         matched.push({ ruleId: r.id, why: `${why}; ${this.progress(r, st)}`, fired: false });
         continue;
@@ -442,15 +461,7 @@ export class RuleEngine {
     }
   }
 
-  private matchWhy(r: CompiledRule, insp: Inspection, hits: number): string {
-    const parts: string[] = [];
-    for (const d of insp.detections) {
-      if (parts.length === 3) break;
-      if (detectionMatches(r, d)) parts.push(`${d.defectClass} ${d.confidence.toFixed(2)}`);
-    }
-    const more = hits > parts.length ? ` and ${hits - parts.length} more` : '';
-    return `${hits} matching detection${hits === 1 ? '' : 's'} (${parts.join(', ')}${more})`;
-  }
+
 
   private action(r: CompiledRule, insp: Inspection, now: number, reason: string): LineAction {
     return {

@@ -27,7 +27,7 @@ describe('defect-rule engine', () => {
       const hit = feed(0, [scratch(0.9)]);
       assert.deepEqual([...hit], ['r1']);
       assert.equal(hit.ev.verdict.result, 'fail');
-      assert.match(hit.ev.verdict.matched[0].why, /1 matching detection \(scratch 0\.90\)/);
+      assert.match(hit.ev.verdict.matched[0].why, /1 matching detection \(scratch 0\.9\)/);
       const a = hit.ev.actions[0];
       assert.deepEqual({ kind: a.kind, severity: a.severity, writes: a.writes, line: a.line, site: a.site, inspectionId: a.inspectionId }, { kind: 'alarm', severity: 'warning', writes: [{ tag: 'r1_lamp', value: true }], line: 'line1', site: 'plant1', inspectionId: 'i0' });
       const miss = feed(10, [dent(0.99), scratch(0.49)]);
