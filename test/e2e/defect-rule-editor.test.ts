@@ -83,7 +83,8 @@ describe('e2e: defect-rule editor (Chromium + real line runtime)', function () {
     const exported = JSON.parse(await page.inputValue('#dr-json'));
     assert.deepEqual(exported.map((r: any) => [r.id, r.enabled]), [['scratch-burst', undefined], ['crack-stop', false]]);
     await page.waitForSelector('#dr-problems:has-text("rules are valid")', { timeout: 15_000 });
-    await browser.shot('two-rules');
+    await page.locator('#dr-rule-list').scrollIntoViewIfNeeded();
+    await browser.shot('rule-table');
 
     await closeTray(page);
     assert.deepEqual(await invalidNodes(page), []);
