@@ -7,11 +7,16 @@ import { waitFor } from '../support/wait';
 import { sampleInspection } from '../fixtures/contracts';
 import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { closeTray, deploy, dragFromPalette, openEditor, openNode, paletteTypes, statusText, wire, invalidNodes } from './support/editor';
+import { freePort } from '../support/services';
+import { rawClient, startPymodbus, type Peer } from '../integration/plc/peers';
+import { CameraClient, toProtoInspection } from '../../runtime/simulators/camera-client';
 
 describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function () {
   this.timeout(180_000);
   let rt: RuntimeProcess | undefined;
   let browser: Browser | undefined;
+  let plc: Peer | undefined;
+  let camera: CameraClient | undefined;
 
   before(function () {
     if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
@@ -25,6 +30,10 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
     browser = undefined;
     await rt?.stop();
     rt = undefined;
+    camera?.close();
+    camera = undefined;
+    await plc?.stop();
+    plc = undefined;
   });
 
   it('lists the Linesight nodes in their own palette category', async () => {
@@ -32,7 +41,9 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
     browser = await launchBrowser('editor-palette');
     await openEditor(browser.page, rt.url);
     const types = await paletteTypes(browser.page, 'Linesight');
-    assert.ok(types.includes('contract-check'), `Linesight category lists contract-check: ${types}`);
+    for (const t of ['contract-check', 'camera-intake', 'defect-rule', 'plc-read', 'plc-write', 'image-compress', 'cloud-bridge', 'cloud-bridge-in']) {
+      assert.ok(types.includes(t), `Linesight category lists ${t}: ${types}`);
+    }
     await browser.shot('palette');
   });
 
@@ -85,5 +96,92 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
     assert.equal((await post(bad)).status, 200);
     await waitFor('"1 valid, 1 invalid" in the editor', async () => (await statusText(page, check)) === '1 valid, 1 invalid', 30_000);
     await browser.shot('flow-ran');
+  });
+
+  it('builds camera-intake -> defect-rule -> plc-write by mouse, configures the forms (rule, PLC endpoint, tags), deploys, and a camera defect lights the PLC coil', async () => {
+    const modbusPort = await freePort();
+    const grpcPort = await freePort();
+    plc = await startPymodbus({ co: { 0: 0 } }, { port: modbusPort });
+    rt = await startRuntimeProcess({ tier: 'line' });
+    browser = await launchBrowser('editor-drag-drop-line');
+    const { page } = browser;
+    await openEditor(page, rt.url);
+
+    const intake = await dragFromPalette(page, 'camera-intake', { x: 150, y: 150 });
+    const rules = await dragFromPalette(page, 'defect-rule', { x: 400, y: 150 });
+    const write = await dragFromPalette(page, 'plc-write', { x: 650, y: 120 });
+    await wire(page, intake, 0, rules);
+    await wire(page, rules, 0, write);
+    await browser.shot('wired');
+
+    await openNode(page, intake);
+    await page.fill('#node-input-name', 'cameras');
+    await page.fill('#node-input-host', '127.0.0.1');
+    await page.fill('#node-input-port', String(grpcPort));
+    await page.fill('#node-input-site', 'plant1');
+    await page.fill('#node-input-line', 'line7');
+    await browser.shot('camera-intake-form');
+    await closeTray(page);
+
+    await openNode(page, rules);
+    await page.fill('#node-input-name', 'rules');
+    await page.click('.node-input-rule-container-row .red-ui-editableList-addButton');
+    await page.waitForSelector('#dr-form', { state: 'visible' });
+    await page.fill('#dr-f-id', 'hole-alarm');
+    await page.fill('#dr-form [data-field="classes"]', 'hole');
+    await page.fill('#dr-form [data-field="minConfidence"]', '0.5');
+    await page.selectOption('#dr-window-kind', 'each');
+    await page.selectOption('#dr-form [data-field="actionKind"]', 'alarm');
+    await page.fill('#dr-form [data-field="writes"]', 'AlarmLamp=true');
+    await page.fill('#dr-form [data-field="holdMs"]', '0');
+    await page.waitForSelector('#dr-problems:has-text("rules are valid")');
+    await browser.shot('defect-rule-form');
+    await closeTray(page);
+
+    await openNode(page, write);
+    await page.fill('#node-input-name', 'lamp');
+    // A new plc-endpoint config node, through the pencil button beside the endpoint field.
+    await page.click('#node-input-btn-endpoint-add');
+    await page.waitForSelector('#node-config-input-host', { state: 'visible' });
+    await page.waitForTimeout(300);
+    await page.fill('#node-config-input-name', 'line 7 PLC');
+    await page.selectOption('#node-config-input-protocol', 'modbus-tcp');
+    await page.fill('#node-config-input-host', '127.0.0.1');
+    await page.fill('#node-config-input-port', String(modbusPort));
+    await page.fill('#node-config-input-unitId', '1');
+    await page.fill('#ls-plc-csv', 'name,address,type,order,scale,unit,writable\nAlarmLamp,c:0,bool,,,,true');
+    await page.click('#ls-plc-csv-import');
+    await page.waitForSelector('#ls-plc-csv-result:has-text("1")');
+    await browser.shot('plc-endpoint-form');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-input-host', { state: 'detached' });
+    await page.waitForTimeout(300);
+    await browser.shot('plc-write-form');
+    await closeTray(page);
+    assert.deepEqual(await invalidNodes(page), [], 'every node is configured');
+
+    await deploy(page);
+    await browser.shot('deployed');
+    const flows = (await (await rt.request('GET', 'flows')).json()) as Array<Record<string, any>>;
+    const endpoint = flows.find((n) => n.type === 'plc-endpoint');
+    assert.deepEqual(endpoint?.tags?.map((t: any) => [t.name, t.address, t.writable]), [['AlarmLamp', 'c:0', true]]);
+    assert.equal(flows.find((n) => n.type === 'defect-rule')?.rules?.[0]?.id, 'hole-alarm');
+
+    const coil = await rawClient(modbusPort);
+    try {
+      assert.equal((await coil.readCoils(0, 1)).data[0], false, 'the lamp is off before any defect');
+      camera = new CameraClient({ target: `127.0.0.1:${grpcPort}` });
+      const good = { ...sampleInspection(10, 0), inspectionId: 'e2e-good', line: 'line7' };
+      const bad = { ...sampleInspection(11, 0), inspectionId: 'e2e-hole', line: 'line7', detections: [{ defectClass: 'hole', confidence: 0.9, box: { x: 5, y: 5, width: 10, height: 10 } }] };
+      await waitFor('camera-intake accepts the good part', async () => (await camera!.submit(toProtoInspection(good)).then(() => true, () => false)), 30_000, 500);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await coil.readCoils(0, 1)).data[0], false, 'a good part does not light the lamp');
+      await camera.submit(toProtoInspection(bad));
+      await waitFor('the alarm lamp coil on the PLC', async () => (await coil.readCoils(0, 1)).data[0] === true, 30_000, 100);
+      await waitFor('"1 fired" under defect-rule in the editor', async () => /1 fired/.test(await statusText(page, rules)), 30_000);
+      await browser.shot('coil-lit');
+    } finally {
+      coil.close(() => {});
+    }
   });
 });
