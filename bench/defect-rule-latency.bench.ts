@@ -73,6 +73,7 @@ function runCamera(target: string, count: number, imagePath: string): Promise<Lo
 const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs), n: xs.length });
 
 async function main() {
+  const loadAtStart = os.loadavg()[0];
   const imagePath = await makeImage();
   const imageKiB = Math.round(fs.statSync(imagePath).size / 1024);
   const modbusPort = await freePort();
@@ -124,7 +125,7 @@ async function main() {
       if (r !== undefined) intakeToAction.push(Number(r - t) / 1e6);
       sendToAck.push(Number(a - BigInt(load.sendNs[i])) / 1e6);
     });
-    const projectRtt = stats(load.rttMs.slice(WARMUP).filter((x) => !Number.isNaN(x)));
+    const projectRtt = stats(load.rttMs.slice(WARMUP).filter((x) => typeof x === 'number' && !Number.isNaN(x)));
     await rt.close();
     rt = undefined;
 
@@ -137,7 +138,7 @@ async function main() {
     await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     const rawLoad = await runCamera(`127.0.0.1:${grpcPort}`, BASELINE_COUNT, imagePath);
     await new Promise<void>((r) => server.tryShutdown(() => r()));
-    const grpcRtt = stats(rawLoad.rttMs.slice(WARMUP).filter((x) => !Number.isNaN(x)));
+    const grpcRtt = stats(rawLoad.rttMs.slice(WARMUP).filter((x) => typeof x === 'number' && !Number.isNaN(x)));
 
     // --- baseline 2: raw Modbus coil write to the same pymodbus, same rate
     const mb = new ModbusRTU();
@@ -158,12 +159,13 @@ async function main() {
 
     const p = stats(intakeToAck);
     const e = stats(sendToAck);
-    const note = `${p.n} inspections at ${RATE}/s with a ${WIDTH}x${HEIGHT} JPEG (${imageKiB} KiB), ${WARMUP} warm-up not counted; ${missing} without a coil ack, ${writeErrors} write errors, ${load.errors} camera errors${load.firstError ? ` (${load.firstError})` : ''}`;
+    const loadNote = `machine load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end (2 cores, shared)`;
+    const note = `${loadNote}; ${p.n} inspections at ${RATE}/s with a ${WIDTH}x${HEIGHT} JPEG (${imageKiB} KiB), ${WARMUP} warm-up not counted; ${missing} without a coil ack, ${writeErrors} write errors, ${load.errors} camera errors${load.firstError ? ` (${load.firstError})` : ''}`;
     for (const k of ['p50', 'p99', 'max'] as const) {
       report({ bench: 'defect-rule-latency', metric: `intake -> coil write acknowledged ${k}`, value: p[k], unit: 'ms', baseline: modbus[k], note: `goal p99 <= 5 ms; baseline: raw Modbus coil write alone; ${note}` });
     }
     for (const k of ['p50', 'p99', 'max'] as const) {
-      report({ bench: 'defect-rule-latency', metric: `camera send -> coil write acknowledged ${k}`, value: e[k], unit: 'ms', baseline: grpcRtt[k] + modbus[k], note: `baseline: raw gRPC round trip ${grpcRtt[k].toFixed(2)} ms + raw Modbus coil write ${modbus[k].toFixed(2)} ms (${grpcRtt.n} and ${modbus.n} samples, same run)` });
+      report({ bench: 'defect-rule-latency', metric: `camera send -> coil write acknowledged ${k}`, value: e[k], unit: 'ms', baseline: grpcRtt[k] + modbus[k], note: `baseline: raw gRPC round trip ${grpcRtt[k].toFixed(2)} ms + raw Modbus coil write ${modbus[k].toFixed(2)} ms (${grpcRtt.n} and ${modbus.n} samples, same run; ${rawLoad.errors} raw gRPC errors${rawLoad.firstError ? ` (${rawLoad.firstError})` : ''}); ${loadNote}` });
     }
     const f = stats(intakeToAction);
     report({ bench: 'defect-rule-latency', metric: 'intake -> LineAction received by plc-write p50 / p99 (flow time, no I/O)', value: f.p50, unit: 'ms', baseline: null, note: `p99 ${f.p99.toFixed(3)} ms, max ${f.max.toFixed(3)} ms` });
