@@ -310,7 +310,8 @@ export class RuleEngine {
         continue;
       }
       const st = this.stateFor(r, lineKey, now);
-      if (this.eventTime && t < st.maxEventTs - this.lateness) {
+      // Lateness only matters to windows: an `each` rule acts on a late defect like on any other.
+      if (this.eventTime && r.kind !== 'each' && t < st.maxEventTs - this.lateness) {
         if (match) matched.push({ ruleId: r.id, why: `${matchWhy(dets, hits, first, second)}; late by ${st.maxEventTs - t} ms, beyond the ${this.lateness} ms allowed, not counted`, fired: false });
         continue;
       }

@@ -210,6 +210,12 @@ describe('defect-rule engine', () => {
       assert.match(edge.ev.verdict.matched[0].why, /2 of 3 matching within 1000 ms/, 'the newest window holds 10000 and 10100; 5100 is counted for its own window');
       assert.equal(at(10_050).length, 1);
     });
+    it('an each rule still acts on a late inspection (cooldown applies as usual)', () => {
+      const { feed, clock } = setup([rule('e', { action: { kind: 'alarm', writes: [{ tag: 'l', value: true }], cooldownMs: 100 } })], opts);
+      const at = (captured: number) => feed(clock.now() - T0 + 200, [scratch()], { capturedAt: T0 + captured });
+      assert.equal(at(100_000).length, 1);
+      assert.equal(at(1_000).length, 1, '99 s late, still a defect to act on');
+    });
     it('keeps at most 4n+16 timestamps per line however many arrive out of order', () => {
       // Distinct times 20 ms apart never put 5 within 10 ms, so the window never fires and clears.
       const { engine, clock } = setup([rule('c', { window: { kind: 'count', count: 5, durationMs: 10 } })], { timeMode: 'event', allowedLatenessMs: 3_600_000 });
