@@ -86,6 +86,7 @@ export class EdgeAgent extends EventEmitter {
   private readonly recoverBackoff = new Backoff({ initialMs: 5000, maxMs: 120_000 });
   private stopping = false;
   private inHealthWindow = false;
+  private lastReportSig = '';
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: AgentOptions) {
@@ -490,6 +491,10 @@ export class EdgeAgent extends EventEmitter {
     this.emit('state', { state, target, reasons } satisfies StateChange);
     const reported = reportedState(state);
     if (!reported || !this.reporter) return;
+    // deploying and health-check both read "verifying" to the fleet: say it once.
+    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}`;
+    if (sig === this.lastReportSig && state !== 'drifted') return;
+    this.lastReportSig = sig;
     const report: DeviceStatusReport = {
       deviceId: this.o.deviceId,
       state: reported,

@@ -45,7 +45,18 @@ export class RuntimeAdmin {
     return ((await res.json()) as { rev: string }).rev;
   }
 
+  /** Installed node types; asked once per launch of the runtime (nothing is installed while it runs). */
   async nodeTypes(): Promise<Set<string>> {
+    this.types ??= this.fetchNodeTypes().catch((err) => {
+      this.types = undefined;
+      throw err;
+    });
+    return this.types;
+  }
+
+  private types: Promise<Set<string>> | undefined;
+
+  private async fetchNodeTypes(): Promise<Set<string>> {
     const res = await this.call('GET', 'nodes');
     const sets = (await res.json()) as Array<{ types?: string[]; enabled?: boolean; err?: string }>;
     const types = new Set<string>();
