@@ -5,11 +5,15 @@ import type { NodeAPI, NodeMessage } from 'node-red';
 import { defineNode, status, fmt, LinesightError } from '../shared/node-kit';
 import { inspectionContract, type LineAction } from '../shared/contracts';
 import type { DefectRuleConfig } from './defect-rule.schema';
-import { RuleEngine } from './rule-engine';
+import { RuleEngine, type PendingReset } from './rule-engine';
 import { assertRules, parseClassList, ruleProblems } from './rule-validation';
 import { runTrial, type TrialRequest } from './rule-trial';
 
 const STATUS_EVERY_MS = 500;
+
+// Holds still running when a node is redeployed, by node id: the new instance sends their resets, so a
+// redeploy never leaves a lamp on. A removed node sends nothing more.
+const carried = new Map<string, PendingReset[]>();
 
 function parseRulesText(text: string): unknown {
   try {
@@ -71,6 +75,9 @@ export = function register(RED: NodeAPI) {
         if (statusDirty) showStatus();
       }, STATUS_EVERY_MS);
     };
+    const adopted = carried.get(node.id);
+    carried.delete(node.id);
+    if (adopted) engine.adoptHolds(adopted);
     showStatus();
 
     return {
@@ -101,8 +108,9 @@ export = function register(RED: NodeAPI) {
         touchStatus();
         done();
       },
-      close() {
+      close(removed) {
         if (statusTimer) clearTimeout(statusTimer);
+        if (!removed) carried.set(node.id, engine.drainHolds());
         engine.close();
       },
     };

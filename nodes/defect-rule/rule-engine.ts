@@ -84,6 +84,15 @@ export interface Verdict {
   matched: MatchedRule[];
 }
 
+/** A hold still running, handed from one engine to the next across a redeploy so no lamp stays on. */
+export interface PendingReset {
+  key: string;
+  /** When the reset is due (processing time). */
+  dueAt: number;
+  holdMs: number;
+  action: LineAction;
+}
+
 export interface Evaluation {
   actions: LineAction[];
   verdict: Verdict;
@@ -113,6 +122,7 @@ interface LineState {
 
 interface Hold {
   timer: unknown;
+  dueAt: number;
   /** The reset to send when the hold ends. */
   action: LineAction;
   holdMs: number;
@@ -337,6 +347,27 @@ export class RuleEngine {
     return { actions, verdict: { result: matched.length ? 'fail' : 'pass', matched } };
   }
 
+  /** Stops every hold timer and returns the resets still due, for the engine that takes over. */
+  drainHolds(): PendingReset[] {
+    const out: PendingReset[] = [];
+    for (const [key, h] of this.holds) {
+      this.clock.clearTimeout(h.timer);
+      out.push({ key, dueAt: h.dueAt, holdMs: h.holdMs, action: h.action });
+    }
+    this.holds.clear();
+    return out;
+  }
+
+  /** Takes over holds from a previous engine: each reset is sent when it was due (at once if overdue). */
+  adoptHolds(pending: PendingReset[]): void {
+    const now = this.clock.now();
+    for (const p of pending) {
+      const hold: Hold = { action: p.action, timer: undefined, holdMs: p.holdMs, dueAt: p.dueAt };
+      hold.timer = this.clock.setTimeout(() => this.endHold(p.key, hold), Math.max(0, p.dueAt - now));
+      this.holds.set(p.key, hold);
+    }
+  }
+
   /** Cancels pending hold timers (their resets are not sent). */
   close(): void {
     this.closed = true;
@@ -490,7 +521,7 @@ export class RuleEngine {
       reset: true,
       reason: `${r.def.name ?? r.id}: hold of ${r.holdMs} ms ended`,
     };
-    const hold: Hold = { action: reset, timer: undefined, holdMs: r.holdMs };
+    const hold: Hold = { action: reset, timer: undefined, holdMs: r.holdMs, dueAt: this.clock.now() + r.holdMs };
     hold.timer = this.clock.setTimeout(() => this.endHold(key, hold), r.holdMs);
     this.holds.set(key, hold);
   }
@@ -501,6 +532,7 @@ export class RuleEngine {
     const hold = this.holds.get(key);
     if (!hold) return;
     this.clock.clearTimeout(hold.timer);
+    hold.dueAt = this.clock.now() + hold.holdMs;
     hold.timer = this.clock.setTimeout(() => this.endHold(key, hold), hold.holdMs);
   }
 

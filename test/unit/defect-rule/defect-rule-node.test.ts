@@ -56,6 +56,20 @@ describe('defect-rule node', () => {
     assert.deepEqual(acts[1].payload.writes, [{ tag: 'coil', value: false }]);
   });
 
+  it('a redeploy during a hold does not leave the lamp on: the new instance sends the reset', async () => {
+    const f = flow([alarmCoilRule('coil', 1500)]);
+    await helper.load(defectRule, f);
+    helper.getNode('d').receive({ payload: inspection('i1', [scratch(0.9)]) });
+    const first = collect('act');
+    await waitFor('alarm', () => first.length === 1);
+    // a full redeploy with a changed rule set: every node is recreated
+    await helper.setFlows([{ ...f[0], rules: [rule('other')] }, f[1], f[2]], 'full');
+    const acts = collect('act');
+    await waitFor('reset from the new instance', () => acts.length === 1, 10_000);
+    assert.equal(acts[0].payload.reset, true);
+    assert.deepEqual(acts[0].payload.writes, [{ tag: 'coil', value: false }]);
+  });
+
   it('refuses an invalid inspection with done(err) naming the field', async () => {
     await helper.load(defectRule, flow([rule('a')]));
     const node = helper.getNode('d');

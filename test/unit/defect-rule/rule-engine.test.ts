@@ -271,6 +271,25 @@ describe('defect-rule engine', () => {
       clock.advanceTo(T0 + 900);
       assert.equal(resets.length, 1);
     });
+    it('hands running holds to the next engine, which resets on time', () => {
+      const { feed, clock, resets, engine } = setup([rule('r', { action: { kind: 'alarm', writes: [{ tag: 'lamp', value: true }], holdMs: 1000 } })]);
+      feed(0);
+      feed(0, [scratch()], { line: 'line2' });
+      clock.advance(400);
+      const pending = engine.drainHolds();
+      assert.equal(clock.pending, 0);
+      const taken: LineAction[] = [];
+      const next = new RuleEngine([], { clock, onReset: (a) => taken.push(a) });
+      next.adoptHolds(pending);
+      clock.advanceTo(T0 + 999);
+      assert.equal(taken.length + resets.length, 0);
+      clock.advanceTo(T0 + 1000);
+      assert.deepEqual(taken.map((a) => [a.line, a.writes, a.reset]), [['line1', [{ tag: 'lamp', value: false }], true], ['line2', [{ tag: 'lamp', value: false }], true]]);
+      const late = new RuleEngine([], { clock, onReset: (a) => taken.push(a) });
+      late.adoptHolds([{ ...pending[0], dueAt: T0 }]);
+      clock.advance(0);
+      assert.equal(taken.length, 3, 'an overdue reset goes out at once');
+    });
     it('close cancels pending holds', () => {
       const { feed, clock, resets, engine } = setup([rule('r', { action: { kind: 'alarm', writes: [{ tag: 'lamp', value: true }], holdMs: 500 } })]);
       feed(0);
