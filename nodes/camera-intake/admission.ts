@@ -5,7 +5,7 @@
 
 export interface AdmissionOptions {
   max: number;
-  /** Completions needed before a slot is free again (the number of nodes wired to the intake). */
+  /** Completions needed before a slot is free again (the wired nodes that call done()); may be set later. */
   completionsNeeded: number;
   /** A slot held longer than this is freed anyway (a downstream node that never calls done()). */
   holdTimeoutMs: number;
@@ -28,6 +28,11 @@ export class Admission {
 
   constructor(private readonly o: AdmissionOptions) {
     this.now = o.now ?? Date.now;
+  }
+
+  /** Sets how many completions free a slot (known once the downstream nodes exist). */
+  setCompletionsNeeded(n: number): void {
+    this.o.completionsNeeded = n;
   }
 
   get waiting(): number {

@@ -25,6 +25,13 @@ function messageHooks(RED: NodeAPI): Hooks {
   return (RED as unknown as { hooks?: Hooks }).hooks ?? (require('@node-red/util') as { hooks: Hooks }).hooks;
 }
 
+/** Whether a node completes messages: its input handler takes done (Node-RED counts them in _expectedDoneCount). */
+function takesDone(n: unknown): boolean {
+  if (!n) return false;
+  const count = (n as { _expectedDoneCount?: number })._expectedDoneCount;
+  return count === undefined ? true : count > 0;
+}
+
 function tlsMaterial(config: CameraIntakeConfig, creds: CameraIntakeCredentials): TlsMaterial {
   const pem = (inline: string | undefined, file: string | undefined) => inline || (file ? fs.readFileSync(file) : undefined);
   return { mode: config.tls, cert: pem(creds.tlsCert, config.certFile), key: pem(creds.tlsKey, config.keyFile), ca: pem(creds.tlsCa, config.caFile) };
@@ -43,7 +50,7 @@ export = function register(RED: NodeAPI) {
       const wired = new Set(((node as unknown as { wires?: string[][] }).wires ?? []).flat());
       const admission = new Admission({
         max: config.maxWaiting,
-        completionsNeeded: config.releaseOn === 'done' ? wired.size : 0,
+        completionsNeeded: 0,
         holdTimeoutMs: config.holdTimeoutS * 1000,
       });
       const server = new IntakeServer({
@@ -53,6 +60,7 @@ export = function register(RED: NodeAPI) {
         token: creds.token,
         maxMessageBytes: Math.round(config.maxMessageMiB * 1024 * 1024),
         submit(p) {
+          countCompletions();
           const r = mapInspection(p, { site: config.site, line: config.line });
           if (!r.ok) return { code: 'INVALID_ARGUMENT', reason: describeProblems(r.problems) };
           const id = RED.util.generateId();
@@ -63,6 +71,18 @@ export = function register(RED: NodeAPI) {
           return { code: 'OK' };
         },
       });
+
+      // Which wired nodes complete messages is known once they exist (the first call comes after the flow
+      // started). Nodes whose input handler takes no done() never fire onComplete: they are not waited for.
+      let counted = false;
+      const countCompletions = () => {
+        if (counted) return;
+        counted = true;
+        if (config.releaseOn === 'send') return;
+        const completing = [...wired].filter((id) => takesDone(RED.nodes.getNode(id)));
+        admission.setCompletionsNeeded(completing.length);
+        if (completing.length < wired.size) node.debug?.(`${label}: ${wired.size - completing.length} wired node(s) never call done(); not waited for`);
+      };
 
       // Node-RED fires onComplete whenever a node calls done(); the slot is freed when every wired node has.
       const hooks = messageHooks(RED);

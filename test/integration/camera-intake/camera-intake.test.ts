@@ -30,6 +30,15 @@ function gateNodes(RED: any) {
     });
   }
   RED.nodes.registerType('test-gate', Gate);
+  function Pass(this: any, config: any) {
+    RED.nodes.createNode(this, config);
+    this.seen = 0;
+    this.on('input', (_msg: any, _send: unknown, done: () => void) => {
+      this.seen++;
+      done();
+    });
+  }
+  RED.nodes.registerType('test-pass', Pass);
 }
 
 const b64 = (b: Buffer) => b.toString('base64');
@@ -189,6 +198,31 @@ describe('camera-intake (integration, Python grpcio camera)', function () {
     await waitFor('the gate holds 3 again', () => gate.held.length === 3);
     assert.equal(gate.seen, 5);
     assert.deepEqual(gate.held.map((h: Held) => h.msg.payload.inspectionId), [specs[2], specs[3], specs[4]].map((s) => s.inspection_id));
+  });
+
+  it('with several wired nodes, frees a slot only when each that calls done() completed it; status shows rejections', async () => {
+    const flow = [
+      { id: 'ci', type: 'camera-intake', host: '127.0.0.1', port, maxWaiting: 1, wires: [['fast', 'gate', 'nodone']] },
+      { id: 'fast', type: 'test-pass' },
+      { id: 'gate', type: 'test-gate' },
+      // the test helper node never calls done(): it must not hold slots
+      { id: 'nodone', type: 'helper' },
+    ];
+    await helper.load([cameraIntake, gateNodes], flow);
+    await waitFor('listening', () => listening(port), 20_000);
+    const gate = helper.getNode('gate');
+    const ci = helper.getNode('ci');
+    const fastNode = helper.getNode('fast');
+    let plain = 0;
+    helper.getNode('nodone').on('input', () => plain++);
+    const res = await pythonSubmit(stubs, target(), [good(1, null), good(2, null)]);
+    assert.deepEqual(res.map((r) => r.code), ['OK', 'RESOURCE_EXHAUSTED']);
+    await waitFor('all three got it', () => fastNode.seen === 1 && gate.held.length === 1 && plain === 1);
+    // one node completed it at once, the gate has not: still full
+    assert.equal((await pythonSubmit(stubs, target(), [good(3, null)]))[0].code, 'RESOURCE_EXHAUSTED');
+    await waitFor('status shows the rejections', () => ci.status.args.some((a: any[]) => /rejected 2/.test(a[0]?.text ?? '')), 15_000);
+    gate.held.shift().done();
+    assert.equal((await pythonSubmit(stubs, target(), [good(4, null)]))[0].code, 'OK');
   });
 
   it('releases on send when configured so, without waiting for the slow node', async () => {
