@@ -60,17 +60,21 @@ export class RepoClient {
     const h: Record<string, string> = { accept: 'application/json', ...headers };
     if (this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
     if (body !== undefined) h['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await this.doFetch(`${this.base}${route}`, {
-        method,
-        headers: h,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new RepoApiError(0, `cannot reach the repository at ${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    let res: Response | undefined;
+    // A GET is retried once when a kept-alive connection was closed under it; a write is never replayed.
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await this.doFetch(`${this.base}${route}`, {
+          method,
+          headers: h,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+        });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        if (method === 'GET' && attempt === 0 && cause?.code === 'UND_ERR_SOCKET') continue;
+        throw new RepoApiError(0, `cannot reach the repository at ${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      }
     }
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';

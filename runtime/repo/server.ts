@@ -130,6 +130,10 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     await embedded?.stop().catch(() => {});
     throw err;
   }) as Server;
+  // Keep idle connections longer than clients (undici, the agents) expect, so a client never sends on a
+  // socket the server is closing at that moment (seen as UND_ERR_SOCKET under load).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
   return {

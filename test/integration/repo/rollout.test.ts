@@ -181,9 +181,13 @@ describe('repo: deployments driven by device reports', function () {
         else assert.equal(x.deviceState, 'running');
       }
     }
-    // Checking in again brings it back.
-    await dev('line-1').reportStatus('line-1', { deviceId: 'line-1', state: 'running', running: 'line-inspection@1.1.0', ts: Date.now() });
-    assert.equal((await h.admin.getDevice('line-1')).state, 'running');
+    // Checking in again brings it back: a poll of its desired state is enough.
+    await dev('line-1').desired('line-1');
+    const back = await h.admin.getDevice('line-1');
+    assert.equal(back.state, 'running');
+    assert.equal(back.lastSeen, new Date(h.clock.now).toISOString());
+    await dev('line-2').reportStatus('line-2', { deviceId: 'line-2', state: 'running', running: 'line-inspection@1.1.0', ts: Date.now() });
+    assert.equal((await h.admin.getDevice('line-2')).state, 'running');
   });
 });
 
