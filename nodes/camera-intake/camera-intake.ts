@@ -119,7 +119,11 @@ export = function register(RED: NodeAPI) {
       let lastText = '';
       const ticker = setInterval(() => {
         if (server.port === undefined) return;
+        const before = admission.expired;
         admission.expire();
+        if (admission.expired > before) {
+          node.warn(`${label}: ${admission.expired - before} inspection(s) released after ${config.holdTimeoutS} s without completing: does a node after this one never call done()?`);
+        }
         const s = server.stats;
         const rate = s.calls - lastCalls;
         lastCalls = s.calls;

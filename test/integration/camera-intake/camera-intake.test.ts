@@ -225,6 +225,15 @@ describe('camera-intake (integration, Python grpcio camera)', function () {
     assert.equal((await pythonSubmit(stubs, target(), [good(4, null)]))[0].code, 'OK');
   });
 
+  it('frees a slot held past the hold timeout and warns that a downstream node does not complete', async () => {
+    const gate = await start({ maxWaiting: 1, holdTimeoutS: 1 }, {}, 'test-gate');
+    const ci = helper.getNode('ci');
+    assert.equal((await pythonSubmit(stubs, target(), [good(1, null)]))[0].code, 'OK');
+    await waitFor('the warning', () => ci.warn.args.some((a: any[]) => /1 inspection\(s\) released after 1 s without completing/.test(String(a[0]))), 20_000);
+    assert.equal((await pythonSubmit(stubs, target(), [good(2, null)]))[0].code, 'OK');
+    await waitFor('the gate holds both', () => gate.held.length === 2);
+  });
+
   it('releases on send when configured so, without waiting for the slow node', async () => {
     const gate = await start({ maxWaiting: 2, releaseOn: 'send' }, {}, 'test-gate');
     const specs = Array.from({ length: 5 }, (_, i) => good(200 + i, null));
