@@ -126,6 +126,25 @@ for (const policy of [
       assert.deepEqual(q.peek(10).map((i) => i.payload.toString()), ['keep']);
     });
 
+    it('peeks and acks correctly across items still in memory and items only on disk (beyond the cache)', () => {
+      let q = make();
+      const n = 25_000; // more than the in-memory cache of recent items holds
+      q.pushMany(Array.from({ length: n }, (_, i) => ({ key: 'k', payload: buf(`v${i + 1}`) })));
+      q.flush();
+      q.ack([1, 2, 3, 24_999]);
+      const all = q.peek(n);
+      assert.equal(all.length, n - 4);
+      assert.deepEqual(all.slice(0, 2).map((i) => i.seq), [4, 5]);
+      assert.equal(all[all.length - 1].seq, n);
+      assert.ok(all.every((it) => it.payload.toString() === `v${it.seq}`));
+      assert.deepEqual(q.peek(3, 24_997).map((i) => i.seq), [24_998, 25_000]);
+      const bytes = all.reduce((a, it) => a + it.payload.length, 0);
+      assert.deepEqual(q.size, { messages: n - 4, bytes });
+      q = reopen(q);
+      assert.deepEqual(q.size, { messages: n - 4, bytes });
+      assert.equal(q.peek(n).length, n - 4);
+    });
+
     it('rejects a payload that is not a Buffer and any use after close', () => {
       const q = make();
       assert.throws(() => q.push('k', 'text' as unknown as Buffer), /payload must be a Buffer/);

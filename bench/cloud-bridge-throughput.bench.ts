@@ -1,0 +1,97 @@
+// Uplink throughput, 200-byte messages at QoS 1, measured end to end (a subscriber counts arrivals), in a
+// real Node-RED runtime in this process: cloud-bridge with its outbox group-committed every 10 ms, vs raw
+// mqtt.js QoS 1 publishing the same bodies to the same broker, vs Node-RED's core `mqtt out` node in the same
+// runtime. Goal: bridge >= 50% of raw. Best of 2 alternating runs each. Also one figure for syncEveryMs = 0
+// (fsync per message) on fewer messages.
+import mqtt from 'mqtt';
+import { benchBroker, counter, feed, lastStatus, outboxFile, runtimeWith, sample200, waitFor } from './cloud-bridge-support';
+import { report } from './support/report';
+
+const N = Number(process.env.LINESIGHT_BRIDGE_COUNT ?? 30_000);
+const N_FSYNC = Number(process.env.LINESIGHT_BRIDGE_FSYNC_COUNT ?? 2_000);
+const RUNS = 2;
+
+async function main() {
+  const broker = await benchBroker();
+  const v = broker.protocolVersion;
+  const prefix = `bench/${process.pid}`;
+  const u = new URL(broker.url);
+  const rt = await runtimeWith([
+    { id: 'tab1', type: 'tab', label: 'bench' },
+    { id: 'b', type: 'cloud-broker', url: broker.url, protocolVersion: v },
+    { id: 'up', z: 'tab1', type: 'cloud-bridge', broker: 'b', topicTemplate: `${prefix}/{site}/{line}/{kind}`, site: 'plant1', outboxFile: outboxFile(), syncEveryMs: 10, wires: [] },
+    { id: 'up0', z: 'tab1', type: 'cloud-bridge', broker: 'b', topicTemplate: `${prefix}/{site}/{line}/{kind}`, site: 'plant1', outboxFile: outboxFile(), syncEveryMs: 0, wires: [] },
+    { id: 'mb', type: 'mqtt-broker', broker: u.hostname, port: u.port, protocolVersion: String(v), autoConnect: true, clientid: '' },
+    { id: 'out', z: 'tab1', type: 'mqtt out', broker: 'mb', topic: '', qos: '1', retain: 'false', wires: [] },
+  ]);
+  const node = (id: string) => rt.RED.nodes.getNode(id);
+  await waitFor('flows started', () => node('up') && node('out'), 30_000);
+  const upStatus = lastStatus(node('up'));
+  await waitFor('bridge and mqtt out connected', () => upStatus().startsWith('connected') && node('mb').connected, 30_000);
+  let run = 0;
+
+  async function raw(): Promise<number> {
+    const line = `raw${++run}`;
+    const sub = await counter(broker.url, `${prefix}/plant1/${line}`, v);
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: v });
+    const body = Buffer.from(JSON.stringify(sample200(0)));
+    let acked = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) {
+      c.publish(`${prefix}/plant1/${line}/tags`, body, { qos: 1 }, () => acked++);
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    await waitFor('raw: all acknowledged and received', () => acked === N && sub.count() >= N, 120_000, 5);
+    const ms = performance.now() - t0;
+    await c.endAsync();
+    await sub.end();
+    return (N * 1000) / ms;
+  }
+
+  async function bridge(id: string, n: number): Promise<number> {
+    const line = `bridge${++run}`;
+    const sub = await counter(broker.url, `${prefix}/plant1/${line}`, v);
+    const t0 = performance.now();
+    await feed(node(id), n, (i) => ({ payload: sample200(i), line }));
+    await waitFor('bridge: all received', () => sub.count() >= n, 300_000, 5);
+    const ms = performance.now() - t0;
+    await sub.end();
+    return (n * 1000) / ms;
+  }
+
+  async function core(): Promise<number> {
+    const line = `core${++run}`;
+    const sub = await counter(broker.url, `${prefix}/plant1/${line}`, v);
+    const t0 = performance.now();
+    await feed(node('out'), N, (i) => ({ payload: JSON.stringify(sample200(i)), topic: `${prefix}/plant1/${line}/tags` }));
+    await waitFor('mqtt out: all received', () => sub.count() >= N, 120_000, 5);
+    const ms = performance.now() - t0;
+    await sub.end();
+    return (N * 1000) / ms;
+  }
+
+  let bestRaw = 0;
+  let bestBridge = 0;
+  let bestCore = 0;
+  for (let r = 0; r < RUNS; r++) {
+    bestRaw = Math.max(bestRaw, await raw());
+    bestBridge = Math.max(bestBridge, await bridge('up', N));
+    bestCore = Math.max(bestCore, await core());
+  }
+  const fsync = await bridge('up0', N_FSYNC);
+  const where = `${broker.kind}, MQTT ${v === 5 ? '5' : '3.1.1'}, ${N} msgs, best of ${RUNS}, end to end to a QoS 0 subscriber, Node-RED runtime in-process`;
+  report({ bench: 'cloud-bridge-throughput', metric: 'raw mqtt.js QoS 1', value: bestRaw, unit: 'msgs/s', baseline: null, note: where });
+  report({ bench: 'cloud-bridge-throughput', metric: 'cloud-bridge QoS 1, outbox syncEveryMs=10', value: bestBridge, unit: 'msgs/s', baseline: bestRaw, note: `goal >= 0.5 of raw; ${where}` });
+  report({ bench: 'cloud-bridge-throughput', metric: 'Node-RED core mqtt out QoS 1 (no outbox)', value: bestCore, unit: 'msgs/s', baseline: bestRaw, note: where });
+  report({ bench: 'cloud-bridge-throughput', metric: 'cloud-bridge QoS 1, outbox syncEveryMs=0 (fsync per message)', value: fsync, unit: 'msgs/s', baseline: bestRaw, note: `${N_FSYNC} msgs, one run` });
+  await rt.close();
+  await broker.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
