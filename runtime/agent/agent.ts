@@ -268,9 +268,9 @@ export class EdgeAgent extends EventEmitter {
       this.lastGood = { target, sha256: v.sha256, key, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
       this.store.saveLastGood(this.lastGood);
       this.driftSha = null;
-      // Without a baseline now, the drift check takes one on its next round.
-      await this.takeBaseline().catch(() => {});
+      this.baseline = null; // the drift check waits for the new one
       this.to('running', null, []);
+      await this.takeBaseline().catch(() => {});
       return;
     }
     this.to('rolling-back', target, verdict.reasons);

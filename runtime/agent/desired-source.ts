@@ -39,6 +39,8 @@ export class DesiredSource extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   private polling: Promise<void> | null = null;
+  /** Counts MQTT deliveries, so a poll answered from before the newest MQTT message is not taken as newer. */
+  private mqttSeq = 0;
   private readonly backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
   private readonly onMessage = (topic: string, payload: Buffer) => this.fromMqtt(topic, payload);
   private readonly onConnect = () => this.subscribe();
@@ -88,6 +90,7 @@ export class DesiredSource extends EventEmitter {
       return;
     }
     delete this.trouble.mqtt;
+    this.mqttSeq++;
     this.emit('desired', d as DesiredState, 'mqtt');
   }
 
@@ -102,11 +105,16 @@ export class DesiredSource extends EventEmitter {
 
   private async poll(): Promise<void> {
     let next = this.o.pollIntervalMs;
+    const seq = this.mqttSeq;
     try {
       const r = await this.o.api.desired(this.etag);
       this.backoff.reset();
       delete this.trouble.http;
-      if (r.changed && !this.stopped) {
+      if (r.changed && seq !== this.mqttSeq) {
+        // The repository publishes after it commits, so this answer may predate the MQTT message that
+        // arrived meanwhile: ask again rather than go back to an older state.
+        next = 0;
+      } else if (r.changed && !this.stopped) {
         const problems = desiredProblems(r.desired, this.o.deviceId);
         if (problems.length) {
           this.o.log?.(`[agent] ignored desired state from the repository: ${problems.join('; ')}`);

@@ -123,6 +123,16 @@ describe('edge agent: real repository, real Node-RED runtimes', function () {
     assert.deepEqual(await b.probe(), { version: 'v1.4', line: 'L2' });
   });
 
+  it('a runtime that dies is restarted on the same flow, without a rollback', async () => {
+    const pid = a.agent.supervisor.pid!;
+    const state = a.agent.state;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('a new runtime process', () => a.agent.supervisor.state === 'up' && a.agent.supervisor.pid !== pid, 60_000);
+    await waitFor('the flow to answer again', async () => (await a.probe())?.version === 'v1', 30_000);
+    assert.equal(a.agent.state, state, 'one exit is not a crash loop');
+    assert.ok(a.output.some((l) => /runtime exited \(SIGKILL\); 1 exit\(s\) recently/.test(l)), a.output.slice(-10).join('\n'));
+  });
+
   it('a runtime started with no network at all comes back up on its last good flow (through the CLI)', async () => {
     await a.stop();
     fs.rmSync(flowFileOf(a.userDir)); // not even Node-RED's own copy: the agent's last good flow must do

@@ -1,6 +1,8 @@
 // Either way of learning the desired state is enough on its own: HTTP polling with the broker down, and
 // the retained MQTT message with polling set an hour apart.
 import assert from 'node:assert/strict';
+import mqtt from 'mqtt';
+import { fleetTopics, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
 import { probeFlow } from '../../fixtures/agent/flows';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
@@ -37,5 +39,19 @@ describe('edge agent: desired state by polling alone and by MQTT alone', functio
     assert.deepEqual([...new Set(poller.desired.filter(assigned).map((x) => x.via))], ['http'], 'the poller never heard from the (dead) broker');
     assert.deepEqual([...new Set(listener.desired.filter(assigned).map((x) => x.via))], ['mqtt'], 'the listener learned of the deployment by MQTT');
     assert.ok(poller.output.some((l) => /fleet broker: .*ECONNREFUSED/.test(l)), 'the broker really was down for the poller');
+
+    // The listener's state is also on the fleet topic, retained, for anyone who subscribes later.
+    const sub = await mqtt.connectAsync(fleet.brokerUrl!, { protocolVersion: 4, reconnectPeriod: 0 });
+    try {
+      const seen: DeviceStatusReport[] = [];
+      sub.on('message', (_t, p) => p.length && seen.push(JSON.parse(p.toString())));
+      await sub.subscribeAsync(fleetTopics.state(idMqtt), { qos: 1 });
+      const r = await waitFor('the retained state', () => seen.find((x) => x.state === 'running'), 10_000);
+      assert.equal(r.running, 'agent-probe@2.0.0');
+      assert.equal(r.deviceId, idMqtt);
+      assert.equal(r.runningSha256, (await fleet.h.admin.getVersion('agent-probe', '2.0.0')).sha256);
+    } finally {
+      await sub.endAsync();
+    }
   });
 });

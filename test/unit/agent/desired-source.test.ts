@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { MqttClient } from 'mqtt';
+import { DesiredSource } from '../../../runtime/agent/desired-source';
+import type { DesiredFetch, DeviceApi } from '../../../runtime/agent/device-api';
+import type { DesiredState } from '../../../runtime/fleet/protocol';
+import { waitFor } from '../../support/wait';
+
+const state = (v: string | null): DesiredState => ({
+  deviceId: 'd1',
+  deploymentId: v ? `dep-${v}` : null,
+  version: v ? { template: 't', version: v, sha256: 'a'.repeat(64), signature: 's', href: `/templates/t/versions/${v}` } : null,
+  parameters: {},
+});
+
+/** A broker connection stand-in: just enough of MqttClient for the source. */
+class FakeMqtt extends EventEmitter {
+  connected = true;
+  subscribed: string[] = [];
+  subscribe(topic: string, _o: unknown, cb: (err?: Error) => void) {
+    this.subscribed.push(topic);
+    cb();
+  }
+}
+
+describe('agent desired-state source', () => {
+  it('a poll answered from before the newest MQTT message never takes the agent back to the older state', async () => {
+    const answers: Array<(r: DesiredFetch) => void> = [];
+    const api = { desired: () => new Promise<DesiredFetch>((r) => answers.push(r)) } as unknown as DeviceApi;
+    const mqtt = new FakeMqtt();
+    const got: Array<[string | null, string]> = [];
+    const src = new DesiredSource({ deviceId: 'd1', api, mqtt: mqtt as unknown as MqttClient, pollIntervalMs: 60_000 });
+    src.on('desired', (d: DesiredState, via: string) => got.push([d.version?.version ?? null, via]));
+    src.start();
+    assert.deepEqual(mqtt.subscribed, ['linesight/fleet/d1/desired']);
+    await waitFor('the first poll', () => answers.length === 1);
+    // The deployment lands while that poll is in flight: MQTT says 2.0.0, then the old answer arrives.
+    mqtt.emit('message', 'linesight/fleet/d1/desired', Buffer.from(JSON.stringify(state('2.0.0'))));
+    answers[0]({ changed: true, desired: state(null), etag: '"old"' });
+    await waitFor('a fresh poll', () => answers.length === 2, 2000);
+    answers[1]({ changed: true, desired: state('2.0.0'), etag: '"new"' });
+    await waitFor('the fresh answer', () => got.length === 2, 2000);
+    assert.deepEqual(got, [['2.0.0', 'mqtt'], ['2.0.0', 'http']]);
+    await src.stop();
+  });
+
+  it('ignores MQTT messages for other devices, cleared retained messages and malformed states', async () => {
+    const api = { desired: async (): Promise<DesiredFetch> => ({ changed: false }) } as unknown as DeviceApi;
+    const mqtt = new FakeMqtt();
+    const logs: string[] = [];
+    const src = new DesiredSource({ deviceId: 'd1', api, mqtt: mqtt as unknown as MqttClient, pollIntervalMs: 0, log: (l) => logs.push(l) });
+    const got: unknown[] = [];
+    src.on('desired', (d: unknown) => got.push(d));
+    src.start();
+    mqtt.emit('message', 'linesight/fleet/d2/desired', Buffer.from(JSON.stringify({ ...state('1.0.0'), deviceId: 'd2' })));
+    mqtt.emit('message', 'linesight/fleet/d1/desired', Buffer.alloc(0));
+    mqtt.emit('message', 'linesight/fleet/d1/desired', Buffer.from('{not json'));
+    mqtt.emit('message', 'linesight/fleet/d1/desired', Buffer.from(JSON.stringify({ ...state('1.0.0'), deviceId: 'd9' })));
+    assert.deepEqual(got, []);
+    assert.deepEqual(logs, ['[agent] ignored desired state on MQTT: not JSON', '[agent] ignored desired state on MQTT: deviceId is "d9", this device is d1']);
+    await src.stop();
+  });
+});
