@@ -85,7 +85,7 @@ async function main() {
   await nr.rt.close();
   await new Promise<void>((r) => raw.tryShutdown(() => r()));
   const rate = (ms: number) => COUNT / (ms / 1000);
-  const note = `${COUNT} unary calls with a 1 MiB image, ${CONCURRENCY} in flight, camera in another process; best of ${RUNS}; flow camera-intake -> function; ${retries} RESOURCE_EXHAUSTED retries; goal >= 0.8`;
+  const note = `${COUNT} unary calls with a 1 MiB image, ${CONCURRENCY} in flight, camera in another process; best of ${RUNS}; flow camera-intake -> function; ${retries} RESOURCE_EXHAUSTED retries; load average ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores; goal >= 0.8`;
   report({ bench: 'camera-intake', metric: 'inspections per second (1 MiB image)', value: rate(best.nr), unit: 'insp/s', baseline: rate(best.raw), note: `baseline: raw @grpc/grpc-js server, same proto, answering at once; ${note}` });
   report({ bench: 'camera-intake', metric: 'image throughput', value: rate(best.nr), unit: 'MiB/s', baseline: rate(best.raw), note: 'same runs as above, 1 MiB per inspection' });
 }

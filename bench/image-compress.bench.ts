@@ -103,7 +103,7 @@ async function main() {
     value: nodeRate,
     unit: 'img/s',
     baseline: rate(COUNT, bestRaw),
-    note: `baseline: raw sharp, same two encodes, ${CONCURRENCY} at once; ${COUNT} images, best of ${RUNS}; goal >= 0.9`,
+    note: `baseline: raw sharp, same two encodes, ${CONCURRENCY} at once; ${COUNT} images, best of ${RUNS}; load average ${os.loadavg()[0].toFixed(1)} on ${CONCURRENCY} cores; goal >= 0.9`,
   });
   report({
     bench: 'image-compress',
