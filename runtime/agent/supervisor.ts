@@ -13,6 +13,9 @@ import type { Tier } from '../tier-runtime';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, isChildMessage, type ChildLogMessage } from './child-ipc';
 import { RuntimeAdmin } from './runtime-admin';
 
+/** Secrets of the agent that its runtime (and so every flow) must not inherit. */
+export const SECRET_ENV = ['LINESIGHT_DEVICE_TOKEN'];
+
 /** Counts exits in a sliding time window. */
 export class CrashLoopDetector {
   private exits: number[] = [];
@@ -82,7 +85,9 @@ export class RuntimeSupervisor extends EventEmitter {
     super();
     this.detector = new CrashLoopDetector(o.crashLoopExits ?? 3, o.crashLoopWindowMs ?? 60_000);
     this.backoff = o.restartBackoff ?? new Backoff({ initialMs: 250, maxMs: 10_000 });
-    this.url = `http://${o.host ?? '127.0.0.1'}:${o.port}/`;
+    // A runtime listening on every interface is still reached locally.
+    const host = !o.host || o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
+    this.url = `http://${host}:${o.port}/`;
   }
 
   get flowFile(): string {
@@ -128,6 +133,8 @@ export class RuntimeSupervisor extends EventEmitter {
     if (this.o.insecure) args.push('--insecure');
     const env: NodeJS.ProcessEnv = { ...(this.o.env ?? process.env) };
     delete env[AGENT_PASSWORD_HASH_ENV];
+    // Flows can read the environment (env.get, $env): the device token stays with the agent.
+    for (const k of SECRET_ENV) delete env[k];
     if (password) env[AGENT_PASSWORD_HASH_ENV] = bcrypt.hashSync(password, 8);
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;

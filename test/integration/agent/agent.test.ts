@@ -148,6 +148,12 @@ describe('edge agent: real repository, real Node-RED runtimes', function () {
     try {
       await waitFor(`the agent to start\n${out}`, () => / \(running agent-probe@1\.0\.0\)/.test(out), 60_000);
       assert.deepEqual(await a.probe(), { version: 'v1', line: 'L1' });
+      // The runtime is the agent's child, and flows cannot read the device token from its environment.
+      const children = fs.readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      assert.equal(children.length, 1, 'one runtime child');
+      const env = fs.readFileSync(`/proc/${children[0]}/environ`, 'utf8').split('\0');
+      assert.ok(env.some((e) => e.startsWith('LINESIGHT_AGENT_PASSWORD_HASH=$2')), 'the agent passes only a bcrypt hash of its password');
+      assert.ok(!env.some((e) => e.startsWith('LINESIGHT_DEVICE_TOKEN=')), 'the device token stays with the agent');
       await waitFor('a failed poll to be logged', () => /polling the repository failed/.test(out), 20_000);
       assert.deepEqual(await a.probe(), { version: 'v1', line: 'L1' }, 'still running with the repository unreachable');
     } finally {
