@@ -22,8 +22,8 @@ import { waitFor } from '../test/support/wait';
 import { alarmCoilRule } from '../test/fixtures/defect-rules';
 import { percentile, report } from './support/report';
 
-const COUNT = Number(process.env.LINESIGHT_LATENCY_COUNT ?? 6000);
-const BASELINE_COUNT = Math.min(COUNT, Number(process.env.LINESIGHT_LATENCY_BASELINE_COUNT ?? 2000));
+const COUNT = Number(process.env.LINESIGHT_LATENCY_COUNT ?? 5000);
+const BASELINE_COUNT = Math.min(COUNT, Number(process.env.LINESIGHT_LATENCY_BASELINE_COUNT ?? 1500));
 const RATE = 100;
 const WARMUP = 200;
 const WIDTH = 1920, HEIGHT = 1080;
