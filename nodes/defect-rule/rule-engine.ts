@@ -314,8 +314,9 @@ export class RuleEngine {
       const match = hits >= r.minDetections;
       if (r.stateless) {
         if (match) {
-          actions.push(this.action(r, insp, now, `${hits} matching detection${hits === 1 ? '' : 's'}`));
-          matched.push({ ruleId: r.id, why: matchWhy(dets, hits, first, second), fired: true });
+          const why = `${matchWhy(dets, hits, first, second)}; fires on each matching inspection`;
+          actions.push(this.action(r, insp, now, why));
+          matched.push({ ruleId: r.id, why, fired: true });
         }
         continue;
       }
