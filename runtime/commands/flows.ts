@@ -41,7 +41,10 @@ function run(fn: (...args: any[]) => Promise<void>) { // eslint-disable-line @ty
       await fn(...args);
     } catch (err) {
       if (err instanceof RepoApiError) {
-        console.error(`linesight flows: ${err.message}${err.status ? ` (HTTP ${err.status})` : ''}`);
+        // The repository's message ends with the problems joined by "; ": print them one a line instead.
+        const joined = err.problems.map((p) => (p.field ? `${p.field} ${p.reason}` : p.reason)).join('; ');
+        const head = joined && err.message.endsWith(`: ${joined}`) ? err.message.slice(0, -joined.length - 2) : err.message;
+        console.error(`linesight flows: ${head}${err.status ? ` (HTTP ${err.status})` : ''}`);
         for (const p of err.problems) console.error(`  ${p.field || '(body)'}: ${p.reason}`);
         process.exitCode = err.status === 0 ? 2 : 1;
       } else if (err instanceof CliError) {
@@ -139,28 +142,36 @@ export function register(program: Command): void {
 
   flows
     .command('publish <file>')
-    .description('publish a version: FILE is a manifest {slug,title,tier,parameters,version,changelog,flow|flowFile} or a flow JSON array with --template and --semver')
+    .description('publish a version: FILE is a template folder (manifest.json + flow.json), a manifest {slug,title,tier,parameters,version,changelog,flow|flowFile}, or a flow JSON array with --template and --semver')
     .option('--template <slug>', 'template to publish to (a flow file needs it)')
     .option('--semver <version>', 'version number (overrides the manifest; --version is taken by linesight itself)')
     .option('--changelog <text>', 'what changed')
     .option('--author <name>', 'author (default: the token name)')
     .action(run(async (file: string, o: { template?: string; semver?: string; changelog?: string; author?: string }, cmd: Command) => {
       const { api, g } = client(cmd);
+      // A template folder (flows/<slug>/) holds manifest.json and flow.json.
+      if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'manifest.json');
       const content = readJson(file);
       let flow: unknown[];
-      let manifest: (Partial<RepoTemplateCreate> & { version?: string; changelog?: string; flow?: unknown[]; flowFile?: string }) | undefined;
+      type Changelog = string | { version: string; changes?: string }[];
+      let manifest: (Partial<RepoTemplateCreate> & { version?: string; changelog?: Changelog; flow?: unknown[]; flowFile?: string }) | undefined;
       if (Array.isArray(content)) {
         flow = content;
       } else if (content && typeof content === 'object') {
         manifest = content as typeof manifest;
-        if (manifest!.flowFile) flow = readJson(path.resolve(path.dirname(file), manifest!.flowFile)) as unknown[];
-        else if (Array.isArray(manifest!.flow)) flow = manifest!.flow;
-        else throw new CliError(`${file}: a manifest needs "flow" (array) or "flowFile"`, 2);
+        if (Array.isArray(manifest!.flow)) flow = manifest!.flow;
+        else {
+          const flowFile = path.resolve(path.dirname(file), manifest!.flowFile ?? 'flow.json');
+          if (!fs.existsSync(flowFile)) throw new CliError(`${file}: a manifest needs "flow" (array), "flowFile", or a flow.json beside it`, 2);
+          flow = readJson(flowFile) as unknown[];
+        }
       } else {
         throw new CliError(`${file} holds neither a flow array nor a manifest object`, 2);
       }
       const slug = o.template ?? manifest?.slug;
       const version = o.semver ?? manifest?.version;
+      // A manifest's changelog is text, or a list of {version, changes}: take this version's entry.
+      const changelog = o.changelog ?? (Array.isArray(manifest?.changelog) ? manifest.changelog.find((c) => c.version === version)?.changes : manifest?.changelog);
       if (!slug) throw new CliError('which template? give --template or "slug" in a manifest', 2);
       if (!version) throw new CliError('which version? give --semver or "version" in a manifest', 2);
       if (manifest?.title && manifest.tier) {
@@ -171,7 +182,7 @@ export function register(program: Command): void {
           if (!g.json) console.log(`created template ${slug}`);
         }
       }
-      const v = await api.publishVersion(slug, { version, flow: flow!, changelog: o.changelog ?? manifest?.changelog, author: o.author });
+      const v = await api.publishVersion(slug, { version, flow: flow!, changelog, author: o.author });
       if (g.json) return console.log(JSON.stringify({ template: v.template, version: v.version, sha256: v.sha256, signature: v.signature }, null, 2));
       console.log(`published ${v.template}@${v.version} sha256 ${v.sha256}`);
     }));

@@ -110,6 +110,8 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     r = flows(['publish', path.join(work, 'bad.json'), '--template', 'line-inspection', '--semver', '1.2.0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /flow\[0\]\.type: unknown node type "node-red-contrib-s7"/);
+    assert.match(r.stderr, /^linesight flows: version line-inspection@1\.2\.0 refused \(HTTP 422\)$/m);
+    assert.equal(r.stderr.match(/unknown node type/g)?.length, 1, 'each problem once');
     r = flows(['publish', path.join(work, 'flow-2.json'), '--template', 'line-inspection']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /which version\?/);
@@ -118,10 +120,23 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     assert.match(r.stderr, /does not exist/);
   });
 
+  it('publish: a template folder (manifest.json + flow.json, changelog as a list) like flows/<slug>/', () => {
+    const dir = path.join(work, 'cell-check');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...lineTemplate, slug: 'cell-check', version: '0.2.0', changelog: [{ version: '0.1.0', changes: 'old' }, { version: '0.2.0', changes: 'second cut' }] }));
+    fs.writeFileSync(path.join(dir, 'flow.json'), JSON.stringify(lineFlow('cell')));
+    let r = flows(['publish', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /published cell-check@0\.2\.0/);
+    r = flows(['show', 'cell-check']);
+    assert.match(r.stdout, /0\.2\.0 .* second cut/);
+  });
+
   it('list and show', () => {
     let r = flows(['list']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /line-inspection\s+line\s+1\.1\.0\s+2 version\(s\)\s+Line inspection/);
+    assert.match(r.stdout, /cell-check\s+line\s+0\.2\.0\s+1 version\(s\)/);
     r = flows(['show', 'line-inspection']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /1\.1\.0 .* adds a debug node/);
