@@ -3,6 +3,7 @@
 // immediate failure of queued and in-flight requests when the link drops, and reconnection with
 // exponential backoff and jitter.
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import ModbusRTU from 'modbus-serial';
 import { Backoff } from '../shared/backoff';
 import type { ModbusArea } from './modbus-address';
@@ -27,8 +28,9 @@ export interface ModbusConnectorOptions {
   reconnectMaxMs: number;
   /** Consecutive timeouts after which the link is considered dead and reopened. @default 3 */
   timeoutsBeforeReconnect?: number;
-  /** For tests: how a client is made. */
+  /** For tests: how a client is made, and the TCP socket it is given (undefined: none). */
   createClient?: () => ModbusRTU;
+  connectSocket?: (host: string, port: number, timeoutMs: number) => Promise<net.Socket | undefined>;
 }
 
 export class ModbusRequestError extends Error {
@@ -50,6 +52,8 @@ interface Job {
 
 export class ModbusConnector extends EventEmitter {
   private client: ModbusRTU | undefined;
+  private socket: net.Socket | undefined;
+  private corked = false;
   private stateValue: ConnectionState = { phase: 'connecting' };
   private readonly queue: Job[] = [];
   private readonly inFlight = new Set<Job>();
@@ -100,9 +104,13 @@ export class ModbusConnector extends EventEmitter {
       const client = this.o.createClient ? this.o.createClient() : new ModbusRTU();
       // modbus-serial emits 'error' for port errors; an unhandled one would crash Node-RED.
       (client as unknown as EventEmitter).on('error', (err: Error) => this.onLinkDown(client, err.message));
+      let socket: net.Socket | undefined;
       try {
         if (this.o.transport === 'tcp') {
-          await client.connectTCP(this.o.host ?? '127.0.0.1', { port: this.o.port ?? 502 });
+          // The connector owns the socket (modbus-serial accepts one) so a poll's requests can be corked
+          // into one segment; keepAlive lets the OS notice a dead link between polls.
+          socket = await (this.o.connectSocket ?? openSocket)(this.o.host ?? '127.0.0.1', this.o.port ?? 502, Math.max(this.o.timeoutMs, 1000));
+          await client.connectTCP(this.o.host ?? '127.0.0.1', { port: this.o.port ?? 502, socket } as Parameters<ModbusRTU['connectTCP']>[1]);
         } else {
           if (!this.o.serialPath) throw new Error('no serial port path');
           await client.connectRTUBuffered(this.o.serialPath, {
@@ -114,6 +122,7 @@ export class ModbusConnector extends EventEmitter {
         }
       } catch (err) {
         closeQuietly(client);
+        socket?.destroy();
         this.connecting = undefined;
         if (!this.closed) this.scheduleReconnect(`${this.describeTarget()}: ${(err as Error).message}`);
         return;
@@ -127,6 +136,7 @@ export class ModbusConnector extends EventEmitter {
       client.setTimeout(this.o.timeoutMs);
       (client as unknown as EventEmitter).on('close', () => this.onLinkDown(client, 'connection closed by peer'));
       this.client = client;
+      this.socket = socket;
       this.consecutiveTimeouts = 0;
       this.backoff.reset();
       this.setState({ phase: 'connected' });
@@ -151,6 +161,7 @@ export class ModbusConnector extends EventEmitter {
       return;
     }
     this.client = undefined;
+    this.socket = undefined;
     closeQuietly(client);
     this.failAll(new ModbusRequestError(`not connected to ${this.describeTarget()}: ${reason}`, 'DISCONNECTED'));
     if (!this.closed) this.scheduleReconnect(reason);
@@ -184,6 +195,17 @@ export class ModbusConnector extends EventEmitter {
   }
 
   private pump(): void {
+    // Several requests leaving together go out in one TCP segment: the peer wakes once, not once each.
+    // modbus-serial writes them over a chain of microtasks, so the socket is uncorked on setImmediate.
+    if (this.socket && !this.corked && this.queue.length > 1 && this.inFlight.size < this.limit - 1) {
+      const sock = this.socket;
+      this.corked = true;
+      sock.cork();
+      setImmediate(() => {
+        this.corked = false;
+        if (!sock.destroyed) sock.uncork();
+      });
+    }
     while (this.client && this.inFlight.size < this.limit && this.queue.length > 0) {
       const job = this.queue.shift()!;
       const client = this.client;
@@ -263,6 +285,26 @@ export class ModbusConnector extends EventEmitter {
     this.setState({ phase: 'closed' });
     this.removeAllListeners();
   }
+}
+
+function openSocket(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port, noDelay: true, keepAlive: true });
+    const t = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`connect timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(t);
+      sock.removeAllListeners('error');
+      resolve(sock);
+    });
+    sock.once('error', (err) => {
+      clearTimeout(t);
+      sock.destroy();
+      reject(err);
+    });
+  });
 }
 
 function timeoutError(ms: number): ModbusRequestError {

@@ -6,7 +6,7 @@ import type { ConnectionState } from './connection-state';
 import { ModbusConnector, type ModbusConnectorOptions } from './modbus-connector';
 import { planReads, type ReadBlock } from './modbus-plan';
 import { checkWritable, WriteError, type PlcDriver, type ReadOptions, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
-import { decodeRegisters, encodeRegisters, toRaw } from './tag-codec';
+import { decodeAt, encodeRegisters, toRaw } from './tag-codec';
 import type { ModbusTag, PlcTag, TagTable } from './tag-table';
 
 export interface ModbusDriverOptions extends ModbusConnectorOptions {
@@ -64,28 +64,41 @@ export class ModbusDriver extends EventEmitter implements PlcDriver {
 
   async read(tags: PlcTag[], opts: ReadOptions = {}): Promise<TagSample[]> {
     const blocks = this.plan(tags, opts.maxGap);
-    const byName = new Map<string, TagSample>();
+    const slots = this.slotsFor(tags, blocks);
+    const out: TagSample[] = new Array(tags.length);
     await Promise.all(
-      blocks.map(async (b) => {
+      blocks.map(async (b, bi) => {
+        const where = slots[bi];
         try {
           const data = await this.connector.read(b.area, b.start, b.count);
           const ts = this.now();
-          for (const { tag, at } of b.tags) byName.set(tag.name, this.decode(tag, data, at, ts));
+          for (let i = 0; i < b.tags.length; i++) out[where[i]] = this.decode(b.tags[i].tag, data, b.tags[i].at, ts);
         } catch (err) {
           const ts = this.now();
-          for (const { tag } of b.tags) byName.set(tag.name, this.bad(tag, (err as Error).message, ts));
+          const reason = (err as Error).message;
+          for (let i = 0; i < b.tags.length; i++) out[where[i]] = this.bad(b.tags[i].tag, reason, ts);
         }
       }),
     );
-    return tags.map((t) => byName.get(t.name)!);
+    return out;
+  }
+
+  // Where each block's tags go in the output (the caller's order); cached with the plan.
+  private readonly slotCache = new WeakMap<ReadBlock[], number[][]>();
+  private slotsFor(tags: PlcTag[], blocks: ReadBlock[]): number[][] {
+    let slots = this.slotCache.get(blocks);
+    if (!slots) {
+      const index = new Map(tags.map((t, i) => [t.name, i]));
+      slots = blocks.map((b) => b.tags.map(({ tag }) => index.get(tag.name)!));
+      this.slotCache.set(blocks, slots);
+    }
+    return slots;
   }
 
   private decode(tag: ModbusTag, data: boolean[] | number[], at: number, ts: number): TagSample {
     try {
-      const value = typeof data[0] === 'boolean' ? Boolean(data[at]) : decodeRegisters(tag, (data as number[]).slice(at, at + tag.count));
-      const s: TagSample = { device: this.o.device, tag: tag.name, value, quality: 'good', ts };
-      if (tag.unit) s.unit = tag.unit;
-      return s;
+      const value = typeof data[0] === 'boolean' ? Boolean(data[at]) : decodeAt(tag, data as number[], at);
+      return tag.unit ? { device: this.o.device, tag: tag.name, value, quality: 'good', ts, unit: tag.unit } : { device: this.o.device, tag: tag.name, value, quality: 'good', ts };
     } catch (err) {
       return this.bad(tag, (err as Error).message, ts);
     }

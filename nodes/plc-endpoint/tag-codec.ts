@@ -87,12 +87,6 @@ function reorder(bytes: Buffer, order: PlcByteOrder, isString: boolean): Buffer 
   return out;
 }
 
-function wordsToBuffer(words: ArrayLike<number>): Buffer {
-  const b = Buffer.alloc(words.length * 2);
-  for (let i = 0; i < words.length; i++) b.writeUInt16BE(words[i] & 0xffff, i * 2);
-  return b;
-}
-
 function bufferToWords(b: Buffer): number[] {
   const out: number[] = [];
   for (let i = 0; i < b.length; i += 2) out.push(b.readUInt16BE(i));
@@ -101,43 +95,74 @@ function bufferToWords(b: Buffer): number[] {
 
 const engineering = (tag: CodecTag, raw: number): number => (tag.scale === 1 && tag.offset === 0 ? raw : raw * tag.scale + tag.offset);
 
+const swap16 = (w: number): number => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
+// One scratch buffer for float and 64-bit reads: decoding allocates nothing per value.
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** Word i (0 = most significant) of an n-word value whose words start at `at`, in big-endian (ABCD) form. */
+function word(tag: CodecTag, words: ArrayLike<number>, at: number, n: number, i: number): number {
+  const o = tag.order;
+  const w = words[at + (o === 'CDAB' || o === 'DCBA' ? n - 1 - i : i)] & 0xffff;
+  return o === 'BADC' || o === 'DCBA' ? swap16(w) : w;
+}
+
 /**
- * Decodes a register tag from its wire words. int64 beyond ±2^53 cannot be a JS number without losing
- * digits, so such a value comes back as its exact decimal string.
+ * Decodes a register tag from its wire words, starting at `at` (so a merged read needs no copying).
+ * int64 beyond ±2^53 cannot be a JS number without losing digits, so such a value comes back as its
+ * exact decimal string.
  */
-export function decodeRegisters(tag: CodecTag, words: ArrayLike<number>): TagValue {
+export function decodeAt(tag: CodecTag, words: ArrayLike<number>, at: number): TagValue {
   const n = registerCount(tag.type, tag.length);
-  if (words.length < n) throw new TagValueError(tag.name, `needs ${n} registers, got ${words.length}`);
-  if (tag.type === 'bool') {
-    const w = words[0] & 0xffff;
-    return tag.bit === undefined ? w !== 0 : ((w >> tag.bit) & 1) === 1;
-  }
-  const b = reorder(wordsToBuffer(Array.prototype.slice.call(words, 0, n)), tag.order, tag.type === 'string');
+  if (words.length < at + n) throw new TagValueError(tag.name, `needs ${n} registers, got ${Math.max(0, words.length - at)}`);
   switch (tag.type) {
-    case 'int16':
-      return engineering(tag, b.readInt16BE(0));
-    case 'uint16':
-      return engineering(tag, b.readUInt16BE(0));
-    case 'int32':
-      return engineering(tag, b.readInt32BE(0));
-    case 'uint32':
-      return engineering(tag, b.readUInt32BE(0));
-    case 'float32':
-      return engineering(tag, b.readFloatBE(0));
-    case 'float64':
-      return engineering(tag, b.readDoubleBE(0));
-    case 'int64': {
-      const big = b.readBigInt64BE(0);
-      if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) return big.toString();
-      return engineering(tag, Number(big));
+    case 'bool': {
+      const w = words[at] & 0xffff;
+      return tag.bit === undefined ? w !== 0 : ((w >> tag.bit) & 1) === 1;
     }
+    case 'int16':
+      return engineering(tag, (word(tag, words, at, 1, 0) << 16) >> 16);
+    case 'uint16':
+      return engineering(tag, word(tag, words, at, 1, 0));
+    case 'int32':
+      return engineering(tag, ((word(tag, words, at, 2, 0) << 16) | word(tag, words, at, 2, 1)) | 0);
+    case 'uint32':
+      return engineering(tag, word(tag, words, at, 2, 0) * 65536 + word(tag, words, at, 2, 1));
+    case 'float32':
+      scratch.setUint16(0, word(tag, words, at, 2, 0));
+      scratch.setUint16(2, word(tag, words, at, 2, 1));
+      return engineering(tag, scratch.getFloat32(0));
+    case 'float64':
+    case 'int64':
+      for (let i = 0; i < 4; i++) scratch.setUint16(i * 2, word(tag, words, at, 4, i));
+      if (tag.type === 'float64') return engineering(tag, scratch.getFloat64(0));
+      {
+        const big = scratch.getBigInt64(0);
+        if (big > MAX_SAFE || big < MIN_SAFE) return big.toString();
+        return engineering(tag, Number(big));
+      }
     case 'string': {
-      const s = b.subarray(0, tag.length ?? b.length).toString('latin1');
-      const nul = s.indexOf('\0');
-      return nul >= 0 ? s.slice(0, nul) : s;
+      // Strings keep their character order: only BADC/DCBA swap the two characters of a register.
+      const swap = tag.order === 'BADC' || tag.order === 'DCBA';
+      const len = tag.length ?? n * 2;
+      let out = '';
+      for (let i = 0; i < len; i++) {
+        const w = words[at + (i >> 1)] & 0xffff;
+        const hiFirst = (i & 1) === 0 ? !swap : swap;
+        const c = hiFirst ? w >> 8 : w & 0xff;
+        if (c === 0) break;
+        out += String.fromCharCode(c);
+      }
+      return out;
     }
   }
 }
+
+export function decodeRegisters(tag: CodecTag, words: ArrayLike<number>): TagValue {
+  return decodeAt(tag, words, 0);
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 /**
  * Checks a value for a tag and returns the raw value to send: the type must fit (boolean, or 0/1, for

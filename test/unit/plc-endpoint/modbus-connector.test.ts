@@ -38,7 +38,7 @@ class ScriptedClient extends EventEmitter {
 
 function make(o: Partial<ModbusConnectorOptions> = {}) {
   const client = new ScriptedClient();
-  const c = new ModbusConnector({ transport: 'tcp', host: 'h', port: 1, unitId: 1, timeoutMs: 60_000, maxInFlight: 3, reconnectMinMs: 10, reconnectMaxMs: 50, createClient: () => client as never, ...o });
+  const c = new ModbusConnector({ transport: 'tcp', host: 'h', port: 1, unitId: 1, timeoutMs: 60_000, maxInFlight: 3, reconnectMinMs: 10, reconnectMaxMs: 50, createClient: () => client as never, connectSocket: async () => undefined, ...o });
   return { c, client };
 }
 
