@@ -349,6 +349,8 @@ RED.plugins.registerPlugin('linesight-flow-repository', {
       iconClass: 'fa fa-cubes',
       content: bar.root,
       enableOnEdit: true,
+      // Pinned: its icon sits in the sidebar's tab bar beside info, help, debug and config.
+      pinned: true,
       onchange: () => bar.show(),
       onremove: () => bar.hide(),
     });

@@ -38,7 +38,10 @@ export interface ParameterSchema {
 export function formFields(schema: ParameterSchema | undefined): FormField[] {
   const props = schema?.properties ?? {};
   const required = new Set(schema?.required ?? []);
-  return Object.entries(props).map(([name, p]) => {
+  // Property order does not survive storage (PostgreSQL jsonb reorders keys): required first, then by name.
+  const names = Object.keys(props).sort((a, b) => Number(required.has(b)) - Number(required.has(a)) || a.localeCompare(b));
+  return names.map((name) => {
+    const p = props[name];
     const t = Array.isArray(p.type) ? p.type.find((x) => x !== 'null') : p.type;
     const kind: FormField['kind'] = p.enum ? 'enum' : t === 'number' || t === 'integer' || t === 'boolean' ? t : 'string';
     const f: FormField = { name, label: p.title || name, kind, required: required.has(name) };

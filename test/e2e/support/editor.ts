@@ -119,3 +119,16 @@ export async function statusText(page: Page, id: string): Promise<string> {
 export async function invalidNodes(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as any).RED.nodes.filterNodes({ z: (window as any).RED.workspaces.active() }).filter((n: any) => n.valid === false).map((n: any) => `${n.type} ${n.id}`));
 }
+
+/** Activates a tab of the sidebar or the edit tray: its icon button when the tab bar is collapsed, else its label. */
+export async function clickTab(page: Page, tabId: string): Promise<void> {
+  const button = page.locator(`#red-ui-tab-${tabId}-link-button`);
+  const label = page.locator(`#red-ui-tab-${tabId} a`);
+  if ((await button.count()) && (await button.isVisible())) await button.click();
+  else if (await label.isVisible()) await label.click();
+  else {
+    // No room for its icon: the tab bar's menu lists every tab.
+    await button.locator('xpath=..').locator('.red-ui-tab-link-button-menu').click();
+    await page.click(`#red-ui-tabs-menu-option-${tabId}`);
+  }
+}

@@ -17,12 +17,13 @@ const schema: ParameterSchema = {
 describe('flow-repository: parameter form from JSON Schema', () => {
   it('makes one field per property with its kind, default and constraints', () => {
     const f = formFields(schema);
+    // Required first, then by name: the order does not depend on how the repository stored the schema.
     assert.deepEqual(f.map((x) => [x.name, x.kind, x.required]), [
-      ['SITE', 'string', true], ['PLC_HOST', 'string', true], ['PLC_PORT', 'integer', false],
-      ['MIN_CONFIDENCE', 'number', false], ['DIVERT', 'boolean', false], ['PROTOCOL', 'enum', false],
+      ['PLC_HOST', 'string', true], ['SITE', 'string', true], ['DIVERT', 'boolean', false],
+      ['MIN_CONFIDENCE', 'number', false], ['PLC_PORT', 'integer', false], ['PROTOCOL', 'enum', false],
     ]);
-    assert.equal(f[0].label, 'Site');
-    assert.equal(f[2].maximum, 65535);
+    assert.equal(f[1].label, 'Site');
+    assert.equal(f[4].maximum, 65535);
     assert.deepEqual(f[5].options, ['modbus-tcp', 'opcua']);
   });
 
