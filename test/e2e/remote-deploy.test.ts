@@ -1,0 +1,122 @@
+// Remote deploy from the editor: in one runtime's "Flow repository" sidebar a user imports
+// line-inspection, changes it, publishes it as a new version with a changelog, compares the two
+// versions, and deploys the new one to another runtime (a device under its edge agent). The sidebar
+// shows the rollout reach `running`, and the other runtime really runs the new version.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../support/runtime-process';
+import { freePort, mqttService } from '../support/services';
+import { waitFor } from '../support/wait';
+import { startPymodbus, type Peer } from '../integration/plc/peers';
+import { startChild, type Child } from '../../runtime/demo/children';
+import { defaultParameters, loadTemplate } from '../../runtime/demo/templates';
+import { browserAvailable, launchBrowser, type Browser } from './support/browser';
+import { clickTab, closeTray, openEditor, openNode } from './support/editor';
+import { openRepositorySidebar, selectTemplate, startTestRepo, type TestRepo } from './support/repo';
+
+describe('e2e: remote deploy from the Flow repository sidebar (Chromium, repository, edge agent)', function () {
+  this.timeout(300_000);
+  let editorRt: RuntimeProcess | undefined;
+  let device: Child | undefined;
+  let browser: Browser | undefined;
+  let plc: Peer | undefined;
+  let repo: TestRepo | undefined;
+  let deviceDir: string | undefined;
+
+  before(function () {
+    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
+  });
+  after(async function () {
+    if (browser && this.currentTest?.state === 'failed') await browser.shot('failure').catch(() => {});
+    await browser?.close();
+    await editorRt?.stop();
+    await device?.stop();
+    await plc?.stop();
+    await repo?.close();
+    if (deviceDir) fs.rmSync(deviceDir, { recursive: true, force: true });
+  });
+
+  it('publishes a changed flow as 1.0.1, shows the diff, deploys it to line-b and the rollout reaches running', async () => {
+    const mqtt = await mqttService();
+    const modbusPort = await freePort();
+    plc = await startPymodbus({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
+    repo = await startTestRepo(['line-inspection']);
+
+    // The other runtime: a line device following the repository through its edge agent.
+    const parameters = {
+      ...defaultParameters(loadTemplate('line-inspection').manifest),
+      CAMERA_PORT: await freePort(), PLC_PORT: modbusPort, LINE: 'line-b', UPLINK_URL: mqtt.url, UPLINK_MQTT: mqtt.protocolVersion,
+    };
+    const { token } = await repo.client.registerDevice({ id: 'line-b', tier: 'line', labels: { cell: 'b' }, parameters, pollIntervalSeconds: 2 });
+    const devicePort = await freePort();
+    deviceDir = tempDir('linesight-e2e-device-');
+    device = startChild('line-b', ['runtime', '--tier', 'line', '--port', String(devicePort), '--user-dir', deviceDir, '--insecure', '--log-level', 'warn',
+      '--device', 'line-b', '--repo', repo.server.url, '--poll-interval', '2', '--health-window', '3'], { logDir: deviceDir, env: { LINESIGHT_DEVICE_TOKEN: token } });
+    await device.waitFor(/linesight agent for device line-b/, 120_000);
+
+    editorRt = await startRuntimeProcess({ tier: 'line', env: repo.env });
+    browser = await launchBrowser('remote-deploy');
+    const { page } = browser;
+    await openEditor(page, editorRt.url);
+    await openRepositorySidebar(page);
+    await waitFor('line-b in the fleet table', async () => (await page.locator('#ls-repo-fleet tr[data-device="line-b"]').count()) > 0, 30_000, 500);
+    await browser.shot('fleet');
+
+    // Import 1.0.0, change the rules node, publish 1.0.1.
+    await selectTemplate(page, 'line-inspection');
+    await page.click('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-import');
+    await page.click('#ls-repo-import-go');
+    await page.waitForSelector('#ls-repo-import-msg.ls-good');
+    await page.keyboard.press('Escape').catch(() => {});
+    await page.click('#red-ui-tab-li-tab a');
+    await openNode(page, 'li-rules');
+    await page.fill('#node-input-name', 'defect rules (tuned)');
+    await closeTray(page);
+    await browser.shot('changed');
+
+    await clickTab(page, 'linesight-flow-repository');
+    await page.selectOption('#ls-repo-publish-template', 'line-inspection');
+    assert.equal(await page.inputValue('#ls-repo-publish-version'), '1.0.1', 'the next patch version is suggested');
+    await page.fill('#ls-repo-publish-changelog', 'rules node renamed after tuning');
+    await page.click('#ls-repo-publish-go');
+    await page.waitForSelector('#ls-repo-publish-msg.ls-good:has-text("Published line-inspection@1.0.1")');
+    await page.waitForSelector('#ls-repo-versions tr[data-version="1.0.1"]');
+    await browser.shot('published');
+    const v = await repo.client.getVersion('line-inspection', '1.0.1');
+    assert.equal(v.changelog, 'rules node renamed after tuning');
+    assert.equal((v.flow as any[]).find((n) => n.id === 'li-rules').name, 'defect rules (tuned)');
+
+    // What changed between the two versions.
+    await page.check('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-pick');
+    await page.check('#ls-repo-versions tr[data-version="1.0.1"] .ls-repo-pick');
+    await page.click('#ls-repo-diff');
+    await page.waitForSelector('#ls-repo-diff-summary');
+    const diff = await page.locator('#ls-repo-diff-result').innerText();
+    assert.match(diff, /1\.0\.0 → 1\.0\.1: 0 added, 0 removed/);
+    assert.match(diff, /defect-rule "defect rules \(tuned\)".*: name/);
+    await browser.shot('diff');
+
+    // Deploy 1.0.1 to line-b and watch the rollout.
+    await page.click('#ls-repo-versions tr[data-version="1.0.1"] .ls-repo-deploy');
+    await page.fill('#ls-repo-deploy-ids', 'line-b');
+    await page.selectOption('#ls-repo-deploy-strategy', 'all');
+    await browser.shot('deploy-form');
+    await page.click('#ls-repo-deploy-go');
+    await page.waitForSelector('#ls-repo-rollout-devices tr[data-device="line-b"]', { timeout: 30_000 });
+    await page.waitForSelector('#ls-repo-rollout-devices tr[data-device="line-b"] .ls-state-running', { timeout: 180_000 });
+    await browser.shot('rollout-running');
+    await page.click('#ls-repo-fleet-refresh');
+    await page.waitForSelector('#ls-repo-fleet tr[data-device="line-b"]:has-text("line-inspection@1.0.1")', { timeout: 30_000 });
+    await browser.shot('fleet-after');
+
+    // The other runtime runs the new version, with its own parameters.
+    const flows = await waitFor('line-b runs the new flow', async () => {
+      const res = await fetch(`http://127.0.0.1:${devicePort}/flows`, { headers: { accept: 'application/json' } });
+      const f = (await res.json()) as Array<Record<string, any>>;
+      return f.find((n) => n.id === 'li-rules')?.name === 'defect rules (tuned)' ? f : undefined;
+    }, 60_000, 500);
+    const env = Object.fromEntries(flows.find((n) => n.id === 'li-tab')!.env.map((e: any) => [e.name, e.value]));
+    assert.equal(env.LINE, 'line-b');
+    assert.equal(env.PLC_PORT, String(modbusPort));
+  });
+});
