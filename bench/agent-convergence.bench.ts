@@ -112,7 +112,9 @@ async function main() {
     const half = devices.filter((d) => d.group === 'a');
     const base = `health window ${HEALTH_WINDOW_MS} ms included; baseline: direct parallel POST /flows of the same flow into the same runtimes (no download, verification or health window); ${m.kind} broker, agents in one process, 2 cores`;
 
+    const started = performance.now();
     await startAgents(h, devices, m.url, 3_600_000);
+    if (process.env.BENCH_DEBUG) console.error(`  ${N} agents and runtimes started in ${Math.round(performance.now() - started)} ms`);
     const mq10 = await converge(h, half, '1.0.0', { labels: { group: 'a' } });
     const mq20 = await converge(h, devices, '1.1.0', { tier: 'line' });
     const raw10 = await directDeploy(half);
@@ -125,8 +127,8 @@ async function main() {
     await startAgents(h, devices, null, POLL_MS);
     const po10 = await converge(h, half, '2.0.0', { labels: { group: 'a' } });
     const po20 = await converge(h, devices, '2.1.0', { tier: 'line' });
-    figures('polling alone', 10, po10, raw10, `${base}; poll interval ${POLL_MS} ms +-10 %, no broker`);
-    figures('polling alone', 20, po20, raw20, `${base}; poll interval ${POLL_MS} ms +-10 %, no broker`);
+    figures('polling alone', 10, po10, raw10, `${base}; poll interval ${POLL_MS} ms +-10 %, agents given no broker`);
+    figures('polling alone', 20, po20, raw20, `${base}; poll interval ${POLL_MS} ms +-10 %, agents given no broker`);
   } finally {
     await stopAgents(devices).catch(() => {});
     await h.close();
