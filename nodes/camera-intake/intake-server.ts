@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { intakeService, type SubmitReply } from './intake-proto';
 import type { ProtoInspection } from './inspection-mapper';
 
-export type VerdictCode = 'OK' | 'INVALID_ARGUMENT' | 'RESOURCE_EXHAUSTED';
+export type VerdictCode = 'OK' | 'INVALID_ARGUMENT' | 'RESOURCE_EXHAUSTED' | 'UNAVAILABLE';
 export interface Verdict {
   code: VerdictCode;
   reason?: string;
@@ -40,6 +40,7 @@ export interface IntakeStats {
 const GRPC_CODE: Record<Exclude<VerdictCode, 'OK'>, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
   RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
 };
 
 /** Server credentials for the configured security; throws naming what is missing. */
@@ -62,6 +63,7 @@ function tokenMatches(expected: string, metadata: grpc.Metadata): boolean {
 export class IntakeServer {
   readonly stats: IntakeStats = { calls: 0, accepted: 0, invalid: 0, exhausted: 0, unauthenticated: 0 };
   private server?: grpc.Server;
+  private closing = false;
   private boundPort?: number;
 
   private readonly creds: grpc.ServerCredentials;
@@ -77,6 +79,7 @@ export class IntakeServer {
 
   /** Binds and serves; rejects when the address cannot be bound (port in use, bad certificate). */
   async start(): Promise<number> {
+    this.closing = false;
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.o.maxMessageBytes,
       'grpc.max_send_message_length': 1024 * 1024,
@@ -106,13 +109,14 @@ export class IntakeServer {
     this.stats.calls++;
     let v: Verdict;
     try {
-      v = this.o.submit(p);
+      // Once closing, nothing more is accepted: the flow behind may already be stopping.
+      v = this.closing ? { code: 'UNAVAILABLE', reason: 'camera-intake is shutting down (redeploy); retry' } : this.o.submit(p);
     } catch (err) {
       v = { code: 'RESOURCE_EXHAUSTED', reason: `intake failed: ${(err as Error).message}` };
     }
     if (v.code === 'OK') this.stats.accepted++;
     else if (v.code === 'INVALID_ARGUMENT') this.stats.invalid++;
-    else this.stats.exhausted++;
+    else if (v.code === 'RESOURCE_EXHAUSTED') this.stats.exhausted++;
     return v;
   }
 
@@ -142,6 +146,7 @@ export class IntakeServer {
 
   /** Stops accepting calls; open calls get `graceMs` to finish, then are cut. */
   async close(graceMs = 1000): Promise<void> {
+    this.closing = true;
     const server = this.server;
     this.server = undefined;
     if (!server) return;

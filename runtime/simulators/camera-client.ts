@@ -22,6 +22,8 @@ export interface InspectionStream {
   send(p: ProtoInspection): Promise<SubmitReply>;
   /** Half-closes and waits for the server to end the call. */
   end(): Promise<void>;
+  /** True once the call failed or ended: open a new stream to go on. */
+  readonly closed: boolean;
 }
 
 export class CameraClient {
@@ -50,19 +52,25 @@ export class CameraClient {
     const call = this.client.SubmitStream(this.metadata) as grpc.ClientDuplexStream<ProtoInspection, SubmitReply>;
     const waiting: Array<{ resolve(r: SubmitReply): void; reject(e: Error): void }> = [];
     let failure: Error | undefined;
+    let closed = false;
     const ended = new Promise<void>((resolve) => {
       call.on('data', (r: SubmitReply) => waiting.shift()?.resolve(r));
       call.on('error', (err: Error) => {
         failure = err;
+        closed = true;
         for (const w of waiting.splice(0)) w.reject(err);
         resolve();
       });
       call.on('end', () => {
+        closed = true;
         for (const w of waiting.splice(0)) w.reject(new Error('stream ended before its reply'));
         resolve();
       });
     });
     return {
+      get closed() {
+        return closed;
+      },
       send(p) {
         if (failure) return Promise.reject(failure);
         return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { CameraClient, type InspectionStream, type ProtoInspection, type SubmitReply } from './camera-client';
 import { productImage, prng, type ProductImage } from './camera-images';
+import { Backoff } from '../../nodes/shared/backoff';
 
 export interface CameraSimOptions {
   target: string;
@@ -58,7 +59,7 @@ export function runCameraSimulator(o: CameraSimOptions): { done: Promise<CameraS
   let stopped = false;
   let stopNow!: () => void;
   const stopSignal = new Promise<void>((r) => (stopNow = r));
-  const started = Date.now();
+  let started = Date.now();
 
   const report = (done: boolean): CameraSimReport => {
     const s = [...latencies].sort((a, b) => a - b);
@@ -93,9 +94,17 @@ export function runCameraSimulator(o: CameraSimOptions): { done: Promise<CameraS
       };
     };
 
+    started = Date.now();
     let stream: InspectionStream | undefined;
     if (o.stream) stream = client.stream();
+    // A broken stream (intake redeployed, network) is reopened, at most once per backoff delay.
+    const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+    let reopenAt = 0;
     const submit = (p: ProtoInspection) => {
+      if (stream?.closed && Date.now() >= reopenAt) {
+        stream = client.stream();
+        reopenAt = Date.now() + backoff.next();
+      }
       const t0 = performance.now();
       inFlight++;
       const settle = (code: string) => {
@@ -104,7 +113,10 @@ export function runCameraSimulator(o: CameraSimOptions): { done: Promise<CameraS
       };
       const call: Promise<SubmitReply> = stream ? stream.send(p) : client.submit(p);
       return call.then(
-        (r) => settle(r.accepted ? 'OK' : r.code || 'REJECTED'),
+        (r) => {
+          backoff.reset();
+          settle(r.accepted ? 'OK' : r.code || 'REJECTED');
+        },
         (err: { code?: number; message: string }) => settle(err.code !== undefined ? grpcCodeName(err.code) : 'ERROR'),
       );
     };

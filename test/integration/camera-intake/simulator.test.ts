@@ -69,7 +69,26 @@ describe('linesight simulate camera', function () {
       });
     }
 
-    it('counts UNAUTHENTICATED when the token is wrong', async () => {
+    it('reopens its stream when camera-intake is redeployed mid-run', async () => {
+      const flow = [{ id: 'ci', type: 'camera-intake', host: '127.0.0.1', port, wires: [['out']] }, { id: 'out', type: 'helper' }];
+      const before: any[] = [];
+      const after: any[] = [];
+      await helper.load(cameraIntake, flow);
+      await waitFor('listening', () => listening(port), 20_000);
+      helper.getNode('out').on('input', (m: any) => before.push(m));
+      const run = simulate(['--target', `127.0.0.1:${port}`, '--rate', '20', '--count', '100', '--size', '64x64', '--stream']);
+      await waitFor('first inspections', () => before.length >= 5, 30_000);
+      await helper.unload();
+      await helper.load(cameraIntake, flow);
+      helper.getNode('out').on('input', (m: any) => after.push(m));
+      const report = await run;
+      assert.ok(after.length > 0, `inspections arrive after the redeploy (report ${JSON.stringify(report)})`);
+      // every inspection the intake said OK to reached the flow: none accepted while it was closing
+      await waitFor(`every accepted one arrived (${JSON.stringify(report)})`, () => before.length + after.length === report.accepted);
+      assert.equal(report.sent, 100);
+    });
+
+        it('counts UNAUTHENTICATED when the token is wrong', async () => {
       await helper.load(cameraIntake, [{ id: 'ci', type: 'camera-intake', host: '127.0.0.1', port, wires: [[]] }], { ci: { token: 'tok' } });
       await waitFor('listening', () => listening(port), 20_000);
       const report = await simulate(['--target', `127.0.0.1:${port}`, '--rate', '50', '--count', '3', '--size', '64x64', '--token', 'nope']);
@@ -90,17 +109,17 @@ describe('linesight simulate camera', function () {
       await rt.deploy([
         { id: 'tab1', type: 'tab', label: 'intake' },
         { id: 'ci1', z: 'tab1', type: 'camera-intake', host: '127.0.0.1', port, maxWaiting: 3, x: 100, y: 100, wires: [['d1']] },
-        // holds every message for 8 s: done() only when it lets go
-        { id: 'd1', z: 'tab1', type: 'delay', pauseType: 'delay', timeout: '8', timeoutUnits: 'seconds', rate: '1', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, x: 300, y: 100, wires: [[]] },
+        // holds every message for 20 s: done() only when it lets go
+        { id: 'd1', z: 'tab1', type: 'delay', pauseType: 'delay', timeout: '20', timeoutUnits: 'seconds', rate: '1', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, x: 300, y: 100, wires: [[]] },
       ]);
       await waitFor('listening', () => listening(port), 30_000);
       const args = ['--target', `127.0.0.1:${port}`, '--rate', '30', '--count', '9', '--size', '160x100'];
       const t0 = Date.now();
       const report = await simulate(args);
-      assert.ok(Date.now() - t0 < 8000, 'the first run ended while the delay node still held its messages (machine too slow to tell)');
+      assert.ok(Date.now() - t0 < 20_000, 'the first run ended while the delay node still held its messages (machine too slow to tell)');
       assert.deepEqual([report.sent, report.accepted, report.rejected], [9, 3, { RESOURCE_EXHAUSTED: 6 }], rt.output());
       // once the delay node lets them go (calls done()), the slots are free again
-      await sleep(Math.max(0, t0 + 9000 - Date.now()));
+      await sleep(Math.max(0, t0 + 21_000 - Date.now()));
       const again = await simulate(args);
       assert.equal(again.accepted, 3, JSON.stringify(again));
     });
