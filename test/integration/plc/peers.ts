@@ -38,6 +38,18 @@ function waitReady(proc: ChildProcess, what: string, pattern: RegExp, timeoutMs 
   return p;
 }
 
+// Backstop: whatever happens in a test, no peer outlives the test process.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function track(proc: ChildProcess): ChildProcess {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
 function stopper(proc: ChildProcess): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
@@ -54,7 +66,7 @@ function stopper(proc: ChildProcess): () => Promise<void> {
 /** pymodbus serving `layout` on 127.0.0.1:port (TCP) or a serial path (RTU). */
 export async function startPymodbus(layout: Layout, where: { port: number } | { serialPath: string; baud?: number }): Promise<Peer> {
   const args = 'port' in where ? ['tcp', String(where.port)] : ['rtu', where.serialPath, String(where.baud ?? 9600)];
-  const proc = spawn('/usr/bin/python3', [PYMODBUS_SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = track(spawn('/usr/bin/python3', [PYMODBUS_SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
   const ready = waitReady(proc, 'pymodbus', /READY/);
   const norm = (o?: Record<number, number | boolean>) => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, Number(v)]));
   proc.stdin!.write(JSON.stringify({ hr: norm(layout.hr), ir: norm(layout.ir), co: norm(layout.co), di: norm(layout.di) }) + '\n');
@@ -65,7 +77,7 @@ export async function startPymodbus(layout: Layout, where: { port: number } | { 
 
 /** The project's simulator in a child process: `linesight simulate plc`. */
 export async function startSimulator(args: string[]): Promise<Peer> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'linesight.js'), 'simulate', 'plc', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn(process.execPath, [path.join(ROOT, 'bin', 'linesight.js'), 'simulate', 'plc', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const ready = waitReady(proc, 'simulator', /ready/i, 60_000);
   await ready;
   return { proc, output: ready.out, stop: stopper(proc) };
@@ -87,7 +99,7 @@ export function closeClient(c: ModbusRTU | undefined): Promise<void> {
 /** test/fixtures/plc/stall-server: never answers holding reads at 1000+, prints "connections N". */
 export async function startStallServer(port: number): Promise<Peer & { connections(): number }> {
   const script = path.join(ROOT, 'dist', 'test', 'fixtures', 'plc', 'stall-server.js');
-  const proc = spawn(process.execPath, [script, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn(process.execPath, [script, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const ready = waitReady(proc, 'stall server', /READY/);
   await ready;
   return {
