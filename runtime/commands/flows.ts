@@ -299,6 +299,40 @@ export function register(program: Command): void {
   action('pause', 'release no further waves');
   action('resume', 'release waves again');
 
+  const tokenCmd = flows.command('token').description('admin tokens, e.g. one per CI pipeline');
+  tokenCmd
+    .command('create <name>')
+    .description('create a named admin token; prints it once')
+    .option('--token-out <file>', 'write the token to this file (0600) instead of printing it')
+    .action(run(async (name: string, o: { tokenOut?: string }, cmd: Command) => {
+      const { api } = client(cmd);
+      const t = await api.createAdminToken(name);
+      if (o.tokenOut) {
+        fs.writeFileSync(o.tokenOut, `${t.token}\n`, { mode: 0o600 });
+        fs.chmodSync(o.tokenOut, 0o600);
+        console.log(`admin token ${t.name} (${t.id}) written to ${o.tokenOut}`);
+      } else {
+        console.log(`admin token ${t.name} (${t.id}), shown once: ${t.token}`);
+      }
+    }));
+  tokenCmd
+    .command('list')
+    .description('admin token names and ids')
+    .action(run(async (_o, cmd: Command) => {
+      const { api, g } = client(cmd);
+      const ts = await api.listAdminTokens();
+      if (g.json) return console.log(JSON.stringify(ts, null, 2));
+      for (const t of ts) console.log(`${t.id}  ${t.name.padEnd(20)} ${t.createdAt}`);
+    }));
+  tokenCmd
+    .command('revoke <id>')
+    .description('revoke an admin token at once')
+    .action(run(async (id: string, _o, cmd: Command) => {
+      const { api } = client(cmd);
+      await api.revokeAdminToken(id);
+      console.log(`revoked admin token ${id}`);
+    }));
+
   flows
     .command('register <device>')
     .description("register a device; prints its token once (give it to the device's agent)")

@@ -131,3 +131,12 @@ export interface RepoError {
   error: string;
   problems?: { field: string; reason: string }[];
 }
+
+/** POST /api/v1/admin-tokens */
+export interface RepoAdminTokenCreate {
+  /**
+   * What the token is for, e.g. `ci`; shown as the actor in the audit log.
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
+   */
+  name: string;
+}

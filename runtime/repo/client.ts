@@ -127,6 +127,10 @@ export class RepoClient {
   resumeDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/resume`);
   rollbackDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/rollback`);
 
+  listAdminTokens = () => this.get<{ id: string; name: string; createdAt: string }[]>(`${API_ROOT}/admin-tokens`);
+  createAdminToken = (name: string) => this.post<{ id: string; name: string; token: string }>(`${API_ROOT}/admin-tokens`, { name });
+  revokeAdminToken = (id: string) => this.call<void>('DELETE', `${API_ROOT}/admin-tokens/${enc(id)}`).then(() => undefined);
+
   audit = (opts: { limit?: number; subject?: string } = {}) => {
     const q = new URLSearchParams();
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));

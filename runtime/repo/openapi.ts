@@ -4,7 +4,7 @@
 import { loadSchema } from '../../nodes/shared/schemas';
 import { API_ROOT } from '../fleet/protocol';
 
-const REQUEST_SCHEMAS = ['RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError'];
+const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError'];
 
 type Obj = Record<string, unknown>;
 
@@ -118,6 +118,18 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/deployments/{id}/pause`]: deploymentAction('stop releasing further waves'),
     [`${API_ROOT}/deployments/{id}/resume`]: deploymentAction('release waves again'),
     [`${API_ROOT}/deployments/{id}/rollback`]: deploymentAction("every device it reached goes back to its previous version"),
+    [`${API_ROOT}/admin-tokens`]: {
+      get: { summary: 'admin tokens (names and ids; never the tokens)', security: ADMIN, responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: { summary: 'create a named admin token (e.g. for CI); the token is in the answer once', security: ADMIN, requestBody: body('RepoAdminTokenCreate'), responses: { 201: ok('id, name and token'), ...authErrors, 409: err('name taken'), ...refused } },
+    },
+    [`${API_ROOT}/admin-tokens/{tokenId}`]: {
+      delete: {
+        summary: 'revoke an admin token (not the last one)',
+        security: ADMIN,
+        parameters: [param('tokenId', 'admin token id')],
+        responses: { 204: { description: 'revoked' }, ...authErrors, 404: err('no such token'), 409: err('the last admin token') },
+      },
+    },
     [`${API_ROOT}/audit`]: {
       get: {
         summary: 'the audit log of every write, newest first',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { assertValid, ValidationError } from '../../nodes/shared/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
 import { openDatabase, type RepoDb } from './db';
 import { renderMetrics, type HttpCounter } from './metrics';
@@ -284,6 +284,13 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   api.post('/deployments/:id/pause', guard('admin'), h(async (req, res) => res.json(await store.pauseDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/resume', guard('admin'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/rollback', guard('admin'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
+
+  api.get('/admin-tokens', guard('admin'), h(async (_req, res) => res.json(await store.listAdminTokens())));
+  api.post('/admin-tokens', guard('admin'), h(async (req, res) => res.status(201).json(await store.issueAdminToken(body<RepoAdminTokenCreate>('RepoAdminTokenCreate', req).name, req.principal!))));
+  api.delete('/admin-tokens/:tokenId', guard('admin'), h(async (req, res) => {
+    await store.revokeAdminToken(p(req, 'tokenId'), req.principal!);
+    res.status(204).end();
+  }));
 
   api.get('/audit', guard('admin'), h(async (req, res) => {
     const limit = req.query.limit !== undefined ? Number(req.query.limit) : undefined;

@@ -151,6 +151,36 @@ export class RepoStore {
     return token;
   }
 
+  async listAdminTokens(): Promise<{ id: string; name: string; createdAt: string }[]> {
+    const r = await this.db.query(`select id, name, created_at from ${this.s}.admin_tokens order by created_at, id`);
+    return r.rows.map((t) => ({ id: t.id, name: t.name, createdAt: iso(t.created_at)! }));
+  }
+
+  /** Creates a named admin token (e.g. for CI); returned once, stored as a hash. */
+  async issueAdminToken(name: string, actor: Principal): Promise<{ id: string; name: string; token: string }> {
+    const token = newToken('admin');
+    const id = crypto.randomUUID();
+    await this.db.tx(async (q) => {
+      const taken = await q(`select 1 from ${this.s}.admin_tokens where name = $1`, [name]);
+      if (taken.rowCount) throw new ApiError(409, `an admin token named ${name} exists`, [{ field: 'name', reason: `"${name}" is taken` }]);
+      await q(`insert into ${this.s}.admin_tokens (id, name, token_hash, created_at) values ($1, $2, $3, $4)`, [id, name, hashToken(token), this.nowDate()]);
+      await this.audit(q, actor, 'admin-token.create', name, { id });
+    });
+    return { id, name, token };
+  }
+
+  /** Revokes an admin token at once; the last one cannot go (nobody could administer the repository). */
+  async revokeAdminToken(id: string, actor: Principal): Promise<void> {
+    await this.db.tx(async (q) => {
+      const all = (await q(`select id, name from ${this.s}.admin_tokens for update`)).rows;
+      const t = all.find((x) => x.id === id);
+      if (!t) throw new ApiError(404, `no admin token ${id}`);
+      if (all.length === 1) throw new ApiError(409, 'cannot revoke the last admin token');
+      await q(`delete from ${this.s}.admin_tokens where id = $1`, [id]);
+      await this.audit(q, actor, 'admin-token.revoke', t.name, { id });
+    });
+  }
+
   // ---- templates and versions -----------------------------------------------------------------------
 
   async createTemplate(body: RepoTemplateCreate, actor: Principal): Promise<TemplateView> {

@@ -38,7 +38,7 @@ describe('repo: admin API', function () {
 
   describe('auth on every route of the OpenAPI document', () => {
     const concrete = (p: string, deviceId = 'line-a') =>
-      p.replace('{slug}', 'line-inspection').replace('{version}', '1.0.0').replace('{id}', p.startsWith(`${API_ROOT}/deployments`) ? deploymentId : deviceId);
+      p.replace('{slug}', 'line-inspection').replace('{version}', '1.0.0').replace('{tokenId}', 'some-token-id').replace('{id}', p.startsWith(`${API_ROOT}/deployments`) ? deploymentId : deviceId);
     const routes = async () => {
       const doc = (await h.anon().openApi()) as OpenApi;
       return Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path: p, security: op.security })));
@@ -183,6 +183,26 @@ describe('repo: admin API', function () {
     });
   });
 
+  describe('admin tokens', () => {
+    it('issues a named token once, acts under its name, revokes it at once, keeps the last one', async () => {
+      const ci = await h.admin.createAdminToken('ci');
+      assert.match(ci.token, /^lsa_/);
+      const asCi = h.device(ci.token);
+      await asCi.createTemplate({ slug: 'from-ci', title: 'From CI', tier: 'line' });
+      assert.equal((await h.admin.audit({ subject: 'from-ci' }))[0]!.actor, 'admin:ci');
+      const listed = await h.admin.listAdminTokens();
+      assert.deepEqual(listed.map((t) => t.name).sort(), ['ci', 'initial']);
+      assert.ok(!JSON.stringify(listed).includes(ci.token), 'the list never holds a token');
+      assert.equal((await refused(h.admin.createAdminToken('ci'), 409)).problems[0]!.field, 'name');
+      assert.equal((await refused(h.admin.createAdminToken('has space'), 422)).problems[0]!.field, 'name');
+      await h.admin.revokeAdminToken(ci.id);
+      await refused(asCi.listTemplates(), 401);
+      const initial = (await h.admin.listAdminTokens())[0]!;
+      assert.match((await refused(h.admin.revokeAdminToken(initial.id), 409)).message, /last admin token/);
+      assert.deepEqual((await h.admin.audit({ subject: 'ci' })).map((e) => e.action), ['admin-token.revoke', 'admin-token.create']);
+    });
+  });
+
   describe('OpenAPI document', () => {
     it('validates against the OpenAPI 3.1 schema', async () => {
       const doc = await h.anon().openApi();
@@ -216,7 +236,9 @@ describe('repo: admin API', function () {
       assert.match(text, /^# TYPE linesight_repo_templates gauge$/m);
       assert.match(text, /^linesight_repo_versions 1$/m);
       assert.match(text, /^linesight_repo_devices\{state="offline"\} \d+$/m);
-      assert.match(text, /^linesight_repo_http_requests_total\{method="POST",route="\/api\/v1\/templates",status="201"\} 1$/m);
+      // Every template here was created by one POST answered 201.
+      const created = (await h.admin.listTemplates()).length;
+      assert.match(text, new RegExp(`^linesight_repo_http_requests_total\\{method="POST",route="/api/v1/templates",status="201"\\} ${created}$`, 'm'));
     });
   });
 });

@@ -230,6 +230,28 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     assert.match(r.stderr, /version: line-inspection has no version "3\.0\.0"/);
   });
 
+  it('token create/list/revoke for CI', () => {
+    const out = path.join(work, 'ci.token');
+    let r = flows(['token', 'create', 'ci-pipeline', '--token-out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = /\(([0-9a-f-]{36})\)/.exec(r.stdout)![1]!;
+    assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+    const ciToken = fs.readFileSync(out, 'utf8').trim();
+    assert.ok(!r.stdout.includes(ciToken));
+    // The token from the environment, as a CI job would pass it.
+    const asCi = () => spawnSync(process.execPath, [BIN, 'flows', '--url', repo.url, 'list'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LINESIGHT_REPO_TOKEN: ciToken, LINESIGHT_REPO_TOKEN_FILE: '' } });
+    const before = asCi();
+    assert.equal(before.status, 0, before.stderr);
+    assert.match(before.stdout, /line-inspection/);
+    r = flows(['token', 'list']);
+    assert.match(r.stdout, new RegExp(`${id}\\s+ci-pipeline`));
+    r = flows(['token', 'revoke', id]);
+    assert.equal(r.code, 0, r.stderr);
+    const after = asCi();
+    assert.equal(after.status, 1);
+    assert.match(after.stderr, /HTTP 401/);
+  });
+
   it('without a token exits 1 with 401; an unreachable repository exits 2', async () => {
     let r = flows(['list'], { token: null });
     assert.equal(r.code, 1);
