@@ -170,7 +170,12 @@ export class EdgeAgent extends EventEmitter {
         } catch (err) {
           if (!(err instanceof Superseded) && !this.stopping) {
             this.log(`[agent] convergence failed: ${(err as Error).stack ?? err}`);
-            this.restAt(d);
+            try {
+              this.restAt(d);
+            } catch (e) {
+              // The loop must outlive any one failure: the next round tries again.
+              this.log(`[agent] ${(e as Error).message}`);
+            }
             await this.pause(10_000);
           }
         }
