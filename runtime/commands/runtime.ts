@@ -66,6 +66,7 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
   const token = o.token ?? process.env.LINESIGHT_DEVICE_TOKEN;
   const missing = [!o.device && '--device', !o.repo && '--repo', !token && '--token (or LINESIGHT_DEVICE_TOKEN)'].filter(Boolean);
   if (missing.length) throw new Error(`the edge agent needs ${missing.join(', ')}`);
+  if (o.pollInterval === 0 && !o.broker) throw new Error('the edge agent needs --broker when --poll-interval is 0 (it would never learn its desired version)');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { EdgeAgent } = require('../agent/agent') as typeof import('../agent/agent');
   const agent = new EdgeAgent({
