@@ -49,8 +49,8 @@ export interface CloudBridgeConfig {
    */
   syncEveryMs: number;
   /**
-   * Most messages published and not yet acknowledged.
-   * @default 200
+   * Most messages published and not yet acknowledged (and at most 16 MiB of them, so images do not pile up).
+   * @default 1000
    * @minimum 1
    * @maximum 65000
    */

@@ -19,6 +19,8 @@ export interface UplinkOptions {
   qos: 1 | 2;
   /** Most messages published and not yet acknowledged. */
   window: number;
+  /** Most payload bytes published and not yet acknowledged (one message is always allowed). Default 16 MiB. */
+  windowBytes?: number;
   /** Wait after a transient publish failure while still connected. */
   retryMs?: number;
   timers?: { set(fn: () => void, ms: number): unknown; clear(h: unknown): void };
@@ -39,7 +41,9 @@ export interface UplinkStats {
  */
 export class Uplink extends EventEmitter {
   private readonly o: Required<Omit<UplinkOptions, 'timers'>> & { timers: NonNullable<UplinkOptions['timers']> };
-  private inflight = new Set<number>();
+  // seq -> payload length of what is published and not yet acknowledged on the current connection.
+  private inflight = new Map<number, number>();
+  private inflightBytes = 0;
   private cursor = 0;
   private gen = 0;
   private acks: number[] = [];
@@ -53,6 +57,7 @@ export class Uplink extends EventEmitter {
     super();
     this.o = {
       retryMs: 1000,
+      windowBytes: 16 * 1024 * 1024,
       timers: { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) },
       ...opts,
     } as Uplink['o'];
@@ -91,6 +96,7 @@ export class Uplink extends EventEmitter {
   private rewind(): void {
     this.gen++;
     this.inflight.clear();
+    this.inflightBytes = 0;
     this.cursor = 0;
   }
 
@@ -112,8 +118,10 @@ export class Uplink extends EventEmitter {
     const items = this.o.queue.peek(room, this.cursor);
     const gen = this.gen;
     for (const it of items) {
+      if (this.inflight.size > 0 && this.inflightBytes + it.payload.length > this.o.windowBytes) break;
       this.cursor = it.seq;
-      this.inflight.add(it.seq);
+      this.inflight.set(it.seq, it.payload.length);
+      this.inflightBytes += it.payload.length;
       this.o.transport.publish(it.key, it.payload, it.meta as unknown as OutboxMeta, this.o.qos).then(
         () => this.acked(it.seq, gen),
         (err: Error & { permanent?: boolean }) => this.failed(it, gen, err),
@@ -125,8 +133,15 @@ export class Uplink extends EventEmitter {
     // Delivered is delivered, whichever connection carried it.
     this.acks.push(seq);
     this.sentCount++;
-    if (gen === this.gen) this.inflight.delete(seq);
+    if (gen === this.gen) this.settle(seq);
     this.schedulePump();
+  }
+
+  private settle(seq: number): void {
+    const len = this.inflight.get(seq);
+    if (len === undefined) return;
+    this.inflight.delete(seq);
+    this.inflightBytes -= len;
   }
 
   private failed(item: QueuedItem, gen: number, err: Error & { permanent?: boolean }): void {
@@ -134,7 +149,7 @@ export class Uplink extends EventEmitter {
     if (err.permanent) {
       this.acks.push(item.seq);
       this.rejectedCount++;
-      if (gen === this.gen) this.inflight.delete(item.seq);
+      if (gen === this.gen) this.settle(item.seq);
       this.emit('rejected', item, err);
       this.schedulePump();
       return;

@@ -73,6 +73,20 @@ describe('cloud-bridge Uplink', () => {
     await waitFor('outbox empty', () => q.size.messages === 0);
   });
 
+  it('also bounds the bytes in flight, but always lets one message through', async () => {
+    u.stop();
+    u = new Uplink({ queue: q, transport: t, qos: 1, window: 100, windowBytes: 5 });
+    u.enqueue([entry(0), entry(1), entry(2), { ...entry(3), payload: Buffer.alloc(50) }]);
+    t.connected = true;
+    u.linkUp();
+    await tick();
+    assert.deepEqual(t.pending.map((p) => p.body), ['m0', 'm1'], '2 + 2 bytes fit in 5, a third would not');
+    t.ackAll();
+    await waitFor('next', () => t.pending.length === 1 && t.pending[0].body === 'm2');
+    t.ackAll();
+    await waitFor('the big one alone', () => t.pending.length === 1 && t.pending[0].body.length === 50);
+  });
+
   it('after a lost link resends from the oldest unacknowledged message: a duplicate maybe, never a gap', async () => {
     for (let i = 0; i < 5; i++) u.enqueue([entry(i)]);
     t.connected = true;
