@@ -26,6 +26,31 @@ async function pollsPerSecond(poll: () => Promise<unknown>, ms: number): Promise
   return n / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * Closed loops of `a` and `b` interleaved poll by poll for `ms`, so both see the same machine load (a
+ * shared 2-core machine drifts by 2x within seconds): polls/s of each = its polls / time spent in it.
+ */
+async function interleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, ms: number): Promise<[number, number]> {
+  for (let i = 0; i < 50; i++) {
+    await a();
+    await b();
+  }
+  let ta = 0;
+  let tb = 0;
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    const t1 = performance.now();
+    await a();
+    const t2 = performance.now();
+    await b();
+    ta += t2 - t1;
+    tb += performance.now() - t2;
+    n++;
+  }
+  return [n / (ta / 1000), n / (tb / 1000)];
+}
+
 async function main() {
   const port = await freePort();
   const hr: Record<number, number> = {};
@@ -75,12 +100,8 @@ async function main() {
     for (let i = 0; i < 10; i++) await nodePoll();
     const perPoll = (ep.driver.requests - before) / 10;
 
-    let bestRaw = 0;
-    let bestNode = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      bestRaw = Math.max(bestRaw, await pollsPerSecond(rawPoll, ROUND_MS));
-      bestNode = Math.max(bestNode, await pollsPerSecond(nodePoll, ROUND_MS));
-    }
+    const [nodeRate, rawRate] = await interleaved(nodePoll, rawPoll, ROUNDS * ROUND_MS);
+
     // node-red-contrib-modbus 5.23.3: Modbus-Client + Modbus-Flex-Getter, one message per 100-register request.
     let contrib = NaN;
     let contribNote = '';
@@ -113,7 +134,7 @@ async function main() {
           for (let b = 0; b < BLOCKS; b++) g.receive({ payload: { fc: 3, unitid: 1, address: b * STRIDE, quantity: PER_BLOCK } });
         });
       contrib = await pollsPerSecond(contribPoll, ROUND_MS);
-      contribNote = 'Modbus-Flex-Getter, 10 messages per poll, raw register arrays (no tag decoding)';
+      contribNote = `Modbus-Flex-Getter, 10 messages per poll, raw register arrays (no tag decoding); measured alone for ${ROUND_MS / 1000} s right after`;
     } catch (err) {
       contribNote = `node-red-contrib-modbus failed: ${(err as Error).message}`;
     }
@@ -122,9 +143,9 @@ async function main() {
     await new Promise<void>((r) => raw.close(() => r()));
 
     report({ bench: 'plc-read', metric: 'requests per poll (1,000 tags in 10 blocks of 100)', value: perPoll, unit: 'requests', baseline: 10, note: 'minimum is 10' });
-    report({ bench: 'plc-read', metric: 'polls per second, 1,000 tags decoded, through plc-read in Node-RED', value: bestNode, unit: 'polls/s', baseline: bestRaw, note: `baseline: raw modbus-serial issuing the same 10 requests (all in flight) against pymodbus, same run, best of ${ROUNDS} x ${ROUND_MS} ms; goal ratio >= 0.8` });
+    report({ bench: 'plc-read', metric: 'polls per second, 1,000 tags decoded, through plc-read in Node-RED', value: nodeRate, unit: 'polls/s', baseline: rawRate, note: `baseline: raw modbus-serial issuing the same 10 requests (all in flight) against pymodbus; the two closed loops interleaved poll by poll for ${(ROUNDS * ROUND_MS) / 1000} s; goal ratio >= 0.8` });
     if (Number.isFinite(contrib)) {
-      report({ bench: 'plc-read', metric: 'polls per second, node-red-contrib-modbus 5.23.3 on the same read', value: contrib, unit: 'polls/s', baseline: bestNode, note: `${contribNote}; ratio = contrib / plc-read` });
+      report({ bench: 'plc-read', metric: 'polls per second, node-red-contrib-modbus 5.23.3 on the same read', value: contrib, unit: 'polls/s', baseline: nodeRate, note: `${contribNote}; ratio = contrib / plc-read` });
     } else console.error(contribNote);
   } finally {
     await peer.stop();

@@ -6,6 +6,7 @@ import type { TagSample } from '../shared/contracts.schema';
 import { defineNode, fmt, status, type NodeMessage } from '../shared/node-kit';
 import type { ConnectionState } from '../plc-endpoint/connection-state';
 import { linkEndpoint } from '../plc-endpoint/endpoint-link';
+import { StatusThrottle } from '../plc-endpoint/status-throttle';
 import { ExceptionFilter } from './report-by-exception';
 import { Poller } from './poller';
 import type { PlcReadConfig } from './plc-read.schema';
@@ -27,12 +28,17 @@ export = function register(RED: NodeAPI) {
     tagCount = tags.length;
     const rbe = config.reportByException ? new ExceptionFilter((t) => driver.table.get(t)?.deadband ?? 0) : undefined;
 
+    const throttle = new StatusThrottle((s) => node.status(s));
+    const showPoll = (samples: TagSample[]) => {
+      polls++;
+      throttle.update(() => {
+        const bad = samples.filter((s) => s.quality === 'bad');
+        return bad.length ? status.failed(`${fmt(bad.length)} bad: ${bad[0].reason ?? ''}`.slice(0, 60)) : driver.state.phase === 'connected' ? status.ok(okText()) : undefined;
+      });
+    };
     const emit = (samples: TagSample[], base: NodeMessage = {}) => {
       const out = rbe ? rbe.filter(samples) : samples;
-      const bad = samples.filter((s) => s.quality === 'bad');
-      polls++;
-      if (bad.length) node.status(status.failed(`${fmt(bad.length)} bad: ${bad[0].reason ?? ''}`.slice(0, 60)));
-      else if (driver.state.phase === 'connected') node.status(status.ok(okText()));
+      showPoll(samples);
       if (out.length === 0) return false;
       const values: Record<string, TagSample['value']> = {};
       for (const s of out) values[s.tag] = s.value;
@@ -71,7 +77,7 @@ export = function register(RED: NodeAPI) {
         const samples = await driver.read(tags, { maxGap: config.maxGap });
         const values: Record<string, TagSample['value']> = {};
         for (const s of samples) values[s.tag] = s.value;
-        polls++;
+        showPoll(samples);
         // A triggered read always answers with every tag, even under report-by-exception.
         const m = msg as NodeMessage & { values?: unknown };
         m.payload = samples;
@@ -81,6 +87,7 @@ export = function register(RED: NodeAPI) {
         done();
       },
       async close() {
+        throttle.stop();
         await poller?.stop();
         if (onState) driver.off('state', onState);
         await (await subscription)?.close();

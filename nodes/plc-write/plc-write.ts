@@ -5,6 +5,7 @@ import type { NodeAPI } from 'node-red';
 import { defineNode, fmt, status } from '../shared/node-kit';
 import { linkEndpoint } from '../plc-endpoint/endpoint-link';
 import { writesFromPayload, WriteError } from '../plc-endpoint/plc-driver';
+import { StatusThrottle } from '../plc-endpoint/status-throttle';
 import type { PlcWriteConfig } from './plc-write.schema';
 
 export = function register(RED: NodeAPI) {
@@ -13,9 +14,8 @@ export = function register(RED: NodeAPI) {
     let failed = 0;
     const okText = () => (ok || failed ? `${fmt(ok)} written${failed ? `, ${fmt(failed)} failed` : ''}` : 'connected');
     const { driver, detach } = linkEndpoint(RED, config.endpoint, node, okText);
-    const showOk = () => {
-      if (driver.state.phase === 'connected') node.status(failed ? status.busy(okText()) : status.ok(okText()));
-    };
+    const throttle = new StatusThrottle((s) => node.status(s));
+    const showOk = () => throttle.update(() => (driver.state.phase === 'connected' ? (failed ? status.busy(okText()) : status.ok(okText())) : undefined));
     return {
       async input(msg, send, done) {
         let timer: NodeJS.Timeout | undefined;
@@ -39,6 +39,7 @@ export = function register(RED: NodeAPI) {
         }
       },
       close() {
+        throttle.stop();
         detach();
       },
     };
