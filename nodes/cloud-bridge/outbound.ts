@@ -118,9 +118,10 @@ function inspectionEntries(insp: Inspection, topic: (k: Kind, extra?: Record<str
 
 function imageEntry(msg: OutboundMessage, topic: (k: Kind, extra?: Record<string, string | undefined>) => string, idOverride?: string): OutboxEntry {
   if (!Buffer.isBuffer(msg.payload)) throw new LinesightError('an image message needs the image bytes as a Buffer in msg.payload', { field: 'msg.payload' });
-  const inspectionId = str(msg.inspectionId);
+  const info = (msg.image && typeof msg.image === 'object' ? msg.image : {}) as { format?: unknown; width?: unknown; height?: unknown; inspectionId?: unknown };
+  // msg.image.inspectionId is what cloud-bridge-in gives a lone image, so a factory can pass it on upward.
+  const inspectionId = str(msg.inspectionId) ?? str(info.inspectionId);
   if (!inspectionId) throw new LinesightError('an image message needs msg.inspectionId (the inspection it belongs to)', { field: 'msg.inspectionId' });
-  const info = (msg.image && typeof msg.image === 'object' ? msg.image : {}) as { format?: unknown; width?: unknown; height?: unknown };
   const format = str(info.format) ?? 'jpeg';
   if (!['jpeg', 'png', 'webp', 'avif', 'raw'].includes(format)) throw new LinesightError(`msg.image.format "${format}" is not one of jpeg, png, webp, avif, raw`, { field: 'msg.image.format' });
   const dim = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);

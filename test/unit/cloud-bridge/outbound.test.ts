@@ -42,6 +42,12 @@ describe('cloud-bridge outbound', () => {
     });
   }
 
+  it('passes on what cloud-bridge-in emits, ids kept: a lone image (msg.image.inspectionId) and msg.messageId', () => {
+    const [e] = prepareOutbound({ payload: Buffer.from('img'), kind: 'image', messageId: 'i9:image', image: { inspectionId: 'i9', format: 'webp', width: 4, height: 3 } }, o);
+    assert.equal(e.key, 'linesight/siteA/lineA/image');
+    assert.deepEqual(e.meta, { id: 'i9:image', kind: 'image', contentType: 'image/webp', inspectionId: 'i9', image: { format: 'webp', width: 4, height: 3 } });
+  });
+
   it('a sample array gets a content hash id: the same samples, the same id', () => {
     const a = prepareOutbound({ payload: [sample(1), sample(2)] }, o)[0].meta.id;
     const b = prepareOutbound({ payload: [sample(1), sample(2)] }, o)[0].meta.id;
