@@ -1,0 +1,226 @@
+// The two ways a batch reaches a table, both idempotent: COPY into a per-connection staging table followed
+// by one INSERT ... SELECT ... ON CONFLICT DO NOTHING (fastest; a plain COPY would fail on the first
+// duplicate), and one INSERT ... SELECT FROM unnest($1::type[], ...) ON CONFLICT DO NOTHING for servers
+// without COPY FROM STDIN (embedded PGlite). Also: which database errors are worth a retry, and which
+// field of a refused row is to blame.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { LinesightError } from '../shared/node-kit';
+import { qualified, quoteIdent } from './identifiers';
+import type { ColumnSpec, Row, TableSpec } from './row-mapper';
+import type { Queryable } from './db-schema';
+
+export interface TableWriter {
+  readonly method: 'copy' | 'unnest';
+  /** Writes all rows or none; resolves with the number of rows that were new. */
+  write(table: TableSpec, rows: Row[]): Promise<number>;
+}
+
+// ---- COPY text format -----------------------------------------------------------------------------
+
+const COPY_SPECIAL = /[\\\t\n\r]/g;
+const COPY_ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** One value in COPY text format (tab-separated, \N for NULL, backslash escapes). */
+export function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (Buffer.isBuffer(v)) return '\\\\x' + v.toString('hex');
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  COPY_SPECIAL.lastIndex = 0;
+  return COPY_SPECIAL.test(s) ? s.replace(COPY_SPECIAL, (c) => COPY_ESC[c]) : s;
+}
+
+export function copyLine(values: unknown[]): string {
+  let line = copyValue(values[0]);
+  for (let i = 1; i < values.length; i++) line += '\t' + copyValue(values[i]);
+  return line + '\n';
+}
+
+/** COPY data in chunks of about 64 KiB, so a large batch never becomes one huge string. */
+export function* copyChunks(rows: Row[], chunkBytes = 64 * 1024): Generator<string> {
+  let buf = '';
+  for (const r of rows) {
+    buf += copyLine(r.values);
+    if (buf.length >= chunkBytes) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
+const cols = (t: TableSpec) => t.columns.map((c) => quoteIdent(c.name)).join(', ');
+
+export class CopyWriter implements TableWriter {
+  readonly method = 'copy' as const;
+  // Staging tables are per connection (temporary); remember which connection has which.
+  private readonly staged = new WeakMap<PoolClient, Set<string>>();
+  private readonly stageNames = new Map<string, string>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+  ) {}
+
+  private stageName(table: string): string {
+    let n = this.stageNames.get(table);
+    if (!n) {
+      n = `ls_stage_${this.stageNames.size}_${table}`.slice(0, 63);
+      this.stageNames.set(table, n);
+    }
+    return n;
+  }
+
+  async write(table: TableSpec, rows: Row[]): Promise<number> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client emits 'error' when the server goes away mid-batch; the pending query rejects
+    // too, which is where it is handled. Without this listener the event would crash the process.
+    const onError = (err: Error) => (broken ??= err);
+    client.on('error', onError);
+    try {
+      const stage = this.stageName(table.name);
+      let set = this.staged.get(client);
+      if (!set) this.staged.set(client, (set = new Set()));
+      if (!set.has(stage)) {
+        // LIKE copies the columns and NOT NULLs but no unique index: duplicates are settled by the INSERT.
+        await client.query(`create temporary table if not exists ${quoteIdent(stage)} (like ${qualified(this.schema, table.name)}) on commit delete rows`);
+        set.add(stage);
+      }
+      await client.query('begin');
+      try {
+        const copy = client.query(copyFrom(`copy pg_temp.${quoteIdent(stage)} (${cols(table)}) from stdin`));
+        // pipeline destroys the COPY stream on any failure, which aborts the COPY on the server.
+        await pipeline(Readable.from(copyChunks(rows)), copy);
+        const r = await client.query(`insert into ${qualified(this.schema, table.name)} (${cols(table)}) select ${cols(table)} from pg_temp.${quoteIdent(stage)} on conflict do nothing`);
+        await client.query('commit');
+        return r.rowCount ?? 0;
+      } catch (err) {
+        await client.query('rollback').catch((e: Error) => (broken = e));
+        if (classifyError(err) === 'transient') broken = err as Error;
+        throw err;
+      }
+    } catch (err) {
+      if (classifyError(err) === 'transient') broken ??= err as Error;
+      throw err;
+    } finally {
+      // A connection that failed mid-COPY is not reused.
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+}
+
+export class UnnestWriter implements TableWriter {
+  readonly method = 'unnest' as const;
+  private readonly sql = new Map<string, string>();
+  constructor(
+    private readonly db: Queryable,
+    private readonly schema: string,
+  ) {}
+
+  private statement(t: TableSpec): string {
+    let s = this.sql.get(t.name);
+    if (!s) {
+      const arrays = t.columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
+      s = `insert into ${qualified(this.schema, t.name)} (${cols(t)}) select * from unnest(${arrays}) on conflict do nothing`;
+      this.sql.set(t.name, s);
+    }
+    return s;
+  }
+
+  async write(table: TableSpec, rows: Row[]): Promise<number> {
+    const n = table.columns.length;
+    const arrays: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
+    for (let r = 0; r < rows.length; r++) {
+      const v = rows[r].values;
+      for (let c = 0; c < n; c++) arrays[c][r] = v[c] ?? null;
+    }
+    const res = await this.db.query(this.statement(table), arrays);
+    return res.rowCount ?? 0;
+  }
+}
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+export type ErrorClass = 'transient' | 'row' | 'partition' | 'fatal';
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+const NETWORK_MESSAGE = /connection terminated|connection error|timeout|not queryable|terminating connection|the database system is|server closed the connection|socket|connect /i;
+
+/**
+ * transient: the server or the network is away (retry the same batch later); row: the data of some row
+ * is refused (split the batch to find it); partition: no partition for a row's day (create and retry);
+ * fatal: the statement itself cannot work (missing table, permissions) — every row of the batch fails.
+ */
+export function classifyError(err: unknown): ErrorClass {
+  const e = err as { code?: unknown; message?: string };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) {
+    const cls = code.slice(0, 2);
+    if (code === '23514' && /no partition/i.test(e.message ?? '')) return 'partition';
+    if (cls === '22' || cls === '23') return 'row';
+    if (cls === '08' || cls === '53' || cls === '57' || cls === '40' || cls === '58' || code === '55P03' || code === '55006') return 'transient';
+    return 'fatal';
+  }
+  if (code && NETWORK_CODES.has(code)) return 'transient';
+  if (NETWORK_MESSAGE.test(e?.message ?? '')) return 'transient';
+  return 'fatal';
+}
+
+/**
+ * For one refused row: which column (and so which message field) the database objects to, from the
+ * error's column, its constraint, COPY's context line, or by asking the server to cast each value.
+ */
+export async function explainRowError(
+  db: Queryable,
+  schema: string,
+  table: TableSpec,
+  row: Row,
+  err: Error & { column?: string; constraint?: string; where?: string },
+  fieldOf: (col: ColumnSpec, row: Row) => string,
+): Promise<LinesightError> {
+  let cols: ColumnSpec[] = [];
+  const byName = (n: string | undefined) => table.columns.find((c) => c.name === n);
+  if (err.column && byName(err.column)) cols = [byName(err.column)!];
+  if (!cols.length && err.constraint) {
+    try {
+      const r = await db.query(
+        `select a.attname as name from pg_constraint c join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace
+           join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
+          where c.conname = $1 and n.nspname = $2 and t.relname = $3`,
+        [err.constraint, schema, table.name],
+      );
+      cols = r.rows.map((x) => byName(String(x.name))).filter((c): c is ColumnSpec => !!c);
+    } catch {
+      /* the explanation is best effort */
+    }
+  }
+  if (!cols.length && err.where) {
+    const m = /column (\w+)/.exec(err.where);
+    if (m && byName(m[1])) cols = [byName(m[1])!];
+  }
+  if (!cols.length) {
+    for (let i = 0; i < table.columns.length; i++) {
+      const c = table.columns[i];
+      const v = row.values[i];
+      if (v === null || v === undefined) continue;
+      try {
+        await db.query(`select $1::${c.type} as v`, [v]);
+      } catch (probe) {
+        if (classifyError(probe) === 'row') {
+          cols = [c];
+          break;
+        }
+      }
+    }
+  }
+  const fields = [...new Set(cols.map((c) => fieldOf(c, row)))];
+  const field = fields.join(', ') || row.prefix || 'payload';
+  const where = cols.length ? ` (table ${table.name}, column ${cols.map((c) => c.name).join(', ')})` : ` (table ${table.name})`;
+  return new LinesightError(`${field}: ${err.message}${where}; the row was not stored`, { field, code: (err as { code?: string }).code, cause: err });
+}

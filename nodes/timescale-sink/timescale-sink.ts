@@ -1,0 +1,93 @@
+// timescale-sink: writes Linesight contracts (or any message, through a column mapping) into TimescaleDB
+// or plain PostgreSQL — batched, idempotent, and kept in memory or on disk while the database is away.
+// The work is in write-pipeline.ts and its modules; this file maps it onto Node-RED.
+import path from 'node:path';
+import type { NodeAPI } from 'node-red';
+import { defineNode, fmt, LinesightError, status } from '../shared/node-kit';
+import type { Database } from '../timescale-db/connection';
+import type { WriterState } from './batch-writer';
+import { DiskSpool } from './spool';
+import type { TimescaleSinkConfig } from './timescale-sink.schema';
+import { WritePipeline } from './write-pipeline';
+
+export = function register(RED: NodeAPI) {
+  defineNode<TimescaleSinkConfig>(RED, { type: 'timescale-sink', configSchema: 'TimescaleSinkConfig' }, ({ node, config, label }) => {
+    const dbNode = RED.nodes.getNode(config.db) as unknown as { database?: Database } | null;
+    const db = dbNode?.database;
+    if (!db) throw new LinesightError(`${label}: db must name a timescale-db config node that is running`, { field: 'db', statusText: 'no database' });
+
+    let spool: DiskSpool | undefined;
+    if (config.spool) {
+      const userDir = (RED.settings as unknown as { userDir?: string }).userDir ?? process.cwd();
+      const file = config.spoolFile || path.join(userDir, 'linesight', 'spool', `timescale-sink-${node.id.replace(/[^\w.-]/g, '_')}.db`);
+      spool = new DiskSpool({ file, maxBytes: config.spoolMaxMB * 1024 * 1024 });
+    }
+
+    let shown = '';
+    let timer: NodeJS.Timeout | undefined;
+    let latest: (WriterState & { method?: string }) | undefined;
+    const show = () => {
+      timer = undefined;
+      const s = latest!;
+      const backlog = s.memoryRows + s.spooledRows;
+      const failed = s.failed ? `, ${fmt(s.failed)} refused` : '';
+      const st =
+        s.phase === 'retrying'
+          ? status.disconnected(`database unreachable: ${fmt(s.memoryRows)} rows in memory, ${fmt(s.spooledRows)} on disk; retrying`)
+          : backlog > 0
+            ? status.busy(`backlog ${fmt(backlog)}${s.spooledRows ? ` (${fmt(s.spooledRows)} on disk)` : ''}${failed}`)
+            : s.failed
+              ? status.failed(`${fmt(s.written)} rows written${failed}`)
+              : status.ok(`${fmt(s.written)} rows written${s.method ? ` (${s.method})` : ''}`);
+      const key = JSON.stringify(st);
+      if (key !== shown) {
+        shown = key;
+        node.status(st);
+      }
+    };
+
+    db.acquire();
+    const pipeline = new WritePipeline(
+      db,
+      config,
+      {
+        // Status at most four times a second, whatever the message rate.
+        state: (s) => {
+          latest = s;
+          timer ??= setTimeout(show, 250);
+        },
+        orphanError: (err) => node.error(err, { payload: null, spooled: true } as never),
+        log: (text) => node.log(`${label}: ${text}`),
+      },
+      { spool },
+    );
+    node.status(status.connecting(`connecting to ${db.target}`));
+    pipeline
+      .ready()
+      .then(() => {
+        pipeline.writer.kick();
+        latest = pipeline.writer.state();
+        show();
+      })
+      .catch((err: Error) => {
+        node.status(status.disconnected(`database: ${err.message}`.slice(0, 80)));
+        node.warn(`${label}: ${err.message}; rows wait and the sink retries`);
+      });
+    if (spool && spool.rows > 0) node.log(`${label}: ${spool.rows} rows in the spool from an earlier run will be written`);
+
+    return {
+      input(msg, _send, done) {
+        return pipeline.accept(msg as unknown as Record<string, unknown>, done);
+      },
+      async close() {
+        try {
+          await pipeline.close(config.closeGraceMs);
+        } finally {
+          if (timer) clearTimeout(timer);
+          db.release();
+          node.status(status.clear());
+        }
+      },
+    };
+  });
+};
