@@ -19,6 +19,7 @@ import {
   type DataValue,
   type UserIdentityInfo,
 } from 'node-opcua';
+import { Backoff } from '../shared/backoff';
 import type { TagSample } from '../shared/contracts.schema';
 import type { ConnectionState } from './connection-state';
 import { checkWritable, WriteError, type PlcDriver, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
@@ -58,6 +59,8 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
   private readonly dataTypes = new Map<string, DataType>();
   private readonly subscriptions = new Set<ClientSubscription>();
   private inFlight = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
   requests = 0;
   private readonly now: () => number;
 
@@ -122,10 +125,25 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
   }
 
   private async connect(): Promise<void> {
+    const c = this.o.config;
     this.setState({ phase: 'connecting' });
-    await this.client.connect(this.o.config.endpointUrl);
-    if (this.closed) return;
-    this.session = await this.client.createSession(this.identity());
+    // node-opcua retries the connection itself until the server answers.
+    await this.client.connect(c.endpointUrl);
+    // A refused session (credentials, certificate, server busy) is retried with backoff, and says why.
+    const backoff = new Backoff({ initialMs: c.reconnectMinMs, maxMs: c.reconnectMaxMs, jitter: 0.5 });
+    while (!this.closed && !this.session) {
+      try {
+        this.session = await this.client.createSession(this.identity());
+      } catch (err) {
+        const delay = backoff.next();
+        this.setState({ phase: 'disconnected', reason: `session refused: ${(err as Error).message.split('\n')[0]}`, retryInMs: delay, attempts: backoff.attempts });
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.retryTimer = setTimeout(resolve, delay);
+        });
+      }
+    }
+    if (this.closed || !this.session) return;
     this.session.on('session_restored', () => this.setState({ phase: 'connected' }));
     this.setState({ phase: 'connected' });
   }
@@ -283,6 +301,8 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.wake?.();
     for (const s of this.subscriptions) await s.terminate().catch(() => {});
     this.subscriptions.clear();
     await this.session?.close().catch(() => {});

@@ -7,12 +7,15 @@ export interface OpcuaSim {
   close(): Promise<void>;
 }
 
-export async function startOpcuaSimulator(line: PlcLine, port: number): Promise<OpcuaSim> {
+/** `user` ("name:password") turns anonymous access off and accepts only that user. */
+export async function startOpcuaSimulator(line: PlcLine, port: number, user?: string): Promise<OpcuaSim> {
+  const [name, password] = user ? [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)] : [];
   const server = new OPCUAServer({
     port,
     resourcePath: '/UA/Linesight',
     buildInfo: { productName: 'Linesight PLC simulator', buildNumber: '1', buildDate: new Date() },
-    allowAnonymous: true,
+    allowAnonymous: !user,
+    ...(user ? { userManager: { isValidUser: (u: string, p: string) => u === name && p === password } } : {}),
   });
   await server.initialize();
   const ns: Namespace = server.engine.addressSpace!.getOwnNamespace();

@@ -9,6 +9,8 @@ export interface PlcSimulatorOptions {
   host?: string;
   port: number;
   opcuaPort?: number;
+  /** "name:password": OPC UA accepts only this user (no anonymous access). */
+  opcuaUser?: string;
   tickMs?: number;
 }
 
@@ -55,7 +57,7 @@ export async function startPlcSimulator(o: PlcSimulatorOptions): Promise<PlcSimu
   if (o.opcuaPort) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startOpcuaSimulator } = require('./plc-opcua') as typeof import('./plc-opcua');
-    opcua = await startOpcuaSimulator(line, o.opcuaPort);
+    opcua = await startOpcuaSimulator(line, o.opcuaPort, o.opcuaUser);
   }
   return {
     line,
@@ -79,9 +81,10 @@ export function register(simulate: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'Modbus TCP port', (v) => Number(v), 5020)
     .option('--opcua <port>', 'also serve OPC UA on this port', (v) => Number(v))
+    .option('--opcua-user <name:password>', 'OPC UA: accept only this user instead of anonymous access')
     .option('--tick <ms>', 'model update interval', (v) => Number(v), 100)
-    .action(async (opts: { host: string; port: number; opcua?: number; tick: number }) => {
-      const sim = await startPlcSimulator({ host: opts.host, port: opts.port, opcuaPort: opts.opcua, tickMs: opts.tick });
+    .action(async (opts: { host: string; port: number; opcua?: number; opcuaUser?: string; tick: number }) => {
+      const sim = await startPlcSimulator({ host: opts.host, port: opts.port, opcuaPort: opts.opcua, opcuaUser: opts.opcuaUser, tickMs: opts.tick });
       const out: string[] = [`linesight simulate plc: Modbus TCP on ${opts.host}:${opts.port} (any unit id)`];
       out.push('  tag               address   type      order  writable');
       for (const t of SIM_MODBUS_TAGS) {
@@ -89,7 +92,7 @@ export function register(simulate: Command): void {
       }
       out.push('  the line: LineSpeed ramps to SpeedSetpoint, to 0 while LineStop (c:3) is on; Diverter (c:2) sends products to RejectCount; AlarmLamp (c:0) sets Mode 2');
       if (sim.opcuaUrl) {
-        out.push(`OPC UA on ${sim.opcuaUrl}: ${SIM_OPCUA_TAGS.map((t) => t.address).join(', ')}`);
+        out.push(`OPC UA on ${sim.opcuaUrl} (${opts.opcuaUser ? `user "${opts.opcuaUser.split(':')[0]}" only` : 'anonymous'}): ${SIM_OPCUA_TAGS.map((t) => t.address).join(', ')}`);
       }
       out.push('ready');
       console.log(out.join('\n'));
