@@ -29,9 +29,9 @@ export = function register(RED: NodeAPI) {
         get connected() {
           return link.connected;
         },
-        publish(topic, body, meta, q) {
+        publish(topic, body, meta, q, cb) {
           const w = toWire(topic, body, meta, link.protocolVersion);
-          return link.publish(w.topic, w.payload, { qos: q, properties: w.properties });
+          link.publish(w.topic, w.payload, { qos: q, properties: w.properties }, cb);
         },
       },
     });

@@ -9,8 +9,8 @@ import type { OutboxMeta } from './wire-format';
 
 export interface UplinkTransport {
   readonly connected: boolean;
-  /** Resolves on PUBACK/PUBCOMP; rejects with an error (with `permanent: true` if retrying cannot help). */
-  publish(topic: string, body: Buffer, meta: OutboxMeta, qos: 1 | 2): Promise<void>;
+  /** Calls back on PUBACK/PUBCOMP, or with an error (with `permanent: true` if retrying cannot help). */
+  publish(topic: string, body: Buffer, meta: OutboxMeta, qos: 1 | 2, cb: (err?: Error & { permanent?: boolean }) => void): void;
 }
 
 export interface UplinkOptions {
@@ -122,10 +122,7 @@ export class Uplink extends EventEmitter {
       this.cursor = it.seq;
       this.inflight.set(it.seq, it.payload.length);
       this.inflightBytes += it.payload.length;
-      this.o.transport.publish(it.key, it.payload, it.meta as unknown as OutboxMeta, this.o.qos).then(
-        () => this.acked(it.seq, gen),
-        (err: Error & { permanent?: boolean }) => this.failed(it, gen, err),
-      );
+      this.o.transport.publish(it.key, it.payload, it.meta as unknown as OutboxMeta, this.o.qos, (err) => (err ? this.failed(it, gen, err) : this.acked(it.seq, gen)));
     }
   }
 

@@ -136,24 +136,26 @@ export class BrokerConnection extends EventEmitter {
     this.connect();
   }
 
-  publish(topic: string, payload: Buffer, options: IClientPublishOptions): Promise<void> {
+  /** Publishes; calls back once on PUBACK/PUBCOMP or with a PublishError (`permanent` when retrying cannot help). */
+  publish(topic: string, payload: Buffer, options: IClientPublishOptions, cb: (err?: PublishError) => void): void {
     const c = this.client;
-    if (!c || !this.connected) return Promise.reject(new PublishError('not connected', false));
-    return new Promise((resolve, reject) => {
-      c.publish(topic, payload, options, (err, packet) => {
-        if (err) {
-          const rc = (err as Error & { code?: number }).code;
-          const permanent = typeof rc === 'number' && PERMANENT_PUBLISH_CODES.has(rc);
-          reject(new PublishError(`broker refused the message on ${topic}: ${err.message}${typeof rc === 'number' ? ` (reason code 0x${rc.toString(16)})` : ''}`, permanent, rc));
-          return;
-        }
-        const rc = (packet as { reasonCode?: number } | undefined)?.reasonCode;
-        if (typeof rc === 'number' && rc >= 0x80) {
-          reject(new PublishError(`broker refused the message on ${topic} (reason code 0x${rc.toString(16)})`, PERMANENT_PUBLISH_CODES.has(rc), rc));
-          return;
-        }
-        resolve();
-      });
+    if (!c || !this.connected) {
+      cb(new PublishError('not connected', false));
+      return;
+    }
+    c.publish(topic, payload, options, (err, packet) => {
+      if (err) {
+        const rc = (err as Error & { code?: number }).code;
+        const permanent = typeof rc === 'number' && PERMANENT_PUBLISH_CODES.has(rc);
+        cb(new PublishError(`broker refused the message on ${topic}: ${err.message}${typeof rc === 'number' ? ` (reason code 0x${rc.toString(16)})` : ''}`, permanent, rc));
+        return;
+      }
+      const rc = (packet as { reasonCode?: number } | undefined)?.reasonCode;
+      if (typeof rc === 'number' && rc >= 0x80) {
+        cb(new PublishError(`broker refused the message on ${topic} (reason code 0x${rc.toString(16)})`, PERMANENT_PUBLISH_CODES.has(rc), rc));
+        return;
+      }
+      cb();
     });
   }
 

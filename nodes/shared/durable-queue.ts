@@ -247,7 +247,8 @@ export class DurableQueue {
     this.assertOpen();
     if (seqs.length === 0) return;
     const want = new Set(seqs);
-    if (this.pending.length) {
+    // Only seqs above what is on disk can be in memory; most acks are for written items, so skip the scan.
+    if (this.pending.length && seqs.some((q) => q > this.lastSeqOnDisk)) {
       const keep: QueuedItem[] = [];
       for (const p of this.pending) {
         if (want.has(p.seq)) {

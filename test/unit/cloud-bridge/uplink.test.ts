@@ -19,11 +19,9 @@ class FakeTransport implements UplinkTransport {
   connected = false;
   pending: Pending[] = [];
   delivered: string[] = [];
-  publish(topic: string, body: Buffer, _meta: OutboxMeta, _qos: 1 | 2): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const p: Pending = { topic, body: body.toString(), resolve: () => { this.delivered.push(p.body); resolve(); }, reject };
-      this.pending.push(p);
-    });
+  publish(topic: string, body: Buffer, _meta: OutboxMeta, _qos: 1 | 2, cb: (err?: Error) => void): void {
+    const p: Pending = { topic, body: body.toString(), resolve: () => { this.delivered.push(p.body); cb(); }, reject: (e) => cb(e) };
+    this.pending.push(p);
   }
   ackAll() {
     for (const p of this.pending.splice(0)) p.resolve();
