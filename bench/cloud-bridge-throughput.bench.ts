@@ -9,7 +9,7 @@ import { report } from './support/report';
 
 const N = Number(process.env.LINESIGHT_BRIDGE_COUNT ?? 30_000);
 const N_FSYNC = Number(process.env.LINESIGHT_BRIDGE_FSYNC_COUNT ?? 2_000);
-const RUNS = 2;
+const RUNS = 3;
 
 async function main() {
   const broker = await benchBroker();

@@ -77,7 +77,7 @@ export function prepareOutbound(msg: OutboundMessage, o: OutboundOptions): Outbo
     return [{ key: topic('status', { site: str(s.site) ?? vars.site, line: str(s.line) ?? vars.line }), payload: body, meta: { id: idOverride ?? crypto.randomUUID(), kind: 'status', contentType: 'application/json' } }];
   }
 
-  const kind = contractOf(p);
+  const kind = recognise(p);
   if (!kind || (forced && forced !== kind)) throw notAContract(p, forced as Kind | undefined);
   if (kind === 'inspection') return inspectionEntries(p as Inspection, topic, o, idOverride);
   if (kind === 'actions') {
@@ -90,6 +90,18 @@ export function prepareOutbound(msg: OutboundMessage, o: OutboundOptions): Outbo
   // Same samples, same id: a replay from upstream is a duplicate downstream too.
   const id = idOverride ?? (Array.isArray(p) ? `tags:${crypto.createHash('sha1').update(body).digest('base64url')}` : `${samples[0].device}:${samples[0].tag}:${samples[0].ts}`);
   return [{ key: topic('tags', { device: samples[0].device }), payload: body, meta: { id, kind: 'tags', contentType: 'application/json' } }];
+}
+
+// Validates against the one contract the payload's fields point to (a failed validation of the other
+// contracts would cost more than the good one); contractOf decides when the fields say nothing.
+function recognise(p: unknown): 'inspection' | 'actions' | 'tags' | undefined {
+  const o = (Array.isArray(p) ? p[0] : p) as Record<string, unknown> | undefined;
+  if (o && typeof o === 'object') {
+    if (!Array.isArray(p) && typeof o.inspectionId === 'string' && 'detections' in o) return inspectionContract.is(p) ? 'inspection' : undefined;
+    if (!Array.isArray(p) && typeof o.actionId === 'string') return lineActionContract.is(p) ? 'actions' : undefined;
+    if (typeof o.device === 'string' && 'tag' in o) return contractOf(p) === 'tags' ? 'tags' : undefined;
+  }
+  return contractOf(p);
 }
 
 function inspectionEntries(insp: Inspection, topic: (k: Kind, extra?: Record<string, string | undefined>) => string, o: OutboundOptions, idOverride?: string): OutboxEntry[] {

@@ -51,6 +51,13 @@ export class QueueFullError extends Error {
   }
 }
 
+export class QueueInUseError extends Error {
+  constructor(file: string) {
+    super(`durable queue ${file} is already open in this process (two nodes may not share one file)`);
+    this.name = 'QueueInUseError';
+  }
+}
+
 export class QueueClosedError extends Error {
   constructor(file: string) {
     super(`durable queue ${file} is closed`);
@@ -71,8 +78,12 @@ const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const RECENT_MAX_ITEMS = 20_000;
 const RECENT_MAX_BYTES = 32 * 1024 * 1024;
 
+// Files open in this process: two queues on one file would hand out the same seqs twice.
+const openFiles = new Set<string>();
+
 export class DurableQueue {
   readonly file: string;
+  private readonly resolved: string;
   private readonly db: Database.Database;
   private readonly maxMessages: number;
   private readonly maxBytes: number;
@@ -124,39 +135,47 @@ export class DurableQueue {
     if (!(this.maxBytes >= 1)) throw new RangeError('maxBytes must be >= 1');
     if (!(this.syncEveryMs >= 0)) throw new RangeError('syncEveryMs must be >= 0');
 
-    fs.mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
+    this.resolved = path.resolve(opts.file);
+    if (openFiles.has(this.resolved)) throw new QueueInUseError(this.resolved);
+    fs.mkdirSync(path.dirname(this.resolved), { recursive: true });
     this.db = new Database(opts.file);
-    this.db.pragma('journal_mode = WAL');
-    // syncEveryMs = 0: FULL, each commit is fsynced in WAL mode before it returns. Group commit: NORMAL
-    // (commits reach the OS, so a killed process loses nothing committed) plus our own fsync of the WAL file
-    // in libuv's thread pool after each commit, so the event loop never waits for the disk.
-    this.db.pragma(this.syncEveryMs === 0 ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    this.db.exec(`
-      create table if not exists items (
-        seq integer primary key,
-        key text not null,
-        payload blob not null,
-        meta text,
-        enqueued_at integer not null
-      );
-      create table if not exists state (k text primary key, v integer not null);
-    `);
-    const state = (k: string) => (this.db.prepare('select v from state where k = ?').get(k) as { v: number } | undefined)?.v ?? 0;
-    const agg = this.db.prepare('select count(*) as n, coalesce(sum(length(payload)), 0) as b, coalesce(max(seq), 0) as m from items').get() as { n: number; b: number; m: number };
-    this.messages = agg.n;
-    this.bytes = agg.b;
-    // Seqs never repeat, even after the queue was emptied and reopened.
-    this.lastSeq = this.lastSeqOnDisk = Math.max(agg.m, state('last_seq'));
-    this.diskOnlyMax = this.lastSeq;
-    this.droppedCount = this.droppedOnDisk = state('dropped');
-    this.stmt = {
-      insert: this.db.prepare('insert into items (seq, key, payload, meta, enqueued_at) values (?, ?, ?, ?, ?)'),
-      del: this.db.prepare('delete from items where seq = ?'),
-      peek: this.db.prepare('select seq, key, payload, meta, enqueued_at from items where seq > ? and seq <= ? order by seq limit ?'),
-      oldest: this.db.prepare('select seq, length(payload) as len from items where seq > ? order by seq limit ?'),
-      len: this.db.prepare('select length(payload) as len from items where seq = ?'),
-      setState: this.db.prepare('insert into state (k, v) values (?, ?) on conflict (k) do update set v = excluded.v'),
-    };
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // syncEveryMs = 0: FULL, each commit is fsynced in WAL mode before it returns. Group commit: NORMAL
+      // (commits reach the OS, so a killed process loses nothing committed) plus our own fsync of the WAL file
+      // in libuv's thread pool after each commit, so the event loop never waits for the disk.
+      this.db.pragma(this.syncEveryMs === 0 ? 'synchronous = FULL' : 'synchronous = NORMAL');
+      this.db.exec(`
+        create table if not exists items (
+          seq integer primary key,
+          key text not null,
+          payload blob not null,
+          meta text,
+          enqueued_at integer not null
+        );
+        create table if not exists state (k text primary key, v integer not null);
+      `);
+      const state = (k: string) => (this.db.prepare('select v from state where k = ?').get(k) as { v: number } | undefined)?.v ?? 0;
+      const agg = this.db.prepare('select count(*) as n, coalesce(sum(length(payload)), 0) as b, coalesce(max(seq), 0) as m from items').get() as { n: number; b: number; m: number };
+      this.messages = agg.n;
+      this.bytes = agg.b;
+      // Seqs never repeat, even after the queue was emptied and reopened.
+      this.lastSeq = this.lastSeqOnDisk = Math.max(agg.m, state('last_seq'));
+      this.diskOnlyMax = this.lastSeq;
+      this.droppedCount = this.droppedOnDisk = state('dropped');
+      this.stmt = {
+        insert: this.db.prepare('insert into items (seq, key, payload, meta, enqueued_at) values (?, ?, ?, ?, ?)'),
+        del: this.db.prepare('delete from items where seq = ?'),
+        peek: this.db.prepare('select seq, key, payload, meta, enqueued_at from items where seq > ? and seq <= ? order by seq limit ?'),
+        oldest: this.db.prepare('select seq, length(payload) as len from items where seq > ? order by seq limit ?'),
+        len: this.db.prepare('select length(payload) as len from items where seq = ?'),
+        setState: this.db.prepare('insert into state (k, v) values (?, ?) on conflict (k) do update set v = excluded.v'),
+      };
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    openFiles.add(this.resolved);
   }
 
   /** Appends one item; returns its seq. Throws QueueFullError under 'refuse-newest' when full. */
@@ -347,6 +366,7 @@ export class DurableQueue {
       if (this.walFd !== undefined) fs.fsyncSync(this.walFd);
     } finally {
       this.closed = true;
+      openFiles.delete(this.resolved);
       // A background fsync still holds the descriptor: its callback closes it.
       if (this.walFd !== undefined && !this.walSyncing) fs.closeSync(this.walFd);
       this.db.close();

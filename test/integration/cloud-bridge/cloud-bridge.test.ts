@@ -10,6 +10,7 @@ interface Target {
   name: string;
   url: () => string;
   v: 4 | 5;
+  qos?: 1 | 2;
 }
 
 describe('cloud-bridge uplink and cloud-bridge-in downlink (integration)', function () {
@@ -38,7 +39,7 @@ describe('cloud-bridge uplink and cloud-bridge-in downlink (integration)', funct
   const targets: Target[] = [
     { name: 'the shared test broker (LINESIGHT_MQTT_URL or embedded)', url: () => shared.url, v: 5 },
     { name: 'embedded aedes, MQTT 3.1.1', url: () => aedes.url, v: 4 },
-    { name: 'Mosquitto, MQTT 5', url: () => mosq!.url, v: 5 },
+    { name: 'Mosquitto, MQTT 5, QoS 2', url: () => mosq!.url, v: 5, qos: 2 },
     { name: 'Mosquitto, MQTT 3.1.1', url: () => mosq!.url, v: 4 },
   ];
 
@@ -50,8 +51,8 @@ describe('cloud-bridge uplink and cloud-bridge-in downlink (integration)', funct
       await helper.load(bridgeNodes, [
         brokerNode('tx', t.url(), t.v),
         brokerNode('rx', t.url(), t.v),
-        uplinkNode('up', 'tx', prefix, { site: 'plant1', line: 'line1' }),
-        downlinkNode('down', 'rx', prefix, ['out']),
+        uplinkNode('up', 'tx', prefix, { site: 'plant1', line: 'line1', qos: t.qos ?? 1 }),
+        downlinkNode('down', 'rx', prefix, ['out'], { qos: t.qos ?? 1 }),
         { id: 'out', type: 'helper' },
       ]);
       const got: any[] = [];
@@ -87,6 +88,40 @@ describe('cloud-bridge uplink and cloud-bridge-in downlink (integration)', funct
       assert.deepEqual(byKind.status.payload, { state: 'running' });
     });
   }
+
+  it('a shared subscription splits one stream between two cloud-bridge-in workers, nothing lost or doubled (Mosquitto, MQTT 5)', async function () {
+    if (!mosq) this.skip();
+    const prefix = topicPrefix();
+    const group = `g${prefix.slice(-8)}`;
+    await helper.load(bridgeNodes, [
+      brokerNode('tx', mosq.url, 5),
+      brokerNode('rx1', mosq.url, 5),
+      brokerNode('rx2', mosq.url, 5),
+      uplinkNode('up', 'tx', prefix, { site: 'plant1', line: 'line1' }),
+      downlinkNode('w1', 'rx1', prefix, ['o1'], { shareGroup: group }),
+      downlinkNode('w2', 'rx2', prefix, ['o2'], { shareGroup: group }),
+      { id: 'o1', type: 'helper' },
+      { id: 'o2', type: 'helper' },
+    ]);
+    const got1: number[] = [];
+    const got2: number[] = [];
+    helper.getNode('o1').on('input', (m: any) => got1.push(m.payload.value));
+    helper.getNode('o2').on('input', (m: any) => got2.push(m.payload.value));
+    const ws = ['up', 'w1', 'w2'].map((id) => watch(helper.getNode(id)));
+    await waitFor('all connected', () => ws.every((w) => /^connected/.test(w.last().text ?? '')), 20_000);
+    const up = helper.getNode('up');
+    await waitFor('both workers subscribed', async () => {
+      await receive(up, { payload: tagSample(-1), messageId: `probe-${Math.random()}` });
+      await new Promise((r) => setTimeout(r, 100));
+      return got1.length > 0 && got2.length > 0;
+    }, 20_000, 10);
+    got1.length = 0;
+    got2.length = 0;
+    for (let i = 0; i < 200; i++) assert.equal(await receive(up, { payload: tagSample(i) }), undefined);
+    await waitFor('200 split between the workers', () => got1.length + got2.length >= 200, 20_000);
+    assert.ok(got1.length > 0 && got2.length > 0, `both workers got some (${got1.length} / ${got2.length})`);
+    assert.deepEqual([...got1, ...got2].sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => i));
+  });
 
   it('refuses a payload that is not a known contract with an error naming the field, and keeps going', async () => {
     const prefix = topicPrefix();

@@ -145,6 +145,13 @@ for (const policy of [
       assert.equal(q.peek(n).length, n - 4);
     });
 
+    it('refuses a second queue on a file that is open, and allows it after close', () => {
+      const q = make();
+      assert.throws(() => new DurableQueue({ file: q.file }), /already open in this process/);
+      q.close();
+      make({ file: q.file });
+    });
+
     it('rejects a payload that is not a Buffer and any use after close', () => {
       const q = make();
       assert.throws(() => q.push('k', 'text' as unknown as Buffer), /payload must be a Buffer/);
