@@ -39,6 +39,7 @@ export function register(program: Command): void {
         `  flow repository   ${demo.repository.url}/api/v1/openapi.json   admin token in ${demo.repository.adminTokenFile ?? '(created on an earlier start)'}`,
         `                    (or open the "Flow repository" tab in any editor's sidebar)`,
         `  cloud history     ${demo.cloudHistoryUrl}   (schema cloud: inspections, detections, tag_samples, line_actions)`,
+        `  factory history   ${demo.factoryHistoryUrl}   (schema factory)`,
         `  simulated PLC     modbus-tcp://${demo.plc.host}:${demo.plc.port}   alarm lamp = coil 0`,
         `  logs              ${path.join(path.resolve(o.dataDir), 'logs')}`,
         ...demo.missing.map((m) => `  missing: ${m}`),

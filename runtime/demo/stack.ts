@@ -83,7 +83,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const cleanups: Array<() => Promise<void>> = [];
   const children: Child[] = [];
   const stopAll = async () => {
-    await Promise.allSettled(children.map((c) => c.stop()));
+    // An agent needs up to its health window + 5 s, then 10 s to escalate to SIGKILL on a stuck Node-RED:
+    // killing the agent sooner would orphan its runtime.
+    await Promise.allSettled(children.map((c) => c.stop(c.name.endsWith('-runtime') ? 45_000 : 10_000)));
     for (const c of cleanups.reverse()) await c().catch(() => {});
   };
   try {
