@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import { fork } from 'node:child_process';
 import { startEmbeddedBroker } from '../runtime/embedded/broker';
 import { freePort } from '../test/support/services';
 import { hasMosquitto, startPrivateMosquitto } from '../test/integration/cloud-bridge/private-mosquitto';
@@ -71,13 +71,24 @@ export function outboxFile(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ls-bench-outbox-')), 'outbox.db');
 }
 
-/** A QoS 0 subscriber that counts what arrives under `prefix/#`. */
-export async function counter(url: string, prefix: string, protocolVersion: 4 | 5): Promise<{ count(): number; reset(): void; end(): Promise<void> }> {
-  const c: MqttClient = await mqtt.connectAsync(url, { protocolVersion });
+/** A QoS 0 subscriber in another process that counts what arrives under `prefix/#`. */
+export async function counter(url: string, prefix: string, protocolVersion: 4 | 5): Promise<{ count(): number; end(): Promise<void> }> {
+  const child = fork(path.join(__dirname, 'cloud-bridge-subscriber.js'), [url, `${prefix}/#`, String(protocolVersion)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let n = 0;
-  c.on('message', () => n++);
-  await c.subscribeAsync(`${prefix}/#`, { qos: 0 });
-  return { count: () => n, reset: () => (n = 0), end: () => c.endAsync() };
+  let ready = false;
+  child.on('message', (m: { n?: number; ready?: boolean }) => {
+    if (m.ready) ready = true;
+    if (typeof m.n === 'number') n = m.n;
+  });
+  await waitFor('subscriber ready', () => ready, 20_000, 10);
+  return {
+    count: () => n,
+    end: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill();
+      await exited;
+    },
+  };
 }
 
 /** Feeds `n` messages into a node in chunks, yielding to I/O between chunks as a flow would. */
