@@ -9,6 +9,11 @@ export interface CloudBridgeInConfig {
    */
   topics: string;
   /**
+   * The senders' topic template: {site} and {line} are read back from each topic into msg.site / msg.line.
+   * @default "linesight/{site}/{line}/{kind}"
+   */
+  topicTemplate: string;
+  /**
    * Shared subscription group: several workers with the same group split the stream (`$share/<group>/<filter>`). Empty = every worker gets every message.
    * @pattern ^[^/+#$\s]*$
    */

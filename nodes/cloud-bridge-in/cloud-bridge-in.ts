@@ -6,16 +6,21 @@ import { useBroker } from '../cloud-broker/use-broker';
 import { RateMeter, linkStatus } from '../cloud-bridge/status';
 import { defineNode, fmt, status } from '../shared/node-kit';
 import type { CloudBridgeInConfig } from './cloud-bridge-in.schema';
-import { parseFilters } from './filters';
+import { parseFilters, topicReader } from './filters';
 import { Inbound, type InboundOutput } from './inbound';
 
 export = function register(RED: NodeAPI) {
   defineNode<CloudBridgeInConfig>(RED, { type: 'cloud-bridge-in', configSchema: 'CloudBridgeInConfig' }, ({ node, config, label }) => {
     const filters = parseFilters(config.topics, config.shareGroup);
     const link = useBroker(RED, config.broker, label);
+    const readTopic = topicReader(config.topicTemplate);
     const qos = Math.min(2, Math.max(0, Number(config.qos))) as 0 | 1 | 2;
     const inbound = new Inbound({ dedupeWindow: config.dedupeWindow, joinMs: config.joinImagesMs }, (out: InboundOutput) => {
       const msg: Record<string, unknown> = { topic: out.topic, kind: out.kind, messageId: out.messageId, payload: out.payload };
+      const vars = readTopic(out.topic);
+      // A bridge above this one needs them for contracts that carry no site/line (TagSample).
+      if (vars?.site) msg.site = vars.site;
+      if (vars?.line) msg.line = vars.line;
       if (out.image) msg.image = out.image;
       if (out.imageMissing) msg.imageMissing = true;
       node.send(msg);

@@ -123,6 +123,51 @@ describe('cloud-bridge uplink and cloud-bridge-in downlink (integration)', funct
     assert.deepEqual([...got1, ...got2].sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => i));
   });
 
+  it('line -> factory -> cloud: the factory passes everything up with the same ids, image joined at the top', async () => {
+    const cloud = await startEmbeddedBroker();
+    try {
+      const p1 = topicPrefix();
+      const p2 = topicPrefix();
+      await helper.load(bridgeNodes, [
+        brokerNode('line-up', aedes.url, 4),
+        brokerNode('factory-in', aedes.url, 4),
+        brokerNode('factory-up', cloud.url, 4),
+        brokerNode('cloud-in', cloud.url, 4),
+        uplinkNode('line', 'line-up', p1, { site: 'plant1', line: 'line1' }),
+        downlinkNode('fin', 'factory-in', p1, ['fup', 'fseen']),
+        uplinkNode('fup', 'factory-up', p2, { site: 'plant1' }),
+        downlinkNode('cin', 'cloud-in', p2, ['out']),
+        { id: 'fseen', type: 'helper' },
+        { id: 'out', type: 'helper' },
+      ]);
+      const got: any[] = [];
+      const factoryErrors = watch(helper.getNode('fup'));
+      helper.getNode('out').on('input', (m: any) => got.push(m));
+      const ws = ['line', 'fin', 'fup', 'cin'].map((id) => watch(helper.getNode(id)));
+      await waitFor('all links up', () => ws.every((w) => /^connected/.test(w.last().text ?? '')), 20_000);
+      const line = helper.getNode('line');
+      await waitFor('the chain to carry a probe', async () => {
+        await receive(line, { payload: tagSample(-1), messageId: `probe-${Math.random()}` });
+        await new Promise((r) => setTimeout(r, 200));
+        return got.length > 0;
+      }, 20_000, 10);
+      got.length = 0;
+      const image = Buffer.alloc(3000, 7);
+      const insp = { ...sampleInspection(42), image: { data: image, format: 'webp' as const, width: 30, height: 20 } };
+      assert.equal(await receive(line, { payload: insp }), undefined);
+      assert.equal(await receive(line, { payload: tagSample(5) }), undefined);
+      await waitFor('both at the top', () => got.length >= 2, 20_000);
+      const top = got.find((m) => m.kind === 'inspection');
+      assert.equal(top.messageId, 'insp-42');
+      assert.ok(top.payload.image.data.equals(image));
+      assert.equal(got.find((m) => m.kind === 'tags').messageId, 'press1:count:1760000000005');
+      assert.deepEqual(factoryErrors.error, []);
+    } finally {
+      await helper.unload();
+      await cloud.stop();
+    }
+  });
+
   it('refuses a payload that is not a known contract with an error naming the field, and keeps going', async () => {
     const prefix = topicPrefix();
     await helper.load(bridgeNodes, [brokerNode('tx', aedes.url, 4), uplinkNode('up', 'tx', prefix, { site: 's', line: 'l' })]);

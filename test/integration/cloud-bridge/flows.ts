@@ -28,7 +28,7 @@ export function uplinkNode(id: string, broker: string, prefix: string, extra: Re
 }
 
 export function downlinkNode(id: string, broker: string, prefix: string, wires: string[], extra: Record<string, unknown> = {}) {
-  return { id, type: 'cloud-bridge-in', broker, topics: `${prefix}/#`, wires: [wires], ...extra };
+  return { id, type: 'cloud-bridge-in', broker, topics: `${prefix}/#`, topicTemplate: `${prefix}/{site}/{line}/{kind}`, wires: [wires], ...extra };
 }
 
 /** Records what a node reports: statuses, warnings, errors. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describeConnectError } from '../../../nodes/cloud-broker/broker-connection';
 import { filterProblem, topicMatches } from '../../../nodes/cloud-broker/topic-filter';
-import { parseFilters } from '../../../nodes/cloud-bridge-in/filters';
+import { parseFilters, topicReader } from '../../../nodes/cloud-bridge-in/filters';
 
 const e = (message: string, code?: string | number) => Object.assign(new Error(message), { code });
 
@@ -41,5 +41,12 @@ describe('cloud-broker connection helpers', () => {
     assert.deepEqual(parseFilters('a/+/c, d/#\n', 'workers'), ['$share/workers/a/+/c', '$share/workers/d/#']);
     assert.throws(() => parseFilters(' , '), /give at least one topic filter/);
     assert.throws(() => parseFilters('a/#/b'), /filter "a\/#\/b" uses #/);
+  });
+
+  it('reads site and line back from a topic with the sender template', () => {
+    const read = topicReader('linesight/{site}/{line}/{kind}');
+    assert.deepEqual(read('linesight/p1/l2/tags'), { site: 'p1', line: 'l2', kind: 'tags' });
+    assert.equal(read('other/p1/l2/tags'), undefined);
+    assert.equal(read('linesight/p1/tags'), undefined);
   });
 });
