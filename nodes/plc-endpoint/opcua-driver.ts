@@ -15,6 +15,7 @@ import {
   SecurityPolicy,
   TimestampsToReturn,
   UserTokenType,
+  VariantArrayType,
   type ClientSession,
   type DataValue,
   type UserIdentityInfo,
@@ -170,7 +171,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
     const base = { device: this.o.device, tag: tag.name, ts, ...(tag.unit ? { unit: tag.unit } : {}) };
     if (!dv) return { ...base, value: null, quality: 'bad', reason: 'no value' };
     const sc = dv.statusCode;
-    const value = toTagValue(dv.value?.value, tag);
+    const value = toTagValue(dv.value?.value, tag, dv.value?.dataType);
     if (sc.isGood()) return { ...base, value, quality: 'good', ts: dv.sourceTimestamp?.getTime() ?? ts };
     return { ...base, value: sc.isBad() ? null : value, quality: sc.isBad() ? 'bad' : 'uncertain', reason: sc.toString() };
   }
@@ -234,7 +235,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
         tags.map((t, i) => ({
           nodeId: t.nodeId,
           attributeId: AttributeIds.Value,
-          value: { value: { dataType: types[i], value: toVariantValue(values[i], types[i]) } },
+          value: { value: { dataType: types[i], arrayType: VariantArrayType.Scalar, value: toVariantValue(values[i], types[i]) } },
         })),
       );
     } finally {
@@ -327,15 +328,16 @@ function toVariantValue(raw: number | boolean | string, type: DataType): unknown
   return raw;
 }
 
-function toTagValue(v: unknown, tag: OpcuaTag): TagSample['value'] {
+function toTagValue(v: unknown, tag: OpcuaTag, dataType?: DataType): TagSample['value'] {
   let out: TagSample['value'];
   if (v === null || v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') out = v;
   else if (v instanceof Date) out = v.getTime();
   else if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) {
-    // node-opcua gives Int64/UInt64 as [high, low].
-    const n = (BigInt(v[0]) << 32n) + BigInt(v[1] >>> 0);
-    out = n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+    // node-opcua gives Int64/UInt64 as [high, low]; the high half carries the sign of an Int64.
+    const high = dataType === DataType.Int64 ? v[0] | 0 : v[0] >>> 0;
+    const n = (BigInt(high) << 32n) + BigInt(v[1] >>> 0);
+    out = n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n.toString();
   } else out = typeof (v as object).toString === 'function' ? String(v) : JSON.stringify(v);
   if (typeof out === 'number' && (tag.scale !== 1 || tag.offset !== 0)) out = out * tag.scale + tag.offset;
   return out;

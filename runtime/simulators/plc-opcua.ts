@@ -1,5 +1,5 @@
 // The OPC UA face of the simulated line: node-opcua server with Line1.* variables bound to the model.
-import { DataType, OPCUAServer, StatusCodes, Variant, type Namespace, type UAObject } from 'node-opcua';
+import { DataType, OPCUAServer, StatusCodes, Variant, VariantArrayType, type Namespace, type UAObject } from 'node-opcua';
 import type { PlcLine } from './plc-line';
 
 export interface OpcuaSim {
@@ -29,7 +29,7 @@ export async function startOpcuaSimulator(line: PlcLine, port: number, user?: st
       dataType: DataType[dataType],
       minimumSamplingInterval: 50,
       value: {
-        get: () => new Variant({ dataType, value: get() }),
+        get: () => new Variant({ dataType, arrayType: VariantArrayType.Scalar, value: get() }),
         ...(set
           ? {
               set: (v: Variant) => (set(v.value) ? StatusCodes.Good : StatusCodes.BadOutOfRange),
@@ -67,6 +67,12 @@ export async function startOpcuaSimulator(line: PlcLine, port: number, user?: st
   variable('LineStop', DataType.Boolean, () => line.coils[3], coil(3));
   variable('BatchSize', DataType.Int16, () => batchSize, (v) => {
     batchSize = Number(v);
+    return true;
+  });
+  // Int64 travels as [high, low] 32-bit halves in node-opcua.
+  let lifetimeCount: [number, number] = [0x0001_0203, 0x0405_0607];
+  variable('LifetimeCount', DataType.Int64, () => lifetimeCount, (v) => {
+    lifetimeCount = v as [number, number];
     return true;
   });
   await server.start();

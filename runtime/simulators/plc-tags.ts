@@ -54,4 +54,5 @@ export const SIM_OPCUA_TAGS: PlcTagConfig[] = [
   { name: 'Diverter', address: 'ns=1;s=Line1.Diverter', writable: true },
   { name: 'LineStop', address: 'ns=1;s=Line1.LineStop', writable: true },
   { name: 'BatchSize', address: 'ns=1;s=Line1.BatchSize', writable: true },
+  { name: 'LifetimeCount', address: 'ns=1;s=Line1.LifetimeCount', writable: true },
 ];

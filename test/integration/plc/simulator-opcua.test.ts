@@ -103,13 +103,17 @@ describe('plc nodes against the simulator (Modbus TCP and OPC UA, another proces
     assert.equal(msg.payload.length, SIM_OPCUA_TAGS.length);
     assert.ok(msg.payload.every((s: any) => s.quality === 'good'), JSON.stringify(msg.payload.filter((s: any) => s.quality !== 'good')));
     assert.equal(msg.values.ProductCode, 'PX-2000');
+    assert.equal(msg.values.LifetimeCount, 0x0001020304050607, 'Int64 [high, low] from the server');
     assert.equal(typeof msg.values.LineSpeed, 'number');
     assert.equal(msg.payload.find((s: any) => s.tag === 'LineSpeed').unit, 'm/min');
 
-    const written = new Promise<any>((r) => helper.getNode('wout').on('input', r));
-    helper.getNode('w').receive({ payload: [{ tag: 'AlarmLamp', value: true }, { tag: 'SpeedSetpoint', value: 150 }, { tag: 'ProductCode', value: 'PX-9' }, { tag: 'BatchSize', value: 1200 }] });
+    const written = Promise.race([
+      new Promise<any>((r) => helper.getNode('wout').once('input', r)),
+      new Promise<any>((_, reject) => helper.getNode('w').once('call:error', (c: any) => reject(new Error(`write failed: ${c.args[0]}`)))),
+    ]);
+    helper.getNode('w').receive({ payload: [{ tag: 'AlarmLamp', value: true }, { tag: 'SpeedSetpoint', value: 150 }, { tag: 'ProductCode', value: 'PX-9' }, { tag: 'BatchSize', value: 1200 }, { tag: 'LifetimeCount', value: -5000000000 }] });
     const wmsg = await written;
-    assert.deepEqual(wmsg.written.map((w: any) => w.readBack), [true, 150, 'PX-9', 1200]);
+    assert.deepEqual(wmsg.written.map((w: any) => w.readBack), [true, 150, 'PX-9', 1200, -5000000000]);
     await waitFor('AlarmLamp change published', () => changes.some((s) => s.tag === 'AlarmLamp' && s.value === true), 20_000);
 
     const w = helper.getNode('w');
