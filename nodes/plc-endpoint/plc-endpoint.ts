@@ -21,6 +21,8 @@ export = function register(RED: NodeAPI) {
         throw new LinesightError(`${label}: ${(err as Error).message}`, { statusText: 'invalid config', cause: err });
       }
       ep.driver = driver;
+      // Every plc-read/plc-write using the endpoint listens to its state: no listener limit.
+      driver.setMaxListeners(0);
       let lastLogged = '';
       driver.on('state', (s: ConnectionState) => {
         // Log each distinct fault once, not every retry.
