@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
-import { freePort } from '../../support/services';
+import { freePort, freshSchema, dropSchema, mqttService, pgService } from '../../support/services';
+import { startChild, type Child } from '../../../runtime/demo/children';
+import { RepoClient } from '../../../runtime/repo/client';
 import { tempDir } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
 
@@ -198,6 +200,77 @@ describe('docker/ files, checked without a Docker engine', function () {
       await exited;
       clearTimeout(t);
       fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs every compose command for real (repository, then each tier runtime under its agent) and each answers /healthz', async function () {
+    this.timeout(300_000);
+    const pg = await pgService();
+    const mqtt = await mqttService();
+    const schema = await freshSchema(pg.url, 'docker_repo');
+    const dir = tempDir('linesight-compose-');
+    const children: Child[] = [];
+    const health = async (port: number, what: string) =>
+      waitFor(`/healthz of ${what}`, async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
+        return r.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
+      }, 120_000, 500);
+    // Container addresses become this machine's: services by URL, listening on 127.0.0.1, free ports, temp dirs.
+    const adapt = (cmd: string[], port: number, dataDir: string, repoUrl?: string, device?: string) =>
+      cmd.map((a, i) => {
+        const flag = cmd[i - 1];
+        if (flag === '--host') return '127.0.0.1';
+        if (flag === '--port') return String(port);
+        if (flag === '--user-dir' || flag === '--data-dir') return dataDir;
+        if (flag === '--db') return pg.url;
+        if (flag === '--broker') return mqtt.url;
+        if (flag === '--repo') return repoUrl!;
+        if (flag === '--device') return device!;
+        return interpolate(a);
+      });
+    try {
+      const cloud = loadCompose('compose.cloud.yaml');
+      const repoPort = await freePort();
+      let repoCmd = [...adapt(commandOf(cloud.repository), repoPort, path.join(dir, 'repo')), '--schema', schema];
+      if (pg.kind === 'embedded') {
+        // The shared embedded PGlite is one session for every connection (no pooled server for a repository
+        // of its own): the repository then embeds its own PGlite in its data dir, as it does without --db.
+        const i = repoCmd.indexOf('--db');
+        repoCmd = [...repoCmd.slice(0, i), ...repoCmd.slice(i + 2)];
+        console.log('      [docker] embedded PostgreSQL: the repository runs without --db (its own PGlite)');
+      }
+      const repo = startChild('repository', repoCmd, { logDir: dir });
+      children.push(repo);
+      await repo.waitFor(/ready at /, 120_000);
+      assert.equal((await health(repoPort, 'the repository')).ok, true);
+      const client = new RepoClient({ url: `http://127.0.0.1:${repoPort}`, token: fs.readFileSync(path.join(dir, 'repo', 'admin-token'), 'utf8').trim() });
+
+      const runtimes: Array<[string, Service]> = [
+        ['compose.line.yaml runtime', loadCompose('compose.line.yaml').runtime],
+        ['compose.factory.yaml runtime', loadCompose('compose.factory.yaml').runtime],
+        ['compose.cloud.yaml worker-1', cloud['worker-1']],
+      ];
+      for (const [where, svc] of runtimes) {
+        const cmd = commandOf(svc);
+        const tier = cmd[cmd.indexOf('--tier') + 1];
+        // Line and factory both take ${DEVICE_ID} from their environment: one id per tier here.
+        const device = `${interpolate(cmd[cmd.indexOf('--device') + 1])}-${tier}`;
+        const { token } = await client.registerDevice({ id: device, tier: tier as 'line' | 'factory' | 'cloud', pollIntervalSeconds: 5 });
+        const port = await freePort();
+        const child = startChild(device, adapt(cmd, port, path.join(dir, device), `http://127.0.0.1:${repoPort}`, device), { logDir: dir, env: { LINESIGHT_DEVICE_TOKEN: token, LINESIGHT_CREDENTIAL_SECRET: 'compose-check', LINESIGHT_PORT: String(port) } });
+        children.push(child);
+        await child.waitFor(new RegExp(`linesight agent for device ${device}`), 120_000);
+        assert.equal((await health(port, where)).tier, tier, `${where} answers /healthz as the ${tier} tier`);
+      }
+      const devices = await waitFor('every device checked in with the repository', async () => {
+        const list = await client.listDevices();
+        return list.every((d) => d.lastSeen) ? list : undefined;
+      }, 60_000, 500);
+      assert.equal(devices.length, 3);
+    } finally {
+      await Promise.allSettled(children.map((c) => c.stop(45_000)));
+      await dropSchema(pg.url, schema).catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
