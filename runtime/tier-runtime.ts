@@ -53,6 +53,25 @@ export function linkPackageInto(userDir: string): void {
   fs.symlinkSync(PACKAGE_ROOT, link, 'dir');
 }
 
+/**
+ * Node-RED modules that are only here as devDependencies (benchmark comparators such as
+ * node-red-contrib-modbus): Node-RED scans the node_modules its own install sits in, so without this
+ * they would appear in every runtime's palette of a development checkout. One installed into the
+ * runtime's own user directory is wanted there and stays.
+ */
+export function devOnlyNodeModules(userDir: string, root = PACKAGE_ROOT): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+  return Object.keys(pkg.devDependencies ?? {}).filter((name) => {
+    if (fs.existsSync(path.join(userDir, 'node_modules', name))) return false;
+    try {
+      const dep = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { 'node-red'?: unknown };
+      return dep['node-red'] !== undefined;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function credentialSecret(userDir: string): string {
   if (process.env.LINESIGHT_CREDENTIAL_SECRET) return process.env.LINESIGHT_CREDENTIAL_SECRET;
   const file = path.join(userDir, '.linesight', 'credential-secret');
@@ -97,6 +116,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
     adminAuth,
     // Deploying a flow never needs a package registry: only installed node types may be used.
     externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
+    nodesExcludes: devOnlyNodeModules(userDir),
     editorTheme: {
       page: { title: `Linesight · ${opts.tier}` },
       header: { title: `Linesight · ${opts.tier}` },

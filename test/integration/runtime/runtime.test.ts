@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { startRuntimeProcess, type RuntimeProcess } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
+import { devOnlyNodeModules } from '../../../runtime/tier-runtime';
 
 describe('tier runtime (linesight runtime, real Node-RED process)', function () {
   this.timeout(60_000);
@@ -23,6 +24,10 @@ describe('tier runtime (linesight runtime, real Node-RED process)', function () 
     const broken = ours.filter((s) => s.err);
     assert.deepEqual(broken.map((s) => `${s.types}: ${s.err}`), [], 'every linesight node set loads');
     assert.ok(ours.some((s) => s.types.includes('contract-check')));
+    // Benchmark comparators installed as devDependencies never reach a runtime's palette.
+    const devOnly = devOnlyNodeModules(rt.userDir);
+    assert.ok(devOnly.includes('node-red-contrib-modbus'), 'the comparator is installed in a development checkout');
+    assert.deepEqual(sets.filter((s) => devOnly.includes(s.module)).map((s) => s.module), []);
   });
 
   it('requires a login for the editor API outside the demo', async () => {
