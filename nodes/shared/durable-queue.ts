@@ -99,6 +99,8 @@ export class DurableQueue {
   // and an ack knows the item's size. Seqs in it are all above `diskOnlyMax`; older rows live only on disk.
   private recent = new Map<number, QueuedItem>();
   private recentBytes = 0;
+  // Sizes of rows handed out by peek from disk, so their ack needs no lookup (bounded: cleared when large).
+  private peekedLens = new Map<number, number>();
   private diskOnlyMax: number;
   private timer: unknown;
   private lastSeq: number;
@@ -244,6 +246,8 @@ export class DurableQueue {
     if (afterSeq < this.diskOnlyMax) {
       for (const r of this.stmt.peek.iterate(afterSeq, this.diskOnlyMax, limit + this.pendingAcks.size) as IterableIterator<Row>) {
         if (this.pendingAcks.has(r.seq)) continue;
+        if (this.peekedLens.size > 100_000) this.peekedLens.clear();
+        this.peekedLens.set(r.seq, r.payload.length);
         out.push({ seq: r.seq, key: r.key, payload: r.payload, meta: r.meta ? JSON.parse(r.meta) : undefined, enqueuedAt: r.enqueued_at });
         if (out.length >= limit) return out;
       }
@@ -386,18 +390,24 @@ export class DurableQueue {
       this.recent.set(q.seq, q);
       this.recentBytes += q.payload.length;
     }
-    while (this.recent.size > RECENT_MAX_ITEMS || this.recentBytes > RECENT_MAX_BYTES) {
-      const first = this.recent.values().next().value as QueuedItem;
-      this.recent.delete(first.seq);
-      this.recentBytes -= first.payload.length;
-      this.diskOnlyMax = Math.max(this.diskOnlyMax, first.seq);
+    if (this.recent.size <= RECENT_MAX_ITEMS && this.recentBytes <= RECENT_MAX_BYTES) return;
+    // One pass from the oldest (a Map iterates in insertion order, which is seq order here).
+    for (const [seq, item] of this.recent) {
+      if (this.recent.size <= RECENT_MAX_ITEMS && this.recentBytes <= RECENT_MAX_BYTES) break;
+      this.recent.delete(seq);
+      this.recentBytes -= item.payload.length;
+      this.diskOnlyMax = Math.max(this.diskOnlyMax, seq);
     }
   }
 
   /** Removes an item from the cache; returns its payload length when it was there. */
   private takeRecent(seq: number): number | undefined {
     const r = this.recent.get(seq);
-    if (!r) return undefined;
+    if (!r) {
+      const len = this.peekedLens.get(seq);
+      if (len !== undefined) this.peekedLens.delete(seq);
+      return len;
+    }
     this.recent.delete(seq);
     this.recentBytes -= r.payload.length;
     return r.payload.length;
