@@ -26,8 +26,10 @@ export = function register(RED: NodeAPI) {
     let shown = '';
     let timer: NodeJS.Timeout | undefined;
     let latest: (WriterState & { method?: string }) | undefined;
+    let lastShow = 0;
     const show = () => {
       timer = undefined;
+      lastShow = Date.now();
       const s = latest!;
       const backlog = s.memoryRows + s.spooledRows;
       const failed = s.failed ? `, ${fmt(s.failed)} refused` : '';
@@ -51,10 +53,14 @@ export = function register(RED: NodeAPI) {
       db,
       config,
       {
-        // Status at most four times a second, whatever the message rate.
+        // Status at most four times a second, whatever the message rate: at once when the last update is
+        // older than that, else at the end of the quarter second.
         state: (s) => {
           latest = s;
-          timer ??= setTimeout(show, 250);
+          if (timer) return;
+          const wait = lastShow + 250 - Date.now();
+          if (wait <= 0) show();
+          else timer = setTimeout(show, wait);
         },
         orphanError: (err) => node.error(err, { payload: null, spooled: true } as never),
         log: (text) => node.log(`${label}: ${text}`),
