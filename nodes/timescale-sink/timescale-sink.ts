@@ -3,6 +3,7 @@
 // The work is in write-pipeline.ts and its modules; this file maps it onto Node-RED.
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
+import { Backoff } from '../shared/backoff';
 import { defineNode, fmt, LinesightError, status } from '../shared/node-kit';
 import type { Database } from '../timescale-db/connection';
 import type { WriterState } from './batch-writer';
@@ -48,37 +49,55 @@ export = function register(RED: NodeAPI) {
       }
     };
 
-    db.acquire();
-    const pipeline = new WritePipeline(
-      db,
-      config,
-      {
-        // Status at most four times a second, whatever the message rate: at once when the last update is
-        // older than that, else at the end of the quarter second.
-        state: (s) => {
-          latest = s;
-          if (timer) return;
-          const wait = lastShow + 250 - Date.now();
-          if (wait <= 0) show();
-          else timer = setTimeout(show, wait);
+    let pipeline: WritePipeline;
+    try {
+      pipeline = new WritePipeline(
+        db,
+        config,
+        {
+          // Status at most four times a second, whatever the message rate: at once when the last update is
+          // older than that, else at the end of the quarter second.
+          state: (s) => {
+            latest = s;
+            if (timer) return;
+            const wait = lastShow + 250 - Date.now();
+            if (wait <= 0) show();
+            else timer = setTimeout(show, wait);
+          },
+          orphanError: (err) => node.error(err, { payload: null, spooled: true } as never),
+          log: (text) => node.log(`${label}: ${text}`),
         },
-        orphanError: (err) => node.error(err, { payload: null, spooled: true } as never),
-        log: (text) => node.log(`${label}: ${text}`),
-      },
-      { spool },
-    );
+        { spool },
+      );
+    } catch (err) {
+      spool?.close();
+      throw err;
+    }
+    db.acquire();
     node.status(status.connecting(`connecting to ${db.target}`));
-    pipeline
-      .ready()
-      .then(() => {
-        pipeline.writer.kick();
-        latest = pipeline.writer.state();
-        show();
-      })
-      .catch((err: Error) => {
-        node.status(status.disconnected(`database: ${err.message}`.slice(0, 80)));
-        node.warn(`${label}: ${err.message}; rows wait and the sink retries`);
-      });
+    // Prepare the tables now, and keep trying (backoff with jitter) while the database is away, so the
+    // status turns green when it returns even if no message arrives meanwhile.
+    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+    let closed = false;
+    let readyTimer: NodeJS.Timeout | undefined;
+    const prepare = () => {
+      readyTimer = undefined;
+      pipeline
+        .ready()
+        .then(() => {
+          if (closed) return;
+          pipeline.writer.kick();
+          latest = pipeline.writer.state();
+          show();
+        })
+        .catch((err: Error) => {
+          if (closed) return;
+          node.status(status.disconnected(`database: ${err.message}`.slice(0, 80)));
+          if (backoff.attempts === 0) node.warn(`${label}: ${err.message}; rows wait and the sink retries`);
+          readyTimer = setTimeout(prepare, backoff.next());
+        });
+    };
+    prepare();
     if (spool && spool.rows > 0) node.log(`${label}: ${spool.rows} rows in the spool from an earlier run will be written`);
 
     return {
@@ -86,6 +105,8 @@ export = function register(RED: NodeAPI) {
         return pipeline.accept(msg as unknown as Record<string, unknown>, done);
       },
       async close() {
+        closed = true;
+        if (readyTimer) clearTimeout(readyTimer);
         try {
           await pipeline.close(config.closeGraceMs);
         } finally {

@@ -208,6 +208,18 @@ describe('timescale-sink (integration)', function () {
     assert.deepEqual(fs.readFileSync(path.join(dir, row.path)), Buffer.from([0xff, 0xd8, 0xff, 5, 0x00, 0x27, 0x5c]));
   });
 
+  it('starts while the database is away, says so, and turns green when it comes back without any message', async () => {
+    const proxy = CuttableProxy.forUrl(pg.url);
+    await proxy.up();
+    await proxy.down();
+    const run = await loadSink(proxy.urlFor(pg.url), schema, {});
+    await waitFor('red status naming the database problem', () => run.statuses.some((s) => s.fill === 'red' && /^database: /.test(s.text ?? '')), 20_000);
+    await proxy.up(proxy.port);
+    await waitFor('green status', () => run.statuses.length && run.statuses[run.statuses.length - 1].fill === 'green', 40_000);
+    await unloadSink();
+    await proxy.down();
+  });
+
   it('while the database is unreachable keeps rows in memory, then on disk, says so, and writes each once when it is back', async () => {
     const proxy = CuttableProxy.forUrl(pg.url);
     await proxy.up();

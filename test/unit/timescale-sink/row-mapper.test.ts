@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyLine, copyValue } from '../../../nodes/timescale-sink/copy-writer';
 import { createTableSQL, partitionName, partitionSQL } from '../../../nodes/timescale-sink/db-schema';
 import { assertIdentifier, quoteIdent } from '../../../nodes/timescale-sink/identifiers';
+import { imagePathFor, safeName } from '../../../nodes/timescale-sink/image-store';
 import { CONTRACT_TABLES, CustomMapping, fieldOf, mapContract } from '../../../nodes/timescale-sink/row-mapper';
 import { sampleInspection } from '../../fixtures/contracts';
 
@@ -135,5 +136,17 @@ describe('timescale-sink SQL text', () => {
       partitionSQL('s', 'detections', day),
       `create table if not exists "s"."detections_p20251009" partition of "s"."detections" for values from ('2025-10-09T00:00:00.000Z') to ('2025-10-10T00:00:00.000Z')`,
     );
+  });
+});
+
+describe('timescale-sink image store paths', () => {
+  it('lays images out by site, line and day, with names that cannot leave the folder', () => {
+    const insp = { ...sampleInspection(3, 0), image: { data: Buffer.alloc(1), format: 'webp' as const, width: 1, height: 1 } };
+    assert.equal(imagePathFor(insp), 'plant1/line1/2025-10-09/insp-3.webp');
+    assert.equal(imagePathFor(insp, 'thumbnail'), 'plant1/line1/2025-10-09/insp-3-thumbnail.webp');
+    const evil = safeName('../../etc/passwd');
+    assert.ok(!evil.includes('/') && !evil.startsWith('.'), evil);
+    assert.notEqual(safeName('a/b'), safeName('a_b'), 'replaced characters do not make two names collide');
+    assert.equal(safeName('insp-1.x_Y'), 'insp-1.x_Y');
   });
 });
