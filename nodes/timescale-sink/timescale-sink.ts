@@ -55,12 +55,16 @@ export = function register(RED: NodeAPI) {
         db,
         config,
         {
-          // Status at most four times a second, whatever the message rate: at once when the last update is
-          // older than that, else at the end of the quarter second.
+          // Status at most four times a second while there is a backlog, whatever the message rate; the
+          // moment everything is written it shows within 50 ms.
           state: (s) => {
             latest = s;
-            if (timer) return;
-            const wait = lastShow + 250 - Date.now();
+            const settled = s.memoryRows + s.spooledRows === 0 && s.phase !== 'retrying';
+            const wait = lastShow + (settled ? 50 : 250) - Date.now();
+            if (timer) {
+              if (!settled) return;
+              clearTimeout(timer);
+            }
             if (wait <= 0) show();
             else timer = setTimeout(show, wait);
           },
