@@ -124,8 +124,10 @@ export async function invalidNodes(page: Page): Promise<string[]> {
 export async function clickTab(page: Page, tabId: string): Promise<void> {
   const button = page.locator(`#red-ui-tab-${tabId}-link-button`);
   const label = page.locator(`#red-ui-tab-${tabId} a`);
-  if ((await button.count()) && (await button.isVisible())) await button.click();
-  else if (await label.isVisible()) await label.click();
+  // A tray slides in: give its tab bar a moment to lay out before deciding which control is shown.
+  for (let i = 0; i < 40 && !(await button.isVisible().catch(() => false)) && !(await label.isVisible().catch(() => false)); i++) await page.waitForTimeout(250);
+  if (await button.isVisible().catch(() => false)) await button.click();
+  else if (await label.isVisible().catch(() => false)) await label.click();
   else {
     // No room for its icon: the tab bar's menu lists every tab.
     await button.locator('xpath=..').locator('.red-ui-tab-link-button-menu').click();
