@@ -34,7 +34,7 @@ describe('e2e: timescale-sink editor (Chromium)', function () {
     const page = browser!.page;
     const sink = await dragFromPalette(page, 'timescale-sink', { x: 300, y: 200 });
     await openNode(page, sink);
-    await page.click('#node-input-lookup-db');
+    await page.click('#node-input-btn-db-add');
     await page.waitForSelector('#node-config-input-url', { state: 'visible' });
     await page.waitForTimeout(300);
     await page.fill('#node-config-input-name', 'factory history');
