@@ -119,6 +119,7 @@ export class BatchWriter {
     let n = 0;
     for (const b of batches) n += b.rows.length;
     if (n === 0) return 'memory';
+    if (this.memoryRows + n > this.o.maxMemoryRows && this.o.spool) this.spillWaiting();
     if (this.memoryRows + n > this.o.maxMemoryRows) {
       const spool = this.o.spool;
       if (!spool) {
@@ -145,6 +146,30 @@ export class BatchWriter {
       if (b.rows.length >= this.o.batchSize) this.cutFull(table, b);
     }
     return 'memory';
+  }
+
+  // Memory is full: everything waiting in memory (sealed and open batches, not those in flight) moves to
+  // the spool in one transaction, so the disk sees few large writes rather than one per message.
+  private spillWaiting(): void {
+    const waiting: Array<{ table: string; rows: Row[] }> = [];
+    for (const b of this.queue) {
+      const rows = b.rows.filter((r) => !b.settled.has(r));
+      if (rows.length) waiting.push({ table: b.table, rows });
+    }
+    for (const [table, b] of this.open) if (b.rows.length) waiting.push({ table, rows: b.rows });
+    if (!waiting.length) return;
+    try {
+      this.o.spool!.push(waiting);
+    } catch {
+      return; // the spool is full: the caller refuses the message
+    }
+    this.queue.length = 0;
+    for (const b of this.open.values()) this.o.timers.clear(b.timer);
+    this.open.clear();
+    for (const w of waiting) {
+      this.memoryRows -= w.rows.length;
+      this.o.onDurable(w.rows);
+    }
   }
 
   /** Starts writing what waits (e.g. the spool left by an earlier run) without waiting for new rows. */
