@@ -2,9 +2,9 @@
 // version with a parameter form generated from its JSON Schema, publish the current flow as a version,
 // diff two versions, deploy with a strategy and gates, watch the rollout, see the fleet. Every call goes
 // to this runtime's admin routes (linesight/repository/api/...), which hold the repository token.
-import { diffFlows, type FlowDiff } from './flow-diff';
+import { changedParts, diffFlows, type FlowDiff } from '../../runtime/fleet/flow-diff';
 import { formFields, readForm, type ParameterSchema } from './schema-form';
-import { fillTabEnv } from './tab-env';
+import { fillParameters } from '../../runtime/fleet/parameters';
 import { deploymentBody } from './deploy-form';
 
 declare const RED: any;
@@ -204,7 +204,7 @@ class Sidebar {
       }
       try {
         const doc = await call<{ flow: unknown[] }>('GET', `/templates/${encodeURIComponent(t.slug)}/versions/${encodeURIComponent(version)}`);
-        const flow = fillTabEnv(doc.flow, values);
+        const flow = fillParameters(doc.flow, values);
         try {
           RED.view.importNodes(flow, { generateIds: false, addFlow: false, touchImport: true });
         } catch (err) {
@@ -332,7 +332,7 @@ function renderDiff(a: string, b: string, d: FlowDiff): string {
   for (const n of d.added) parts.push(`<li class="ls-diff-added">+ ${item(n)}</li>`);
   for (const n of d.removed) parts.push(`<li class="ls-diff-removed">− ${item(n)}</li>`);
   for (const n of d.changed) {
-    const what = [...n.properties, ...(n.wiresChanged ? ['wires'] : []), ...(n.moved ? ['position'] : [])];
+    const what = changedParts(n);
     parts.push(`<li class="ls-diff-changed">~ ${item(n)}: ${esc(what.join(', '))}</li>`);
   }
   parts.push('</ul>');

@@ -14,7 +14,7 @@ import { detectDrift, type Baseline } from './drift';
 import { connectFleetBroker } from './fleet-broker';
 import { evaluateGate } from './gate';
 import { AgentStore, type LastGood } from './last-good';
-import { fillParameters } from './parameters';
+import { fillParameters } from '../fleet/parameters';
 import { Reporter } from './reporter';
 import type { RuntimeAdmin } from './runtime-admin';
 import { canTransition, RESTING, reportedState, type AgentStateName } from './states';

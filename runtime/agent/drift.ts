@@ -1,37 +1,12 @@
 // Notices hand edits made in the runtime's own editor: the agent keeps the revision and content Node-RED
 // reported right after the agent's own deploy, and compares what the runtime runs now against it.
 import { canonicalJson } from '../fleet/protocol';
+import { diffFlows, type FlowDiff } from '../fleet/flow-diff';
 import type { FlowsWithRev } from './runtime-admin';
 
-export interface FlowDiff {
-  added: string[];
-  removed: string[];
-  changed: string[];
-}
-
-function byId(flow: unknown[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const n of flow) {
-    const id = (n as { id?: unknown })?.id;
-    if (typeof id === 'string') m.set(id, canonicalJson(n));
-  }
-  return m;
-}
-
-/** Which nodes (by id) a hand edit added, removed or changed. */
-export function diffFlows(expected: unknown[], actual: unknown[]): FlowDiff {
-  const a = byId(expected);
-  const b = byId(actual);
-  const diff: FlowDiff = { added: [], removed: [], changed: [] };
-  for (const [id, text] of b) {
-    if (!a.has(id)) diff.added.push(id);
-    else if (a.get(id) !== text) diff.changed.push(id);
-  }
-  for (const id of a.keys()) if (!b.has(id)) diff.removed.push(id);
-  return diff;
-}
-
-export function describeDiff(d: FlowDiff): string {
+export function describeDiff(diff: FlowDiff): string {
+  const ids = (refs: Array<{ id: string }>) => refs.map((r) => r.id);
+  const d = { added: ids(diff.added), removed: ids(diff.removed), changed: ids(diff.changed) };
   const list = (ids: string[]) => (ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', '));
   const parts: string[] = [];
   if (d.changed.length) parts.push(`${d.changed.length} changed (${list(d.changed)})`);

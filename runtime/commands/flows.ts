@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RepoDeploymentCreate, RepoTemplateCreate } from '../repo/api.schema';
 import { RepoApiError, RepoClient, type DeploymentView } from '../repo/client';
-import { diffFlows, formatDiff } from '../repo/flow-diff';
+import { diffFlows, formatDiff, ignoringLayout } from '../fleet/flow-diff';
 
 /** A failure with its exit code. */
 class CliError extends Error {
@@ -203,7 +203,8 @@ export function register(program: Command): void {
         if (!version) throw new CliError(`"${ref}" is neither a file nor slug@version`, 2);
         return (await api.getVersion(slug, version)).flow;
       };
-      const d = diffFlows(await load(a), await load(b), { layout: o.layout });
+      const all = diffFlows(await load(a), await load(b));
+      const d = o.layout ? all : ignoringLayout(all);
       console.log(g.json ? JSON.stringify(d, null, 2) : formatDiff(d, a, b));
       if (o.exitCode && !d.same) process.exitCode = 1;
     }));

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
-import { fillTabEnv, type ParameterValue } from '../../editor-plugins/flow-repository/tab-env';
+import { fillParameters, type ParameterValue } from '../fleet/parameters';
 import type { RepoClient } from '../repo/client';
 
 export const FLOWS_DIR = path.join(PACKAGE_ROOT, 'flows');
@@ -61,7 +61,7 @@ export function defaultParameters(m: TemplateManifest): Record<string, Parameter
 
 /** The template with its parameters in the tab's env: what Import > Examples brings in. */
 export function exampleFlow(t: FlowTemplate, values: Record<string, ParameterValue> = {}): unknown[] {
-  return fillTabEnv(t.flow, { ...defaultParameters(t.manifest), ...values });
+  return fillParameters(t.flow, { ...defaultParameters(t.manifest), ...values });
 }
 
 export function exampleText(t: FlowTemplate): string {

@@ -2,18 +2,9 @@
 // device's desired state looks like, and the topics and routes both sides use. Both sides import this
 // file so they cannot disagree.
 import crypto from 'node:crypto';
+import { canonicalJson } from './canonical-json';
 
-/** Canonical JSON: object keys sorted, no insignificant whitespace. The bytes that are hashed and signed. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('canonical JSON cannot hold a non-finite number');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
+export { canonicalJson };
 
 /** sha256 (hex) of the canonical form of a Node-RED flow. */
 export function flowSha256(flow: unknown): string {

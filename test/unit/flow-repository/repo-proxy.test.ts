@@ -3,7 +3,6 @@ import express from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { forward, permissionFor, resolveRepositorySettings } from '../../../editor-plugins/flow-repository/repo-proxy';
-import { fillTabEnv } from '../../../editor-plugins/flow-repository/tab-env';
 
 describe('flow-repository: admin proxy to the repository', () => {
   let server: http.Server;
@@ -76,17 +75,5 @@ describe('flow-repository: admin proxy to the repository', () => {
     const down = await forward({ url: 'http://127.0.0.1:1', token: 'admin-secret' }, 'GET', '/templates', undefined);
     assert.equal(down.status, 502);
     assert.match((down.body as { error: string }).error, /unreachable/);
-  });
-
-  it('fills parameters into every tab as flow env, replacing template defaults of the same name', () => {
-    const flow = [{ id: 't', type: 'tab', env: [{ name: 'SITE', value: 'x', type: 'str' }, { name: 'KEEP', value: '1', type: 'num' }] }, { id: 'n', z: 't', type: 'inject' }];
-    const out = fillTabEnv(flow, { SITE: 'plant2', PORT: 502, ON: true }) as any[];
-    assert.deepEqual(out[0].env, [
-      { name: 'KEEP', value: '1', type: 'num' },
-      { name: 'SITE', value: 'plant2', type: 'str' },
-      { name: 'PORT', value: '502', type: 'num' },
-      { name: 'ON', value: 'true', type: 'bool' },
-    ]);
-    assert.equal((flow[0] as any).env.length, 2, 'the input flow is not changed');
   });
 });

@@ -1,6 +1,6 @@
-// Fills a device's parameter values into a template flow as flow environment variables, so nodes read
+// Fills a device's (or the editor user's) parameter values into a template flow as flow environment variables, so nodes read
 // them as `${NAME}` in their properties and `env.get('NAME')` in function nodes. The signed template is
-// never changed: this returns a new flow array.
+// never changed: this returns a new flow array. Pure: the agent, the demo and the editor sidebar share it.
 
 export type ParameterValue = string | number | boolean;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { fillParameters } from '../../../runtime/agent/parameters';
+import { fillParameters } from '../../../runtime/fleet/parameters';
 
-describe('agent parameters', () => {
+describe('fleet parameters', () => {
   const flow = [
     { id: 't1', type: 'tab', label: 'A', env: [{ name: 'LINE', value: 'default', type: 'str' }, { name: 'KEEP', value: 'k', type: 'str' }] },
     { id: 't2', type: 'tab', label: 'B' },

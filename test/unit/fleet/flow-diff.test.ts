@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { diffFlows } from '../../../editor-plugins/flow-repository/flow-diff';
+import { diffFlows, formatDiff, ignoringLayout } from '../../../runtime/fleet/flow-diff';
 
-describe('flow-repository: diffFlows', () => {
+describe('flow diff (CLI, agent drift, editor sidebar)', () => {
   const base = [
     { id: 't', type: 'tab', label: 'Line' },
     { id: 'a', z: 't', type: 'camera-intake', name: 'cam', port: 50051, x: 100, y: 80, wires: [['b']] },
@@ -11,7 +11,7 @@ describe('flow-repository: diffFlows', () => {
 
   it('reports nothing for the same flow, whatever the key order', () => {
     const reordered = base.map((n) => Object.fromEntries(Object.entries(n).reverse()));
-    assert.deepEqual(diffFlows(base, reordered), { added: [], removed: [], changed: [], unchanged: 4 });
+    assert.deepEqual(diffFlows(base, reordered), { added: [], removed: [], changed: [], unchanged: 4, same: true });
   });
 
   it('names added, removed and changed nodes, separating behaviour from layout and wiring', () => {
@@ -29,6 +29,23 @@ describe('flow-repository: diffFlows', () => {
       { id: 'b', type: 'defect-rule', name: 'rules', properties: ['rules'], wiresChanged: false, moved: false },
     ]);
     assert.equal(d.unchanged, 1);
+    assert.equal(d.same, false);
+    assert.equal(
+      formatDiff(d, 'v1', 'v2'),
+      ['--- v1', '+++ v2', '- plc-write c', '+ image-compress d "thumbs"', '~ camera-intake a "cam": wires, position', '~ defect-rule b "rules": rules'].join('\n'),
+    );
+  });
+
+  it('can leave out nodes that were only moved', () => {
+    const moved = JSON.parse(JSON.stringify(base));
+    moved[3].x = 900;
+    const d = diffFlows(base, moved);
+    assert.deepEqual(d.changed, [{ id: 'c', type: 'plc-write', properties: [], wiresChanged: false, moved: true }]);
+    const behaviour = ignoringLayout(d);
+    assert.deepEqual(behaviour.changed, []);
+    assert.equal(behaviour.unchanged, 4);
+    assert.equal(behaviour.same, true);
+    assert.equal(formatDiff(behaviour, 'a', 'b'), 'a and b have the same nodes and settings');
   });
 
   it('refuses something that is not a flow', () => {
