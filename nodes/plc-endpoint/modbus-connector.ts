@@ -137,6 +137,15 @@ export class ModbusConnector extends EventEmitter {
       (client as unknown as EventEmitter).on('close', () => this.onLinkDown(client, 'connection closed by peer'));
       this.client = client;
       this.socket = socket;
+      if (socket) {
+        // modbus-serial's TcpPort drops its open flag on a socket 'error' and then ignores the 'close'
+        // that follows, so a reset link (a PLC killed with a request in flight) never reaches its
+        // client: watch the socket we own instead.
+        let lastError: string | undefined;
+        socket.on('error', (err) => (lastError = err.message));
+        socket.once('close', () => this.onLinkDown(client, lastError ? `connection lost: ${lastError}` : 'connection closed by peer'));
+        if (socket.destroyed) this.onLinkDown(client, 'connection closed by peer');
+      }
       this.consecutiveTimeouts = 0;
       this.backoff.reset();
       this.setState({ phase: 'connected' });
@@ -215,13 +224,30 @@ export class ModbusConnector extends EventEmitter {
       job.timer = setTimeout(() => this.onJobDone(job, client, timeoutError(this.o.timeoutMs)), this.o.timeoutMs + 250);
       job.run(client).then(
         (v) => this.onJobDone(job, client, undefined, v),
-        (e: Error & { errno?: string }) => this.onJobDone(job, client, e?.name === 'TransactionTimedOutError' || e?.errno === 'ETIMEDOUT' ? timeoutError(this.o.timeoutMs) : e instanceof Error ? e : new Error(String(e))),
+        (e: unknown) => this.onJobDone(job, client, this.requestError(e)),
       );
     }
   }
 
+  /**
+   * modbus-serial rejects with plain objects (not Error instances) for timeouts and a closed port; a
+   * closed port means the link is gone even when no 'close' event said so.
+   */
+  private requestError(e: unknown): Error {
+    const o = (e ?? {}) as { name?: string; errno?: string; message?: unknown };
+    if (o.name === 'TransactionTimedOutError' || o.errno === 'ETIMEDOUT') return timeoutError(this.o.timeoutMs);
+    if (o.name === 'PortNotOpenError') return new ModbusRequestError(`not connected to ${this.describeTarget()}: port not open`, 'DISCONNECTED');
+    if (e instanceof Error) return e;
+    return new Error(typeof o.message === 'string' ? o.message : String(e));
+  }
+
   private onJobDone(job: Job, client: ModbusRTU, err: Error | undefined, value?: unknown): void {
     if (!this.inFlight.delete(job)) return;
+    if (err && (err as ModbusRequestError).code === 'DISCONNECTED' && client === this.client) {
+      this.settle(job, err);
+      this.onLinkDown(client, 'port not open');
+      return;
+    }
     if (err && (err as ModbusRequestError).code === 'TIMEOUT') {
       this.consecutiveTimeouts++;
       if (this.consecutiveTimeouts >= (this.o.timeoutsBeforeReconnect ?? 3) && client === this.client) {

@@ -66,7 +66,9 @@ describe('plc nodes under faults (Modbus TCP)', function () {
     const probe = setInterval(() => (maxPending = Math.max(maxPending, ep.driver.pending)), 10);
     try {
       await waitFor('bad samples after the kill', () => msgs.slice(killedAt).some((m) => m.payload[0].quality === 'bad'), 20_000);
-      await waitFor('red ring on plc-read and plc-write', () => statuses.some((s) => s.fill === 'red' && s.shape === 'ring') && wStatuses.some((s) => s.fill === 'red' && s.shape === 'ring'), 20_000);
+      await waitFor('red ring on plc-read and plc-write', () => statuses.some((s) => s.fill === 'red' && s.shape === 'ring') && wStatuses.some((s) => s.fill === 'red' && s.shape === 'ring'), 20_000).catch((err: Error) => {
+        throw new Error(`${err.message}; plc-read showed ${JSON.stringify(statuses.slice(-6))}; plc-write showed ${JSON.stringify(wStatuses.slice(-6))}`);
+      });
       const bad = msgs.slice(killedAt).find((m) => m.payload[0].quality === 'bad').payload[0];
       assert.equal(bad.value, null);
       assert.match(bad.reason, /not connected|closed|ECONNRE|timed out|no answer/i);

@@ -87,6 +87,37 @@ describe('plc-endpoint modbus-connector queue', () => {
     await c.close();
   });
 
+  it('a closed port reported only by a rejection takes the link down (regression: link reset with no close event)', async () => {
+    // modbus-serial rejects with a plain PortNotOpenError object, not an Error, and after a reset link
+    // emits no 'close': the connector must still go down, name the reason, and reconnect.
+    const { c, client } = make();
+    const phases: string[] = [];
+    c.on('state', (s: { phase: string }) => phases.push(s.phase));
+    c.start();
+    await waitFor('connected', () => c.state.phase === 'connected');
+    const portNotOpen = Object.assign(Object.create(null), { name: 'PortNotOpenError', message: 'Port Not Open', errno: 'ECONNREFUSED' });
+    const first = c.readRegisters('holding', 0, 1).catch((e: Error) => e);
+    await waitFor('sent', () => client.pending.length === 1);
+    client.pending.shift()!.reject(portNotOpen);
+    const err = await first;
+    assert.ok(err instanceof Error);
+    assert.equal(err.message, 'not connected to h:1: port not open');
+    assert.ok(phases.includes('disconnected'), `went down: ${phases}`);
+    await waitFor('reconnected', () => c.state.phase === 'connected', 5000);
+    await c.close();
+  });
+
+  it('keeps the message of a non-Error rejection instead of "[object Object]"', async () => {
+    const { c, client } = make();
+    c.start();
+    await waitFor('connected', () => c.state.phase === 'connected');
+    const p = c.readRegisters('holding', 0, 1).catch((e: Error) => e);
+    await waitFor('sent', () => client.pending.length === 1);
+    client.pending.shift()!.reject({ name: 'SomethingError', message: 'Illegal data address' } as never);
+    assert.equal(((await p) as Error).message, 'Illegal data address');
+    await c.close();
+  });
+
   it('refuses new requests when the queue is full instead of growing it', async () => {
     const { c } = make({ maxInFlight: 1, maxQueued: 2 });
     c.start();
