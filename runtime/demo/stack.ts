@@ -3,7 +3,6 @@
 // repository, three tier runtimes each supervised by its edge agent, a simulated PLC and camera. The three
 // templates are published and deployed through the repository, exactly as on real equipment.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -16,6 +15,7 @@ import { defaultParameters, loadTemplates, publishTemplate, type FlowTemplate } 
 import { startChild, type Child } from './children';
 import { availableNodeTypes } from '../repo/node-types';
 import type { Tier } from '../tier-runtime';
+import { freePort } from '../free-port';
 
 export interface DemoOptions {
   /** Everything the demo keeps (repository, databases, runtimes, logs); wiped at start. */
@@ -49,17 +49,6 @@ export interface Demo {
 
 const DEVICES: Record<Tier, string> = { line: 'line-1', factory: 'factory-1', cloud: 'cloud-1' };
 const SLUG: Record<Tier, string> = { line: 'line-inspection', factory: 'factory-aggregation', cloud: 'cloud-history' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function simulatorAvailable(name: string): boolean {
   try {

@@ -2,7 +2,6 @@
 // unset, embedded PGlite and an embedded aedes broker are started once per test process, and the run
 // says which was used. Each test takes its own schema or topic prefix so tests cannot see each other.
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../runtime/embedded/postgres';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../runtime/embedded/broker';
@@ -77,16 +76,7 @@ export function topicPrefix(): string {
   return `test/${crypto.randomBytes(4).toString('hex')}`;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../runtime/free-port';
 
 export async function stopEmbeddedServices(): Promise<void> {
   await embeddedBroker?.stop().catch(() => {});
