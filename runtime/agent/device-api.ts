@@ -1,7 +1,10 @@
 // The device's side of the repository REST API (runtime/fleet/protocol.ts): its desired state with ETag,
-// version documents, its status, the repository's public key. The token is sent as a bearer token and
+// version documents, its status, the repository's public key. A device-bound view of the repository's
+// typed client (one HTTP path for the CLI, the sidebar and the agent); failures become DeviceApiError
+// with the HTTP status the agent's retry and rollback decisions read. The client (and its token) is
 // never kept in an enumerable field.
 import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
+import { RepoApiError, RepoClient } from '../repo/client';
 
 export class DeviceApiError extends Error {
   constructor(message: string, readonly status?: number) {
@@ -12,66 +15,50 @@ export class DeviceApiError extends Error {
 export type DesiredFetch = { changed: false } | { changed: true; desired: DesiredState; etag: string | null };
 
 export class DeviceApi {
-  private readonly token!: string;
+  private readonly client!: RepoClient;
   readonly root: string;
   constructor(
     repoUrl: string,
     readonly deviceId: string,
     token: string,
-    private readonly timeoutMs = 15_000,
+    timeoutMs = 15_000,
   ) {
-    Object.defineProperty(this, 'token', { value: token, enumerable: false });
-    this.root = repoUrl.replace(/\/+$/, '').replace(new RegExp(`${API_ROOT}$`), '') + API_ROOT;
+    const url = repoUrl.replace(/\/+$/, '').replace(new RegExp(`${API_ROOT}$`), '');
+    Object.defineProperty(this, 'client', { value: new RepoClient({ url, token, timeoutMs }), enumerable: false });
+    this.root = url + API_ROOT;
   }
 
   async desired(etag: string | null): Promise<DesiredFetch> {
-    const headers: Record<string, string> = {};
-    if (etag) headers['if-none-match'] = etag;
-    const res = await this.request('GET', `/devices/${encodeURIComponent(this.deviceId)}/desired`, undefined, headers);
-    if (res.status === 304) return { changed: false };
-    await this.ensureOk(res, 'desired state');
-    return { changed: true, desired: (await res.json()) as DesiredState, etag: res.headers.get('etag') };
+    const r = await this.refused('desired state', () => this.client.desired(this.deviceId, etag ?? undefined));
+    return r.notModified ? { changed: false } : { changed: true, desired: r.state, etag: r.etag || null };
   }
 
   /** `href` is relative to the API root (a full /api/v1/... path is accepted too). */
-  async version(href: string): Promise<VersionDocument> {
+  version(href: string): Promise<VersionDocument> {
     const route = href.startsWith(API_ROOT + '/') ? href.slice(API_ROOT.length) : href.startsWith('/') ? href : `/${href}`;
-    const res = await this.request('GET', route);
-    await this.ensureOk(res, `version ${href}`);
-    return (await res.json()) as VersionDocument;
+    return this.refused(`version ${href}`, () => this.client.getRoute<VersionDocument>(API_ROOT + route));
   }
 
-  async postStatus(report: DeviceStatusReport): Promise<void> {
-    const res = await this.request('POST', `/devices/${encodeURIComponent(this.deviceId)}/status`, report);
-    await this.ensureOk(res, 'status report');
-    await res.arrayBuffer();
+  postStatus(report: DeviceStatusReport): Promise<void> {
+    return this.refused('status report', () => this.client.reportStatus(this.deviceId, report));
   }
 
   /** The repository's Ed25519 public key (PEM), from JSON `{publicKeyPem}` / `{publicKey}` or a PEM body. */
   async publicKey(): Promise<string> {
-    const res = await this.request('GET', '/keys/public');
-    await this.ensureOk(res, 'public key');
-    const text = await res.text();
-    let pem = text;
-    try {
-      const body = JSON.parse(text) as Record<string, unknown>;
-      pem = String(body.publicKeyPem ?? body.publicKey ?? body.pem ?? '');
-    } catch {
-      // a PEM body
-    }
+    const body = await this.refused('public key', () => this.client.publicKey() as Promise<unknown>);
+    const pem = typeof body === 'string' ? body : String((body as Record<string, unknown>)?.publicKeyPem ?? (body as Record<string, unknown>)?.publicKey ?? (body as Record<string, unknown>)?.pem ?? '');
     if (!pem.includes('BEGIN PUBLIC KEY')) throw new DeviceApiError('repository public key response holds no PEM public key');
     return pem;
   }
 
-  private request(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    const h: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}`, ...headers };
-    if (body !== undefined) h['content-type'] = 'application/json';
-    return fetch(this.root + route, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs) });
-  }
-
-  private async ensureOk(res: Response, what: string): Promise<void> {
-    if (res.ok) return;
-    const text = (await res.text().catch(() => '')).slice(0, 300);
-    throw new DeviceApiError(`repository refused ${what}: HTTP ${res.status}${text ? ` ${text}` : ''}`, res.status);
+  private async refused<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof RepoApiError)) throw err;
+      // status 0: the repository was not reached (the client says why).
+      if (err.status === 0) throw new DeviceApiError(`${what}: ${err.message}`);
+      throw new DeviceApiError(`repository refused ${what}: HTTP ${err.status} ${err.message}`, err.status);
+    }
   }
 }

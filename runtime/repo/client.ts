@@ -51,7 +51,11 @@ export class RepoClient {
   private readonly base: string;
   private readonly doFetch: typeof fetch;
 
-  constructor(private readonly opts: RepoClientOptions) {
+  private readonly opts!: RepoClientOptions;
+
+  constructor(opts: RepoClientOptions) {
+    // Non-enumerable, so the token never reaches a log that prints the client.
+    Object.defineProperty(this, 'opts', { value: opts, enumerable: false });
     this.base = opts.url.replace(/\/+$/, '');
     this.doFetch = opts.fetch ?? fetch;
   }
@@ -84,6 +88,11 @@ export class RepoClient {
       throw new RepoApiError(res.status, e?.error ?? `HTTP ${res.status} from ${method} ${route}`, e?.problems ?? []);
     }
     return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  /** GET any API route (a path from the server, e.g. a DesiredState's version href). */
+  async getRoute<T>(route: string): Promise<T> {
+    return this.get<T>(route);
   }
 
   private async get<T>(route: string): Promise<T> {
