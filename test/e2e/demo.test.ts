@@ -59,7 +59,10 @@ describe('e2e: the one-command demo (linesight demo, as npm start runs it)', fun
       } finally {
         await pg.end();
       }
-    }, 60_000, 1000);
+    }, 60_000, 1000).catch((err: Error) => {
+      // What the demo itself said (agents, runtimes, status lines) is the first thing to read.
+      throw new Error(`${err.message}\n--- demo output (last 80 lines) ---\n${out.split('\n').slice(-80).join('\n')}`);
+    });
     const modbus = new ModbusRTU();
     await modbus.connectTCP(plcUrl.hostname, { port: Number(plcUrl.port) });
     modbus.setID(1);
