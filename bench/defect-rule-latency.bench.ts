@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import ModbusRTU from 'modbus-serial';
 import sharp from 'sharp';
 import { startRuntime } from '../runtime/tier-runtime';
@@ -90,6 +91,11 @@ async function main() {
     const ackAt = new Map<string, bigint>();
     const actionAt = new Map<string, bigint>();
     let writeErrors = 0;
+    // LINESIGHT_LATENCY_TRACE=<file>: per-inspection times and GC pauses (performance.now() ms) for analysis.
+    const tracePath = process.env.LINESIGHT_LATENCY_TRACE;
+    const gcEvents: Array<[number, number, number]> = [];
+    const gcObserver = tracePath ? new PerformanceObserver((list) => { for (const g of list.getEntries()) gcEvents.push([g.startTime, g.duration, (g as any).detail?.kind ?? 0]); }) : undefined;
+    gcObserver?.observe({ entryTypes: ['gc'] });
     rt.RED.hooks.add('onSend.lsLatency', (events: Array<{ source: { id: string; port: number }; msg: any }>) => {
       for (const e of events) if (e.source.id === 'ci') intakeAt.set(e.msg.payload.inspectionId, process.hrtime.bigint());
     });
@@ -126,6 +132,13 @@ async function main() {
       if (r !== undefined) intakeToAction.push(Number(r - t) / 1e6);
       sendToAck.push(Number(a - BigInt(load.sendNs[i])) / 1e6);
     });
+    if (tracePath) {
+      gcObserver?.disconnect();
+      const originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
+      const ms = (t: bigint | undefined) => (t === undefined ? null : Number(t - originNs) / 1e6);
+      const samples = load.ids.filter((id) => id.startsWith('lat-')).map((id) => [ms(intakeAt.get(id)), ms(actionAt.get(id)), ms(ackAt.get(id))]);
+      fs.writeFileSync(tracePath, JSON.stringify({ samples, gc: gcEvents }));
+    }
     const projectRtt = stats(load.rttMs.slice(WARMUP).filter((x) => typeof x === 'number' && !Number.isNaN(x)));
     await rt.close();
     rt = undefined;

@@ -47,6 +47,15 @@ export interface CameraIntakeConfig {
    */
   maxMessageMiB: number;
   /**
+   * HTTP/2 receive window in MiB, per call and per connection: how much a camera may send before the
+   * intake acknowledges it. Node's default (64 KiB) makes a 2 MP image cross in a dozen round trips,
+   * which collapses under load; 4 MiB lets one image travel in one go.
+   * @minimum 0.0625
+   * @maximum 1024
+   * @default 4
+   */
+  receiveWindowMiB: number;
+  /**
    * Most inspections that may wait for the flow at once; beyond it new ones are answered RESOURCE_EXHAUSTED.
    * @TJS-type integer
    * @minimum 1

@@ -59,6 +59,7 @@ export = function register(RED: NodeAPI) {
         tls: tlsMaterial(config, creds),
         token: creds.token,
         maxMessageBytes: Math.round(config.maxMessageMiB * 1024 * 1024),
+        receiveWindowBytes: Math.round(config.receiveWindowMiB * 1024 * 1024),
         submit(p) {
           countCompletions();
           const r = mapInspection(p, { site: config.site, line: config.line });

@@ -2,6 +2,7 @@
 // to a `submit` function that answers with a verdict. Knows nothing about Node-RED.
 import * as grpc from '@grpc/grpc-js';
 import crypto from 'node:crypto';
+import type { Http2SecureServer, Http2Server, ServerHttp2Session } from 'node:http2';
 import { intakeService, type SubmitReply } from './intake-proto';
 import type { ProtoInspection } from './inspection-mapper';
 
@@ -26,6 +27,12 @@ export interface IntakeServerOptions {
   /** Bearer token expected in `authorization` metadata; empty/undefined disables the check. */
   token?: string;
   maxMessageBytes: number;
+  /**
+   * HTTP/2 receive window (per call and per connection) in bytes; undefined keeps Node's 64 KiB. A camera
+   * may only send this much before the server acknowledges it, so with the 64 KiB default a 2 MP image
+   * crosses in many acknowledgement round trips, and on a busy machine each one waits for the event loop.
+   */
+  receiveWindowBytes?: number;
   submit(p: ProtoInspection): Verdict;
 }
 
@@ -58,6 +65,32 @@ function tokenMatches(expected: string, metadata: grpc.Metadata): boolean {
   const a = crypto.createHash('sha256').update(got).digest();
   const b = crypto.createHash('sha256').update(`Bearer ${expected}`).digest();
   return crypto.timingSafeEqual(a, b);
+}
+
+/** HTTP/2's largest window (2^31 - 1). */
+export const MAX_RECEIVE_WINDOW = 2 ** 31 - 1;
+
+/**
+ * Sets the HTTP/2 receive window of every connection the server accepts from now on. grpc-js has no
+ * server option for it (its `grpc-node.flow_control_window` is read by clients only), so this reaches the
+ * Node http2 servers grpc-js keeps after binding: SETTINGS_INITIAL_WINDOW_SIZE for each call's window,
+ * and a connection-level WINDOW_UPDATE for every new session. Throws when grpc-js no longer exposes them,
+ * so an upgrade that breaks this fails the intake's tests instead of silently going back to 64 KiB.
+ */
+export function applyReceiveWindow(server: grpc.Server, bytes: number): void {
+  const window = Math.min(MAX_RECEIVE_WINDOW, Math.max(65_535, Math.round(bytes)));
+  const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server | Http2SecureServer, unknown> }).http2Servers;
+  if (!(http2Servers instanceof Map) || http2Servers.size === 0) throw new Error('cannot set the HTTP/2 receive window: this @grpc/grpc-js keeps no http2Servers map');
+  for (const h2 of http2Servers.keys()) {
+    h2.updateSettings({ initialWindowSize: window });
+    h2.on('session', (session: ServerHttp2Session) => {
+      try {
+        session.setLocalWindowSize(window);
+      } catch {
+        // the session closed before its first frame: nothing to widen
+      }
+    });
+  }
 }
 
 export class IntakeServer {
@@ -94,6 +127,12 @@ export class IntakeServer {
       server.forceShutdown();
       throw err;
     });
+    try {
+      if (this.o.receiveWindowBytes) applyReceiveWindow(server, this.o.receiveWindowBytes);
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
     this.server = server;
     this.boundPort = port;
     return port;

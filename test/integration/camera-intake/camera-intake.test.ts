@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import sharp from 'sharp';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
@@ -266,6 +267,41 @@ describe('camera-intake (integration, Python grpcio camera)', function () {
     await waitFor('one message', () => got === 1);
   });
 
+  /** What the intake's HTTP/2 endpoint tells a connecting client: its per-call and connection windows. */
+  async function advertisedWindows(url: string, options: http2.SecureClientSessionOptions = {}) {
+    const session = http2.connect(url, options);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      // The connection window arrives as a WINDOW_UPDATE just after the SETTINGS frame.
+      await waitFor('connection window update', () => (session.state.remoteWindowSize ?? 0) > 65_535, 5_000).catch(() => undefined);
+      return { perCall: settings.initialWindowSize, connection: session.state.remoteWindowSize };
+    } finally {
+      session.destroy();
+    }
+  }
+
+  it('advertises its HTTP/2 receive window: 4 MiB by default, or as configured', async () => {
+    await start();
+    assert.deepEqual(await advertisedWindows(`http://${target()}`), { perCall: 4 * 1024 * 1024, connection: 4 * 1024 * 1024 });
+    await helper.unload();
+    await start({ receiveWindowMiB: 0.5 });
+    assert.deepEqual(await advertisedWindows(`http://${target()}`), { perCall: 512 * 1024, connection: 512 * 1024 });
+  });
+
+  it('carries a 3 MiB image from the Python camera in one piece with the default window', async () => {
+    const out = await start();
+    const msgs: any[] = [];
+    out.on('input', (m: any) => msgs.push(m));
+    const big = Buffer.concat([jpeg.subarray(0, 4), crypto.randomBytes(3 * 1024 * 1024)]);
+    const res = await pythonSubmit(stubs, target(), [good(1, { data_b64: b64(big), format: 'jpeg', width: 640, height: 480 })]);
+    assert.equal(res[0].code, 'OK');
+    await waitFor('the image', () => msgs.length === 1);
+    assert.ok(Buffer.compare(msgs[0].payload.image.data, big) === 0, 'the image bytes arrive unchanged');
+  });
+
   describe('TLS', () => {
     let certs: ReturnType<typeof makeCertificates>;
     before(() => {
@@ -278,6 +314,7 @@ describe('camera-intake (integration, Python grpcio camera)', function () {
       let got = 0;
       out.on('input', () => got++);
       assert.equal((await pythonSubmit(stubs, `localhost:${port}`, [good(1, null)], { ca: certs.ca }))[0].code, 'OK');
+      assert.deepEqual(await advertisedWindows(`https://localhost:${port}`, { ca: fs.readFileSync(certs.ca), ALPNProtocols: ['h2'] }), { perCall: 4 * 1024 * 1024, connection: 4 * 1024 * 1024 }, 'the TLS listener gets the window too');
       assert.equal((await pythonSubmit(stubs, target(), [good(2, null)]))[0].code, 'UNAVAILABLE');
       assert.equal((await pythonSubmit(stubs, `localhost:${port}`, [good(3, null)], { ca: certs.otherCa }))[0].code, 'UNAVAILABLE', 'a camera that does not trust the server CA');
       await waitFor('one message', () => got === 1);
