@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from './paths';
 import { resolveAdminAuth } from './admin-auth';
+import { currentInitialHeapMiB } from './node-flags';
 
 export type Tier = 'line' | 'factory' | 'cloud';
 export const TIERS: Tier[] = ['line', 'factory', 'cloud'];
@@ -101,7 +102,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   const RED = require('node-red');
   const app = express();
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, tier: opts.tier });
+    res.json({ ok: true, tier: opts.tier, initialHeapMiB: currentInitialHeapMiB() });
   });
   const server = http.createServer(app);
   const settings: Record<string, unknown> = {

@@ -31,7 +31,7 @@ export interface AgentOptions {
   /** HTTP polling period; 0 turns polling off (MQTT alone). */
   pollIntervalMs: number;
   healthWindowMs: number;
-  runtime: { port: number; host?: string; userDir: string; insecure?: boolean; logLevel?: string };
+  runtime: { port: number; host?: string; userDir: string; insecure?: boolean; logLevel?: string; nodeFlags?: string[] };
   /** Where last-good.json and the pinned repository key live (default <userDir>/.linesight/agent). */
   stateDir?: string;
   /** Pinned repository public key; otherwise fetched once from the repository and pinned on disk. */

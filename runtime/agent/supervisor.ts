@@ -2,6 +2,7 @@
 // down): starts it on the flow the agent chooses, logs in with a per-launch password, restarts it with
 // backoff when it dies, and stops restarting once it crash-loops (N exits within T), telling the agent.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { initialHeapMiB, runtimeNodeFlags } from '../node-flags';
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -47,6 +48,8 @@ export interface SupervisorOptions {
   userDir: string;
   insecure?: boolean;
   logLevel?: string;
+  /** Node flags of the child (default: the runtime's, see runtime/node-flags.ts). */
+  nodeFlags?: string[];
   /** Crash loop: this many exits within `crashLoopWindowMs`. */
   crashLoopExits?: number;
   crashLoopWindowMs?: number;
@@ -136,7 +139,7 @@ export class RuntimeSupervisor extends EventEmitter {
     // Flows can read the environment (env.get, $env): the device token stays with the agent.
     for (const k of SECRET_ENV) delete env[k];
     if (password) env[AGENT_PASSWORD_HASH_ENV] = bcrypt.hashSync(password, 8);
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [...(this.o.nodeFlags ?? runtimeNodeFlags(initialHeapMiB(undefined, env))), ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split(/\r?\n/)) if (line) this.o.onOutput?.(line);

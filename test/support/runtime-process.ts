@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../runtime/paths';
 import { freePort } from './services';
+import { initialHeapMiB, runtimeNodeFlags } from '../../runtime/node-flags';
 
 export interface RuntimeProcess {
   url: string;
@@ -30,6 +31,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   args?: string[];
   timeoutMs?: number;
+  /** Start plain `node bin/linesight.js runtime …` and let it relaunch itself under the runtime flags. */
+  relaunch?: boolean;
 }
 
 export function tempDir(prefix = 'linesight-'): string {
@@ -42,7 +45,10 @@ export async function startRuntimeProcess(opts: StartOptions = {}): Promise<Runt
   const args = [path.join(PACKAGE_ROOT, 'bin', 'linesight.js'), 'runtime', '--tier', opts.tier ?? 'line', '--port', String(port), '--user-dir', userDir, '--log-level', 'warn'];
   if (opts.insecure ?? true) args.push('--insecure');
   args.push(...(opts.args ?? []));
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Started with the runtime's node flags, as its agent starts it: `proc` is the runtime itself, so a
+  // test's SIGKILL hits Node-RED and not a launcher (the launcher has tests of its own).
+  const env = { ...process.env, ...opts.env };
+  const proc = spawn(process.execPath, [...(opts.relaunch ? [] : runtimeNodeFlags(initialHeapMiB(undefined, env))), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));

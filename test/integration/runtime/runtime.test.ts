@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV } from '../../../runtime/node-flags';
+import { PACKAGE_ROOT } from '../../../runtime/paths';
 import { startRuntimeProcess, type RuntimeProcess } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
 import { devOnlyNodeModules } from '../../../runtime/tier-runtime';
@@ -53,5 +58,48 @@ describe('tier runtime (linesight runtime, real Node-RED process)', function () 
     ]);
     const out = await waitFor('the config error in the log', () => (/contract-check "gate" config: contract must be one of/.test(rt!.output()) ? rt!.output() : ''));
     assert.match(out, /\[error\]/);
+  });
+
+  describe('node flags (runtime/node-flags.ts)', () => {
+    const health = async (r: RuntimeProcess) => (await (await fetch(`${r.url}healthz`)).json()) as { initialHeapMiB: number | null };
+    // ps exits 1 when it finds none: read its output either way.
+    const childrenOf = (pid: number) => spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+    const refused = async (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => false, () => true);
+
+    it('started without them, relaunches itself under the runtime heap flags and passes SIGTERM on', async () => {
+      rt = await startRuntimeProcess({ relaunch: true });
+      assert.equal((await health(rt)).initialHeapMiB, DEFAULT_INITIAL_HEAP_MIB, 'Node-RED runs in a process started with --initial-heap-size');
+      const [child] = childrenOf(rt.proc.pid!);
+      assert.ok(child, 'the launcher has the runtime as its child');
+      assert.match(fs.readFileSync(`/proc/${child}/cmdline`, 'utf8'), new RegExp(`--initial-heap-size=${DEFAULT_INITIAL_HEAP_MIB}\0`));
+      const exit = new Promise<[number | null, string | null]>((r) => rt!.proc.once('exit', (c, s) => r([c, s])));
+      rt.proc.kill('SIGTERM');
+      assert.deepEqual(await exit, [0, null], 'the launcher exits as its runtime did: cleanly');
+      assert.equal(fs.existsSync(`/proc/${child}`), false, 'the runtime is gone');
+      assert.ok(await refused(rt.url));
+    });
+
+    it('a launcher killed outright takes its runtime with it', async () => {
+      rt = await startRuntimeProcess({ relaunch: true });
+      const [child] = childrenOf(rt.proc.pid!);
+      rt.proc.kill('SIGKILL');
+      await waitFor('the runtime to die with its launcher', () => !fs.existsSync(`/proc/${child}`) || /^\S+ \S+ Z/.test(fs.readFileSync(`/proc/${child}/stat`, 'utf8')), 10_000);
+      await waitFor('the editor port to close', () => refused(rt!.url), 10_000);
+    });
+
+    it('takes the heap from --initial-heap-mib or LINESIGHT_INITIAL_HEAP_MIB; 0 runs in place with V8 defaults', async () => {
+      rt = await startRuntimeProcess({ relaunch: true, env: { [INITIAL_HEAP_ENV]: '64' } });
+      assert.equal((await health(rt)).initialHeapMiB, 64);
+      await rt.stop();
+      rt = await startRuntimeProcess({ relaunch: true, args: ['--initial-heap-mib', '0'] });
+      assert.equal((await health(rt)).initialHeapMiB, null);
+      assert.deepEqual(childrenOf(rt.proc.pid!), [], 'no relaunch: the runtime is the process started');
+    });
+
+    it('refuses a heap size that is not a whole number of MiB, naming the option', async () => {
+      const out = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'linesight.js'), 'runtime', '--tier', 'line', '--initial-heap-mib', 'lots'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(out.status, 1);
+      assert.match(out.stderr, /--initial-heap-mib must be a whole number of MiB from 0 to 65536.*"lots"/);
+    });
   });
 });
