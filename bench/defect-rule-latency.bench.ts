@@ -8,6 +8,8 @@
 // same proto, answering at once) and the raw Modbus coil write (modbus-serial client to the same pymodbus),
 // the latter both alone and while the raw gRPC server takes the same image load (like-for-like).
 // LINESIGHT_LATENCY_COUNT sets the number of measured inspections (default 10,000 as the issue asks: 100 s).
+// LINESIGHT_LATENCY_WIRE=1 adds a tcpdump split of each coil write (ours before / PLC peer / ours after);
+// LINESIGHT_LATENCY_TRACE=<file> writes every sample and GC pause; LINESIGHT_LATENCY_MODBUS_PORT fixes the port.
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +27,7 @@ import { freePort } from '../test/support/services';
 import { waitFor } from '../test/support/wait';
 import { alarmCoilRule } from '../test/fixtures/defect-rules';
 import { percentile, report } from './support/report';
+import { splitByWire, WireCapture } from './support/wire-capture';
 
 const COUNT = Number(process.env.LINESIGHT_LATENCY_COUNT ?? 10_000);
 const BASELINE_COUNT = Math.min(COUNT, Number(process.env.LINESIGHT_LATENCY_BASELINE_COUNT ?? 1500));
@@ -126,10 +129,14 @@ async function main() {
     ];
     const res = await fetch(`${rt.url}flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
     if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+    // LINESIGHT_LATENCY_WIRE=1 (needs tcpdump and root): the PLC port is captured to split each write into
+    // ours / the peer's / ours. Off by default: tcpdump takes CPU from the run it measures.
+    const capture = process.env.LINESIGHT_LATENCY_WIRE === '1' ? await WireCapture.start(modbusPort) : null;
     const loadStart = performance.now();
     const load = await runCamera(`127.0.0.1:${grpcPort}`, COUNT, imagePath);
     const loadEnd = performance.now();
     await waitFor('last coil writes', () => load.ids.filter((id) => id.startsWith('lat-')).every((id) => ackAt.has(id)), 30_000).catch(() => undefined);
+    const wire = await capture?.stop();
     const intakeToAck: number[] = [];
     const sendToAck: number[] = [];
     const intakeToAction: number[] = [];
@@ -151,7 +158,7 @@ async function main() {
       const originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
       const ms = (t: bigint | undefined) => (t === undefined ? null : Number(t - originNs) / 1e6);
       const samples = load.ids.filter((id) => id.startsWith('lat-')).map((id) => [ms(intakeAt.get(id)), ms(actionAt.get(id)), ms(ackAt.get(id))]);
-      fs.writeFileSync(tracePath, JSON.stringify({ samples, gc: gcEvents }));
+      fs.writeFileSync(tracePath, JSON.stringify({ timeOrigin: performance.timeOrigin, samples, gc: gcEvents }));
     }
     const projectRtt = stats(load.rttMs.slice(WARMUP).filter((x) => typeof x === 'number' && !Number.isNaN(x)));
     await rt.close();
@@ -214,6 +221,23 @@ async function main() {
     }
     const heapNote = `node flags: ${process.execArgv.filter((a) => a !== '--expose-gc').join(' ') || '(none)'}`;
     report({ bench: 'defect-rule-latency', metric: 'full (mark-compact) GCs on the runtime thread during the run', value: fullGc.n, unit: 'count', baseline: null, note: `${((loadEnd - loadStart) / 1000).toFixed(0)} s; full GC pauses ${fullGc.pauseMs.toFixed(0)} ms in all (longest ${fullGc.maxMs.toFixed(1)} ms); young-generation GCs ${youngGc.n}, ${youngGc.pauseMs.toFixed(0)} ms in all (longest ${youngGc.maxMs.toFixed(1)} ms); ${heapNote}` });
+    if (wire) {
+      // hrtime (ns) -> realtime ms, as tcpdump stamps packets.
+      const originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
+      const real = (t: bigint) => performance.timeOrigin + Number(t - originNs) / 1e6;
+      const spans: Array<[number, number]> = [];
+      for (const id of load.ids) {
+        const r = actionAt.get(id), a = ackAt.get(id);
+        if (id.startsWith('lat-') && r !== undefined && a !== undefined) spans.push([real(r), real(a)]);
+      }
+      const parts = splitByWire(spans, wire);
+      const q = (k: 'before' | 'peer' | 'after') => stats(parts.map((x) => x[k]));
+      const [before, peer, after] = [q('before'), q('peer'), q('after')];
+      const fmt2 = (x: ReturnType<typeof stats>) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} / max ${x.max.toFixed(2)} ms`;
+      report({ bench: 'defect-rule-latency', metric: 'coil write split on the wire: PLC peer, request on the wire -> answer on the wire, p99', value: peer.p99, unit: 'ms', baseline: null, note: `tcpdump on the Modbus port, ${parts.length} of ${spans.length} writes matched; peer ${fmt2(peer)}; plc-write -> request on the wire ${fmt2(before)}; answer on the wire -> plc-write done ${fmt2(after)}` });
+    } else {
+      report({ bench: 'defect-rule-latency', metric: 'coil write split on the wire', value: NaN, unit: 'ms', baseline: null, note: 'not measured: set LINESIGHT_LATENCY_WIRE=1 (needs tcpdump and root)' });
+    }
     const f = stats(intakeToAction);
     report({ bench: 'defect-rule-latency', metric: 'intake -> LineAction received by plc-write p50 / p99 (flow time, no I/O)', value: f.p50, unit: 'ms', baseline: null, note: `p99 ${f.p99.toFixed(3)} ms, max ${f.max.toFixed(3)} ms` });
     report({ bench: 'defect-rule-latency', metric: 'camera-intake gRPC round trip p99 under the flow', value: projectRtt.p99, unit: 'ms', baseline: grpcRtt.p99, note: `p50 ${projectRtt.p50.toFixed(2)} vs raw ${grpcRtt.p50.toFixed(2)} ms` });
