@@ -1,5 +1,7 @@
 // Builds the protocol driver for an endpoint config. node-opcua is large, so it is only loaded for
 // OPC UA endpoints.
+import os from 'node:os';
+import path from 'node:path';
 import type { PlcEndpointConfig } from './plc-endpoint.schema';
 import { ModbusDriver } from './modbus-driver';
 import type { PlcDriver } from './plc-driver';
@@ -17,7 +19,12 @@ export function deviceName(c: PlcEndpointConfig): string {
   return c.endpointUrl;
 }
 
-export function createDriver(c: PlcEndpointConfig, creds: EndpointCredentials = {}): PlcDriver {
+export interface DriverContext {
+  /** OPC UA certificate store when the endpoint names none. */
+  defaultPkiDir?: string;
+}
+
+export function createDriver(c: PlcEndpointConfig, creds: EndpointCredentials = {}, ctx: DriverContext = {}): PlcDriver {
   const table = new TagTable(c.protocol, c.tags ?? []);
   const device = deviceName(c);
   if (c.protocol === 'opcua') {
@@ -25,7 +32,7 @@ export function createDriver(c: PlcEndpointConfig, creds: EndpointCredentials = 
     if (c.auth === 'certificate' && (!c.certificateFile || !c.privateKeyFile)) throw new Error('auth is "certificate" but certificateFile or privateKeyFile is empty');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { OpcuaDriver } = require('./opcua-driver') as typeof import('./opcua-driver');
-    return new OpcuaDriver(table, { device, config: c, credentials: creds });
+    return new OpcuaDriver(table, { device, config: c, credentials: creds, defaultPkiDir: ctx.defaultPkiDir ?? path.join(os.homedir(), '.linesight', 'opcua-pki') });
   }
   if (c.protocol === 'modbus-rtu' && !c.serialPath) throw new Error('serialPath is required for Modbus RTU');
   return new ModbusDriver(table, {

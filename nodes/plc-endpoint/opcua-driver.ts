@@ -11,6 +11,7 @@ import {
   ClientSubscription,
   DataType,
   MessageSecurityMode,
+  OPCUACertificateManager,
   OPCUAClient,
   SecurityPolicy,
   TimestampsToReturn,
@@ -31,6 +32,8 @@ import type { OpcuaTag, PlcTag, TagTable } from './tag-table';
 export interface OpcuaDriverOptions {
   device: string;
   config: PlcEndpointConfig;
+  /** Certificate store when the config names none (the endpoint passes <user dir>/.linesight/opcua-pki). */
+  defaultPkiDir: string;
   credentials: { user?: string; password?: string };
   now?: () => number;
 }
@@ -53,6 +56,7 @@ const WRITE_TYPES: Partial<Record<DataType, { codec: CodecTag['type']; min?: num
 
 export class OpcuaDriver extends EventEmitter implements PlcDriver {
   private client: OPCUAClient;
+  private readonly pki: OPCUACertificateManager;
   private session: ClientSession | undefined;
   private stateValue: ConnectionState = { phase: 'connecting' };
   private starting: Promise<void> | undefined;
@@ -69,8 +73,10 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
     super();
     this.now = o.now ?? Date.now;
     const c = o.config;
+    this.pki = new OPCUACertificateManager({ rootFolder: c.pkiDir || o.defaultPkiDir, automaticallyAcceptUnknownCertificate: c.trustNewServers !== false });
     this.client = OPCUAClient.create({
       applicationName: 'Linesight plc-endpoint',
+      clientCertificateManager: this.pki,
       endpointMustExist: false,
       keepSessionAlive: true,
       requestedSessionTimeout: 60_000,
@@ -128,16 +134,27 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
   private async connect(): Promise<void> {
     const c = this.o.config;
     this.setState({ phase: 'connecting' });
-    // node-opcua retries the connection itself until the server answers.
-    await this.client.connect(c.endpointUrl);
-    // A refused session (credentials, certificate, server busy) is retried with backoff, and says why.
+    // The client's own certificate is created here on first use; server certificates are checked here.
+    await this.pki.initialize();
+    // node-opcua retries an unreachable server itself, but gives up on a refused secure channel (an
+    // untrusted certificate, BadSecurityChecksFailed): that is retried here, with backoff, and says why,
+    // so an endpoint comes up by itself once an administrator trusts the certificate.
+    // A refused session (credentials, server busy) is retried the same way.
     const backoff = new Backoff({ initialMs: c.reconnectMinMs, maxMs: c.reconnectMaxMs, jitter: 0.5 });
+    let channel = false;
     while (!this.closed && !this.session) {
       try {
+        if (!channel) {
+          await this.client.connect(c.endpointUrl);
+          channel = true;
+        }
         this.session = await this.client.createSession(this.identity());
       } catch (err) {
+        if (this.closed) return;
         const delay = backoff.next();
-        this.setState({ phase: 'disconnected', reason: `session refused: ${(err as Error).message.split('\n')[0]}`, retryInMs: delay, attempts: backoff.attempts });
+        const what = channel ? 'session refused' : 'connection refused';
+        this.setState({ phase: 'disconnected', reason: `${what}: ${(err as Error).message.split('\n')[0]}`, retryInMs: delay, attempts: backoff.attempts });
+        if (!channel) await this.client.disconnect().catch(() => {});
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           this.retryTimer = setTimeout(resolve, delay);
@@ -309,6 +326,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
     await this.session?.close().catch(() => {});
     await this.client.disconnect().catch(() => {});
     await this.starting?.catch(() => {});
+    await this.pki.dispose().catch(() => {});
     this.stateValue = { phase: 'closed' };
     this.emit('state', this.stateValue);
     this.removeAllListeners();

@@ -126,6 +126,17 @@ export interface PlcEndpointConfig {
   securityMode: 'None' | 'Sign' | 'SignAndEncrypt';
   /** @default "None" */
   securityPolicy: 'None' | 'Basic256Sha256' | 'Aes128_Sha256_RsaOaep' | 'Aes256_Sha256_RsaPss';
+  /**
+   * Folder of this endpoint's OPC UA certificate store: own/ (the client certificate, created on first
+   * use), trusted/ and rejected/ (server certificates). Empty: <Node-RED user dir>/.linesight/opcua-pki.
+   */
+  pkiDir?: string;
+  /**
+   * Accept a server certificate not yet in trusted/ and record it there (trust on first use). Off: only
+   * servers whose certificate an administrator put into trusted/certs; others land in rejected/.
+   * @default true
+   */
+  trustNewServers: boolean;
   /** @default "anonymous" */
   auth: 'anonymous' | 'username' | 'certificate';
   /** Client certificate (PEM/DER file) for `certificate` auth. */

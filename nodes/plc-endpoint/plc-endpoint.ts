@@ -1,6 +1,7 @@
 // plc-endpoint: the config node that owns one PLC connection (Modbus TCP, Modbus RTU or OPC UA) and
 // its tag table. Every plc-read/plc-write using it shares the connection and shows its state.
 import type { NodeAPI } from 'node-red';
+import path from 'node:path';
 import { defineNode, LinesightError } from '../shared/node-kit';
 import type { PlcEndpointNode } from './endpoint-link';
 import { statusFor, type ConnectionState } from './connection-state';
@@ -16,7 +17,8 @@ export = function register(RED: NodeAPI) {
       const ep = node as unknown as PlcEndpointNode;
       let driver: PlcDriver;
       try {
-        driver = createDriver(config, node.credentials ?? {});
+        const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+        driver = createDriver(config, node.credentials ?? {}, userDir ? { defaultPkiDir: path.join(userDir, '.linesight', 'opcua-pki') } : {});
       } catch (err) {
         throw new LinesightError(`${label}: ${(err as Error).message}`, { statusText: 'invalid config', cause: err });
       }

@@ -1,5 +1,5 @@
 // The OPC UA face of the simulated line: node-opcua server with Line1.* variables bound to the model.
-import { DataType, OPCUAServer, StatusCodes, Variant, VariantArrayType, type Namespace, type UAObject } from 'node-opcua';
+import { DataType, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant, VariantArrayType, type Namespace, type UAObject } from 'node-opcua';
 import type { PlcLine } from './plc-line';
 
 export interface OpcuaSim {
@@ -8,7 +8,16 @@ export interface OpcuaSim {
 }
 
 /** `user` ("name:password") turns anonymous access off and accepts only that user. */
-export async function startOpcuaSimulator(line: PlcLine, port: number, user?: string): Promise<OpcuaSim> {
+export interface OpcuaSecurity {
+  /** The one security mode the server offers (default None, with anonymous or user login). */
+  mode?: 'None' | 'Sign' | 'SignAndEncrypt';
+  /** Certificate store of the server (own certificate, trusted and rejected client certificates). */
+  pkiDir?: string;
+  /** Accept client certificates not in the trusted folder (default true); false: only trusted ones. */
+  trustAll?: boolean;
+}
+
+export async function startOpcuaSimulator(line: PlcLine, port: number, user?: string, security: OpcuaSecurity = {}): Promise<OpcuaSim> {
   const [name, password] = user ? [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)] : [];
   const server = new OPCUAServer({
     port,
@@ -16,6 +25,10 @@ export async function startOpcuaSimulator(line: PlcLine, port: number, user?: st
     buildInfo: { productName: 'Linesight PLC simulator', buildNumber: '1', buildDate: new Date() },
     allowAnonymous: !user,
     ...(user ? { userManager: { isValidUser: (u: string, p: string) => u === name && p === password } } : {}),
+    ...(security.mode && security.mode !== 'None'
+      ? { securityModes: [MessageSecurityMode[security.mode]], securityPolicies: [SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss] }
+      : {}),
+    ...(security.pkiDir ? { serverCertificateManager: new OPCUACertificateManager({ rootFolder: security.pkiDir, automaticallyAcceptUnknownCertificate: security.trustAll ?? true }) } : {}),
   });
   await server.initialize();
   const ns: Namespace = server.engine.addressSpace!.getOwnNamespace();

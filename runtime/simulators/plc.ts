@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ServerTCP } from 'modbus-serial';
 import { PlcLine } from './plc-line';
 import { SIM_MODBUS_TAGS, SIM_OPCUA_TAGS } from './plc-tags';
+import type { OpcuaSecurity } from './plc-opcua';
 
 export interface PlcSimulatorOptions {
   host?: string;
@@ -11,6 +12,7 @@ export interface PlcSimulatorOptions {
   opcuaPort?: number;
   /** "name:password": OPC UA accepts only this user (no anonymous access). */
   opcuaUser?: string;
+  opcuaSecurity?: OpcuaSecurity;
   tickMs?: number;
 }
 
@@ -57,7 +59,7 @@ export async function startPlcSimulator(o: PlcSimulatorOptions): Promise<PlcSimu
   if (o.opcuaPort) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startOpcuaSimulator } = require('./plc-opcua') as typeof import('./plc-opcua');
-    opcua = await startOpcuaSimulator(line, o.opcuaPort, o.opcuaUser);
+    opcua = await startOpcuaSimulator(line, o.opcuaPort, o.opcuaUser, o.opcuaSecurity);
   }
   return {
     line,
@@ -82,9 +84,14 @@ export function register(simulate: Command): void {
     .option('--port <port>', 'Modbus TCP port', (v) => Number(v), 5020)
     .option('--opcua <port>', 'also serve OPC UA on this port', (v) => Number(v))
     .option('--opcua-user <name:password>', 'OPC UA: accept only this user instead of anonymous access')
+    .option('--opcua-security <mode>', 'OPC UA: the one security mode offered: None, Sign or SignAndEncrypt (policies Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss)', 'None')
+    .option('--opcua-pki <dir>', 'OPC UA: the server certificate store (own/, trusted/, rejected/); default: node-opcua\'s own folder')
+    .option('--opcua-trusted-only', 'OPC UA: refuse client certificates not in <pki>/trusted/certs (default: accept and record them)', false)
     .option('--tick <ms>', 'model update interval', (v) => Number(v), 100)
-    .action(async (opts: { host: string; port: number; opcua?: number; opcuaUser?: string; tick: number }) => {
-      const sim = await startPlcSimulator({ host: opts.host, port: opts.port, opcuaPort: opts.opcua, opcuaUser: opts.opcuaUser, tickMs: opts.tick });
+    .action(async (opts: { host: string; port: number; opcua?: number; opcuaUser?: string; opcuaSecurity: string; opcuaPki?: string; opcuaTrustedOnly: boolean; tick: number }) => {
+      if (!['None', 'Sign', 'SignAndEncrypt'].includes(opts.opcuaSecurity)) throw new Error(`--opcua-security must be None, Sign or SignAndEncrypt, got ${JSON.stringify(opts.opcuaSecurity)}`);
+      const opcuaSecurity: OpcuaSecurity = { mode: opts.opcuaSecurity as OpcuaSecurity['mode'], pkiDir: opts.opcuaPki, trustAll: !opts.opcuaTrustedOnly };
+      const sim = await startPlcSimulator({ host: opts.host, port: opts.port, opcuaPort: opts.opcua, opcuaUser: opts.opcuaUser, opcuaSecurity, tickMs: opts.tick });
       const out: string[] = [`linesight simulate plc: Modbus TCP on ${opts.host}:${opts.port} (any unit id)`];
       out.push('  tag               address   type      order  writable');
       for (const t of SIM_MODBUS_TAGS) {
@@ -92,7 +99,7 @@ export function register(simulate: Command): void {
       }
       out.push('  the line: LineSpeed ramps to SpeedSetpoint, to 0 while LineStop (c:3) is on; Diverter (c:2) sends products to RejectCount; AlarmLamp (c:0) sets Mode 2');
       if (sim.opcuaUrl) {
-        out.push(`OPC UA on ${sim.opcuaUrl} (${opts.opcuaUser ? `user "${opts.opcuaUser.split(':')[0]}" only` : 'anonymous'}): ${SIM_OPCUA_TAGS.map((t) => t.address).join(', ')}`);
+        out.push(`OPC UA on ${sim.opcuaUrl} (${opts.opcuaUser ? `user "${opts.opcuaUser.split(':')[0]}" only` : 'anonymous'}, security ${opts.opcuaSecurity}${opts.opcuaTrustedOnly ? ', trusted client certificates only' : ''}): ${SIM_OPCUA_TAGS.map((t) => t.address).join(', ')}`);
       }
       out.push('ready');
       console.log(out.join('\n'));
