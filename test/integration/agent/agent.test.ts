@@ -123,6 +123,26 @@ describe('edge agent: real repository, real Node-RED runtimes', function () {
     assert.deepEqual(await b.probe(), { version: 'v1.4', line: 'L2' });
   });
 
+  it('the deploy window holds a deploy until the device clock is inside it, in the window\'s time zone', async () => {
+    // The agent's clock is the device's: set here, so the test does not wait for a real evening.
+    let clock = new Date('2026-06-01T10:00:00Z'); // 12:00 in Berlin (summer time): outside 22:00-02:00
+    const idc = uniqueId('line-c');
+    const c = await fleet.startAgent(idc, await fleet.register(idc, { LINE_ID: 'L3' }), { now: () => clock, gateIntervalMs: 200 });
+    await fleet.publish('1.5.0', probeFlow('v1.5'));
+    await fleet.deploy({ version: '1.5.0', target: { ids: [idc] }, window: { from: '22:00', to: '02:00', timezone: 'Europe/Berlin' } });
+    const s = await c.waitFor('waiting', V('1.5.0'));
+    assert.deepEqual(s.reasons, ['outside the deploy window 22:00-02:00 (Europe/Berlin)']);
+    await waitFor('the repository to show waiting', async () => (await fleet.device(idc)).reportedState === 'waiting', 20_000);
+    clock = new Date('2026-06-01T19:59:00Z'); // 21:59 in Berlin: a minute early, still held
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(c.agent.state, 'waiting');
+    assert.equal(await c.probe(), null, 'nothing deployed yet');
+    clock = new Date('2026-06-01T22:30:00Z'); // 00:30 in Berlin: inside the window that wraps past midnight
+    await c.waitFor('running', V('1.5.0'));
+    assert.deepEqual(await c.probe(), { version: 'v1.5', line: 'L3' });
+    await c.stop();
+  });
+
   it('a runtime that dies is restarted on the same flow, without a rollback', async () => {
     const pid = a.agent.supervisor.pid!;
     const state = a.agent.state;
