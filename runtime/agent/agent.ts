@@ -164,7 +164,8 @@ export class EdgeAgent extends EventEmitter {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       const d = this.desired;
-      if (d && this.needsWork(d) && this.supervisor.state !== 'crash-looping') {
+      // A crash-looping runtime does not block a new version: converge brings it up empty for it.
+      if (d && this.needsWork(d)) {
         try {
           await this.converge(d);
         } catch (err) {
@@ -246,6 +247,14 @@ export class EdgeAgent extends EventEmitter {
 
     this.to('verifying', target, []);
     const publicKey = await this.retry(key, 'fetch the repository key', () => this.repositoryKey());
+    if (this.supervisor.state === 'crash-looping') {
+      // The running version keeps killing Node-RED, so waiting for it to stay up could take forever, and
+      // the new version may be the fix. Start the runtime on an empty flow to check and install it; if
+      // the new version fails too, the rollback goes back to the last good flow as always.
+      this.cancelRecovery();
+      this.log(`[agent] ${this.running ?? 'the runtime'} is crash-looping: starting Node-RED with no flow to install ${target}`);
+      await this.supervisor.start([]);
+    }
     const admin = await this.supervisor.whenUp();
     const types = await admin.nodeTypes();
     const problems = verifyVersion(v, doc, publicKey, types);
@@ -420,6 +429,11 @@ export class EdgeAgent extends EventEmitter {
     this.log(`[agent] ${reasons[0]}`);
     if (RESTING.includes(this.state)) this.to('failed', this.running, reasons);
     this.scheduleRecovery();
+  }
+
+  private cancelRecovery(): void {
+    if (this.recoverTimer) clearTimeout(this.recoverTimer);
+    this.recoverTimer = null;
   }
 
   /** After a crash loop outside a deploy: try the last good flow again later, with growing pauses. */

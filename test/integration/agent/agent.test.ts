@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
-import { crashingFlow, probeFlow, unhealthyFlow } from '../../fixtures/agent/flows';
+import { crashingFlow, lateCrashFlow, probeFlow, unhealthyFlow } from '../../fixtures/agent/flows';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
 import { flowFileOf, OPERATOR_PASSWORD, startFleet, uniqueId, type AgentUnderTest, type Fleet } from './fleet';
@@ -141,6 +141,27 @@ describe('edge agent: real repository, real Node-RED runtimes', function () {
     await c.waitFor('running', V('1.5.0'));
     assert.deepEqual(await c.probe(), { version: 'v1.5', line: 'L3' });
     await c.stop();
+  });
+
+  it('a last good version that starts crash-looping does not block the fix: the new version goes in on an empty runtime', async () => {
+    const idd = uniqueId('line-d');
+    const d = await fleet.startAgent(idd, await fleet.register(idd, { LINE_ID: 'L4' }));
+    // Healthy for the 2 s health window, then it kills Node-RED 4 s after every start: a crash loop later on.
+    await fleet.publish('1.6.0', lateCrashFlow('v1.6', 4));
+    await fleet.deploy({ version: '1.6.0', target: { ids: [idd] } });
+    await d.waitFor('running', V('1.6.0'));
+    const looping = await d.waitFor('failed', V('1.6.0'), 90_000);
+    assert.match(looping.reasons[0], /crash loop: Node-RED exited 3 times within 60 s .* running agent-probe@1\.6\.0/);
+    await fleet.publish('1.7.0', probeFlow('v1.7'));
+    await fleet.deploy({ version: '1.7.0', target: { ids: [idd] } });
+    await d.waitFor('running', V('1.7.0'), 30_000);
+    assert.ok(d.output.some((l) => /agent-probe@1\.6\.0 is crash-looping: starting Node-RED with no flow to install agent-probe@1\.7\.0/.test(l)), d.output.slice(-15).join('\n'));
+    assert.deepEqual(await d.probe(), { version: 'v1.7', line: 'L4' });
+    const pid = d.agent.supervisor.pid;
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(d.agent.supervisor.pid, pid, 'the fixed version stays up');
+    assert.equal(d.agent.state, 'running');
+    await d.stop();
   });
 
   it('a runtime that dies is restarted on the same flow, without a rollback', async () => {
