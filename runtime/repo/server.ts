@@ -125,8 +125,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
 
   let adminToken: string | undefined;
   let adminTokenFile: string | undefined;
-  if ((await store.adminTokenCount()) === 0) {
-    adminToken = await store.createAdminToken('initial', null);
+  adminToken = await store.createFirstAdminToken('initial');
+  if (adminToken) {
     adminTokenFile = writeAdminTokenFile(opts.dataDir, adminToken);
     log(`created the first admin token; it is in ${adminTokenFile} (mode 0600) and will not be shown again`);
   }

@@ -141,6 +141,23 @@ export class RepoStore {
     return r.rows[0].n;
   }
 
+  /**
+   * The first admin token, if there is none yet: checked and created under a lock, so replicas starting
+   * together on an empty database make exactly one between them. Returns undefined when one exists.
+   */
+  async createFirstAdminToken(name: string): Promise<string | undefined> {
+    const token = newToken('admin');
+    const created = await this.db.tx(async (q) => {
+      await q('select pg_advisory_xact_lock(hashtext($1))', [`linesight-repo-first-admin:${this.db.schema}`]);
+      const r = await q(`select count(*)::int as n from ${this.s}.admin_tokens`);
+      if (r.rows[0].n > 0) return false;
+      await q(`insert into ${this.s}.admin_tokens (id, name, token_hash, created_at) values ($1, $2, $3, $4)`, [crypto.randomUUID(), name, hashToken(token), this.nowDate()]);
+      await this.audit(q, { kind: 'admin', name: 'bootstrap' }, 'admin-token.create', name);
+      return true;
+    });
+    return created ? token : undefined;
+  }
+
   /** Creates an admin token; the token itself is returned once and stored only as a hash. */
   async createAdminToken(name: string, actor: Principal | null): Promise<string> {
     const token = newToken('admin');
