@@ -154,8 +154,9 @@ async function main() {
     const during = gcEvents.filter(([t]) => t >= loadStart && t <= loadEnd);
     const gcOf = (kind: number) => ({ n: during.filter((g) => g[2] === kind).length, pauseMs: during.filter((g) => g[2] === kind).reduce((a, g) => a + g[1], 0), maxMs: Math.max(0, ...during.filter((g) => g[2] === kind).map((g) => g[1])) });
     const fullGc = gcOf(4), youngGc = gcOf(1);
+    // hrtime (ns) at performance.now() = 0: turns the hooks' hrtime stamps into performance.now() ms.
+    const originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
     if (tracePath) {
-      const originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
       const ms = (t: bigint | undefined) => (t === undefined ? null : Number(t - originNs) / 1e6);
       const samples = load.ids.filter((id) => id.startsWith('lat-')).map((id) => [ms(intakeAt.get(id)), ms(actionAt.get(id)), ms(ackAt.get(id))]);
       fs.writeFileSync(tracePath, JSON.stringify({ timeOrigin: performance.timeOrigin, samples, gc: gcEvents }));
@@ -223,7 +224,6 @@ async function main() {
     report({ bench: 'defect-rule-latency', metric: 'full (mark-compact) GCs on the runtime thread during the run', value: fullGc.n, unit: 'count', baseline: null, note: `${((loadEnd - loadStart) / 1000).toFixed(0)} s; full GC pauses ${fullGc.pauseMs.toFixed(0)} ms in all (longest ${fullGc.maxMs.toFixed(1)} ms); young-generation GCs ${youngGc.n}, ${youngGc.pauseMs.toFixed(0)} ms in all (longest ${youngGc.maxMs.toFixed(1)} ms); ${heapNote}` });
     if (wire) {
       // hrtime (ns) -> realtime ms, as tcpdump stamps packets.
-      const originNs = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
       const real = (t: bigint) => performance.timeOrigin + Number(t - originNs) / 1e6;
       const spans: Array<[number, number]> = [];
       for (const id of load.ids) {

@@ -3,6 +3,7 @@
 // answer on the wire" and "our process after the answer arrived". Needs tcpdump (Debian package) and
 // root; without them `start` returns null and the benchmark says the split was not measured.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
 
 /** One request and its answer, as kernel timestamps (CLOCK_REALTIME, ms with µs precision). */
 export interface WireExchange {
@@ -13,21 +14,12 @@ export interface WireExchange {
 export class WireCapture {
   private readonly exchanges: WireExchange[] = [];
   private pendingRequest: number | undefined;
-  private buffered = '';
 
   private constructor(
     private readonly proc: ChildProcess,
     private readonly port: number,
   ) {
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      let nl: number;
-      while ((nl = this.buffered.indexOf('\n')) >= 0) {
-        this.line(this.buffered.slice(0, nl));
-        this.buffered = this.buffered.slice(nl + 1);
-      }
-    });
+    readline.createInterface({ input: proc.stdout! }).on('line', (l) => this.line(l));
   }
 
   /** Starts capturing segments that carry data to or from `port`; null when tcpdump cannot run here. */

@@ -158,13 +158,21 @@ export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {
   return db;
 }
 
+/**
+ * Holds a PostgreSQL advisory lock named `linesight-repo-<what>:<schema>` until the transaction `q` runs in
+ * ends: one holder at a time across every replica using the schema.
+ */
+export async function advisoryXactLock(q: RepoDb['query'], what: string, schema: string): Promise<void> {
+  await q('select pg_advisory_xact_lock(hashtext($1))', [`linesight-repo-${what}:${schema}`]);
+}
+
 /** Applies every migration not yet recorded, each in its own transaction, under a lock so replicas agree. */
 export async function migrate(db: RepoDb): Promise<number[]> {
   const { s } = db;
   // Two replicas running `create ... if not exists` at the same moment can both try to create (a unique
   // violation in pg_type): the bootstrap runs under a transaction-scoped advisory lock.
   await db.tx(async (q) => {
-    await q('select pg_advisory_xact_lock(hashtext($1))', [`linesight-repo-migrate:${db.schema}`]);
+    await advisoryXactLock(q, 'migrate', db.schema);
     await q(`create schema if not exists ${s}`);
     await q(`create table if not exists ${s}.schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())`);
   });

@@ -7,7 +7,7 @@ import type { FieldProblem } from '../../nodes/shared/schemas';
 import { API_ROOT, canonicalJson, flowSha256, signFlow, type DeployGate, type DesiredState, type DeviceStatusReport } from '../fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { hashToken, newToken, sameHash, type Principal } from './auth';
-import type { RepoDb } from './db';
+import { advisoryXactLock, type RepoDb } from './db';
 import { checkFlow, checkVersion, nodeTypesOf } from './publish-checks';
 import { assignWaves, isOffline, nextStep, targetStateFromReport, type DeploymentState, type RolloutTarget, type TargetState } from './rollout';
 
@@ -112,7 +112,7 @@ export class RepoStore {
    * seen in the concurrency test); rollout writes are short, so one at a time costs little.
    */
   private async rolloutLock(q: Q): Promise<void> {
-    await q('select pg_advisory_xact_lock(hashtext($1))', [`linesight-repo-rollout:${this.db.schema}`]);
+    await advisoryXactLock(q, 'rollout', this.db.schema);
   }
 
   private notify(ids: string[]): void {
@@ -136,9 +136,12 @@ export class RepoStore {
     return undefined;
   }
 
-  async adminTokenCount(): Promise<number> {
-    const r = await this.db.query(`select count(*)::int as n from ${this.s}.admin_tokens`);
-    return r.rows[0].n;
+  /** A new admin token stored as its hash; the token itself is returned once. */
+  private async insertAdminToken(q: Q, name: string): Promise<{ id: string; token: string }> {
+    const token = newToken('admin');
+    const id = crypto.randomUUID();
+    await q(`insert into ${this.s}.admin_tokens (id, name, token_hash, created_at) values ($1, $2, $3, $4)`, [id, name, hashToken(token), this.nowDate()]);
+    return { id, token };
   }
 
   /**
@@ -146,26 +149,14 @@ export class RepoStore {
    * together on an empty database make exactly one between them. Returns undefined when one exists.
    */
   async createFirstAdminToken(name: string): Promise<string | undefined> {
-    const token = newToken('admin');
-    const created = await this.db.tx(async (q) => {
-      await q('select pg_advisory_xact_lock(hashtext($1))', [`linesight-repo-first-admin:${this.db.schema}`]);
+    return this.db.tx(async (q) => {
+      await advisoryXactLock(q, 'first-admin', this.db.schema);
       const r = await q(`select count(*)::int as n from ${this.s}.admin_tokens`);
-      if (r.rows[0].n > 0) return false;
-      await q(`insert into ${this.s}.admin_tokens (id, name, token_hash, created_at) values ($1, $2, $3, $4)`, [crypto.randomUUID(), name, hashToken(token), this.nowDate()]);
+      if (r.rows[0].n > 0) return undefined;
+      const { token } = await this.insertAdminToken(q, name);
       await this.audit(q, { kind: 'admin', name: 'bootstrap' }, 'admin-token.create', name);
-      return true;
+      return token;
     });
-    return created ? token : undefined;
-  }
-
-  /** Creates an admin token; the token itself is returned once and stored only as a hash. */
-  async createAdminToken(name: string, actor: Principal | null): Promise<string> {
-    const token = newToken('admin');
-    await this.db.tx(async (q) => {
-      await q(`insert into ${this.s}.admin_tokens (id, name, token_hash, created_at) values ($1, $2, $3, $4)`, [crypto.randomUUID(), name, hashToken(token), this.nowDate()]);
-      await this.audit(q, actor ?? { kind: 'admin', name: 'bootstrap' }, 'admin-token.create', name);
-    });
-    return token;
   }
 
   async listAdminTokens(): Promise<{ id: string; name: string; createdAt: string }[]> {
@@ -175,15 +166,13 @@ export class RepoStore {
 
   /** Creates a named admin token (e.g. for CI); returned once, stored as a hash. */
   async issueAdminToken(name: string, actor: Principal): Promise<{ id: string; name: string; token: string }> {
-    const token = newToken('admin');
-    const id = crypto.randomUUID();
-    await this.db.tx(async (q) => {
+    return this.db.tx(async (q) => {
       const taken = await q(`select 1 from ${this.s}.admin_tokens where name = $1`, [name]);
       if (taken.rowCount) throw new ApiError(409, `an admin token named ${name} exists`, [{ field: 'name', reason: `"${name}" is taken` }]);
-      await q(`insert into ${this.s}.admin_tokens (id, name, token_hash, created_at) values ($1, $2, $3, $4)`, [id, name, hashToken(token), this.nowDate()]);
+      const { id, token } = await this.insertAdminToken(q, name);
       await this.audit(q, actor, 'admin-token.create', name, { id });
+      return { id, name, token };
     });
-    return { id, name, token };
   }
 
   /** Revokes an admin token at once; the last one cannot go (nobody could administer the repository). */

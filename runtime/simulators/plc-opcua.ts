@@ -7,7 +7,6 @@ export interface OpcuaSim {
   close(): Promise<void>;
 }
 
-/** `user` ("name:password") turns anonymous access off and accepts only that user. */
 export interface OpcuaSecurity {
   /** The one security mode the server offers (default None, with anonymous or user login). */
   mode?: 'None' | 'Sign' | 'SignAndEncrypt';
@@ -17,6 +16,7 @@ export interface OpcuaSecurity {
   trustAll?: boolean;
 }
 
+/** `user` ("name:password") turns anonymous access off and accepts only that user. */
 export async function startOpcuaSimulator(line: PlcLine, port: number, user?: string, security: OpcuaSecurity = {}): Promise<OpcuaSim> {
   const [name, password] = user ? [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)] : [];
   const server = new OPCUAServer({
