@@ -5,6 +5,7 @@ import path from 'node:path';
 import { TIERS, startRuntime, type Tier } from '../tier-runtime';
 import { hashPassword, resolveAdminAuth } from '../admin-auth';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
+import { NodeHealthTracker, type FlowsStopping, type StatusLike } from '../agent/node-health';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV, followLauncher, initialHeapMiB, needsRelaunch, relaunch, runtimeNodeFlags } from '../node-flags';
 
 export function parsePort(v: string): number {
@@ -25,15 +26,25 @@ export function parseSeconds(v: string): number {
 }
 
 /**
- * Settings for a runtime started by the edge agent (it has an IPC channel to its parent): node errors go
- * to the agent for its health window, and the agent gets its own login next to the operator's.
+ * Settings for a runtime started by the edge agent (it has an IPC channel to its parent): node errors and
+ * the nodes with problems go to the agent for its health window, and the agent gets its own login next to
+ * the operator's. `follow` subscribes the node health tracker to Node-RED's events before flows start.
  */
-function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel: string; tier: string }): Record<string, unknown> {
+function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel: string; tier: string }): { settings: Record<string, unknown>; follow: (RED: any) => void } {
   const send = (m: ChildMessage) => process.send?.(m);
+  const health = new NodeHealthTracker({
+    onChange: (problems) => {
+      try {
+        send({ type: 'linesight-node-problems', problems, ts: Date.now() });
+      } catch {
+        // The parent is gone; nothing to tell.
+      }
+    },
+  });
   const settings: Record<string, unknown> = {
     logging: {
       console: { level: o.logLevel ?? 'info', metrics: false, audit: false },
-      linesightHealth: healthLogger(send),
+      linesightHealth: healthLogger(send, (m) => health.log(m)),
     },
   };
   const agentHash = process.env[AGENT_PASSWORD_HASH_ENV];
@@ -44,7 +55,16 @@ function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel:
     }
     settings.adminAuth = { type: 'credentials', users: [...operator.settings.users, { username: AGENT_ADMIN_USER, password: agentHash, permissions: '*' }] };
   }
-  return settings;
+  // RED.events is Node-RED's public runtime event bus: 'node-status' carries every node.status() call.
+  const follow = (RED: any) => {
+    RED.events.on('flows:starting', (e: { config?: { flows?: unknown[] } }) => health.flowsStarting(e?.config));
+    RED.events.on('flows:started', () => health.flowsStarted());
+    RED.events.on('flows:stopping', (e: FlowsStopping) => health.flowsStopping(e));
+    RED.events.on('node-status', (e: { id?: string; status?: StatusLike }) => {
+      if (typeof e?.id === 'string') health.status(e.id, e.status);
+    });
+  };
+  return { settings, follow };
 }
 
 interface AgentCliOptions {
@@ -122,6 +142,7 @@ export function register(program: Command): void {
         const flags = runtimeNodeFlags(initialHeapMiB(o.initialHeapMib));
         if (needsRelaunch(flags)) return relaunch(flags);
       }
+      const child = childOfAgent ? childOfAgentSettings(o) : undefined;
       const rt = await startRuntime({
         tier: o.tier,
         port: o.port,
@@ -129,7 +150,8 @@ export function register(program: Command): void {
         userDir: o.userDir,
         insecure: o.insecure,
         logLevel: o.logLevel,
-        settings: childOfAgent ? childOfAgentSettings(o) : undefined,
+        settings: child?.settings,
+        beforeStart: child?.follow,
         say: (l) => console.log(l),
       });
       console.log(`linesight runtime ${rt.tier} ready at ${rt.url}`);

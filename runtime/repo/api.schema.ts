@@ -123,6 +123,8 @@ export interface RepoStatusReport {
   target?: string | null;
   reasons?: string[];
   runningSha256?: string | null;
+  /** The running flow has nodes with problems (red status, failed to start); `reasons` names them. */
+  degraded?: boolean;
   ts: number;
 }
 

@@ -55,6 +55,8 @@ export interface DeviceView {
   /** Truthful liveness: `offline` when it missed its check-ins, else what it last reported. */
   state: string;
   reportedState: string | null;
+  /** Its last report said the running flow has nodes with problems (`reasons` names them); never when offline. */
+  degraded: boolean;
   lastSeen: string | null;
   running: string | null;
   runningSha256: string | null;
@@ -313,6 +315,7 @@ export class RepoStore {
       pollIntervalSeconds: r.poll_interval_s,
       state: offline ? 'offline' : (r.reported_state ?? 'pending'),
       reportedState: r.reported_state,
+      degraded: !offline && r.degraded === true,
       lastSeen: iso(r.last_seen),
       running: r.running,
       runningSha256: r.running_sha256,
@@ -420,10 +423,11 @@ export class RepoStore {
       // Locks are always taken deployment first, then devices (as advance() does), so concurrent reports
       // and deployments cannot deadlock.
       const dep = deploymentId ? (await q(`select template, version, state from ${this.s}.deployments where id = $1 for update`, [deploymentId])).rows[0] : undefined;
-      const prev = (await q(`select reported_state, running from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
+      const prev = (await q(`select reported_state, running, degraded from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
+      const degraded = report.degraded === true;
       await q(
-        `update ${this.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6 where id = $1`,
-        [id, this.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? [])],
+        `update ${this.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6, degraded = $7 where id = $1`,
+        [id, this.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? []), degraded],
       );
       let moved: string | undefined;
       if (dep && dep.state !== 'rolled back') {
@@ -444,8 +448,8 @@ export class RepoStore {
         }
       }
       // Heartbeats are not audited (one a poll interval per device); a report that changes something is.
-      if (moved || prev.reported_state !== report.state || prev.running !== report.running) {
-        await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
+      if (moved || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded) {
+        await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, ...(degraded ? { degraded } : {}), deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
       }
     });
     this.notify(changed);
