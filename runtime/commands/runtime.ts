@@ -6,6 +6,7 @@ import { TIERS, startRuntime, type Tier } from '../tier-runtime';
 import { hashPassword, resolveAdminAuth } from '../admin-auth';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
 import { NodeHealthTracker, type FlowsStopping, type StatusLike } from '../agent/node-health';
+import { parseTypeList } from '../repo/node-policy';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV, followLauncher, initialHeapMiB, needsRelaunch, relaunch, runtimeNodeFlags } from '../node-flags';
 
 export function parsePort(v: string): number {
@@ -82,6 +83,8 @@ interface AgentCliOptions {
   healthWindow: number;
   repoKey?: string;
   initialHeapMib?: string;
+  refuseNodeTypes?: string;
+  statusGrace: number;
 }
 
 async function runAgent(o: AgentCliOptions): Promise<void> {
@@ -99,6 +102,8 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
     brokerUrl: o.broker ?? null,
     pollIntervalMs: o.pollInterval * 1000,
     healthWindowMs: o.healthWindow * 1000,
+    statusGraceMs: o.statusGrace * 1000,
+    refuseNodeTypes: parseTypeList(o.refuseNodeTypes ?? process.env.LINESIGHT_AGENT_REFUSE_NODE_TYPES ?? 'exec'),
     repoKeyPem: o.repoKey ? fs.readFileSync(o.repoKey, 'utf8') : undefined,
     runtime: { port: o.port, host: o.host, userDir: o.userDir, insecure: o.insecure, logLevel: o.logLevel, nodeFlags: runtimeNodeFlags(initialHeapMiB(o.initialHeapMib)) },
     log: (l) => console.log(l),
@@ -131,8 +136,10 @@ export function register(program: Command): void {
     .option('--token <token>', 'edge agent: device token (prefer LINESIGHT_DEVICE_TOKEN: arguments are visible to other users)')
     .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883')
     .option('--poll-interval <s>', 'edge agent: seconds between HTTP polls of the desired state (0 = MQTT only)', parseSeconds, 30)
-    .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors or crashes', parseSeconds, 10)
+    .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors, red node statuses or crashes', parseSeconds, 10)
     .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')
+    .option('--refuse-node-types <list>', 'edge agent: node types this device never runs, even in a signed version; comma-separated, "none" for none (env LINESIGHT_AGENT_REFUSE_NODE_TYPES; default exec)')
+    .option('--status-grace <s>', 'edge agent: seconds a node may show a red status before it fails the health window or makes the device degraded', parseSeconds, 3)
     .action(async (o) => {
       if (o.device || o.repo || o.token) return runAgent(o as AgentCliOptions);
       const relaunched = followLauncher();
