@@ -409,6 +409,8 @@ export class EdgeAgent extends EventEmitter {
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       let graceTimer: NodeJS.Timeout | null = null;
+      // Set once the window is closing: a node that keeps logging (or changing its red status) cannot hold it open.
+      let ending = false;
       const sv = this.supervisor;
       const finish = (result: string | null) => {
         if (timer) clearTimeout(timer);
@@ -446,8 +448,6 @@ export class EdgeAgent extends EventEmitter {
       };
       const onLoop = (e: ExitInfo) => finish(`crash loop: Node-RED exited ${e.recentExits} times within ${Math.round((this.o.crashLoopWindowMs ?? 60_000) / 1000)} s (last exit ${e.code ?? e.signal}) running this version`);
       // Give the first error a moment so the report can name its companions too.
-      // Once: a node that keeps logging (or changing its red status) must not hold the window open.
-      let ending = false;
       const onLog = () => {
         if (ending) return;
         ending = true;
