@@ -3,6 +3,7 @@
 // agent reports it healthy. The reports are the device's own (its token), as its agent sends them; the
 // agent side is proven against real runtimes in test/integration/agent/health.test.ts.
 import assert from 'node:assert/strict';
+import { RepoClient } from '../../runtime/repo/client';
 import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
 import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { openEditor } from './support/editor';
@@ -27,8 +28,7 @@ describe('e2e: a degraded device in the sidebar fleet table (Chromium, repositor
   it('running with a red node reads "running · degraded" in yellow with the node named, and green once it recovers', async () => {
     repo = await startTestRepo(['line-inspection']);
     const { token } = await repo.client.registerDevice({ id: 'line-c', tier: 'line', parameters: {} });
-    const device = repo.client.constructor as new (o: { url: string; token: string }) => TestRepo['client'];
-    const asDevice = new device({ url: repo.server.url, token });
+    const asDevice = new RepoClient({ url: repo.server.url, token });
     const reason = 'camera-intake "line camera" (cam1) status red ring (disconnected): cannot listen: EADDRINUSE';
     await asDevice.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: 'line-inspection@1.0.0', reasons: [reason], degraded: true, ts: Date.now() });
 
