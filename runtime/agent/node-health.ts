@@ -23,6 +23,8 @@ export interface NodeHealthTrackerOptions {
   /** Called with the whole snapshot whenever it changes. */
   onChange: (problems: NodeProblem[]) => void;
   now?: () => number;
+  /** Type and name of a node the flow config does not list (inside a subflow instance): the live node's. */
+  lookup?: (id: string) => { type?: string; name?: string } | undefined;
 }
 
 const WORKING_FILLS = new Set(['green', 'blue']);
@@ -118,7 +120,15 @@ export class NodeHealthTracker {
   }
 
   private describe(id: string): Pick<NodeProblem, 'nodeId' | 'nodeType' | 'nodeName'> {
-    const k = this.known.get(id);
+    let k = this.known.get(id);
+    if (!k && this.o.lookup) {
+      try {
+        const n = this.o.lookup(id);
+        if (n) k = { type: n.type, name: n.name || undefined };
+      } catch {
+        // Naming is best effort; the id is always there.
+      }
+    }
     return { nodeId: id, nodeType: k?.type, nodeName: k?.name };
   }
 

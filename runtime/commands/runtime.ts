@@ -33,7 +33,10 @@ export function parseSeconds(v: string): number {
  */
 function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel: string; tier: string }): { settings: Record<string, unknown>; follow: (RED: any) => void } {
   const send = (m: ChildMessage) => process.send?.(m);
+  // The Node-RED API, once `follow` has it: names nodes inside subflow instances, absent from the flow config.
+  let nodeRed: any;
   const health = new NodeHealthTracker({
+    lookup: (id) => nodeRed?.nodes?.getNode?.(id) ?? undefined,
     onChange: (problems) => {
       try {
         send({ type: 'linesight-node-problems', problems, ts: Date.now() });
@@ -58,6 +61,7 @@ function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel:
   }
   // RED.events is Node-RED's public runtime event bus: 'node-status' carries every node.status() call.
   const follow = (RED: any) => {
+    nodeRed = RED;
     RED.events.on('flows:starting', (e: { config?: { flows?: unknown[] } }) => health.flowsStarting(e?.config));
     RED.events.on('flows:started', () => health.flowsStarted());
     RED.events.on('flows:stopping', (e: FlowsStopping) => health.flowsStopping(e));

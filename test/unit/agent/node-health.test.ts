@@ -105,4 +105,12 @@ describe('node health: which nodes have problems', () => {
     assert.equal(describeProblem({ nodeId: 'w1', nodeType: 'plc-write', kind: 'status', fill: 'red', shape: 'dot', text: 'write failed', since: 0 }), 'plc-write (w1) status red dot (failed): write failed');
     assert.equal(describeProblem({ nodeId: 'x', kind: 'start', text: 'boom', since: 0 }), 'node (x) failed to start: boom');
   });
+
+  it('a node the flow config does not list (inside a subflow instance) is named by the live node', () => {
+    const t = new NodeHealthTracker({ onChange: () => {}, now: () => 7, lookup: (id) => (id === 'inst1-cam' ? { type: 'camera-intake', name: 'in subflow' } : undefined) });
+    t.flowsStarting({ flows: [] });
+    t.status('inst1-cam', { fill: 'red', shape: 'dot', text: 'failed' });
+    t.status('other', { fill: 'red', shape: 'dot', text: 'failed' });
+    assert.deepEqual(t.snapshot().map((p) => [p.nodeId, p.nodeType, p.nodeName]), [['inst1-cam', 'camera-intake', 'in subflow'], ['other', undefined, undefined]]);
+  });
 });
