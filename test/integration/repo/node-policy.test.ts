@@ -7,7 +7,13 @@ import { API_ROOT } from '../../../runtime/fleet/protocol';
 import { createRepoServer } from '../../../runtime/repo/server';
 import { RepoClient } from '../../../runtime/repo/client';
 import type { RepoTemplateCreate } from '../../../runtime/repo/api.schema';
-import { pgService } from '../../support/services';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../../runtime/paths';
+import { dropSchema, freePort, freshSchema, pgService } from '../../support/services';
+import { tempDir } from '../../support/runtime-process';
+import { waitFor } from '../../support/wait';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 import { refused, startHarness, type Harness } from './harness';
 
@@ -95,6 +101,47 @@ describe('repo: node-type policy', function () {
       } finally {
         await strict.close();
       }
+    });
+  });
+
+  describe('linesight repo (a process)', () => {
+    const BIN = path.join(PACKAGE_ROOT, 'bin', 'linesight.js');
+    let dir: string;
+    before(() => {
+      dir = tempDir('linesight-policy-cli-');
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('--node-type-policy <file> is served and said at start; a policy with a typo stops it with the field named', async () => {
+      const file = path.join(dir, 'policy.json');
+      fs.writeFileSync(file, JSON.stringify({ refuse: ['exec'], tiers: { cloud: { refuse: ['function'] } } }));
+      const pg = await pgService();
+      const schema = await freshSchema(pg.url, 'repo');
+      const port = await freePort();
+      const proc = spawn(process.execPath, [BIN, 'repo', '--port', String(port), '--db', pg.url, '--schema', schema, '--data-dir', path.join(dir, 'data'), '--node-type-policy', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout!.on('data', (d) => (out += d));
+      proc.stderr!.on('data', (d) => (out += d));
+      try {
+        await waitFor(`linesight repo to be ready\n${out}`, () => out.includes(' ready at '), 45_000);
+        assert.match(out, /node-type policy: refused line: exec; factory: exec; cloud: exec, function/);
+        const token = fs.readFileSync(path.join(dir, 'data', 'admin-token'), 'utf8').trim();
+        const policy = await new RepoClient({ url: `http://127.0.0.1:${port}`, token }).nodeTypePolicy();
+        assert.deepEqual(policy, { refuse: ['exec'], tiers: { cloud: { refuse: ['function'] } } });
+      } finally {
+        const gone = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await gone;
+        await dropSchema(pg.url, schema).catch(() => {});
+      }
+
+      fs.writeFileSync(file, JSON.stringify({ refuse: ['exec'], tiers: { lines: { allow: ['exec'] } } }));
+      const bad = spawnSync(process.execPath, [BIN, 'repo', '--port', '0', '--data-dir', path.join(dir, 'data2'), '--node-type-policy', file], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stderr, /node-type policy from .*policy\.json: tiers\.lines is not a known field \(expected line, factory, cloud\)/);
+      const none = spawnSync(process.execPath, [BIN, 'repo', '--port', '0', '--data-dir', path.join(dir, 'data3'), '--refuse-node-types', 'exec,'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LINESIGHT_NODE_TYPE_POLICY: path.join(dir, 'missing.json') } });
+      assert.equal(none.status, 1);
+      assert.match(none.stderr, /node-type policy file .*missing\.json: ENOENT/);
     });
   });
 });
