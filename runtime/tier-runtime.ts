@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   settings?: Record<string, unknown>;
   /** Print a message for people (the CLI passes console.log). */
   say?: (line: string) => void;
+  /** Called with the Node-RED API after init, before the flows start (e.g. to follow RED.events). */
+  beforeStart?: (RED: any) => void;
 }
 
 export interface RunningRuntime {
@@ -132,6 +134,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
     ...opts.settings,
   };
   RED.init(server, settings);
+  opts.beforeStart?.(RED);
   app.use(settings.httpAdminRoot as string, RED.httpAdmin);
   app.use(settings.httpNodeRoot as string, RED.httpNode);
 

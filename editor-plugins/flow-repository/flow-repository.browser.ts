@@ -12,7 +12,7 @@ declare const $: any;
 
 interface Template { slug: string; title: string; tier: string; description: string | null; parameters: ParameterSchema; requiredNodes: string[]; versions: string[]; latest: string | null }
 interface VersionSummary { template: string; version: string; changelog?: string; author?: string; createdAt: string }
-interface Device { id: string; tier: string; labels: Record<string, string>; state: string; lastSeen: string | null; running: string | null; reasons: string[] }
+interface Device { id: string; tier: string; labels: Record<string, string>; state: string; degraded?: boolean; lastSeen: string | null; running: string | null; reasons: string[] }
 interface Deployment { id: string; template: string; version: string; state: string; reason: string | null; counts: Record<string, number>; devices: { deviceId: string; wave: number; state: string; reasons: string[]; deviceState: string; lastSeen: string | null }[] }
 
 const API = 'linesight/repository/api';
@@ -307,7 +307,7 @@ class Sidebar {
       const rows = devices
         .map((d) => `<tr data-device="${esc(d.id)}"><td><b>${esc(d.id)}</b><br><small class="ls-repo-dim">${esc(Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}</small></td>
           <td>${esc(d.tier)}</td><td>${esc(d.running ?? '—')}</td>
-          <td class="ls-repo-state ls-state-${esc(d.state.replace(/\s+/g, '-'))}">${esc(d.state)}</td><td><small>${esc(when(d.lastSeen))}</small></td></tr>`)
+          ${fleetStateCell(d)}<td><small>${esc(when(d.lastSeen))}</small></td></tr>`)
         .join('');
       this.root.find('#ls-repo-fleet').html(`<tr><th>device</th><th>tier</th><th>version</th><th>state</th><th>last seen</th></tr>${rows}`);
     } catch (err) {
@@ -324,6 +324,19 @@ class Sidebar {
     if (this.fleetTimer) clearInterval(this.fleetTimer);
     this.fleetTimer = undefined;
   }
+}
+
+/**
+ * A device's state in the fleet table. A running device whose nodes have problems is degraded (yellow,
+ * with the nodes named), never plain green; reasons of failed and drifted devices show too.
+ */
+function fleetStateCell(d: Device): string {
+  const degraded = !!d.degraded && d.state !== 'offline';
+  const cls = degraded ? 'degraded' : d.state.replace(/\s+/g, '-');
+  const text = degraded ? `${d.state} · degraded` : d.state;
+  const reasons = degraded || d.state !== 'running' ? (d.reasons ?? []) : [];
+  const why = reasons.length ? `<br><small class="ls-repo-reasons">${reasons.map(esc).join('<br>')}</small>` : '';
+  return `<td class="ls-repo-state ls-state-${esc(cls)}" title="${esc(reasons.join('\n'))}">${esc(text)}${why}</td>`;
 }
 
 function renderDiff(a: string, b: string, d: FlowDiff): string {

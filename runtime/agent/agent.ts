@@ -8,6 +8,7 @@ import { Backoff } from '../../nodes/shared/backoff';
 import { canonicalJson, flowSha256, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
 import type { Tier } from '../tier-runtime';
 import type { ChildLogMessage } from './child-ipc';
+import { describeProblem, dueProblems, nextDueInMs } from './node-health';
 import { DesiredSource, type DesiredVia } from './desired-source';
 import { DeviceApi, DeviceApiError } from './device-api';
 import { detectDrift, type Baseline } from './drift';
@@ -31,6 +32,14 @@ export interface AgentOptions {
   /** HTTP polling period; 0 turns polling off (MQTT alone). */
   pollIntervalMs: number;
   healthWindowMs: number;
+  /**
+   * How long a node may show a red status before it counts against health (default 3000 ms): within the
+   * health window it fails the deploy, afterwards it makes the running device degraded. A red status
+   * still there at the end of the window counts however new it is.
+   */
+  statusGraceMs?: number;
+  /** Node types this device refuses to run even in a signed version (default: `exec`). */
+  refuseNodeTypes?: string[];
   runtime: { port: number; host?: string; userDir: string; insecure?: boolean; logLevel?: string; nodeFlags?: string[] };
   /** Where last-good.json and the pinned repository key live (default <userDir>/.linesight/agent). */
   stateDir?: string;
@@ -87,6 +96,9 @@ export class EdgeAgent extends EventEmitter {
   private stopping = false;
   private inHealthWindow = false;
   private lastReportSig = '';
+  /** Whether the running flow's nodes are healthy (decided outside health windows). */
+  health: { degraded: boolean; reasons: string[] } = { degraded: false, reasons: [] };
+  private healthTimer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: AgentOptions) {
@@ -105,6 +117,14 @@ export class EdgeAgent extends EventEmitter {
     });
     this.supervisor.on('exit', (e: ExitInfo) => this.log(`[agent] runtime exited (${e.code ?? e.signal}); ${e.recentExits} exit(s) recently`));
     this.supervisor.on('crash-loop', (e: ExitInfo) => this.onCrashLoop(e));
+    this.supervisor.on('node-problems', () => this.checkHealth());
+  }
+
+  /** Default refused node types of an agent: a signed flow still may not run shell commands here. */
+  static readonly DEFAULT_REFUSED_NODE_TYPES: readonly string[] = ['exec'];
+
+  private get statusGraceMs(): number {
+    return this.o.statusGraceMs ?? 3000;
   }
 
   get running(): string | null {
@@ -136,6 +156,7 @@ export class EdgeAgent extends EventEmitter {
     this.wakeUp?.();
     if (this.driftTimer) clearTimeout(this.driftTimer);
     if (this.recoverTimer) clearTimeout(this.recoverTimer);
+    if (this.healthTimer) clearTimeout(this.healthTimer);
     await this.source?.stop();
     // A convergence step ends at its next check; a health window may need its few seconds.
     await Promise.race([this.loopDone?.catch(() => {}), new Promise((r) => setTimeout(r, this.o.healthWindowMs + 5000).unref())]);
@@ -257,7 +278,7 @@ export class EdgeAgent extends EventEmitter {
     }
     const admin = await this.supervisor.whenUp();
     const types = await admin.nodeTypes();
-    const problems = verifyVersion(v, doc, publicKey, types);
+    const problems = verifyVersion(v, doc, publicKey, types, this.o.refuseNodeTypes ?? EdgeAgent.DEFAULT_REFUSED_NODE_TYPES);
     let flow: unknown[] = [];
     if (problems.length === 0) {
       try {
@@ -279,6 +300,7 @@ export class EdgeAgent extends EventEmitter {
     this.to('deploying', target, []);
     const verdict = await this.deployAndWatch(flow, target);
     if (verdict.healthy) {
+      this.checkHealth();
       this.lastGood = { target, sha256: v.sha256, key, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
       this.store.saveLastGood(this.lastGood);
       this.driftSha = null;
@@ -345,8 +367,12 @@ export class EdgeAgent extends EventEmitter {
     const onLog = (m: ChildLogMessage) => errors.push(m);
     this.supervisor.on('log', onLog);
     this.inHealthWindow = true;
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = null;
     try {
       const admin = await this.supervisor.whenUp();
+      // Problems older than this belong to the flow being replaced.
+      const deployedAt = Date.now();
       try {
         await admin.deploy(flow);
       } catch (err) {
@@ -354,11 +380,17 @@ export class EdgeAgent extends EventEmitter {
         if (this.supervisor.state === 'up') return { healthy: false, reasons: [`deploy refused by the runtime: ${(err as Error).message}`] };
       }
       this.to('health-check', target, []);
-      const crash = await this.watchWindow(errors);
+      const crash = await this.watchWindow(errors, deployedAt);
       const reasons: string[] = [];
       if (crash) reasons.push(crash);
-      for (const e of errors.slice(0, 10)) reasons.push(`${e.nodeType ? `${e.nodeType}${e.nodeName ? ` "${e.nodeName}"` : ''} (${e.nodeId}): ` : ''}${e.text}`);
-      if (errors.length > 10) reasons.push(`and ${errors.length - 10} more errors`);
+      // Nodes with problems at the end of the window (or past their grace within it) count, each named once.
+      const problems = crash ? [] : dueProblems(this.supervisor.nodeProblems, Date.now(), this.statusGraceMs, { final: true, notBefore: deployedAt });
+      const named = new Set(problems.map((p) => p.nodeId));
+      for (const p of problems.slice(0, 10)) reasons.push(describeProblem(p));
+      if (problems.length > 10) reasons.push(`and ${problems.length - 10} more nodes with problems`);
+      const logged = errors.filter((e) => !e.nodeId || !named.has(e.nodeId));
+      for (const e of logged.slice(0, 10)) reasons.push(`${e.nodeType ? `${e.nodeType}${e.nodeName ? ` "${e.nodeName}"` : ''} (${e.nodeId}): ` : ''}${e.text}`);
+      if (logged.length > 10) reasons.push(`and ${logged.length - 10} more errors`);
       return { healthy: reasons.length === 0, reasons };
     } finally {
       this.supervisor.off('log', onLog);
@@ -368,34 +400,57 @@ export class EdgeAgent extends EventEmitter {
 
   /**
    * Resolves after the runtime has stayed up for the whole window without an error (null), or as soon
-   * as it logs an error (null, errors collected) or crash-loops (the reason).
+   * as it logs an error or a node's red status outlasts the grace period (null; the caller collects
+   * them), or it crash-loops (the reason).
    */
-  private watchWindow(errors: ChildLogMessage[]): Promise<string | null> {
+  private watchWindow(errors: ChildLogMessage[], deployedAt: number): Promise<string | null> {
     const windowMs = this.o.healthWindowMs;
+    const graceMs = this.statusGraceMs;
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | null = null;
+      let graceTimer: NodeJS.Timeout | null = null;
+      // Set once the window is closing: a node that keeps logging (or changing its red status) cannot hold it open.
+      let ending = false;
       const sv = this.supervisor;
       const finish = (result: string | null) => {
         if (timer) clearTimeout(timer);
+        if (graceTimer) clearTimeout(graceTimer);
         sv.off('up', onUp);
         sv.off('exit', onExit);
         sv.off('crash-loop', onLoop);
         sv.off('log', onLog);
+        sv.off('node-problems', onProblems);
         resolve(result);
+      };
+      // A red status that lasts the grace period ends the window early; a shorter one is waited out.
+      const onProblems = () => {
+        if (graceTimer) clearTimeout(graceTimer);
+        graceTimer = null;
+        if (!timer) return; // the runtime is restarting; the window starts over when it is back
+        const now = Date.now();
+        if (dueProblems(sv.nodeProblems, now, graceMs, { notBefore: deployedAt }).length) return onLog();
+        const wait = nextDueInMs(sv.nodeProblems, now, graceMs, deployedAt);
+        if (wait !== null) graceTimer = setTimeout(onProblems, wait + 10);
       };
       const arm = () => {
         if (timer) clearTimeout(timer);
         timer = setTimeout(() => finish(null), windowMs);
       };
-      const onUp = () => arm();
+      const onUp = () => {
+        arm();
+        onProblems();
+      };
       const onExit = () => {
         // The window starts over once the runtime is back; the crash-loop detector decides when to stop.
         if (timer) clearTimeout(timer);
         timer = null;
+        ending = false;
       };
       const onLoop = (e: ExitInfo) => finish(`crash loop: Node-RED exited ${e.recentExits} times within ${Math.round((this.o.crashLoopWindowMs ?? 60_000) / 1000)} s (last exit ${e.code ?? e.signal}) running this version`);
       // Give the first error a moment so the report can name its companions too.
       const onLog = () => {
+        if (ending) return;
+        ending = true;
         if (timer) clearTimeout(timer);
         timer = setTimeout(() => finish(null), 300);
       };
@@ -403,8 +458,12 @@ export class EdgeAgent extends EventEmitter {
       sv.on('exit', onExit);
       sv.on('crash-loop', onLoop);
       sv.on('log', onLog);
+      sv.on('node-problems', onProblems);
       if (errors.length) onLog();
-      else if (sv.state === 'up') arm();
+      else if (sv.state === 'up') {
+        arm();
+        onProblems();
+      }
       else if (sv.state === 'crash-looping') onLoop({ code: null, signal: null, recentExits: this.o.crashLoopExits ?? 3 });
     });
   }
@@ -453,6 +512,31 @@ export class EdgeAgent extends EventEmitter {
         () => this.scheduleRecovery(),
       );
     }, this.recoverBackoff.next());
+  }
+
+  // ---- health of the running flow (outside health windows) ----
+
+  /**
+   * Decides whether the running flow is degraded: a node whose red status (or failed start) outlasts the
+   * grace period makes it so, and its recovery ends it. A change is reported at once in a resting state.
+   */
+  private checkHealth(): void {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.healthTimer = null;
+    if (this.inHealthWindow || this.stopping) return;
+    const problems = this.supervisor.nodeProblems;
+    const now = Date.now();
+    const due = dueProblems(problems, now, this.statusGraceMs);
+    const wait = nextDueInMs(problems, now, this.statusGraceMs);
+    if (wait !== null) this.healthTimer = setTimeout(() => this.checkHealth(), wait + 10);
+    const reasons = due.slice(0, 10).map(describeProblem);
+    if (due.length > 10) reasons.push(`and ${due.length - 10} more nodes with problems`);
+    const next = { degraded: due.length > 0, reasons };
+    if (JSON.stringify(next) === JSON.stringify(this.health)) return;
+    this.health = next;
+    this.log(`[agent] ${next.degraded ? `degraded: ${reasons.join('; ')}` : 'healthy again: no node has a problem'}`);
+    this.emit('health', next);
+    if (RESTING.includes(this.state)) this.report(this.state, this.target, this.reasons);
   }
 
   // ---- drift ----
@@ -508,10 +592,17 @@ export class EdgeAgent extends EventEmitter {
     this.reasons = reasons;
     this.log(`[agent] ${state}${target ? ` ${target}` : ''}${reasons.length ? `: ${reasons.join('; ')}` : ''}`);
     this.emit('state', { state, target, reasons } satisfies StateChange);
+    this.report(state, target, reasons);
+  }
+
+  private report(state: AgentStateName, target: string | null, stateReasons: string[]): void {
     const reported = reportedState(state);
     if (!reported || !this.reporter) return;
+    // A resting device tells how its running flow's nodes are; a deploy in flight does not.
+    const degraded = RESTING.includes(state) && this.health.degraded;
+    const reasons = degraded ? [...stateReasons, ...this.health.reasons] : stateReasons;
     // deploying and health-check both read "verifying" to the fleet: say it once.
-    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}`;
+    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}|${degraded}`;
     if (sig === this.lastReportSig && state !== 'drifted') return;
     this.lastReportSig = sig;
     const report: DeviceStatusReport = {
@@ -524,6 +615,7 @@ export class EdgeAgent extends EventEmitter {
       runningSha256: state === 'drifted' ? this.driftSha : (this.lastGood?.sha256 ?? null),
       ts: Date.now(),
     };
+    if (degraded) report.degraded = true;
     this.emit('report', report);
     this.reporter.report(report);
   }

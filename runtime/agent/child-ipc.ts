@@ -1,5 +1,6 @@
 // What a runtime started by the agent tells its parent over the Node.js IPC channel: that it is ready,
-// and every error its nodes log (the agent's health window listens to these).
+// every error its nodes log, and which nodes have problems now (red status, failed to start); the
+// agent's health window and its degraded flag listen to these.
 
 export interface ChildReadyMessage {
   type: 'linesight-ready';
@@ -17,7 +18,28 @@ export interface ChildLogMessage {
   ts: number;
 }
 
-export type ChildMessage = ChildReadyMessage | ChildLogMessage;
+/** A node that is not healthy now, as the runtime child sees it. */
+export interface NodeProblem {
+  nodeId: string;
+  nodeType?: string;
+  nodeName?: string;
+  /** `status`: its status is red (dot: failed, ring: disconnected); `start`: it failed to start. */
+  kind: 'status' | 'start';
+  fill?: string;
+  shape?: string;
+  text: string;
+  /** When it became a problem (ms since the epoch); a node retrying (yellow) after a failure keeps it. */
+  since: number;
+}
+
+/** Every node with a problem, sent whenever that set (or what it says) changes. */
+export interface ChildNodeProblemsMessage {
+  type: 'linesight-node-problems';
+  problems: NodeProblem[];
+  ts: number;
+}
+
+export type ChildMessage = ChildReadyMessage | ChildLogMessage | ChildNodeProblemsMessage;
 
 /** The agent's own editor account in the child; its password is random for every launch. */
 export const AGENT_ADMIN_USER = 'linesight-agent';
@@ -39,7 +61,7 @@ interface NodeRedLogMessage {
  * A Node-RED logger (settings.logging.<name>) that forwards fatal and error entries to the parent.
  * Node-RED calls `handler(settings)` once and then the returned function for every entry.
  */
-export function healthLogger(send: (m: ChildLogMessage) => void): Record<string, unknown> {
+export function healthLogger(send: (m: ChildLogMessage) => void, observe?: (m: ChildLogMessage) => void): Record<string, unknown> {
   return {
     level: 'error',
     metrics: false,
@@ -48,8 +70,10 @@ export function healthLogger(send: (m: ChildLogMessage) => void): Record<string,
       const level = LEVELS[entry.level];
       if (!level) return;
       const text = describe(entry.msg);
+      const m: ChildLogMessage = { type: 'linesight-log', level, text, nodeId: entry.id, nodeType: entry.type, nodeName: entry.name || undefined, ts: Date.now() };
+      observe?.(m);
       try {
-        send({ type: 'linesight-log', level, text, nodeId: entry.id, nodeType: entry.type, nodeName: entry.name || undefined, ts: Date.now() });
+        send(m);
       } catch {
         // The parent is gone; nothing to tell.
       }
@@ -73,6 +97,8 @@ function safeJson(v: unknown): string {
   }
 }
 
+const CHILD_MESSAGE_TYPES = new Set(['linesight-ready', 'linesight-log', 'linesight-node-problems']);
+
 export function isChildMessage(m: unknown): m is ChildMessage {
-  return !!m && typeof m === 'object' && ((m as { type?: unknown }).type === 'linesight-ready' || (m as { type?: unknown }).type === 'linesight-log');
+  return !!m && typeof m === 'object' && CHILD_MESSAGE_TYPES.has((m as { type?: unknown }).type as string);
 }

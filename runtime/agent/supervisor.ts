@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import { Backoff } from '../../nodes/shared/backoff';
 import { PACKAGE_ROOT } from '../paths';
 import type { Tier } from '../tier-runtime';
-import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, isChildMessage, type ChildLogMessage } from './child-ipc';
+import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, isChildMessage, type ChildLogMessage, type NodeProblem } from './child-ipc';
 import { RuntimeAdmin } from './runtime-admin';
 
 /** Secrets of the agent that its runtime (and so every flow) must not inherit. */
@@ -70,11 +70,14 @@ export interface ExitInfo {
 }
 
 /**
- * Events: 'up' (admin: RuntimeAdmin), 'exit' (ExitInfo), 'crash-loop' (ExitInfo), 'log' (ChildLogMessage).
+ * Events: 'up' (admin: RuntimeAdmin), 'exit' (ExitInfo), 'crash-loop' (ExitInfo), 'log' (ChildLogMessage),
+ * 'node-problems' (NodeProblem[]: the current child's nodes with problems, whenever that changes).
  */
 export class RuntimeSupervisor extends EventEmitter {
   state: SupervisorState = 'stopped';
   admin: RuntimeAdmin | null = null;
+  /** The current child's nodes with problems (red status, failed to start); empty for a new child. */
+  nodeProblems: NodeProblem[] = [];
   private child: ChildProcess | null = null;
   private readonly detector: CrashLoopDetector;
   private readonly backoff: Backoff;
@@ -141,6 +144,7 @@ export class RuntimeSupervisor extends EventEmitter {
     if (password) env[AGENT_PASSWORD_HASH_ENV] = bcrypt.hashSync(password, 8);
     const child = spawn(process.execPath, [...(this.o.nodeFlags ?? runtimeNodeFlags(initialHeapMiB(undefined, env))), ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
+    this.setNodeProblems([]);
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split(/\r?\n/)) if (line) this.o.onOutput?.(line);
     };
@@ -158,6 +162,10 @@ export class RuntimeSupervisor extends EventEmitter {
         if (!isChildMessage(m)) return;
         if (m.type === 'linesight-log') {
           this.emit('log', m as ChildLogMessage);
+          return;
+        }
+        if (m.type === 'linesight-node-problems') {
+          if (this.child === child && Array.isArray(m.problems)) this.setNodeProblems(m.problems);
           return;
         }
         if (ready) return;
@@ -183,6 +191,7 @@ export class RuntimeSupervisor extends EventEmitter {
         if (this.child === child) {
           this.child = null;
           this.admin = null;
+          this.setNodeProblems([]);
         }
         if (this.stopping || this.killed.has(child)) {
           if (!ready) reject(new Error('runtime stopped before it was ready'));
@@ -205,6 +214,12 @@ export class RuntimeSupervisor extends EventEmitter {
         }, delay);
       });
     });
+  }
+
+  private setNodeProblems(problems: NodeProblem[]): void {
+    if (problems.length === 0 && this.nodeProblems.length === 0) return;
+    this.nodeProblems = problems;
+    this.emit('node-problems', problems);
   }
 
   private clearRestart(): void {

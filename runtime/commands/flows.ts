@@ -276,7 +276,7 @@ export function register(program: Command): void {
       if (!devices.length) console.log('  none registered');
       for (const d of devices) {
         const desired = d.desired ? `${d.desired.template}@${d.desired.version}` : '-';
-        console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${d.state.padEnd(12)} running ${d.running ?? '-'}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
+        console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${(d.degraded ? `${d.state}/degraded` : d.state).padEnd(12)} running ${d.running ?? '-'}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
       }
       console.log('deployments:');
       if (!deployments.length) console.log('  none');

@@ -21,11 +21,18 @@ export function register(program: Command): void {
     .option('--broker <url>', 'MQTT broker for retained desired-state notifications (env LINESIGHT_REPO_BROKER)')
     .option('--broker-mqtt5', 'speak MQTT 5 to the broker (default 3.1.1)', false)
     .option('--offline-after <intervals>', 'a device is offline after this many missed poll intervals', parsePositive, 3)
+    .option('--node-type-policy <file>', 'JSON node-type policy: {"refuse": [...], "tiers": {"line": {"allow": [...], "refuse": [...]}}} (env LINESIGHT_NODE_TYPE_POLICY)')
+    .option('--refuse-node-types <list>', 'node types no template may use, comma-separated; "none" refuses none (env LINESIGHT_REFUSE_NODE_TYPES; default exec)')
     .action(async (o) => {
       // Loaded here so `linesight flows` does not pay for express and pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createRepoServer } = require('../repo/server') as typeof import('../repo/server');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { resolveNodeTypePolicy, refusedTypes } = require('../repo/node-policy') as typeof import('../repo/node-policy');
       const say = (l: string) => console.log(`linesight repo: ${l}`);
+      const nodeTypePolicy = resolveNodeTypePolicy({ file: o.nodeTypePolicy, refuse: o.refuseNodeTypes });
+      const tiers = (['line', 'factory', 'cloud'] as const).map((t) => `${t}: ${[...refusedTypes(nodeTypePolicy, t).keys()].join(', ') || 'none'}`);
+      say(`node-type policy: refused ${tiers.join('; ')}`);
       const repo = await createRepoServer({
         port: o.port,
         host: o.host,
@@ -35,6 +42,7 @@ export function register(program: Command): void {
         broker: o.broker ?? process.env.LINESIGHT_REPO_BROKER,
         brokerProtocolVersion: o.brokerMqtt5 ? 5 : 4,
         offlineAfterIntervals: o.offlineAfter,
+        nodeTypePolicy,
         log: say,
       });
       console.log(`linesight repo ready at ${repo.url}`);

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { TIERS, startRuntime, type Tier } from '../tier-runtime';
 import { hashPassword, resolveAdminAuth } from '../admin-auth';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
+import { NodeHealthTracker, type FlowsStopping, type StatusLike } from '../agent/node-health';
+import { parseTypeList } from '../repo/node-policy';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV, followLauncher, initialHeapMiB, needsRelaunch, relaunch, runtimeNodeFlags } from '../node-flags';
 
 export function parsePort(v: string): number {
@@ -25,15 +27,28 @@ export function parseSeconds(v: string): number {
 }
 
 /**
- * Settings for a runtime started by the edge agent (it has an IPC channel to its parent): node errors go
- * to the agent for its health window, and the agent gets its own login next to the operator's.
+ * Settings for a runtime started by the edge agent (it has an IPC channel to its parent): node errors and
+ * the nodes with problems go to the agent for its health window, and the agent gets its own login next to
+ * the operator's. `follow` subscribes the node health tracker to Node-RED's events before flows start.
  */
-function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel: string; tier: string }): Record<string, unknown> {
+function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel: string; tier: string }): { settings: Record<string, unknown>; follow: (RED: any) => void } {
   const send = (m: ChildMessage) => process.send?.(m);
+  // The Node-RED API, once `follow` has it: names nodes inside subflow instances, absent from the flow config.
+  let nodeRed: any;
+  const health = new NodeHealthTracker({
+    lookup: (id) => nodeRed?.nodes?.getNode?.(id) ?? undefined,
+    onChange: (problems) => {
+      try {
+        send({ type: 'linesight-node-problems', problems, ts: Date.now() });
+      } catch {
+        // The parent is gone; nothing to tell.
+      }
+    },
+  });
   const settings: Record<string, unknown> = {
     logging: {
       console: { level: o.logLevel ?? 'info', metrics: false, audit: false },
-      linesightHealth: healthLogger(send),
+      linesightHealth: healthLogger(send, (m) => health.log(m)),
     },
   };
   const agentHash = process.env[AGENT_PASSWORD_HASH_ENV];
@@ -44,7 +59,17 @@ function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel:
     }
     settings.adminAuth = { type: 'credentials', users: [...operator.settings.users, { username: AGENT_ADMIN_USER, password: agentHash, permissions: '*' }] };
   }
-  return settings;
+  // RED.events is Node-RED's public runtime event bus: 'node-status' carries every node.status() call.
+  const follow = (RED: any) => {
+    nodeRed = RED;
+    RED.events.on('flows:starting', (e: { config?: { flows?: unknown[] } }) => health.flowsStarting(e?.config));
+    RED.events.on('flows:started', () => health.flowsStarted());
+    RED.events.on('flows:stopping', (e: FlowsStopping) => health.flowsStopping(e));
+    RED.events.on('node-status', (e: { id?: string; status?: StatusLike }) => {
+      if (typeof e?.id === 'string') health.status(e.id, e.status);
+    });
+  };
+  return { settings, follow };
 }
 
 interface AgentCliOptions {
@@ -62,6 +87,8 @@ interface AgentCliOptions {
   healthWindow: number;
   repoKey?: string;
   initialHeapMib?: string;
+  refuseNodeTypes?: string;
+  statusGrace: number;
 }
 
 async function runAgent(o: AgentCliOptions): Promise<void> {
@@ -79,6 +106,8 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
     brokerUrl: o.broker ?? null,
     pollIntervalMs: o.pollInterval * 1000,
     healthWindowMs: o.healthWindow * 1000,
+    statusGraceMs: o.statusGrace * 1000,
+    refuseNodeTypes: parseTypeList(o.refuseNodeTypes ?? process.env.LINESIGHT_AGENT_REFUSE_NODE_TYPES ?? 'exec'),
     repoKeyPem: o.repoKey ? fs.readFileSync(o.repoKey, 'utf8') : undefined,
     runtime: { port: o.port, host: o.host, userDir: o.userDir, insecure: o.insecure, logLevel: o.logLevel, nodeFlags: runtimeNodeFlags(initialHeapMiB(o.initialHeapMib)) },
     log: (l) => console.log(l),
@@ -111,8 +140,10 @@ export function register(program: Command): void {
     .option('--token <token>', 'edge agent: device token (prefer LINESIGHT_DEVICE_TOKEN: arguments are visible to other users)')
     .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883')
     .option('--poll-interval <s>', 'edge agent: seconds between HTTP polls of the desired state (0 = MQTT only)', parseSeconds, 30)
-    .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors or crashes', parseSeconds, 10)
+    .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors, red node statuses or crashes', parseSeconds, 10)
     .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')
+    .option('--refuse-node-types <list>', 'edge agent: node types this device never runs, even in a signed version; comma-separated, "none" for none (env LINESIGHT_AGENT_REFUSE_NODE_TYPES; default exec)')
+    .option('--status-grace <s>', 'edge agent: seconds a node may show a red status before it fails the health window or makes the device degraded', parseSeconds, 3)
     .action(async (o) => {
       if (o.device || o.repo || o.token) return runAgent(o as AgentCliOptions);
       const relaunched = followLauncher();
@@ -122,6 +153,7 @@ export function register(program: Command): void {
         const flags = runtimeNodeFlags(initialHeapMiB(o.initialHeapMib));
         if (needsRelaunch(flags)) return relaunch(flags);
       }
+      const child = childOfAgent ? childOfAgentSettings(o) : undefined;
       const rt = await startRuntime({
         tier: o.tier,
         port: o.port,
@@ -129,7 +161,8 @@ export function register(program: Command): void {
         userDir: o.userDir,
         insecure: o.insecure,
         logLevel: o.logLevel,
-        settings: childOfAgent ? childOfAgentSettings(o) : undefined,
+        settings: child?.settings,
+        beforeStart: child?.follow,
         say: (l) => console.log(l),
       });
       console.log(`linesight runtime ${rt.tier} ready at ${rt.url}`);

@@ -92,6 +92,12 @@ export interface DeviceStatusReport {
   reasons?: string[];
   /** sha256 of the flow the runtime actually runs (differs from the version's hash when drifted). */
   runningSha256?: string | null;
+  /**
+   * True when the flow the device runs has nodes with problems (a red status past its grace period, a node
+   * that failed to start): the device is up but degraded, and `reasons` names each node. Absent means
+   * healthy; older repositories ignore the field and older agents never send it.
+   */
+  degraded?: boolean;
   ts: number;
 }
 

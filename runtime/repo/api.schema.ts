@@ -123,6 +123,8 @@ export interface RepoStatusReport {
   target?: string | null;
   reasons?: string[];
   runningSha256?: string | null;
+  /** The running flow has nodes with problems (red status, failed to start); `reasons` names them. */
+  degraded?: boolean;
   ts: number;
 }
 
@@ -130,6 +132,8 @@ export interface RepoStatusReport {
 export interface RepoError {
   error: string;
   problems?: { field: string; reason: string }[];
+  /** When the node-type policy refused the request: the policy in force. */
+  policy?: RepoNodeTypePolicy;
 }
 
 /** POST /api/v1/admin-tokens */
@@ -139,4 +143,28 @@ export interface RepoAdminTokenCreate {
    * @pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
    */
   name: string;
+}
+
+/** Node types refused, or allowed after all, for templates of one tier. */
+export interface RepoNodeTypeTierPolicy {
+  /** Refused for this tier, in addition to the repository-wide list. */
+  refuse?: string[];
+  /** Allowed for this tier although the repository-wide list refuses them. */
+  allow?: string[];
+}
+
+/**
+ * The node types templates may use (GET /api/v1/policy/node-types). A type is refused for a template of
+ * tier T when it is in `refuse` or `tiers.T.refuse`, and not in `tiers.T.allow`. Publishing a version (or
+ * deploying one) that uses a refused type is answered 422, naming each node, its type and the rule.
+ * Fields not named here are refused when the policy is loaded (a typo must not loosen it).
+ */
+export interface RepoNodeTypePolicy {
+  /** Refused for every tier. Default `["exec"]`: a flow may not run shell commands on every device. */
+  refuse: string[];
+  tiers?: {
+    line?: RepoNodeTypeTierPolicy;
+    factory?: RepoNodeTypeTierPolicy;
+    cloud?: RepoNodeTypeTierPolicy;
+  };
 }

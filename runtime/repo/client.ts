@@ -1,7 +1,7 @@
 // Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
 // editor sidebar's server side. No dependencies beyond Node's fetch.
 import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import type { DeploymentView, DeviceView, TemplateView } from './store';
 
 export type { DeploymentView, DeviceView, TemplateView };
@@ -106,6 +106,7 @@ export class RepoClient {
   health = () => this.call<{ ok: boolean }>('GET', '/healthz').then((r) => r.body);
   publicKey = () => this.get<string>(`${API_ROOT}/keys/public`);
   openApi = () => this.get<Record<string, unknown>>(`${API_ROOT}/openapi.json`);
+  nodeTypePolicy = () => this.get<RepoNodeTypePolicy>(`${API_ROOT}/policy/node-types`);
 
   listTemplates = () => this.get<TemplateView[]>(`${API_ROOT}/templates`);
   getTemplate = (slug: string) => this.get<TemplateView>(`${API_ROOT}/templates/${enc(slug)}`);

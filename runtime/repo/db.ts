@@ -118,6 +118,12 @@ create table {s}.audit (
 );
 `,
   },
+  {
+    // Numbered after the first; a branch adding its own migration renumbers on merge (append only).
+    version: 2,
+    name: 'devices.degraded: a running device whose nodes have problems',
+    sql: `alter table {s}.devices add column if not exists degraded boolean not null default false;`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

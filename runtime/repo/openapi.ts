@@ -4,7 +4,7 @@
 import { loadSchema } from '../../nodes/shared/schemas';
 import { API_ROOT } from '../fleet/protocol';
 
-const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError'];
+const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];
 
 type Obj = Record<string, unknown>;
 
@@ -61,19 +61,37 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/keys/public`]: {
       get: { summary: "the repository's Ed25519 public key (PEM) that verifies version signatures", security: [], responses: { 200: { description: 'PEM', content: { 'application/x-pem-file': { schema: { type: 'string' } } } } } },
     },
+    [`${API_ROOT}/policy/node-types`]: {
+      get: {
+        summary: 'the node-type policy: which node types templates may use, repository-wide and per tier',
+        description: 'Set with `linesight repo --node-type-policy <file>` / `--refuse-node-types <list>` (env LINESIGHT_NODE_TYPE_POLICY / LINESIGHT_REFUSE_NODE_TYPES). Enforced when templates are created, versions published and deployments made.',
+        security: DEVICE_OR_ADMIN,
+        responses: { 200: ok('the policy in force', ref('RepoNodeTypePolicy')), ...authErrors },
+      },
+    },
     [`${API_ROOT}/templates`]: {
       get: { summary: 'list templates', security: ADMIN, responses: { 200: ok('templates', { type: 'array', items: { type: 'object' } }), ...authErrors } },
-      post: { summary: 'create a template', security: ADMIN, requestBody: body('RepoTemplateCreate'), responses: { 201: ok('created'), ...authErrors, 409: err('slug taken'), ...refused } },
+      post: {
+        summary: 'create a template',
+        description: 'Its `requiredNodes` may not name a node type the node-type policy refuses for its tier (422 naming each).',
+        security: ADMIN,
+        requestBody: body('RepoTemplateCreate'),
+        responses: { 201: ok('created'), ...authErrors, 409: err('slug taken'), ...refused },
+      },
     },
     [`${API_ROOT}/templates/{slug}`]: { get: { summary: 'one template with its versions', security: ADMIN, parameters: [slug], responses: { 200: ok('template'), ...authErrors, 404: err('no such template') } } },
     [`${API_ROOT}/templates/{slug}/versions`]: {
       get: { summary: 'versions of a template', security: ADMIN, parameters: [slug], responses: { 200: ok('versions', { type: 'array', items: { type: 'object' } }), ...authErrors, 404: err('no such template') } },
       post: {
         summary: 'publish a new immutable version (checked, hashed and signed)',
+        description:
+          "The flow must be well formed, use only known node types and declared parameters, and use no node type the repository's node-type policy " +
+          `(GET ${API_ROOT}/policy/node-types; default: \`exec\` refused, \`function\` allowed) refuses for the template's tier. ` +
+          'A refusal by the policy is 422 with one problem per refused node (`flow[i].type`, naming the node id, its type and the rule) and the policy in force as `policy`.',
         security: ADMIN,
         parameters: [slug],
         requestBody: body('RepoVersionPublish'),
-        responses: { 201: ok('the version document'), ...authErrors, 404: err('no such template'), 409: err('version exists'), ...refused },
+        responses: { 201: ok('the version document'), ...authErrors, 404: err('no such template'), 409: err('version exists'), 422: err('validation failed, or the node-type policy refuses a node; `problems` names each field (node) and reason') },
       },
     },
     [`${API_ROOT}/templates/{slug}/versions/{version}`]: {
@@ -112,7 +130,13 @@ export function openApiDocument(): Obj {
     },
     [`${API_ROOT}/deployments`]: {
       get: { summary: 'list deployments', security: ADMIN, responses: { 200: ok('deployments', { type: 'array', items: { type: 'object' } }), ...authErrors } },
-      post: { summary: 'deploy a version to devices by tier, ids or labels (all, or canary then waves)', security: ADMIN, requestBody: body('RepoDeploymentCreate'), responses: { 201: ok('the deployment'), ...authErrors, ...refused } },
+      post: {
+        summary: 'deploy a version to devices by tier, ids or labels (all, or canary then waves)',
+        description: 'A version that uses a node type the node-type policy refuses now (it may have tightened since publishing) is refused with 422.',
+        security: ADMIN,
+        requestBody: body('RepoDeploymentCreate'),
+        responses: { 201: ok('the deployment'), ...authErrors, ...refused },
+      },
     },
     [`${API_ROOT}/deployments/{id}`]: { get: { summary: 'a deployment with each device', security: ADMIN, parameters: [depId], responses: { 200: ok('deployment'), ...authErrors, 404: err('no such deployment') } } },
     [`${API_ROOT}/deployments/{id}/pause`]: deploymentAction('stop releasing further waves'),

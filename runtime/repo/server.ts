@@ -12,6 +12,7 @@ import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Princip
 import { openDatabase, type RepoDb } from './db';
 import { renderMetrics, type HttpCounter } from './metrics';
 import { availableNodeTypes } from './node-types';
+import type { RepoNodeTypePolicy } from './node-policy';
 import { createMqttNotifier, type DesiredNotifier } from './notifier';
 import { openApiDocument } from './openapi';
 import { ApiError, RepoStore } from './store';
@@ -39,6 +40,8 @@ export interface RepoServerOptions {
   log?: (line: string) => void;
   /** Node types allowed in flows; scanned from the package and Node-RED core when absent. */
   knownTypes?: Set<string>;
+  /** Node types templates may use (default: `exec` refused); served at GET /api/v1/policy/node-types. */
+  nodeTypePolicy?: RepoNodeTypePolicy;
 }
 
 export interface RepoServer {
@@ -83,6 +86,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     db,
     privateKeyPem: keys.privateKeyPem,
     knownTypes: opts.knownTypes ?? availableNodeTypes(),
+    nodeTypePolicy: opts.nodeTypePolicy,
     now: opts.now,
     offlineAfterIntervals: opts.offlineAfterIntervals,
     // One publish at a time, in order, so the retained message always ends on the latest state.
@@ -227,6 +231,7 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   const api = express.Router();
   api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument()));
   api.get('/keys/public', guard('none'), (_req, res) => res.type('application/x-pem-file').send(publicKeyPem));
+  api.get('/policy/node-types', guard('device-or-admin'), (_req, res) => res.json(store.nodeTypePolicy));
 
   api.get('/templates', guard('admin'), h(async (_req, res) => res.json(await store.listTemplates())));
   api.post('/templates', guard('admin'), h(async (req, res) => res.status(201).json(await store.createTemplate(body<RepoTemplateCreate>('RepoTemplateCreate', req), req.principal!))));
@@ -315,7 +320,7 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   app.use((_req, res) => res.status(404).json({ error: 'no such route' }));
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof ApiError) return res.status(err.status).json({ error: err.message, ...(err.problems ? { problems: err.problems } : {}) });
+    if (err instanceof ApiError) return res.status(err.status).json({ error: err.message, ...(err.problems ? { problems: err.problems } : {}), ...err.detail });
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'entity.parse.failed') return res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });
     if (e?.status && e.status < 500) return res.status(e.status).json({ error: e.message ?? 'bad request' });

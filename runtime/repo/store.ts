@@ -9,11 +9,13 @@ import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTe
 import { hashToken, newToken, sameHash, type Principal } from './auth';
 import { advisoryXactLock, type RepoDb } from './db';
 import { checkFlow, checkVersion, nodeTypesOf } from './publish-checks';
+import { checkNodeTypePolicy, checkRequiredNodes, DEFAULT_NODE_TYPE_POLICY, type RepoNodeTypePolicy } from './node-policy';
 import { assignWaves, isOffline, nextStep, targetStateFromReport, type DeploymentState, type RolloutTarget, type TargetState } from './rollout';
 
 /** An answer the API gives as-is: status code, message and field problems. */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly problems?: FieldProblem[]) {
+  /** `detail`: more fields for the answer's body (e.g. the policy that refused it). */
+  constructor(readonly status: number, message: string, readonly problems?: FieldProblem[], readonly detail?: Record<string, unknown>) {
     super(problems?.length ? `${message}: ${problems.map((p) => (p.field ? `${p.field} ${p.reason}` : p.reason)).join('; ')}` : message);
     this.name = 'ApiError';
   }
@@ -23,6 +25,8 @@ export interface StoreOptions {
   db: RepoDb;
   privateKeyPem: string;
   knownTypes: Set<string>;
+  /** Node types templates may use (default: `exec` refused everywhere). */
+  nodeTypePolicy?: RepoNodeTypePolicy;
   /** Milliseconds since the epoch; injected so liveness can be tested without waiting. */
   now?: () => number;
   /** A device is offline after this many missed poll intervals. */
@@ -55,6 +59,8 @@ export interface DeviceView {
   /** Truthful liveness: `offline` when it missed its check-ins, else what it last reported. */
   state: string;
   reportedState: string | null;
+  /** Its last report said the running flow has nodes with problems (`reasons` names them); never when offline. */
+  degraded: boolean;
   lastSeen: string | null;
   running: string | null;
   runningSha256: string | null;
@@ -99,6 +105,15 @@ export class RepoStore {
 
   private nowDate(): Date {
     return new Date(this.now());
+  }
+
+  get nodeTypePolicy(): RepoNodeTypePolicy {
+    return this.opts.nodeTypePolicy ?? DEFAULT_NODE_TYPE_POLICY;
+  }
+
+  /** 422 naming each node the node-type policy refuses, with the policy in the body. */
+  private policyRefusal(what: string, problems: FieldProblem[]): ApiError {
+    return new ApiError(422, `${what} refused by the node-type policy`, problems, { policy: this.nodeTypePolicy });
   }
 
   private async audit(q: Q, actor: Principal, action: string, subject: string, detail: Record<string, unknown> = {}): Promise<void> {
@@ -202,6 +217,8 @@ export class RepoStore {
       if (!this.opts.knownTypes.has(t)) problems.push({ field: `requiredNodes[${i}]`, reason: `unknown node type "${t}" (not in the Linesight package or Node-RED core)` });
     });
     if (problems.length) throw new ApiError(422, 'template refused', problems);
+    const refused = checkRequiredNodes(body.requiredNodes ?? [], body.tier, this.nodeTypePolicy);
+    if (refused.length) throw this.policyRefusal(`template ${body.slug}`, refused);
     await this.db.tx(async (q) => {
       const exists = await q(`select 1 from ${this.s}.templates where slug = $1`, [body.slug]);
       if (exists.rowCount) throw new ApiError(409, `template ${body.slug} already exists`, [{ field: 'slug', reason: `"${body.slug}" is taken` }]);
@@ -249,6 +266,8 @@ export class RepoStore {
       const dup = problems.length === 1 && problems[0]!.field === 'version' && template.versions.includes(body.version);
       throw new ApiError(dup ? 409 : 422, `version ${slug}@${body.version} refused`, problems);
     }
+    const refused = checkNodeTypePolicy(body.flow, template.tier, this.nodeTypePolicy);
+    if (refused.length) throw this.policyRefusal(`version ${slug}@${body.version}`, refused);
     const sha256 = flowSha256(body.flow);
     const signature = signFlow(body.flow, this.opts.privateKeyPem);
     const author = body.author ?? (actor.kind === 'admin' ? actor.name : actor.deviceId);
@@ -313,6 +332,7 @@ export class RepoStore {
       pollIntervalSeconds: r.poll_interval_s,
       state: offline ? 'offline' : (r.reported_state ?? 'pending'),
       reportedState: r.reported_state,
+      degraded: !offline && r.degraded === true,
       lastSeen: iso(r.last_seen),
       running: r.running,
       runningSha256: r.running_sha256,
@@ -420,10 +440,11 @@ export class RepoStore {
       // Locks are always taken deployment first, then devices (as advance() does), so concurrent reports
       // and deployments cannot deadlock.
       const dep = deploymentId ? (await q(`select template, version, state from ${this.s}.deployments where id = $1 for update`, [deploymentId])).rows[0] : undefined;
-      const prev = (await q(`select reported_state, running from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
+      const prev = (await q(`select reported_state, running, degraded from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
+      const degraded = report.degraded === true;
       await q(
-        `update ${this.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6 where id = $1`,
-        [id, this.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? [])],
+        `update ${this.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6, degraded = $7 where id = $1`,
+        [id, this.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? []), degraded],
       );
       let moved: string | undefined;
       if (dep && dep.state !== 'rolled back') {
@@ -444,8 +465,8 @@ export class RepoStore {
         }
       }
       // Heartbeats are not audited (one a poll interval per device); a report that changes something is.
-      if (moved || prev.reported_state !== report.state || prev.running !== report.running) {
-        await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
+      if (moved || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded) {
+        await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, ...(degraded ? { degraded } : {}), deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
       }
     });
     this.notify(changed);
@@ -490,6 +511,9 @@ export class RepoStore {
     const template = await this.getTemplate(body.template);
     if (!template) throw new ApiError(422, 'deployment refused', [{ field: 'template', reason: `no template "${body.template}"` }]);
     if (!template.versions.includes(body.version)) throw new ApiError(422, 'deployment refused', [{ field: 'version', reason: `${body.template} has no version "${body.version}"` }]);
+    // The policy may have tightened since the version was published.
+    const refused = checkNodeTypePolicy((await this.getVersion(body.template, body.version))?.flow ?? [], template.tier, this.nodeTypePolicy);
+    if (refused.length) throw this.policyRefusal(`deployment of ${body.template}@${body.version}`, refused.map((p) => ({ field: `version (${p.field})`, reason: p.reason })));
     if (body.window?.timezone) {
       try {
         new Intl.DateTimeFormat('en', { timeZone: body.window.timezone });

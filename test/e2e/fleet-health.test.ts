@@ -1,0 +1,56 @@
+// The fleet table of the editor's "Flow repository" sidebar, in Chromium, shows a running device whose
+// nodes have problems as degraded (yellow, the nodes named), never plain green, and green again once its
+// agent reports it healthy. The reports are the device's own (its token), as its agent sends them; the
+// agent side is proven against real runtimes in test/integration/agent/health.test.ts.
+import assert from 'node:assert/strict';
+import { RepoClient } from '../../runtime/repo/client';
+import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
+import { browserAvailable, launchBrowser, type Browser } from './support/browser';
+import { openEditor } from './support/editor';
+import { openRepositorySidebar, startTestRepo, type TestRepo } from './support/repo';
+
+describe('e2e: a degraded device in the sidebar fleet table (Chromium, repository)', function () {
+  this.timeout(180_000);
+  let editorRt: RuntimeProcess | undefined;
+  let browser: Browser | undefined;
+  let repo: TestRepo | undefined;
+
+  before(function () {
+    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
+  });
+  after(async function () {
+    if (browser && this.currentTest?.state === 'failed') await browser.shot('failure').catch(() => {});
+    await browser?.close();
+    await editorRt?.stop();
+    await repo?.close();
+  });
+
+  it('running with a red node reads "running · degraded" in yellow with the node named, and green once it recovers', async () => {
+    repo = await startTestRepo(['line-inspection']);
+    const { token } = await repo.client.registerDevice({ id: 'line-c', tier: 'line', parameters: {} });
+    const asDevice = new RepoClient({ url: repo.server.url, token });
+    const reason = 'camera-intake "line camera" (cam1) status red ring (disconnected): cannot listen: EADDRINUSE';
+    await asDevice.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: 'line-inspection@1.0.0', reasons: [reason], degraded: true, ts: Date.now() });
+
+    editorRt = await startRuntimeProcess({ tier: 'line', env: repo.env });
+    browser = await launchBrowser('fleet-health');
+    const { page } = browser;
+    await openEditor(page, editorRt.url);
+    await openRepositorySidebar(page);
+    const cell = page.locator('#ls-repo-fleet tr[data-device="line-c"] td.ls-repo-state');
+    await cell.waitFor({ timeout: 30_000 });
+    await page.waitForSelector('#ls-repo-fleet tr[data-device="line-c"] td.ls-state-degraded', { timeout: 30_000 });
+    assert.match(await cell.innerText(), /^running · degraded\s+camera-intake "line camera" \(cam1\) status red ring/);
+    assert.equal(await page.locator('#ls-repo-fleet tr[data-device="line-c"] .ls-state-running').count(), 0, 'never plain green');
+    const colour = await cell.evaluate((el) => getComputedStyle(el).color);
+    assert.equal(colour, 'rgb(187, 119, 0)', 'yellow (#b70), the colour of waiting and degraded');
+    await browser.shot('fleet-degraded');
+
+    await asDevice.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: 'line-inspection@1.0.0', ts: Date.now() });
+    await page.click('#ls-repo-fleet-refresh');
+    await page.waitForSelector('#ls-repo-fleet tr[data-device="line-c"] td.ls-state-running', { timeout: 30_000 });
+    assert.equal((await cell.innerText()).trim(), 'running');
+    assert.equal(await cell.evaluate((el) => getComputedStyle(el).color), 'rgb(51, 136, 51)', 'green (#383)');
+    await browser.shot('fleet-recovered');
+  });
+});
