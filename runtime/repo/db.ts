@@ -118,6 +118,15 @@ create table {s}.audit (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'signed desired state: a generation per device; which deployment rows were released',
+    sql: `
+alter table {s}.devices add column desired_generation bigint not null default 0;
+alter table {s}.deployment_devices add column released_at timestamptz;
+update {s}.deployment_devices set released_at = updated_at where state not in ('queued', 'superseded');
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

@@ -78,7 +78,7 @@ export function openApiDocument(): Obj {
     },
     [`${API_ROOT}/templates/{slug}/versions/{version}`]: {
       get: {
-        summary: 'a version document (flow, sha256, signature); a device token reads only versions assigned to it',
+        summary: 'a version document (flow, sha256, signature); a device token reads only versions a deployment assigned to it (current, previous, last known good), never one it merely reports running',
         security: DEVICE_OR_ADMIN,
         parameters: [slug, version],
         responses: { 200: ok('VersionDocument'), ...authErrors, 404: err('no such version') },
@@ -95,7 +95,7 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/devices/{id}/token`]: { post: { summary: "replace a device's token", security: ADMIN, parameters: [id], responses: { 200: ok('the new token'), ...authErrors, 404: err('no such device') } } },
     [`${API_ROOT}/devices/{id}/desired`]: {
       get: {
-        summary: "the device's DesiredState; send If-None-Match with the last ETag to get 304 when unchanged",
+        summary: "the device's DesiredState, signed whole by the repository key (`signature`) with a `generation` that only grows; send If-None-Match with the last ETag to get 304 when unchanged",
         security: DEVICE_OR_ADMIN,
         parameters: [id, { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
         responses: { 200: ok('DesiredState'), 304: { description: 'unchanged' }, ...authErrors, 404: err('no such device') },
@@ -118,6 +118,7 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/deployments/{id}/pause`]: deploymentAction('stop releasing further waves'),
     [`${API_ROOT}/deployments/{id}/resume`]: deploymentAction('release waves again'),
     [`${API_ROOT}/deployments/{id}/rollback`]: deploymentAction("every device it reached goes back to its previous version"),
+    [`${API_ROOT}/deployments/{id}/cancel`]: deploymentAction('stop a deployment not yet finished: devices still queued, pending or waiting go back to their previous version; devices running it stay'),
     [`${API_ROOT}/admin-tokens`]: {
       get: { summary: 'admin tokens (names and ids; never the tokens)', security: ADMIN, responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
       post: { summary: 'create a named admin token (e.g. for CI); the token is in the answer once', security: ADMIN, requestBody: body('RepoAdminTokenCreate'), responses: { 201: ok('id, name and token'), ...authErrors, 409: err('name taken'), ...refused } },

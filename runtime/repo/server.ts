@@ -297,6 +297,7 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   api.post('/deployments/:id/pause', guard('admin'), h(async (req, res) => res.json(await store.pauseDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/resume', guard('admin'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/rollback', guard('admin'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/cancel', guard('admin'), h(async (req, res) => res.json(await store.cancelDeployment(p(req, 'id'), req.principal!))));
 
   api.get('/admin-tokens', guard('admin'), h(async (_req, res) => res.json(await store.listAdminTokens())));
   api.post('/admin-tokens', guard('admin'), h(async (req, res) => res.status(201).json(await store.issueAdminToken(body<RepoAdminTokenCreate>('RepoAdminTokenCreate', req).name, req.principal!))));
