@@ -221,6 +221,23 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     assert.match(r.stderr, /cannot rollback deployment .* it is rolled back \(HTTP 409\)/);
   });
 
+  it('cancel: a deployment a device waits on is cancelled, the device goes back, and a second cancel exits 1', async () => {
+    const admin = new RepoClient({ url: repo.url, token: adminToken });
+    let r = flows(['deploy', 'line-inspection@1.1.0', '--ids', 'line-7', '--line-state', 'line.running=false']);
+    assert.equal(r.code, 0, r.stderr);
+    const dep = /deployment (dep-[0-9a-f]+)/.exec(r.stdout)![1]!;
+    assert.equal((await admin.getDevice('line-7')).desired?.version, '1.1.0');
+    r = flows(['cancel', dep]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`deployment ${dep}: line-inspection@1\\.1\\.0, all, cancelled`));
+    assert.match(r.stdout, /wave 0\s+line-7\s+cancelled/);
+    assert.equal((await admin.getDevice('line-7')).desired?.version, '1.0.0', 'back on what it had before');
+    r = flows(['cancel', dep]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot cancel deployment .* it is cancelled \(HTTP 409\)/);
+    assert.ok((await admin.audit({ subject: dep })).some((e) => e.action === 'deployment.cancel' && e.actor === 'admin:initial'));
+  });
+
   it('deploy refusals: bad window syntax exits 2, an unknown version exits 1 naming the field', () => {
     let r = flows(['deploy', 'line-inspection@1.0.0', '--tier', 'line', '--window', 'night']);
     assert.equal(r.code, 2);
