@@ -55,14 +55,19 @@ describe('edge agent: forged, replayed and foreign desired states are refused; d
     await fleet?.close();
   });
 
-  it('a line-state gate whose key was never set says so, and a redeploy of the same version without the gate frees the device', async () => {
+  let gated: string;
+  it('a line-state gate whose key was never set says so, naming the key and what sets it', async () => {
     await fleet.deploy({ version: '1.0.0', target: { ids: [id] } });
     await x.waitFor('running', V('1.0.0'));
     genuine.push(await served(id));
-    const gated = await fleet.deploy({ version: '1.1.0', target: { ids: [id] }, lineState: { tag: 'lineState', idleValue: 0 } });
-    const s = await x.waitFor('waiting', V('1.1.0'));
-    assert.deepEqual(s.reasons, ['line-state gate key "lineState" has never been set (idle is 0); the running flow sets it, e.g. plc-read -> change node (set global.lineState to msg.payload)']);
+    gated = await fleet.deploy({ version: '1.1.0', target: { ids: [id] }, lineState: { tag: 'lineState', idleValue: 0 } });
+    await x.waitFor('waiting', V('1.1.0'));
     await waitFor('the repository to show the reason', async () => (await fleet.device(id)).reasons.some((r) => /line-state gate key "lineState" has never been set/.test(r)), 20_000);
+    assert.deepEqual(x.agent.reasons, ['line-state gate key "lineState" has never been set (idle is 0); the running flow sets it, e.g. plc-read -> change node (set global.lineState to msg.payload)']);
+  });
+
+  it('a redeploy of the same version without the gate frees a waiting device (it was stranded on the old gate)', async () => {
+    assert.equal(x.agent.state, 'waiting');
     // The same version again, without the gate: the agent drops the old gate at once.
     const free = await fleet.deploy({ version: '1.1.0', target: { ids: [id] } });
     await x.waitFor('running', V('1.1.0'));
@@ -77,6 +82,12 @@ describe('edge agent: forged, replayed and foreign desired states are refused; d
   it('forged parameters on a genuine older version (published, not retained) are refused and reported', async () => {
     const mark = x.states.length;
     await forge({ ...genuine[0], parameters: { LINE_ID: 'EVIL' } });
+    const outcome = await waitFor(
+      'the agent to refuse or act on the forged state',
+      async () => (x.states.slice(mark).some((s) => s.state === 'downloading') ? 'acted on it' : (await fleet.device(id)).reasons.some((r) => r.startsWith('refused')) ? 'refused' : null),
+      30_000,
+    );
+    assert.equal(outcome, 'refused');
     await refusalReported(/^refused desired state from mqtt: signature does not verify with the pinned repository key$/);
     // HTTP polling keeps answering with the real state; nothing was deployed.
     await waitFor('two more polls', () => x.desired.filter((d) => d.via === 'http').length >= 2, 10_000);
