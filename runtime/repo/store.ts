@@ -89,12 +89,15 @@ export class RepoStore {
   private readonly now: () => number;
   private readonly offlineMultiple: number;
   private readonly ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  /** Parsed once: every desired-state read (each agent poll) is signed with it. */
+  private readonly signingKey: crypto.KeyObject;
 
   constructor(private readonly opts: StoreOptions) {
     this.db = opts.db;
     this.s = opts.db.s;
     this.now = opts.now ?? Date.now;
     this.offlineMultiple = opts.offlineAfterIntervals ?? 3;
+    this.signingKey = crypto.createPrivateKey(opts.privateKeyPem);
   }
 
   private nowDate(): Date {
@@ -424,7 +427,7 @@ export class RepoStore {
     const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
     if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
     // Signing is deterministic (Ed25519), so the same generation always gives the same bytes and ETag.
-    return signDesiredState(state, this.opts.privateKeyPem);
+    return signDesiredState(state, this.signingKey);
   }
 
   /** Records a device's report and moves its deployment on. */
