@@ -44,7 +44,7 @@ describe('edge agent: forged, replayed and foreign desired states are refused; d
     fleet = await startFleet({ broker: true });
     token = await fleet.register(id, { LINE_ID: 'L1' });
     await fleet.register(other, { LINE_ID: 'L2' });
-    for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) await fleet.publish(v, probeFlow(`v${v.replace(/\.0$/, '')}`));
+    for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0']) await fleet.publish(v, probeFlow(`v${v.replace(/\.0$/, '')}`));
     // Polling every second as well as MQTT: the old bug let the forged state stick because polls got 304.
     x = await fleet.startAgent(id, token, { pollIntervalMs: 1000 });
     attacker = await mqtt.connectAsync(fleet.brokerUrl!, { protocolVersion: 4, reconnectPeriod: 0, clientId: `attacker-${process.pid}` });
@@ -147,14 +147,26 @@ describe('edge agent: forged, replayed and foreign desired states are refused; d
     assert.ok(!x.states.slice(mark).some((s) => s.state === 'deploying'), 'the runtime was not redeployed');
   });
 
-  it('a deployment the device waits on can be cancelled: the device goes back to running its version', async () => {
-    const dep = await fleet.deploy({ version: '1.3.0', target: { ids: [id] }, lineState: { tag: 'lineState', idleValue: 0 } });
+  it('a redeploy of the same version with another gate replaces the gate the device waits on', async () => {
+    const held = await fleet.deploy({ version: '1.3.0', target: { ids: [id] }, lineState: { tag: 'lineState', idleValue: 0 } });
     await x.waitFor('waiting', V('1.3.0'));
+    // A window open right now (UTC), instead of the line-state key nobody sets.
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const open = await fleet.deploy({ version: '1.3.0', target: { ids: [id] }, window: { from: hhmm(Date.now() - 3_600_000), to: hhmm(Date.now() + 3_600_000), timezone: 'UTC' } });
+    await x.waitFor('running', V('1.3.0'));
+    assert.deepEqual(await x.probe(), { version: 'v1.3', line: 'L1' });
+    await waitFor('the new deployment to complete', async () => (await fleet.h.admin.getDeployment(open)).state === 'completed', 20_000);
+    assert.equal((await fleet.h.admin.getDeployment(held)).devices[0]!.state, 'superseded');
+  });
+
+  it('a deployment the device waits on can be cancelled: the device goes back to running its version', async () => {
+    const dep = await fleet.deploy({ version: '1.4.0', target: { ids: [id] }, lineState: { tag: 'lineState', idleValue: 0 } });
+    await x.waitFor('waiting', V('1.4.0'));
     const c = await fleet.h.admin.cancelDeployment(dep);
     assert.equal(c.state, 'cancelled');
-    await x.waitFor('running', V('1.2.0'));
+    await x.waitFor('running', V('1.3.0'));
     assert.equal(x.agent.target, null);
-    assert.deepEqual(await x.probe(), { version: 'v1.2', line: 'L1' });
+    assert.deepEqual(await x.probe(), { version: 'v1.3', line: 'L1' });
     await waitFor('the repository to show running', async () => (await fleet.device(id)).reportedState === 'running', 20_000);
     assert.equal((await fleet.h.admin.getDeployment(dep)).devices[0]!.state, 'cancelled');
   });
