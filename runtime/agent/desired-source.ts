@@ -54,6 +54,9 @@ export class DesiredSource extends EventEmitter {
   private readonly onConnect = () => this.subscribe();
   /** Candidates are checked one at a time, in arrival order, whichever source brought them. */
   private checking: Promise<void> = Promise.resolve();
+  private mqttRetry: NodeJS.Timeout | null = null;
+  private mqttArrivals = 0;
+  private readonly mqttRetryBackoff = new Backoff({ initialMs: 2000, maxMs: 60_000 });
   /** Last transport trouble per source, for status. */
   readonly trouble: Partial<Record<DesiredVia, string>> = {};
 
@@ -92,11 +95,29 @@ export class DesiredSource extends EventEmitter {
       d = JSON.parse(payload.toString('utf8'));
     } catch {
       this.o.log?.(`[agent] ignored desired state on MQTT: not JSON`);
+      if (this.o.accept) this.emit('refused', 'it is not JSON', 'mqtt');
       return;
     }
+    this.considerMqtt(d);
+  }
+
+  private considerMqtt(d: unknown): void {
+    // A newer message replaces one still waiting to be checked.
+    if (this.mqttRetry) clearTimeout(this.mqttRetry);
+    this.mqttRetry = null;
+    const arrival = ++this.mqttArrivals;
     void this.inOrder(async () => {
       const verdict = await this.check(d, 'mqtt');
-      if (!verdict || this.stopped) return;
+      if (this.stopped) return;
+      if (verdict === 'later') {
+        if (arrival !== this.mqttArrivals) return; // a newer message came meanwhile
+        // Not checkable yet (no key pinned, repository unreachable): the retained message will not come
+        // again by itself, so try it again rather than wait for the next change.
+        this.mqttRetry = setTimeout(() => this.considerMqtt(d), this.mqttRetryBackoff.next());
+        return;
+      }
+      if (!verdict) return;
+      this.mqttRetryBackoff.reset();
       delete this.trouble.mqtt;
       this.mqttSeq++;
       this.emit('desired', verdict, 'mqtt');
@@ -110,8 +131,11 @@ export class DesiredSource extends EventEmitter {
     return run;
   }
 
-  /** The state to act on, or undefined when the candidate was refused (logged, and emitted as 'refused'). */
-  private async check(d: unknown, via: DesiredVia): Promise<DesiredState | undefined> {
+  /**
+   * The state to act on; undefined when the candidate was refused (logged, and emitted as 'refused');
+   * 'later' when it could not be checked yet.
+   */
+  private async check(d: unknown, via: DesiredVia): Promise<DesiredState | 'later' | undefined> {
     const where = via === 'mqtt' ? 'on MQTT' : 'from the repository';
     if (!this.o.accept) {
       const problems = desiredProblems(d, this.o.deviceId);
@@ -122,7 +146,8 @@ export class DesiredSource extends EventEmitter {
     const verdict = await this.o.accept(d, via);
     if (verdict.ok) return verdict.state;
     this.o.log?.(`[agent] ${verdict.transient ? 'could not check' : 'refused'} desired state ${where}: ${verdict.reason}`);
-    if (!verdict.transient) this.emit('refused', verdict.reason, via);
+    if (verdict.transient) return 'later';
+    this.emit('refused', verdict.reason, via);
     return undefined;
   }
 
@@ -152,7 +177,8 @@ export class DesiredSource extends EventEmitter {
             return;
           }
           const state = await this.check(r.desired, 'http');
-          if (!state || this.stopped) return;
+          // 'later': the ETag is not taken, so the next poll brings the state again.
+          if (!state || state === 'later' || this.stopped) return;
           this.etag = r.etag;
           this.emit('desired', state, 'http');
         });
@@ -172,6 +198,8 @@ export class DesiredSource extends EventEmitter {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.mqttRetry) clearTimeout(this.mqttRetry);
+    this.mqttRetry = null;
     const m = this.o.mqtt;
     if (m) {
       m.off('message', this.onMessage);

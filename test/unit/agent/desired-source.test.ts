@@ -96,4 +96,33 @@ describe('agent desired-state source', () => {
     assert.deepEqual(got, [['1.0.0', 'http']]);
     await src.stop();
   });
+
+  it('an MQTT state that cannot be checked yet (no key pinned, repository away) is tried again, not dropped', async () => {
+    const api = { desired: async (): Promise<DesiredFetch> => ({ changed: false }) } as unknown as DeviceApi;
+    const mqtt = new FakeMqtt();
+    let reachable = false;
+    const refused: string[] = [];
+    const got: Array<string | null> = [];
+    const src = new DesiredSource({
+      deviceId: 'd1',
+      api,
+      mqtt: mqtt as unknown as MqttClient,
+      pollIntervalMs: 0,
+      accept: async (d) => (reachable ? { ok: true, state: d as DesiredState } : { ok: false, transient: true, reason: 'no key pinned' }),
+    });
+    src.on('refused', (reason: string) => refused.push(reason));
+    src.on('desired', (d: DesiredState) => got.push(d.version?.version ?? null));
+    src.start();
+    mqtt.emit('message', 'linesight/fleet/d1/desired', Buffer.from(JSON.stringify(state('3.0.0'))));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(got, []);
+    reachable = true;
+    await waitFor('the retried check', () => got.length === 1, 10_000);
+    assert.deepEqual(got, ['3.0.0']);
+    assert.deepEqual(refused, [], 'not a refusal');
+    mqtt.emit('message', 'linesight/fleet/d1/desired', Buffer.from('{not json'));
+    await waitFor('not JSON refused', () => refused.length === 1, 2000);
+    assert.deepEqual(refused, ['it is not JSON']);
+    await src.stop();
+  });
 });
