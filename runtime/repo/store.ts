@@ -404,7 +404,22 @@ export class RepoStore {
     );
   }
 
+  /** The device's desired state, signed whole (what the API serves and the notifier publishes). */
   async desiredState(id: string): Promise<DesiredState | undefined> {
+    const state = await this.unsignedDesiredState(id);
+    return state && this.signDesired(state);
+  }
+
+  /** Signing is deterministic (Ed25519): the same generation always gives the same bytes. */
+  signDesired(state: DesiredState): DesiredState {
+    return signDesiredState(state, this.signingKey);
+  }
+
+  /**
+   * The desired state before signing: its generation makes it unique, so it can name the ETag and a poll
+   * answered 304 costs no signature.
+   */
+  async unsignedDesiredState(id: string): Promise<DesiredState | undefined> {
     const r = await this.db.query(
       `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, dep.gate, v.sha256, v.signature
          from ${this.s}.devices d
@@ -426,8 +441,7 @@ export class RepoStore {
       : null;
     const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
     if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
-    // Signing is deterministic (Ed25519), so the same generation always gives the same bytes and ETag.
-    return signDesiredState(state, this.signingKey);
+    return state;
   }
 
   /** Records a device's report and moves its deployment on. */
