@@ -277,6 +277,8 @@ export function register(program: Command): void {
       for (const d of devices) {
         const desired = d.desired ? `${d.desired.template}@${d.desired.version}` : '-';
         console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${d.state.padEnd(12)} running ${d.running ?? '-'}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
+        // Why: what a gate waits for, a refused desired state, a failure.
+        for (const r of d.reasons ?? []) console.log(`  ${''.padEnd(20)} ${r}`);
       }
       console.log('deployments:');
       if (!deployments.length) console.log('  none');

@@ -227,6 +227,12 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     assert.equal(r.code, 0, r.stderr);
     const dep = /deployment (dep-[0-9a-f]+)/.exec(r.stdout)![1]!;
     assert.equal((await admin.getDevice('line-7')).desired?.version, '1.1.0');
+    const agent = new RepoClient({ url: repo.url, token: fs.readFileSync(path.join(work, 'line-7.token'), 'utf8').trim() });
+    const why = 'line-state gate key "line.running" has never been set (idle is false)';
+    await agent.reportStatus('line-7', { deviceId: 'line-7', state: 'waiting', running: 'line-inspection@1.0.0', deploymentId: dep, target: 'line-inspection@1.1.0', reasons: [why], ts: Date.now() });
+    r = flows(['status']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`line-7`) && r.stdout.includes(why), r.stdout);
     r = flows(['cancel', dep]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`deployment ${dep}: line-inspection@1\\.1\\.0, all, cancelled`));

@@ -1,6 +1,7 @@
 // The signed desired state, the generation that only grows, what a device token may read, and cancelling
 // a deployment, against a real database (and two replicas on one PostgreSQL when LINESIGHT_PG_URL is set).
 import assert from 'node:assert/strict';
+import Ajv from 'ajv';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,11 +43,15 @@ describe('repo: signed desired state, generation, device read scope, cancel', fu
   it('the whole desired state is signed, and its generation grows with every change: deploy, parameters, rollback', async () => {
     const g0 = await desired('sig-1');
     assert.ok(verifyDesiredState(g0, pem));
+    // The OpenAPI document describes what is served.
+    const doc = (await h.anon().openApi()) as { components: { schemas: Record<string, object> } };
+    const valid = new Ajv({ strict: false }).compile(doc.components.schemas.DesiredState!);
     const dep = await h.admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['sig-1'] }, window: { from: '22:00', to: '06:00' } });
     const g1 = await desired('sig-1');
     assert.ok(verifyDesiredState(g1, pem));
     assert.ok(g1.generation > g0.generation, `${g1.generation} > ${g0.generation}`);
     assert.deepEqual([g1.deploymentId, g1.version?.version, g1.gate], [dep.id, '1.0.0', { window: { from: '22:00', to: '06:00' } }]);
+    for (const g of [g0, g1]) assert.ok(valid(g), JSON.stringify(valid.errors));
     // Every field is covered: forged parameters, gate or generation on a genuine document do not verify.
     assert.equal(verifyDesiredState({ ...g1, parameters: { LINE_ID: 'forged' } }, pem), false);
     assert.equal(verifyDesiredState({ ...g1, gate: undefined }, pem), false);
