@@ -1,11 +1,13 @@
 // The "Flow repository" sidebar tab in the Node-RED editor: browse templates and versions, import a
 // version with a parameter form generated from its JSON Schema, publish the current flow as a version,
-// diff two versions, deploy with a strategy and gates, watch the rollout, see the fleet. Every call goes
+// diff two versions, deploy with a strategy and gates, watch the rollout, pause, resume, cancel or roll back a
+// deployment, see the fleet with each device's reasons (e.g. what a gate waits for). Every call goes
 // to this runtime's admin routes (linesight/repository/api/...), which hold the repository token.
 import { changedParts, diffFlows, type FlowDiff } from '../../runtime/fleet/flow-diff';
 import { formFields, readForm, type ParameterSchema } from './schema-form';
 import { fillParameters } from '../../runtime/fleet/parameters';
 import { deploymentBody } from './deploy-form';
+import { ACTION_LABELS, actionsFor, type DeploymentAction } from './deployment-actions';
 
 declare const RED: any;
 declare const $: any;
@@ -13,7 +15,7 @@ declare const $: any;
 interface Template { slug: string; title: string; tier: string; description: string | null; parameters: ParameterSchema; requiredNodes: string[]; versions: string[]; latest: string | null }
 interface VersionSummary { template: string; version: string; changelog?: string; author?: string; createdAt: string }
 interface Device { id: string; tier: string; labels: Record<string, string>; state: string; degraded?: boolean; lastSeen: string | null; running: string | null; reasons: string[] }
-interface Deployment { id: string; template: string; version: string; state: string; reason: string | null; counts: Record<string, number>; devices: { deviceId: string; wave: number; state: string; reasons: string[]; deviceState: string; lastSeen: string | null }[] }
+interface Deployment { id: string; template: string; version: string; state: string; reason: string | null; createdAt?: string; counts: Record<string, number>; devices: { deviceId: string; wave: number; state: string; reasons: string[]; deviceState: string; lastSeen: string | null }[] }
 
 const API = 'linesight/repository/api';
 
@@ -91,11 +93,17 @@ class Sidebar {
       <div class="ls-repo-section" id="ls-repo-deploy" style="display:none"></div>
       <div class="ls-repo-section" id="ls-repo-rollout" style="display:none"></div>
       <div class="ls-repo-section">
+        <div class="ls-repo-head"><span>Deployments</span><button class="red-ui-button red-ui-button-small" id="ls-repo-deployments-refresh" title="Refresh"><i class="fa fa-refresh"></i></button></div>
+        <table class="ls-repo-table" id="ls-repo-deployments"></table>
+        <div class="ls-repo-msg" id="ls-repo-deployments-msg"></div>
+      </div>
+      <div class="ls-repo-section">
         <div class="ls-repo-head"><span>Fleet</span><button class="red-ui-button red-ui-button-small" id="ls-repo-fleet-refresh" title="Refresh"><i class="fa fa-refresh"></i></button></div>
         <table class="ls-repo-table" id="ls-repo-fleet"></table>
       </div>`);
     this.root.find('#ls-repo-refresh').on('click', () => this.refresh());
     this.root.find('#ls-repo-fleet-refresh').on('click', () => this.loadFleet());
+    this.root.find('#ls-repo-deployments-refresh').on('click', () => this.loadDeployments());
     this.root.find('#ls-repo-diff').on('click', () => this.showDiff());
     this.root.find('#ls-repo-publish-go').on('click', () => this.publish());
     this.root.find('#ls-repo-publish-template').on('change', () => this.suggestVersion());
@@ -129,6 +137,7 @@ class Sidebar {
     }
     this.suggestVersion();
     await this.loadFleet();
+    await this.loadDeployments();
   }
 
   private suggestVersion(): void {
@@ -281,13 +290,15 @@ class Sidebar {
         box.html(`<div class="ls-repo-head"><span>Rollout ${esc(d.template)}@${esc(d.version)}</span>
             <span class="ls-repo-state ls-state-${esc(d.state.replace(/\s+/g, '-'))}" id="ls-repo-rollout-state">${esc(d.state)}</span></div>
           ${d.reason ? `<div class="ls-repo-msg ls-bad">${esc(d.reason)}</div>` : ''}
+          <div class="ls-repo-dep-actions" id="ls-repo-rollout-actions"></div>
           <table class="ls-repo-table" id="ls-repo-rollout-devices">${d.devices
             .map((x) => `<tr data-device="${esc(x.deviceId)}"><td>${esc(x.deviceId)}</td><td>wave ${x.wave}</td>
               <td class="ls-repo-state ls-state-${esc(x.state.replace(/\s+/g, '-'))}">${esc(x.state)}</td>
               <td><small>${esc(x.reasons.join('; '))}</small></td></tr>`)
             .join('')}</table>`);
-        const settled = d.devices.length > 0 && d.devices.every((x) => ['running', 'failed', 'rolled back', 'superseded'].includes(x.state));
-        if (settled || ['completed', 'rolled back', 'halted'].includes(d.state)) {
+        box.find('#ls-repo-rollout-actions').append(this.actionButtons(d));
+        const settled = d.devices.length > 0 && d.devices.every((x) => ['running', 'failed', 'rolled back', 'superseded', 'cancelled'].includes(x.state));
+        if (settled || ['completed', 'rolled back', 'halted', 'cancelled'].includes(d.state)) {
           clearInterval(this.rolloutTimer);
           this.rolloutTimer = undefined;
           void this.loadFleet();
@@ -307,7 +318,13 @@ class Sidebar {
       const rows = devices
         .map((d) => `<tr data-device="${esc(d.id)}"><td><b>${esc(d.id)}</b><br><small class="ls-repo-dim">${esc(Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}</small></td>
           <td>${esc(d.tier)}</td><td>${esc(d.running ?? '—')}</td>
-          ${fleetStateCell(d)}<td><small>${esc(when(d.lastSeen))}</small></td></tr>`)
+          ${fleetStateCell(d)}<td><small>${esc(when(d.lastSeen))}</small></td></tr>${
+            // Why it is in that state (a gate it waits for, a refused desired state, the nodes of a degraded
+            // device), across the whole row.
+            d.reasons?.length
+              ? `<tr data-reasons-for="${esc(d.id)}"><td colspan="5"><div class="ls-repo-reasons">${d.reasons.map((r) => `<div>${esc(r)}</div>`).join('')}</div></td></tr>`
+              : ''
+          }`)
         .join('');
       this.root.find('#ls-repo-fleet').html(`<tr><th>device</th><th>tier</th><th>version</th><th>state</th><th>last seen</th></tr>${rows}`);
     } catch (err) {
@@ -315,9 +332,67 @@ class Sidebar {
     }
   }
 
+  /** Pause, resume, cancel and roll back: only those the deployment's state allows. */
+  private actionButtons(d: Pick<Deployment, 'id' | 'state'>): any {
+    const span = el('<span class="ls-repo-dep-buttons"></span>');
+    for (const action of actionsFor(d.state)) {
+      const meta = ACTION_LABELS[action];
+      const button = el(`<button class="red-ui-button red-ui-button-small ls-repo-dep-${action}" title="${esc(meta.title)}"><i class="fa ${meta.icon}"></i> ${esc(meta.label)}</button>`);
+      button.on('click', (e: Event) => {
+        e.stopPropagation();
+        void this.act(d.id, action);
+      });
+      span.append(button);
+    }
+    return span;
+  }
+
+  private async act(id: string, action: DeploymentAction): Promise<void> {
+    const msg = this.root.find('#ls-repo-deployments-msg');
+    const confirmText = ACTION_LABELS[action].confirm;
+    if (confirmText && !window.confirm(confirmText)) return;
+    try {
+      const d = await call<Deployment>('POST', `/deployments/${encodeURIComponent(id)}/${action}`);
+      msg.attr('class', 'ls-repo-msg ls-good').text(`Deployment ${d.id} is ${d.state}.`);
+    } catch (err) {
+      msg.attr('class', 'ls-repo-msg ls-bad').text((err as Error).message);
+    }
+    await this.loadDeployments();
+    if (this.root.find('#ls-repo-rollout').is(':visible')) this.watch(id);
+    void this.loadFleet();
+  }
+
+  async loadDeployments(): Promise<void> {
+    const table = this.root.find('#ls-repo-deployments');
+    try {
+      const deployments = (await call<Deployment[]>('GET', '/deployments')).slice(0, 20);
+      table.html('<tr><th>deployment</th><th>state</th></tr>');
+      for (const d of deployments) {
+        const counts = Object.entries(d.counts ?? {}).map(([k, n]) => `${n} ${k}`).join(', ');
+        const tr = el(`<tr data-deployment="${esc(d.id)}"><td><a href="#" class="ls-repo-dep-open"><b>${esc(d.template)}@${esc(d.version)}</b></a><br><small class="ls-repo-dim">${esc(d.id)} ${esc(counts)}</small>${
+          d.reason ? `<div class="ls-repo-reasons">${esc(d.reason)}</div>` : ''
+        }<div class="ls-repo-dep-row-actions"></div></td><td class="ls-repo-state ls-state-${esc(d.state.replace(/\s+/g, '-'))}">${esc(d.state)}</td></tr>`);
+        tr.find('.ls-repo-dep-row-actions').append(this.actionButtons(d));
+        tr.find('.ls-repo-dep-open').on('click', (e: Event) => {
+          e.preventDefault();
+          this.watch(d.id);
+        });
+        table.append(tr);
+      }
+      if (!deployments.length) table.append(el('<tr><td class="ls-repo-dim">none</td></tr>'));
+    } catch (err) {
+      table.html(`<tr><td class="ls-bad">${esc((err as Error).message)}</td></tr>`);
+    }
+  }
+
   show(): void {
     void this.refresh();
-    if (!this.fleetTimer) this.fleetTimer = setInterval(() => void this.loadFleet(), 10_000);
+    if (!this.fleetTimer) {
+      this.fleetTimer = setInterval(() => {
+        void this.loadFleet();
+        void this.loadDeployments();
+      }, 10_000);
+    }
   }
 
   hide(): void {
@@ -334,9 +409,8 @@ function fleetStateCell(d: Device): string {
   const degraded = !!d.degraded && d.state !== 'offline';
   const cls = degraded ? 'degraded' : d.state.replace(/\s+/g, '-');
   const text = degraded ? `${d.state} · degraded` : d.state;
-  const reasons = degraded || d.state !== 'running' ? (d.reasons ?? []) : [];
-  const why = reasons.length ? `<br><small class="ls-repo-reasons">${reasons.map(esc).join('<br>')}</small>` : '';
-  return `<td class="ls-repo-state ls-state-${esc(cls)}" title="${esc(reasons.join('\n'))}">${esc(text)}${why}</td>`;
+  // The reasons have a row of their own under the device; the cell repeats them on hover.
+  return `<td class="ls-repo-state ls-state-${esc(cls)}" title="${esc((d.reasons ?? []).join('\n'))}">${esc(text)}</td>`;
 }
 
 function renderDiff(a: string, b: string, d: FlowDiff): string {

@@ -1,5 +1,5 @@
 // Node-RED plugin "Flow repository": admin routes of this runtime that proxy the editor's sidebar to the
-// flow repository. Guarded by Node-RED's own permissions (read for GET, write for publish/deploy); the
+// flow repository. Guarded by Node-RED's own permissions (read for GET, write for publish, deploy, pause, resume, cancel, rollback); the
 // repository URL and admin token come from the runtime's settings and never reach the browser.
 import type { Request, Response, NextFunction } from 'express';
 import { forward, permissionFor, resolveRepositorySettings } from './repo-proxy';

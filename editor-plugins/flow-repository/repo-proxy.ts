@@ -29,7 +29,7 @@ const ALLOWED: AllowedRoute[] = [
   { method: 'POST', pattern: /^\/templates$/, permission: 'flows.write' },
   { method: 'POST', pattern: new RegExp(`^/templates/${SEG}/versions$`), permission: 'flows.write' },
   { method: 'POST', pattern: /^\/deployments$/, permission: 'flows.write' },
-  { method: 'POST', pattern: new RegExp(`^/deployments/${SEG}/(pause|resume|rollback)$`), permission: 'flows.write' },
+  { method: 'POST', pattern: new RegExp(`^/deployments/${SEG}/(pause|resume|cancel|rollback)$`), permission: 'flows.write' },
 ];
 
 /** The permission a call needs, or undefined when the sidebar may not make it at all. */

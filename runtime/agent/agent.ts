@@ -9,6 +9,7 @@ import { canonicalJson, flowSha256, type DesiredState, type DeviceStatusReport, 
 import type { Tier } from '../tier-runtime';
 import type { ChildLogMessage } from './child-ipc';
 import { describeProblem, dueProblems, nextDueInMs } from './node-health';
+import { DesiredGuard } from './desired-guard';
 import { DesiredSource, type DesiredVia } from './desired-source';
 import { DeviceApi, DeviceApiError } from './device-api';
 import { detectDrift, type Baseline } from './drift';
@@ -69,6 +70,21 @@ export function targetKey(d: DesiredState): string | null {
   return `${d.version.sha256}:${flowSha256(d.parameters ?? {})}`;
 }
 
+/** One attempt: that content under one deployment. A version that failed here is tried again only by a new deployment. */
+export function attemptKey(d: DesiredState): string | null {
+  const key = targetKey(d);
+  return key && `${d.deploymentId ?? '-'}|${key}`;
+}
+
+/**
+ * Identity of one accepted desired state: deployment, generation and content. A convergence in progress
+ * (downloading, verifying, waiting on a gate) is superseded as soon as it changes, so a redeploy of the
+ * same version with another gate, or without one, never leaves the device waiting on the old gate.
+ */
+export function stateKey(d: DesiredState): string {
+  return `${d.generation ?? 0}|${d.deploymentId ?? '-'}|${targetKey(d) ?? '-'}|${canonicalJson(d.gate ?? null)}`;
+}
+
 const label = (v: DesiredVersion) => `${v.template}@${v.version}`;
 
 class Superseded extends Error {}
@@ -99,6 +115,9 @@ export class EdgeAgent extends EventEmitter {
   /** Whether the running flow's nodes are healthy (decided outside health windows). */
   health: { degraded: boolean; reasons: string[] } = { degraded: false, reasons: [] };
   private healthTimer: NodeJS.Timeout | null = null;
+  /** Desired states refused since the last accepted change, newest first (reported with the state). */
+  private refusals: string[] = [];
+  private readonly guard: DesiredGuard;
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: AgentOptions) {
@@ -117,6 +136,7 @@ export class EdgeAgent extends EventEmitter {
     });
     this.supervisor.on('exit', (e: ExitInfo) => this.log(`[agent] runtime exited (${e.code ?? e.signal}); ${e.recentExits} exit(s) recently`));
     this.supervisor.on('crash-loop', (e: ExitInfo) => this.onCrashLoop(e));
+    this.guard = new DesiredGuard({ deviceId: o.deviceId, store: this.store, publicKey: () => this.repositoryKey() });
     this.supervisor.on('node-problems', () => this.checkHealth());
   }
 
@@ -143,8 +163,16 @@ export class EdgeAgent extends EventEmitter {
       this.to('failed', null, [`runtime did not start: ${(err as Error).message}`]);
       this.scheduleRecovery();
     }
-    this.source = new DesiredSource({ deviceId: this.o.deviceId, api: this.api, mqtt: this.mqtt, pollIntervalMs: this.o.pollIntervalMs, log: this.log });
+    this.source = new DesiredSource({
+      deviceId: this.o.deviceId,
+      api: this.api,
+      mqtt: this.mqtt,
+      pollIntervalMs: this.o.pollIntervalMs,
+      log: this.log,
+      accept: (candidate) => this.guard.check(candidate),
+    });
     this.source.on('desired', (d: DesiredState, via: DesiredVia) => this.onDesired(d, via));
+    this.source.on('refused', (reason: string, via: DesiredVia) => this.onRefused(reason, via));
     this.source.start();
     this.loopDone = this.loop();
     this.scheduleDriftCheck();
@@ -175,9 +203,20 @@ export class EdgeAgent extends EventEmitter {
   private onDesired(d: DesiredState, via: DesiredVia): void {
     this.emit('desired', d, via);
     if (this.desired && canonicalJson(this.desired) === canonicalJson(d)) return;
-    this.log(`[agent] desired state via ${via}: ${d.version ? label(d.version) : 'nothing assigned'}`);
+    this.log(`[agent] desired state via ${via}: ${d.version ? label(d.version) : 'nothing assigned'} (generation ${d.generation})`);
     this.desired = d;
+    // A genuine newer state settles what was refused before; the refusals stay in the repository's audit log.
+    this.refusals = [];
     this.wakeUp?.();
+  }
+
+  /** A desired state that failed verification: logged, kept in the report's reasons; the agent stays on its real state. */
+  private onRefused(reason: string, via: DesiredVia): void {
+    const line = `refused desired state from ${via}: ${reason}`;
+    this.emit('refused', line);
+    if (this.refusals.includes(line)) return;
+    this.refusals = [line, ...this.refusals].slice(0, 5);
+    if (this.state !== 'starting' && this.state !== 'stopped') this.report(this.state, this.target, this.reasons);
   }
 
   // ---- the convergence loop: one step at a time, never two deploys at once ----
@@ -212,22 +251,29 @@ export class EdgeAgent extends EventEmitter {
     const key = targetKey(d);
     if (!key) return false;
     if (this.lastGood?.key === key) return false;
-    return !this.store.failure(key);
+    return !this.store.failure(attemptKey(d)!);
   }
 
   /** Moves to the resting state that matches desired `d` when no work is needed. */
   private restAt(d: DesiredState): void {
     const key = targetKey(d);
-    const failure = key ? this.store.failure(key) : undefined;
+    const failure = key ? this.store.failure(attemptKey(d)!) : undefined;
     if (key && failure && this.lastGood?.key !== key) {
       const s = failure.state === 'failed' ? 'failed' : 'rolled-back';
       if (this.state !== s || this.target !== failure.target) this.to(s, failure.target, failure.reasons);
       return;
     }
+    // A new deployment of what already runs here: nothing to deploy, but the deployment must hear so.
+    let adopted = false;
+    if (key && this.lastGood?.key === key && d.deploymentId && this.lastGood.deploymentId !== d.deploymentId) {
+      this.lastGood = { ...this.lastGood, deploymentId: d.deploymentId };
+      this.store.saveLastGood(this.lastGood);
+      adopted = true;
+    }
     if (this.state === 'drifted') return;
     if (this.state === 'failed' && this.supervisor.state !== 'up') return;
     const s: AgentStateName = this.lastGood ? 'running' : 'idle';
-    if (this.state !== s) this.to(s, null, []);
+    if (this.state !== s || adopted) this.to(s, null, []);
   }
 
   private pause(ms?: number): Promise<void> {
@@ -245,13 +291,15 @@ export class EdgeAgent extends EventEmitter {
 
   private checkCurrent(key: string): void {
     if (this.stopping) throw new Superseded('stopping');
-    const now = this.desired ? targetKey(this.desired) : null;
+    const now = this.desired ? stateKey(this.desired) : null;
     if (now !== key) throw new Superseded('a newer desired state arrived');
   }
 
   private async converge(d: DesiredState): Promise<void> {
     const v = d.version!;
-    const key = targetKey(d)!;
+    const key = stateKey(d);
+    const content = targetKey(d)!;
+    const attempt = attemptKey(d)!;
     const target = label(v);
     this.to('downloading', target, []);
     let doc: VersionDocument;
@@ -260,7 +308,7 @@ export class EdgeAgent extends EventEmitter {
     } catch (err) {
       if (!(err instanceof DeviceApiError) || (err.status !== 404 && err.status !== 410)) throw err;
       const reasons = [`version not found in the repository: ${err.message}`];
-      this.store.recordFailure({ key, target, state: 'failed', reasons, at: Date.now() });
+      this.store.recordFailure({ key: attempt, target, state: 'failed', reasons, at: Date.now() });
       this.to('failed', target, reasons);
       return;
     }
@@ -289,7 +337,7 @@ export class EdgeAgent extends EventEmitter {
     }
     if (problems.length) {
       this.log(`[agent] refused ${target}: ${problems.join('; ')}`);
-      this.store.recordFailure({ key, target, state: 'failed', reasons: problems, at: Date.now() });
+      this.store.recordFailure({ key: attempt, target, state: 'failed', reasons: problems, at: Date.now() });
       this.to('failed', target, problems);
       return;
     }
@@ -301,7 +349,7 @@ export class EdgeAgent extends EventEmitter {
     const verdict = await this.deployAndWatch(flow, target);
     if (verdict.healthy) {
       this.checkHealth();
-      this.lastGood = { target, sha256: v.sha256, key, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
+      this.lastGood = { target, sha256: v.sha256, key: content, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
       this.store.saveLastGood(this.lastGood);
       this.driftSha = null;
       this.baseline = null; // the drift check waits for the new one
@@ -312,7 +360,7 @@ export class EdgeAgent extends EventEmitter {
     this.to('rolling-back', target, verdict.reasons);
     const restored = await this.restoreLastGood();
     const reasons = restored ? verdict.reasons : [...verdict.reasons, 'restoring the last good version failed too'];
-    this.store.recordFailure({ key, target, state: restored ? 'rolled back' : 'failed', reasons, at: Date.now() });
+    this.store.recordFailure({ key: attempt, target, state: restored ? 'rolled back' : 'failed', reasons, at: Date.now() });
     this.to(restored ? 'rolled-back' : 'failed', target, reasons);
     if (!restored) this.scheduleRecovery();
   }
@@ -595,21 +643,23 @@ export class EdgeAgent extends EventEmitter {
     this.report(state, target, reasons);
   }
 
+  /** Tells the fleet: the state's reasons, how a resting device's nodes are, then any desired states refused since the last accepted change. */
   private report(state: AgentStateName, target: string | null, stateReasons: string[]): void {
     const reported = reportedState(state);
     if (!reported || !this.reporter) return;
     // A resting device tells how its running flow's nodes are; a deploy in flight does not.
     const degraded = RESTING.includes(state) && this.health.degraded;
-    const reasons = degraded ? [...stateReasons, ...this.health.reasons] : stateReasons;
+    const reasons = [...stateReasons, ...(degraded ? this.health.reasons : []), ...this.refusals];
+    const deploymentId = this.desired?.deploymentId ?? this.lastGood?.deploymentId ?? null;
     // deploying and health-check both read "verifying" to the fleet: say it once.
-    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}|${degraded}`;
+    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}|${deploymentId}|${degraded}`;
     if (sig === this.lastReportSig && state !== 'drifted') return;
     this.lastReportSig = sig;
     const report: DeviceStatusReport = {
       deviceId: this.o.deviceId,
       state: reported,
       running: this.running,
-      deploymentId: this.desired?.deploymentId ?? this.lastGood?.deploymentId ?? null,
+      deploymentId,
       target: target && target !== this.running ? target : null,
       reasons: reasons.length ? reasons : undefined,
       runningSha256: state === 'drifted' ? this.driftSha : (this.lastGood?.sha256 ?? null),

@@ -66,7 +66,12 @@ export async function evaluateGate(gate: DeployGate | undefined, inputs: GateInp
       reasons.push(`line state ${tag} could not be read: ${(err as Error).message}`);
       return { open: false, reasons };
     }
-    if (value === undefined) reasons.push(`line state ${tag} has no value yet (idle is ${JSON.stringify(idleValue)})`);
+    // Nothing in Linesight sets the key by itself: say which key and what is expected to set it.
+    if (value === undefined) {
+      reasons.push(
+        `line-state gate key "${tag}" has never been set (idle is ${JSON.stringify(idleValue)}); the running flow sets it, e.g. plc-read -> change node (set global.${tag} to msg.payload)`,
+      );
+    }
     else if (!isIdle(value, idleValue)) reasons.push(`line is not idle: ${tag} = ${JSON.stringify(value)}, idle is ${JSON.stringify(idleValue)}`);
   }
   return { open: reasons.length === 0, reasons };

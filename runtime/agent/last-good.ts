@@ -53,12 +53,14 @@ export class AgentStore {
   private readonly lastGoodFile: string;
   private readonly failedFile: string;
   private readonly keyFile: string;
+  private readonly generationFile: string;
   private failed: FailedTarget[];
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.lastGoodFile = path.join(dir, 'last-good.json');
     this.failedFile = path.join(dir, 'failed.json');
     this.keyFile = path.join(dir, 'repository-key.pem');
+    this.generationFile = path.join(dir, 'desired-generation.json');
     this.failed = readJson<FailedTarget[]>(this.failedFile) ?? [];
   }
 
@@ -91,5 +93,18 @@ export class AgentStore {
 
   savePublicKey(pem: string): void {
     writeAtomic(this.keyFile, pem);
+  }
+
+  /**
+   * The highest desired-state generation accepted under the key with this fingerprint (0 when none): kept
+   * next to the pinned key so a restart cannot be replayed into an older state. Another key starts over.
+   */
+  acceptedGeneration(fingerprint: string): number {
+    const g = readJson<{ key?: string; generation?: number }>(this.generationFile);
+    return g && g.key === fingerprint && Number.isSafeInteger(g.generation) ? g.generation! : 0;
+  }
+
+  saveAcceptedGeneration(fingerprint: string, generation: number): void {
+    writeAtomic(this.generationFile, JSON.stringify({ key: fingerprint, generation }));
   }
 }

@@ -100,7 +100,7 @@ function printDeployment(d: DeploymentView): void {
 export function register(program: Command): void {
   const flows = program
     .command('flows')
-    .description('client of the flow repository API: list, show, publish, diff, deploy, status, rollback')
+    .description('client of the flow repository API: list, show, publish, diff, deploy, status, pause, resume, cancel, rollback')
     .option('--url <url>', 'repository URL (env LINESIGHT_REPO_URL)', process.env.LINESIGHT_REPO_URL ?? 'http://127.0.0.1:1890')
     .option('--token <token>', 'admin token (env LINESIGHT_REPO_TOKEN; prefer --token-file)')
     .option('--token-file <file>', 'file holding the admin token (env LINESIGHT_REPO_TOKEN_FILE)')
@@ -277,6 +277,8 @@ export function register(program: Command): void {
       for (const d of devices) {
         const desired = d.desired ? `${d.desired.template}@${d.desired.version}` : '-';
         console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${(d.degraded ? `${d.state}/degraded` : d.state).padEnd(12)} running ${d.running ?? '-'}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
+        // Why: what a gate waits for, a refused desired state, a failure, the nodes of a degraded device.
+        for (const r of d.reasons ?? []) console.log(`  ${''.padEnd(20)} ${r}`);
       }
       console.log('deployments:');
       if (!deployments.length) console.log('  none');
@@ -286,19 +288,21 @@ export function register(program: Command): void {
       }
     }));
 
-  const action = (name: 'rollback' | 'pause' | 'resume', what: string) =>
+  const action = (name: 'rollback' | 'pause' | 'resume' | 'cancel', what: string) =>
     flows
       .command(`${name} <deployment>`)
       .description(what)
       .action(run(async (id: string, _o, cmd: Command) => {
         const { api, g } = client(cmd);
-        const d = name === 'rollback' ? await api.rollbackDeployment(id) : name === 'pause' ? await api.pauseDeployment(id) : await api.resumeDeployment(id);
+        const d =
+          name === 'rollback' ? await api.rollbackDeployment(id) : name === 'pause' ? await api.pauseDeployment(id) : name === 'cancel' ? await api.cancelDeployment(id) : await api.resumeDeployment(id);
         if (g.json) console.log(JSON.stringify(d, null, 2));
         else printDeployment(d);
       }));
   action('rollback', "send every device the deployment reached back to its previous version");
   action('pause', 'release no further waves');
   action('resume', 'release waves again');
+  action('cancel', 'stop a deployment not yet finished: devices still queued, pending or waiting go back to their previous version');
 
   const tokenCmd = flows.command('token').description('admin tokens, e.g. one per CI pipeline');
   tokenCmd

@@ -51,6 +51,9 @@ export interface DeployGate {
 /**
  * What a device should run. Served at GET /api/v1/devices/{id}/desired (with ETag) and published retained
  * on `linesight/fleet/{deviceId}/desired`. `version` is null when nothing is assigned.
+ *
+ * The whole document is signed by the repository key (`signature`, see signDesiredState): the broker is a
+ * transport, never an authority, so a device acts only on a state whose every field the repository vouched for.
  */
 export interface DesiredState {
   deviceId: string;
@@ -59,13 +62,58 @@ export interface DesiredState {
     template: string;
     version: string;
     sha256: string;
+    /** The repository's signature over the flow itself (verifyFlow). */
     signature: string;
     /** Route (relative to the API root) that returns the VersionDocument; a device token may read it. */
     href: string;
   };
   /** The device's parameter values, filled into the flow as environment variables. */
   parameters: Record<string, string | number | boolean>;
+  /** The deploy gate, window included. */
   gate?: DeployGate;
+  /**
+   * Grows with every change of this device's desired state (never reused, even across a database restore):
+   * an agent refuses a generation lower than the highest it accepted, so an old genuine state cannot be replayed.
+   */
+  generation: number;
+  /** Reserved for model artifacts a deployment carries (a later issue); signed with the rest when present. */
+  models?: unknown[];
+  /** Ed25519 signature (base64) by the repository key over canonicalJson of every other field. */
+  signature?: string;
+}
+
+/** The bytes a desired state is signed over: its canonical JSON without the `signature` field. */
+function desiredStateBytes(state: DesiredState | Record<string, unknown>): Buffer {
+  const { signature: _signature, ...rest } = state as Record<string, unknown>;
+  return Buffer.from(canonicalJson(rest), 'utf8');
+}
+
+/**
+ * The state with its `signature` (the repository signs every document it serves or publishes). Pass a
+ * KeyObject where this runs per request: parsing the PEM costs about 0.7 ms, signing about 0.06 ms.
+ */
+export function signDesiredState(state: DesiredState, privateKey: string | crypto.KeyObject): DesiredState {
+  const key = typeof privateKey === 'string' ? crypto.createPrivateKey(privateKey) : privateKey;
+  const signature = crypto.sign(null, desiredStateBytes(state), key).toString('base64');
+  return { ...state, signature };
+}
+
+/** True only when `state.signature` is the repository key's signature over every other field of `state`. */
+export function verifyDesiredState(state: unknown, publicKeyPem: string): boolean {
+  if (!state || typeof state !== 'object' || Array.isArray(state)) return false;
+  const signature = (state as Record<string, unknown>).signature;
+  if (typeof signature !== 'string' || !signature) return false;
+  try {
+    return crypto.verify(null, desiredStateBytes(state as Record<string, unknown>), crypto.createPublicKey(publicKeyPem), Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** A short fingerprint of a public key (sha256 of its DER), to tie stored facts to the key they came with. */
+export function keyFingerprint(publicKeyPem: string): string {
+  const der = crypto.createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(der).digest('hex').slice(0, 16);
 }
 
 /** GET /api/v1/templates/{slug}/versions/{version} */

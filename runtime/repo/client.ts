@@ -136,6 +136,7 @@ export class RepoClient {
   pauseDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/pause`);
   resumeDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/resume`);
   rollbackDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/rollback`);
+  cancelDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/cancel`);
 
   listAdminTokens = () => this.get<{ id: string; name: string; createdAt: string }[]>(`${API_ROOT}/admin-tokens`);
   createAdminToken = (name: string) => this.post<{ id: string; name: string; token: string }>(`${API_ROOT}/admin-tokens`, { name });

@@ -119,8 +119,17 @@ create table {s}.audit (
 `,
   },
   {
-    // Numbered after the first; a branch adding its own migration renumbers on merge (append only).
     version: 2,
+    name: 'signed desired state: a generation per device; which deployment rows were released',
+    sql: `
+alter table {s}.devices add column desired_generation bigint not null default 0;
+alter table {s}.deployment_devices add column released_at timestamptz;
+update {s}.deployment_devices set released_at = updated_at where state not in ('queued', 'superseded');
+`,
+  },
+  {
+    // Migrations are append only: a new one takes the next number.
+    version: 3,
     name: 'devices.degraded: a running device whose nodes have problems',
     sql: `alter table {s}.devices add column if not exists degraded boolean not null default false;`,
   },

@@ -39,12 +39,46 @@ const ADMIN = [{ adminToken: [] }];
 const DEVICE_OR_ADMIN = [{ adminToken: [] }, { deviceToken: [] }];
 const authErrors = { 401: err('no or unknown token'), 403: err('token not allowed here') };
 
+/** The answer of GET /devices/{id}/desired and the retained MQTT message (fleet/protocol.ts DesiredState). */
+const DESIRED_STATE: Obj = {
+  type: 'object',
+  description:
+    'Signed whole: `signature` is Ed25519 (base64) by the repository key (GET /keys/public) over the canonical JSON (keys sorted, no whitespace) of every other field. An agent refuses it unsigned, badly signed, for another device, or with a generation lower than one it accepted.',
+  required: ['deviceId', 'deploymentId', 'version', 'parameters', 'generation', 'signature'],
+  properties: {
+    deviceId: { type: 'string' },
+    deploymentId: { type: ['string', 'null'] },
+    version: {
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          required: ['template', 'version', 'sha256', 'signature', 'href'],
+          properties: {
+            template: { type: 'string' },
+            version: { type: 'string' },
+            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            signature: { type: 'string', description: "the repository's signature over the flow itself" },
+            href: { type: 'string', description: 'route of the VersionDocument, relative to the API root' },
+          },
+        },
+      ],
+    },
+    parameters: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    gate: { type: 'object', description: 'deploy window and line-state gate' },
+    generation: { type: 'integer', minimum: 0, description: "grows with every change of this device's desired state; never goes back" },
+    models: { type: 'array', items: {}, description: 'reserved for model artifacts' },
+    signature: { type: 'string' },
+  },
+};
+
 let cached: Obj | undefined;
 
 export function openApiDocument(): Obj {
   if (cached) return cached;
   const schemas: Obj = {};
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
+  schemas.DesiredState = DESIRED_STATE;
   const body = (name: string) => ({ required: true, content: json(ref(name)) });
   const slug = param('slug', 'template slug');
   const version = param('version', 'semantic version');
@@ -96,7 +130,7 @@ export function openApiDocument(): Obj {
     },
     [`${API_ROOT}/templates/{slug}/versions/{version}`]: {
       get: {
-        summary: 'a version document (flow, sha256, signature); a device token reads only versions assigned to it',
+        summary: 'a version document (flow, sha256, signature); a device token reads only versions a deployment assigned to it (current, previous, last known good), never one it merely reports running',
         security: DEVICE_OR_ADMIN,
         parameters: [slug, version],
         responses: { 200: ok('VersionDocument'), ...authErrors, 404: err('no such version') },
@@ -113,10 +147,10 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/devices/{id}/token`]: { post: { summary: "replace a device's token", security: ADMIN, parameters: [id], responses: { 200: ok('the new token'), ...authErrors, 404: err('no such device') } } },
     [`${API_ROOT}/devices/{id}/desired`]: {
       get: {
-        summary: "the device's DesiredState; send If-None-Match with the last ETag to get 304 when unchanged",
+        summary: "the device's DesiredState, signed whole by the repository key (`signature`) with a `generation` that only grows; send If-None-Match with the last ETag to get 304 when unchanged",
         security: DEVICE_OR_ADMIN,
         parameters: [id, { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
-        responses: { 200: ok('DesiredState'), 304: { description: 'unchanged' }, ...authErrors, 404: err('no such device') },
+        responses: { 200: ok('DesiredState', ref('DesiredState')), 304: { description: 'unchanged' }, ...authErrors, 404: err('no such device') },
       },
     },
     [`${API_ROOT}/devices/{id}/status`]: {
@@ -142,6 +176,7 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/deployments/{id}/pause`]: deploymentAction('stop releasing further waves'),
     [`${API_ROOT}/deployments/{id}/resume`]: deploymentAction('release waves again'),
     [`${API_ROOT}/deployments/{id}/rollback`]: deploymentAction("every device it reached goes back to its previous version"),
+    [`${API_ROOT}/deployments/{id}/cancel`]: deploymentAction('stop a deployment not yet finished: devices still queued, pending or waiting go back to their previous version; devices running it stay'),
     [`${API_ROOT}/admin-tokens`]: {
       get: { summary: 'admin tokens (names and ids; never the tokens)', security: ADMIN, responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
       post: { summary: 'create a named admin token (e.g. for CI); the token is in the answer once', security: ADMIN, requestBody: body('RepoAdminTokenCreate'), responses: { 201: ok('id, name and token'), ...authErrors, 409: err('name taken'), ...refused } },

@@ -3,8 +3,8 @@
 import type { DeviceStatusReport } from '../fleet/protocol';
 
 /** A device's progress in one deployment. `queued`: its wave is not released yet. */
-export type TargetState = 'queued' | 'pending' | 'downloading' | 'verifying' | 'waiting' | 'running' | 'failed' | 'rolled back' | 'superseded';
-export type DeploymentState = 'rolling out' | 'paused' | 'halted' | 'completed' | 'rolled back';
+export type TargetState = 'queued' | 'pending' | 'downloading' | 'verifying' | 'waiting' | 'running' | 'failed' | 'rolled back' | 'superseded' | 'cancelled';
+export type DeploymentState = 'rolling out' | 'paused' | 'halted' | 'completed' | 'rolled back' | 'cancelled';
 export type Strategy = 'all' | 'canary';
 
 export interface RolloutTarget {
@@ -37,7 +37,7 @@ const DONE: TargetState[] = ['running', 'superseded'];
 
 /** What to do next for a deployment in `state` whose devices are `targets`. */
 export function nextStep(state: DeploymentState, targets: RolloutTarget[]): RolloutStep {
-  if (state === 'halted' || state === 'rolled back' || state === 'completed') return { state, activate: [] };
+  if (state === 'halted' || state === 'rolled back' || state === 'completed' || state === 'cancelled') return { state, activate: [] };
   const failed = targets.filter((t) => FAILED.includes(t.state));
   if (failed.length) {
     const first = failed[0]!;

@@ -277,13 +277,13 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   api.get('/devices/:id/desired', guard('device-or-admin'), h(async (req, res) => {
     const id = p(req, 'id');
     if (req.principal!.kind === 'device') await store.touchDevice(id);
-    const state = await store.desiredState(id);
+    const state = await store.unsignedDesiredState(id);
     if (!state) throw new ApiError(404, `no device ${id}`);
     const etag = `"${flowSha256(state)}"`;
     res.set('ETag', etag).set('Cache-Control', 'no-cache');
     const inm = req.headers['if-none-match'];
     if (inm && inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag)) return res.status(304).end();
-    res.json(state);
+    res.json(store.signDesired(state));
   }));
   api.post('/devices/:id/status', guard('device-self'), h(async (req, res) => {
     const report = body<DeviceStatusReport>('RepoStatusReport', req);
@@ -302,6 +302,7 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   api.post('/deployments/:id/pause', guard('admin'), h(async (req, res) => res.json(await store.pauseDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/resume', guard('admin'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/rollback', guard('admin'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/cancel', guard('admin'), h(async (req, res) => res.json(await store.cancelDeployment(p(req, 'id'), req.principal!))));
 
   api.get('/admin-tokens', guard('admin'), h(async (_req, res) => res.json(await store.listAdminTokens())));
   api.post('/admin-tokens', guard('admin'), h(async (req, res) => res.status(201).json(await store.issueAdminToken(body<RepoAdminTokenCreate>('RepoAdminTokenCreate', req).name, req.principal!))));

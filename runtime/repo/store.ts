@@ -4,7 +4,7 @@
 import Ajv from 'ajv';
 import crypto from 'node:crypto';
 import type { FieldProblem } from '../../nodes/shared/schemas';
-import { API_ROOT, canonicalJson, flowSha256, signFlow, type DeployGate, type DesiredState, type DeviceStatusReport } from '../fleet/protocol';
+import { API_ROOT, canonicalJson, flowSha256, signDesiredState, signFlow, type DeployGate, type DesiredState, type DeviceStatusReport } from '../fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { hashToken, newToken, sameHash, type Principal } from './auth';
 import { advisoryXactLock, type RepoDb } from './db';
@@ -95,12 +95,15 @@ export class RepoStore {
   private readonly now: () => number;
   private readonly offlineMultiple: number;
   private readonly ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  /** Parsed once: every desired-state read (each agent poll) is signed with it. */
+  private readonly signingKey: crypto.KeyObject;
 
   constructor(private readonly opts: StoreOptions) {
     this.db = opts.db;
     this.s = opts.db.s;
     this.now = opts.now ?? Date.now;
     this.offlineMultiple = opts.offlineAfterIntervals ?? 3;
+    this.signingKey = crypto.createPrivateKey(opts.privateKeyPem);
   }
 
   private nowDate(): Date {
@@ -307,17 +310,33 @@ export class RepoStore {
     return r.rows.map((v) => ({ template: v.template, version: v.version, sha256: v.sha256, signature: v.signature, changelog: v.changelog ?? undefined, author: v.author ?? undefined, createdAt: iso(v.created_at) }));
   }
 
-  /** A device may read the versions it is assigned: desired, running, or released to it by a deployment. */
+  /**
+   * A device may read only versions a deployment assigned to it: its current desired version, a previous
+   * assigned one (what a rollback returns it to), and its last known good one where a deployment released
+   * that version to it. Never what it merely claims to run in a status report.
+   */
   async deviceMayRead(deviceId: string, slug: string, version: string): Promise<boolean> {
     const r = await this.db.query(
-      `select 1 from ${this.s}.devices where id = $1 and ((desired_template = $2 and desired_version = $3) or running = $4)
+      `select 1 from ${this.s}.devices where id = $1 and desired_template = $2 and desired_version = $3
+       union all
+       select 1 from ${this.s}.deployment_devices dd
+        where dd.device_id = $1 and dd.released_at is not null and dd.previous_template = $2 and dd.previous_version = $3
        union all
        select 1 from ${this.s}.deployment_devices dd join ${this.s}.deployments d on d.id = dd.deployment_id
-        where dd.device_id = $1 and ((dd.state <> 'queued' and d.template = $2 and d.version = $3) or (dd.previous_template = $2 and dd.previous_version = $3))
+         join ${this.s}.devices dev on dev.id = dd.device_id
+        where dd.device_id = $1 and dd.released_at is not null and d.template = $2 and d.version = $3 and dev.running = $4
        limit 1`,
       [deviceId, slug, version, `${slug}@${version}`],
     );
     return !!r.rowCount;
+  }
+
+  /**
+   * Moves a device's desired-state generation on, inside the caller's transaction (the row lock orders
+   * replicas). It never goes back, even after a database restore: at least the clock in milliseconds.
+   */
+  private async bumpGeneration(q: Q, deviceId: string): Promise<void> {
+    await q(`update ${this.s}.devices set desired_generation = greatest(desired_generation + 1, $2::bigint) where id = $1`, [deviceId, Math.floor(this.now())]);
   }
 
   // ---- devices ----------------------------------------------------------------------------------------
@@ -364,6 +383,7 @@ export class RepoStore {
         [id, body.labels ? JSON.stringify(body.labels) : null, body.parameters ? JSON.stringify(body.parameters) : null, body.pollIntervalSeconds ?? null],
       );
       if (!r.rowCount) throw new ApiError(404, `no device ${id}`);
+      if (body.parameters) await this.bumpGeneration(q, id);
       await this.audit(q, actor, 'device.update', id, body as Record<string, unknown>);
     });
     // Parameters travel in the desired state.
@@ -404,9 +424,24 @@ export class RepoStore {
     );
   }
 
+  /** The device's desired state, signed whole (what the API serves and the notifier publishes). */
   async desiredState(id: string): Promise<DesiredState | undefined> {
+    const state = await this.unsignedDesiredState(id);
+    return state && this.signDesired(state);
+  }
+
+  /** Signing is deterministic (Ed25519): the same generation always gives the same bytes. */
+  signDesired(state: DesiredState): DesiredState {
+    return signDesiredState(state, this.signingKey);
+  }
+
+  /**
+   * The desired state before signing: its generation makes it unique, so it can name the ETag and a poll
+   * answered 304 costs no signature.
+   */
+  async unsignedDesiredState(id: string): Promise<DesiredState | undefined> {
     const r = await this.db.query(
-      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, dep.gate, v.sha256, v.signature
+      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, dep.gate, v.sha256, v.signature
          from ${this.s}.devices d
          left join ${this.s}.deployments dep on dep.id = d.desired_deployment
          left join ${this.s}.versions v on v.template = d.desired_template and v.version = d.desired_version
@@ -424,7 +459,7 @@ export class RepoStore {
           href: `${API_ROOT}/templates/${encodeURIComponent(d.desired_template)}/versions/${encodeURIComponent(d.desired_version)}`,
         }
       : null;
-    const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters };
+    const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
     if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
     return state;
   }
@@ -440,16 +475,16 @@ export class RepoStore {
       // Locks are always taken deployment first, then devices (as advance() does), so concurrent reports
       // and deployments cannot deadlock.
       const dep = deploymentId ? (await q(`select template, version, state from ${this.s}.deployments where id = $1 for update`, [deploymentId])).rows[0] : undefined;
-      const prev = (await q(`select reported_state, running, degraded from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
+      const prev = (await q(`select reported_state, running, reasons, degraded from ${this.s}.devices where id = $1 for update`, [id])).rows[0];
       const degraded = report.degraded === true;
       await q(
         `update ${this.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6, degraded = $7 where id = $1`,
         [id, this.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? []), degraded],
       );
       let moved: string | undefined;
-      if (dep && dep.state !== 'rolled back') {
+      if (dep && dep.state !== 'rolled back' && dep.state !== 'cancelled') {
         const row = (await q(`select state from ${this.s}.deployment_devices where deployment_id = $1 and device_id = $2 for update`, [deploymentId, id])).rows[0];
-        if (row && row.state !== 'queued' && row.state !== 'superseded') {
+        if (row && row.state !== 'queued' && row.state !== 'superseded' && row.state !== 'cancelled') {
           const next = targetStateFromReport(report, `${dep.template}@${dep.version}`);
           if (next && next !== row.state) {
             await q(`update ${this.s}.deployment_devices set state = $3, reasons = $4, updated_at = $5 where deployment_id = $1 and device_id = $2`, [
@@ -465,7 +500,8 @@ export class RepoStore {
         }
       }
       // Heartbeats are not audited (one a poll interval per device); a report that changes something is.
-      if (moved || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded) {
+      // A refused desired state (a forgery or replay the agent saw) changes the reasons: that is audited too.
+      if (moved || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded || canonicalJson(prev.reasons ?? []) !== canonicalJson(report.reasons ?? [])) {
         await this.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, ...(degraded ? { degraded } : {}), deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
       }
     });
@@ -557,17 +593,29 @@ export class RepoStore {
     const step = nextStep(d.state, targets);
     for (const deviceId of step.activate) {
       const dev = (await q(`select desired_template, desired_version, desired_deployment, running from ${this.s}.devices where id = $1 for update`, [deviceId])).rows[0];
-      // The version to return to on rollback: what it was told to run, else what it reported running.
+      // The version to return to on rollback: what it was told to run, else what it reports running if a
+      // deployment really released that version to it (a report alone assigns nothing: see deviceMayRead).
       let prevT: string | null = dev.desired_template;
       let prevV: string | null = dev.desired_version;
-      if (!prevT && dev.running && String(dev.running).includes('@')) [prevT, prevV] = String(dev.running).split('@') as [string, string];
-      await q(`update ${this.s}.deployment_devices set state = 'pending', previous_template = $3, previous_version = $4, updated_at = $5 where deployment_id = $1 and device_id = $2`, [id, deviceId, prevT, prevV, this.nowDate()]);
+      if (!prevT && dev.running && String(dev.running).includes('@')) {
+        const [t, v] = String(dev.running).split('@') as [string, string];
+        const assigned = await q(
+          `select 1 from ${this.s}.deployment_devices dd join ${this.s}.deployments d on d.id = dd.deployment_id where dd.device_id = $1 and dd.released_at is not null and d.template = $2 and d.version = $3 limit 1`,
+          [deviceId, t, v],
+        );
+        if (assigned.rowCount) [prevT, prevV] = [t, v];
+      }
+      await q(
+        `update ${this.s}.deployment_devices set state = 'pending', previous_template = $3, previous_version = $4, released_at = $5, updated_at = $5 where deployment_id = $1 and device_id = $2`,
+        [id, deviceId, prevT, prevV, this.nowDate()],
+      );
       // A newer deployment takes the device over from an older one still in progress.
       await q(
         `update ${this.s}.deployment_devices set state = 'superseded', updated_at = $3 where device_id = $1 and deployment_id <> $2 and state in ('queued', 'pending', 'downloading', 'verifying', 'waiting')`,
         [deviceId, id, this.nowDate()],
       );
       await q(`update ${this.s}.devices set desired_template = $2, desired_version = $3, desired_deployment = $4 where id = $1`, [deviceId, d.template, d.version, id]);
+      await this.bumpGeneration(q, deviceId);
     }
     if (step.state !== d.state || step.reason || step.activate.length) {
       await q(`update ${this.s}.deployments set state = $2, reason = coalesce($3, reason), updated_at = $4 where id = $1`, [id, step.state, step.reason ?? null, this.nowDate()]);
@@ -610,9 +658,47 @@ export class RepoStore {
           `update ${this.s}.devices set desired_template = $3, desired_version = $4, desired_deployment = null where id = $1 and desired_deployment = $2`,
           [r.device_id, id, r.previous_template, r.previous_version],
         );
-        if (u.rowCount) changed.push(r.device_id);
+        if (u.rowCount) {
+          await this.bumpGeneration(q, r.device_id);
+          changed.push(r.device_id);
+        }
       }
       await this.audit(q, actor, 'deployment.rollback.devices', id, { devices: changed });
+    });
+    this.notify(changed);
+    return (await this.getDeployment(id))!;
+  }
+
+  /**
+   * Stops a deployment that has not finished: devices still queued, pending or waiting on its gate are
+   * released from it and go back to the version they had before (where it still owns their desired state);
+   * devices already running it stay as they are (roll back for those).
+   */
+  async cancelDeployment(id: string, actor: Principal): Promise<DeploymentView> {
+    const changed: string[] = [];
+    await this.db.tx(async (q) => {
+      await this.rolloutLock(q);
+      await this.transition(q, id, actor, 'cancel', ['rolling out', 'paused', 'halted'], 'cancelled');
+      const rows = (
+        await q(
+          `select device_id, state, previous_template, previous_version from ${this.s}.deployment_devices
+            where deployment_id = $1 and state in ('queued', 'pending', 'downloading', 'verifying', 'waiting') order by device_id`,
+          [id],
+        )
+      ).rows;
+      for (const r of rows) {
+        await q(`update ${this.s}.deployment_devices set state = 'cancelled', updated_at = $3 where deployment_id = $1 and device_id = $2`, [id, r.device_id, this.nowDate()]);
+        if (r.state === 'queued') continue; // never released: its desired state never changed
+        const u = await q(
+          `update ${this.s}.devices set desired_template = $3, desired_version = $4, desired_deployment = null where id = $1 and desired_deployment = $2`,
+          [r.device_id, id, r.previous_template, r.previous_version],
+        );
+        if (u.rowCount) {
+          await this.bumpGeneration(q, r.device_id);
+          changed.push(r.device_id);
+        }
+      }
+      await this.audit(q, actor, 'deployment.cancel.devices', id, { cancelled: rows.map((r) => r.device_id), restored: changed });
     });
     this.notify(changed);
     return (await this.getDeployment(id))!;

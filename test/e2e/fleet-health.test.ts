@@ -40,7 +40,9 @@ describe('e2e: a degraded device in the sidebar fleet table (Chromium, repositor
     const cell = page.locator('#ls-repo-fleet tr[data-device="line-c"] td.ls-repo-state');
     await cell.waitFor({ timeout: 30_000 });
     await page.waitForSelector('#ls-repo-fleet tr[data-device="line-c"] td.ls-state-degraded', { timeout: 30_000 });
-    assert.match(await cell.innerText(), /^running · degraded\s+camera-intake "line camera" \(cam1\) status red ring/);
+    assert.equal((await cell.innerText()).trim(), 'running · degraded');
+    const why = page.locator('#ls-repo-fleet tr[data-reasons-for="line-c"] .ls-repo-reasons');
+    assert.match(await why.innerText(), /^camera-intake "line camera" \(cam1\) status red ring/, 'the node is named under the device');
     assert.equal(await page.locator('#ls-repo-fleet tr[data-device="line-c"] .ls-state-running').count(), 0, 'never plain green');
     const colour = await cell.evaluate((el) => getComputedStyle(el).color);
     assert.equal(colour, 'rgb(187, 119, 0)', 'yellow (#b70), the colour of waiting and degraded');

@@ -221,6 +221,29 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     assert.match(r.stderr, /cannot rollback deployment .* it is rolled back \(HTTP 409\)/);
   });
 
+  it('cancel: a deployment a device waits on is cancelled, the device goes back, and a second cancel exits 1', async () => {
+    const admin = new RepoClient({ url: repo.url, token: adminToken });
+    let r = flows(['deploy', 'line-inspection@1.1.0', '--ids', 'line-7', '--line-state', 'line.running=false']);
+    assert.equal(r.code, 0, r.stderr);
+    const dep = /deployment (dep-[0-9a-f]+)/.exec(r.stdout)![1]!;
+    assert.equal((await admin.getDevice('line-7')).desired?.version, '1.1.0');
+    const agent = new RepoClient({ url: repo.url, token: fs.readFileSync(path.join(work, 'line-7.token'), 'utf8').trim() });
+    const why = 'line-state gate key "line.running" has never been set (idle is false)';
+    await agent.reportStatus('line-7', { deviceId: 'line-7', state: 'waiting', running: 'line-inspection@1.0.0', deploymentId: dep, target: 'line-inspection@1.1.0', reasons: [why], ts: Date.now() });
+    r = flows(['status']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`line-7`) && r.stdout.includes(why), r.stdout);
+    r = flows(['cancel', dep]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`deployment ${dep}: line-inspection@1\\.1\\.0, all, cancelled`));
+    assert.match(r.stdout, /wave 0\s+line-7\s+cancelled/);
+    assert.equal((await admin.getDevice('line-7')).desired?.version, '1.0.0', 'back on what it had before');
+    r = flows(['cancel', dep]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot cancel deployment .* it is cancelled \(HTTP 409\)/);
+    assert.ok((await admin.audit({ subject: dep })).some((e) => e.action === 'deployment.cancel' && e.actor === 'admin:initial'));
+  });
+
   it('deploy refusals: bad window syntax exits 2, an unknown version exits 1 naming the field', () => {
     let r = flows(['deploy', 'line-inspection@1.0.0', '--tier', 'line', '--window', 'night']);
     assert.equal(r.code, 2);

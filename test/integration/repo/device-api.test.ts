@@ -1,7 +1,7 @@
 // The routes the edge agent uses, against a real database: desired state with ETag, version documents
 // whose signatures verify with the served key, status reports driving an `all` deployment.
 import assert from 'node:assert/strict';
-import { flowSha256, verifyFlow, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
+import { flowSha256, verifyDesiredState, verifyFlow, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 import { refused, startHarness, type Harness } from './harness';
 
@@ -34,7 +34,10 @@ describe('repo: device-facing API', function () {
     const r = await h.device(tokenA).desired('line-a');
     assert.equal(r.notModified, false);
     if (r.notModified) return;
-    assert.deepEqual(r.state, { deviceId: 'line-a', deploymentId: null, version: null, parameters: { LINE_ID: 'A' } });
+    const { signature, generation, ...rest } = r.state;
+    assert.deepEqual(rest, { deviceId: 'line-a', deploymentId: null, version: null, parameters: { LINE_ID: 'A' } });
+    assert.equal(generation, 0);
+    assert.equal(verifyDesiredState(r.state, await h.anon().publicKey()), true, `signed whole: ${signature}`);
   });
 
   it('a device reads nothing that is not assigned to it', async () => {

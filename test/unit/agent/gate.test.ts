@@ -53,7 +53,10 @@ describe('agent deploy gate', () => {
     value = 0;
     assert.deepEqual(await evaluateGate(gate, inputs), { open: true, reasons: [] });
     value = undefined;
-    assert.match((await evaluateGate(gate, inputs)).reasons[0], /line_state has no value yet/);
+    assert.equal(
+      (await evaluateGate(gate, inputs)).reasons[0],
+      'line-state gate key "line_state" has never been set (idle is 0); the running flow sets it, e.g. plc-read -> change node (set global.line_state to msg.payload)',
+    );
   });
 
   it('holds when the line state cannot be read', async () => {

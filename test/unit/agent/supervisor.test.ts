@@ -29,7 +29,7 @@ describe('agent supervisor pieces', () => {
   });
 
   it('checks a desired state before using it', () => {
-    assert.deepEqual(desiredProblems({ deviceId: 'd1', deploymentId: null, version: null, parameters: {} }, 'd1'), []);
+    assert.deepEqual(desiredProblems({ deviceId: 'd1', deploymentId: null, version: null, parameters: {}, generation: 0 }, 'd1'), []);
     assert.match(desiredProblems({ deviceId: 'd2', version: null, parameters: {} }, 'd1')[0], /deviceId is "d2", this device is d1/);
     const p = desiredProblems({ deviceId: 'd1', version: { template: 't', version: '1', sha256: 'zz', signature: 's' }, parameters: {} }, 'd1');
     assert.ok(p.includes('version.href must be a non-empty string'));

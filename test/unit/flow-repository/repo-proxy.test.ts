@@ -34,6 +34,10 @@ describe('flow-repository: admin proxy to the repository', () => {
       ['POST', '/templates/line-inspection/versions', 'flows.write'],
       ['POST', '/deployments', 'flows.write'],
       ['POST', '/deployments/d-1/rollback', 'flows.write'],
+      ['POST', '/deployments/d-1/cancel', 'flows.write'],
+      ['POST', '/deployments/d-1/pause', 'flows.write'],
+      ['POST', '/deployments/d-1/resume', 'flows.write'],
+      ['GET', '/deployments/d-1/cancel', undefined],
       ['POST', '/devices', undefined], // answers with a device token
       ['POST', '/devices/line-1/token', undefined],
       ['GET', '/devices/line-1/desired', undefined],
