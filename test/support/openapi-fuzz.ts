@@ -473,7 +473,7 @@ export async function fuzzRepository(opts: FuzzOptions): Promise<FuzzResult> {
     let status: number;
     let answer = '';
     try {
-      const res = await fetch(`${opts.url}${url}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+      const res = await fetch(`${opts.url}${url}`, { method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body), signal: AbortSignal.timeout(30_000) });
       status = res.status;
       answer = await res.text();
       // A rotated device token replaces ours, so the device keeps being exercised.

@@ -113,10 +113,15 @@ describe('repo: bad input answers 4xx naming the field', function () {
     assert.match(JSON.stringify(e3.problems), /labels/);
   });
 
-  it('strings have limits: a 5 MB title is refused naming title, and nothing is stored', async () => {
-    const e = await refused(h.admin.createTemplate({ slug: 'huge-title', title: 'x'.repeat(5 * 1024 * 1024), tier: 'line' }), 422);
-    assert.ok(e.problems.some((p) => p.field === 'title' && /256|characters|long/.test(p.reason)), JSON.stringify(e.problems).slice(0, 300));
+  it('strings have limits: a 5 MB title is refused (413), a 201-character one names title, and nothing is stored', async () => {
+    await refused(h.admin.createTemplate({ slug: 'huge-title', title: 'x'.repeat(5 * 1024 * 1024), tier: 'line' }), 413);
+    const e = await refused(h.admin.createTemplate({ slug: 'long-title', title: 'x'.repeat(201), tier: 'line' }), 422);
+    assert.deepEqual(e.problems, [{ field: 'title', reason: 'must NOT have more than 200 characters' }]);
     await refused(h.admin.getTemplate('huge-title'), 404);
+    await refused(h.admin.getTemplate('long-title'), 404);
+    // Lists too: reasons in a status report are bounded in number and length.
+    const report = { deviceId: 'line-a', state: 'failed', running: null, reasons: Array(101).fill('r'), ts: Date.now() };
+    expectField(await send('POST', `${API_ROOT}/devices/line-a/status`, JSON.stringify(report), deviceToken), 422, 'reasons', /100/);
   });
 
   it('an unauthenticated request is refused before its body is read', async () => {
@@ -176,6 +181,15 @@ describe('repo: bad input answers 4xx naming the field', function () {
   it('every answer carries an X-Request-Id', async () => {
     const res = await fetch(`${h.repo.url}/healthz`);
     assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{8,}$/);
+  });
+
+  it('two templates whose parameter schemas share an $id both work, and deploy more than once', async () => {
+    const parameters = { $id: 'https://plant.example/line-params.json', type: 'object', properties: { LINE_ID: { type: 'string' }, SPEED_LIMIT: { type: 'number' } }, required: ['LINE_ID'] };
+    for (const slug of ['same-id-a', 'same-id-b']) {
+      await h.admin.createTemplate({ ...lineTemplate, slug, parameters });
+      await h.admin.publishVersion(slug, { version: '1.0.0', flow: lineFlow(slug) });
+    }
+    for (const slug of ['same-id-a', 'same-id-b', 'same-id-a']) await h.admin.createDeployment({ template: slug, version: '1.0.0', target: { ids: ['line-a'] } });
   });
 
   it('fields are named in every refused body shape', async () => {
