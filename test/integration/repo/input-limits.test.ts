@@ -178,6 +178,21 @@ describe('repo: bad input answers 4xx naming the field', function () {
     }
   });
 
+  it('the OpenAPI document shows the limits', async () => {
+    type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const doc = (await h.anon().openApi()) as Obj;
+    const schemas = doc.components.schemas as Obj;
+    assert.equal(schemas.RepoTemplateCreate.properties.title.maxLength, 200);
+    assert.equal(schemas.RepoDeploymentCreate.properties.canary.maximum, 100000);
+    assert.equal(schemas.RepoLabels.maxProperties, 64);
+    assert.ok(schemas.RepoLabels.propertyNames.pattern);
+    assert.equal(schemas.RepoStatusReport.properties.reasons.maxItems, 100);
+    const publish = doc.paths[`${API_ROOT}/templates/{slug}/versions`].post;
+    assert.match(publish.requestBody.description, /10mb/);
+    assert.ok(publish.responses[413] && publish.responses[500]);
+    assert.match(doc.info.description, /nest at most 64 deep/);
+  });
+
   it('every answer carries an X-Request-Id', async () => {
     const res = await fetch(`${h.repo.url}/healthz`);
     assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{8,}$/);
