@@ -166,7 +166,7 @@ export interface GenContext {
   doc: Doc;
   rnd: Random;
   /** Good values by property name (an existing template slug, the device's own id), used half the time. */
-  hints: Record<string, () => Json>;
+  hints: Record<string, (rnd: Random) => Json>;
 }
 
 function resolve(schema: Schema | undefined, doc: Doc): Schema {
@@ -191,7 +191,7 @@ function anyJson(rnd: Random, depth = 0): Json {
 /** A value valid for `schema` (as far as this generator knows; the server is the judge). */
 export function valueFor(schemaIn: Schema | undefined, ctx: GenContext, name?: string, depth = 0): Json {
   const { rnd } = ctx;
-  if (name && ctx.hints[name] && rnd.chance(0.6)) return ctx.hints[name]!();
+  if (name && ctx.hints[name] && rnd.chance(0.6)) return ctx.hints[name]!(rnd);
   const schema = resolve(schemaIn, ctx.doc);
   if (Array.isArray(schema.enum)) return rnd.pick(schema.enum as Json[]);
   if ('const' in schema) return schema.const as Json;
@@ -351,9 +351,14 @@ export interface FuzzOptions {
   budgetMs: number;
   /** Good path parameter values by operation path and name, e.g. `{ slug: () => 'line-inspection' }`. */
   pathValues: (path: string, name: string) => string;
-  hints: Record<string, () => Json>;
+  hints: Record<string, (rnd: Random) => Json>;
   /** Stop after this many failures (each is reported). */
   maxFailures?: number;
+  /**
+   * Requests in flight at once. Each request is the same for a seed whatever the concurrency; with more
+   * than one, their interleaving (and so what the database holds when each arrives) is not.
+   */
+  concurrency?: number;
 }
 
 export interface FuzzRequest {
@@ -377,6 +382,8 @@ export interface FuzzResult {
   byStatus: Record<string, number>;
   /** Operations exercised, `METHOD path`. */
   operations: string[];
+  /** Answers by operation and status class, e.g. `{ "POST /api/v1/deployments": { "2xx": 3, "4xx": 90 } }`. */
+  byOperation: Record<string, Record<string, number>>;
   failures: FuzzFailure[];
   /** Connections the server closed before answering (a big body it refused early): counted, not failures. */
   closedEarly: number;
@@ -391,105 +398,124 @@ export function describeRequest(r: FuzzRequest): string {
   return `#${r.n} ${r.method} ${r.path.length > 300 ? `${r.path.slice(0, 300)}…` : r.path} token=${r.token}${r.contentType ? ` content-type=${r.contentType}` : ''} [${r.what}]${shown ? `\n      body: ${shown}` : ''}`;
 }
 
-export async function fuzzRepository(opts: FuzzOptions): Promise<FuzzResult> {
-  const rnd = new Random(opts.seed);
-  const doc = (await (await fetch(`${opts.url}/api/v1/openapi.json`)).json()) as Doc;
+type Op = { path: string; method: string; op: Operation };
+
+/** Request number `n` of a run: generated from its own stream (seed, n), so it is the same whatever ran before it. */
+export function buildRequest(n: number, seed: number, doc: Doc, ops: Op[], tokens: FuzzTokens, opts: Pick<FuzzOptions, 'pathValues' | 'hints'>): { request: FuzzRequest; headers: Record<string, string> } {
+  const rnd = new Random((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(n + 1, 0xc2b2ae35)) >>> 0);
   const ctx: GenContext = { doc, rnd, hints: opts.hints };
-  const ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+  const { path, method, op } = ops[n % ops.length]!;
+  const whats: string[] = [];
+  const usesDevice = JSON.stringify(op.security ?? []).includes('deviceToken');
+  const tokenKind = rnd.pick(usesDevice ? ['admin', 'device', 'device', 'none', 'wrong'] : ['admin', 'admin', 'admin', 'device', 'none', 'wrong']);
+  const token = tokenKind === 'admin' ? tokens.admin : tokenKind === 'device' ? tokens.device : tokenKind === 'wrong' ? rnd.pick(['lsa_wrong', 'lsd_wrong', 'garbage', `lsa_${'x'.repeat(3000)}`]) : undefined;
+
+  // Path and query parameters.
+  let url = path;
+  const query: string[] = [];
+  for (const p of op.parameters ?? []) {
+    if (p.in === 'path') {
+      let v = p.name === 'id' && tokenKind === 'device' && path.includes('/devices/') ? tokens.deviceId : opts.pathValues(path, p.name);
+      if (rnd.chance(0.25)) {
+        v = rnd.pick(BAD_PATH_VALUES);
+        whats.push(`path ${p.name}=${v.slice(0, 30)}`);
+      } else v = encodeURIComponent(v);
+      url = url.replace(`{${p.name}}`, v);
+    } else if (p.in === 'query' && rnd.chance(0.7)) {
+      let v = String(valueFor(p.schema, ctx));
+      if (rnd.chance(0.5)) {
+        v = rnd.pick(['2147483648', '1e400', '-5', 'abc', '', '%00', '%ED%A0%80', 'x'.repeat(3000), '0x10', '1.5', 'NaN']);
+        whats.push(`query ${p.name}=${v.slice(0, 20)}`);
+      } else v = encodeURIComponent(v);
+      query.push(`${p.name}=${v}`);
+      if (rnd.chance(0.1)) query.push(`${p.name}=${v}`);
+    }
+  }
+  if (query.length) url += `?${query.join('&')}`;
+
+  // The body.
+  let body: string | Buffer | undefined;
+  let contentType: string | undefined;
+  const bodySchema = op.requestBody?.content?.['application/json']?.schema;
+  if (bodySchema || (method !== 'GET' && rnd.chance(0.2))) {
+    contentType = 'application/json';
+    const valid = valueFor(bodySchema, ctx);
+    const roll = rnd.next();
+    if (roll < 0.3) {
+      body = toJsonText(valid);
+      whats.push('valid body');
+    } else if (roll < 0.85) {
+      const m = mutate(valid, rnd);
+      body = toJsonText(m.value);
+      whats.push(m.what);
+    } else {
+      const whole = rnd.pick<() => { body: string | Buffer; what: string; type?: string }>([
+        () => ({ body: '{"a":', what: 'truncated JSON' }),
+        () => ({ body: '', what: 'an empty body' }),
+        () => ({ body: 'null', what: 'the body null' }),
+        () => ({ body: '"text"', what: 'the body a string' }),
+        () => ({ body: '[]', what: 'the body an array' }),
+        () => ({ body: `${toJsonText(valid)} trailing`, what: 'trailing garbage' }),
+        () => ({ body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc0, 0x80, 0x22, 0x7d]), what: 'invalid UTF-8' }),
+        () => ({ body: toJsonText(valid), what: 'text/plain', type: 'text/plain' }),
+        () => ({ body: toJsonText(valid), what: 'a charset the server does not know', type: 'application/json; charset=klingon' }),
+        () => ({ body: `{"pad":"${'x'.repeat(rnd.chance(0.1) ? 12 * 1024 * 1024 : 300 * 1024)}"}`, what: 'a big body' }),
+      ])();
+      body = whole.body;
+      if (whole.type) contentType = whole.type;
+      whats.push(whole.what);
+    }
+  }
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (contentType) headers['content-type'] = contentType;
+  if (path.endsWith('/desired') && rnd.chance(0.3)) headers['if-none-match'] = rnd.pick(['"x"', '*', 'W/"', 'x'.repeat(6000), '"a", "b", W/"c"']);
+  return { request: { n, method, path: url, token: tokenKind, contentType, body, what: whats.join('; ') || 'no mutation' }, headers };
+}
+
+export async function fuzzRepository(opts: FuzzOptions): Promise<FuzzResult> {
+  const doc = (await (await fetch(`${opts.url}/api/v1/openapi.json`)).json()) as Doc;
+  const ops: Op[] = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
   const tokens = { ...opts.tokens };
-  const result: FuzzResult = { requests: 0, byStatus: {}, operations: ops.map((o) => `${o.method} ${o.path}`), failures: [], closedEarly: 0 };
+  const result: FuzzResult = { requests: 0, byStatus: {}, byOperation: {}, operations: ops.map((o) => `${o.method} ${o.path}`), failures: [], closedEarly: 0 };
   const deadline = Date.now() + opts.budgetMs;
   const maxFailures = opts.maxFailures ?? 20;
+  let next = 0;
 
-  for (let n = 0; Date.now() < deadline && result.failures.length < maxFailures; n++) {
-    const { path, method, op } = ops[n % ops.length]!;
-    const whats: string[] = [];
-    const usesDevice = JSON.stringify(op.security ?? []).includes('deviceToken');
-    const tokenKind = rnd.pick(usesDevice ? ['admin', 'device', 'device', 'none', 'wrong'] : ['admin', 'admin', 'admin', 'device', 'none', 'wrong']);
-    const token = tokenKind === 'admin' ? tokens.admin : tokenKind === 'device' ? tokens.device : tokenKind === 'wrong' ? rnd.pick(['lsa_wrong', 'lsd_wrong', 'garbage', `lsa_${'x'.repeat(3000)}`]) : undefined;
-
-    // Path and query parameters.
-    let url = path;
-    const query: string[] = [];
-    for (const p of op.parameters ?? []) {
-      if (p.in === 'path') {
-        let v = p.name === 'id' && tokenKind === 'device' && path.includes('/devices/') ? tokens.deviceId : opts.pathValues(path, p.name);
-        if (rnd.chance(0.25)) {
-          v = rnd.pick(BAD_PATH_VALUES);
-          whats.push(`path ${p.name}=${v.slice(0, 30)}`);
-        } else v = encodeURIComponent(v);
-        url = url.replace(`{${p.name}}`, v);
-      } else if (p.in === 'query' && rnd.chance(0.7)) {
-        let v = String(valueFor(p.schema, ctx));
-        if (rnd.chance(0.5)) {
-          v = rnd.pick(['2147483648', '1e400', '-5', 'abc', '', '%00', '%ED%A0%80', 'x'.repeat(3000), '0x10', '1.5', 'NaN']);
-          whats.push(`query ${p.name}=${v.slice(0, 20)}`);
-        } else v = encodeURIComponent(v);
-        query.push(`${p.name}=${v}`);
-        if (rnd.chance(0.1)) query.push(`${p.name}=${v}`);
+  const worker = async () => {
+    while (Date.now() < deadline && result.failures.length < maxFailures) {
+      const n = next++;
+      const { request, headers } = buildRequest(n, opts.seed, doc, ops, tokens, opts);
+      const { body } = request;
+      const op = ops[n % ops.length]!;
+      result.requests++;
+      let status: number;
+      let answer = '';
+      try {
+        const res = await fetch(`${opts.url}${request.path}`, { method: request.method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body), signal: AbortSignal.timeout(30_000) });
+        status = res.status;
+        answer = await res.text();
+        // A rotated device token replaces ours, so the device keeps being exercised.
+        if (status === 200 && request.path === `/api/v1/devices/${encodeURIComponent(tokens.deviceId)}/token`) tokens.device = (JSON.parse(answer) as { token: string }).token;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        const early = typeof body !== 'string' || body.length > 1024 * 1024 || !headers.authorization;
+        if (early && cause && /UND_ERR_SOCKET|EPIPE|ECONNRESET/.test(String(cause.code))) {
+          result.closedEarly++;
+          continue;
+        }
+        status = 0;
+        answer = `no answer: ${(err as Error).message} ${cause?.code ?? ''}`;
       }
+      result.byStatus[status] = (result.byStatus[status] ?? 0) + 1;
+      const key = `${op.method} ${op.path}`;
+      const perOp = (result.byOperation[key] ??= {});
+      const bucket = `${Math.floor(status / 100)}xx`;
+      perOp[bucket] = (perOp[bucket] ?? 0) + 1;
+      if (status >= 500 || status === 0) result.failures.push({ request, status, answer: answer.slice(0, 500) });
     }
-    if (query.length) url += `?${query.join('&')}`;
-
-    // The body.
-    let body: string | Buffer | undefined;
-    let contentType: string | undefined;
-    const bodySchema = op.requestBody?.content?.['application/json']?.schema;
-    if (bodySchema || (method !== 'GET' && rnd.chance(0.2))) {
-      contentType = 'application/json';
-      const valid = valueFor(bodySchema, ctx);
-      const roll = rnd.next();
-      if (roll < 0.3) {
-        body = toJsonText(valid);
-        whats.push('valid body');
-      } else if (roll < 0.85) {
-        const m = mutate(valid, rnd);
-        body = toJsonText(m.value);
-        whats.push(m.what);
-      } else {
-        const whole = rnd.pick<() => { body: string | Buffer; what: string; type?: string }>([
-          () => ({ body: '{"a":', what: 'truncated JSON' }),
-          () => ({ body: '', what: 'an empty body' }),
-          () => ({ body: 'null', what: 'the body null' }),
-          () => ({ body: '"text"', what: 'the body a string' }),
-          () => ({ body: '[]', what: 'the body an array' }),
-          () => ({ body: `${toJsonText(valid)} trailing`, what: 'trailing garbage' }),
-          () => ({ body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc0, 0x80, 0x22, 0x7d]), what: 'invalid UTF-8' }),
-          () => ({ body: toJsonText(valid), what: 'text/plain', type: 'text/plain' }),
-          () => ({ body: toJsonText(valid), what: 'a charset the server does not know', type: 'application/json; charset=klingon' }),
-          () => ({ body: `{"pad":"${'x'.repeat(rnd.chance(0.1) ? 12 * 1024 * 1024 : 300 * 1024)}"}`, what: 'a big body' }),
-        ])();
-        body = whole.body;
-        if (whole.type) contentType = whole.type;
-        whats.push(whole.what);
-      }
-    }
-    const request: FuzzRequest = { n, method, path: url, token: tokenKind, contentType, body, what: whats.join('; ') || 'no mutation' };
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (contentType) headers['content-type'] = contentType;
-    if (path.endsWith('/desired') && rnd.chance(0.3)) headers['if-none-match'] = rnd.pick(['"x"', '*', 'W/"', 'x'.repeat(6000), '"a", "b", W/"c"']);
-    result.requests++;
-    let status: number;
-    let answer = '';
-    try {
-      const res = await fetch(`${opts.url}${url}`, { method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body), signal: AbortSignal.timeout(30_000) });
-      status = res.status;
-      answer = await res.text();
-      // A rotated device token replaces ours, so the device keeps being exercised.
-      if (status === 200 && url === `/api/v1/devices/${encodeURIComponent(tokens.deviceId)}/token`) tokens.device = (JSON.parse(answer) as { token: string }).token;
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      const early = typeof body !== 'string' || body.length > 1024 * 1024 || !token;
-      if (early && cause && /UND_ERR_SOCKET|EPIPE|ECONNRESET/.test(String(cause.code))) {
-        result.closedEarly++;
-        continue;
-      }
-      status = 0;
-      answer = `no answer: ${(err as Error).message} ${cause?.code ?? ''}`;
-    }
-    result.byStatus[status] = (result.byStatus[status] ?? 0) + 1;
-    if (status >= 500 || status === 0) result.failures.push({ request, status, answer: answer.slice(0, 500) });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, worker));
+  result.failures.sort((a, b) => a.request.n - b.request.n);
   return result;
 }
