@@ -165,7 +165,7 @@ export function stringMatching(pattern: string, rnd: Random): string {
 export interface GenContext {
   doc: Doc;
   rnd: Random;
-  /** Good values by property name (an existing template slug, the device's own id), used half the time. */
+  /** Good values by property name (an existing template slug, the device's own id), used 4 times in 5. */
   hints: Record<string, (rnd: Random) => Json>;
 }
 
@@ -191,7 +191,7 @@ function anyJson(rnd: Random, depth = 0): Json {
 /** A value valid for `schema` (as far as this generator knows; the server is the judge). */
 export function valueFor(schemaIn: Schema | undefined, ctx: GenContext, name?: string, depth = 0): Json {
   const { rnd } = ctx;
-  if (name && ctx.hints[name] && rnd.chance(0.6)) return ctx.hints[name]!(rnd);
+  if (name && ctx.hints[name] && rnd.chance(0.8)) return ctx.hints[name]!(rnd);
   const schema = resolve(schemaIn, ctx.doc);
   if (Array.isArray(schema.enum)) return rnd.pick(schema.enum as Json[]);
   if ('const' in schema) return schema.const as Json;

@@ -49,9 +49,10 @@ describe('repo: OpenAPI-driven fuzzer', function () {
       // Good values by property name, so bodies reach past validation into the store (and its races).
       hints: {
         template: () => 'line-inspection',
-        version: (rnd) => rnd.pick(['1.0.0', `1.${rnd.int(1, 40)}.0`, `1.${rnd.int(1, 40)}.0+b${rnd.int(1, 3)}`]),
+        version: (rnd) => rnd.pick(['1.0.0', '1.0.0', `1.${rnd.int(1, 40)}.0`, `1.${rnd.int(1, 40)}.0+b${rnd.int(1, 3)}`]),
         deviceId: () => 'line-a',
         ids: (rnd) => rnd.pick([['line-a'], ['line-b'], ['line-a', 'line-b']]),
+        target: (rnd) => rnd.pick([{ ids: ['line-a'] }, { ids: ['line-a', 'line-b'] }, { tier: 'line' }, { labels: { site: 'plant-1' } }]) as never,
         flow: (rnd) => lineFlow(`fuzz-${rnd.int(0, 999)}`) as never,
         running: () => 'line-inspection@1.0.0',
         timezone: (rnd) => rnd.pick(['Europe/Berlin', 'UTC', 'America/Chicago']),
