@@ -185,8 +185,12 @@ export function buildApp(
   app.set('etag', false);
   // Bodies are read only after the token is checked (see `guard`): an unauthenticated client cannot make
   // the repository read, let alone parse, megabytes. Only publishing a version may send a big body.
-  const smallJson = express.json({ limit: SMALL_BODY_LIMIT });
-  const flowJson = express.json({ limit: FLOW_BODY_LIMIT });
+  const jsonParsers = new Map<string, express.RequestHandler>();
+  const jsonParser = (limit: string) => {
+    let parser = jsonParsers.get(limit);
+    if (!parser) jsonParsers.set(limit, (parser = express.json({ limit })));
+    return parser;
+  };
   // Every answer names its request, so a person reporting an error can point at the server's log line.
   app.use((_req, res, next) => {
     const requestId = crypto.randomUUID();
@@ -203,7 +207,11 @@ export function buildApp(
     next();
   });
 
-  const guard = (rule: AuthRule, opts: { body?: 'flow' } = {}) => async (req: Request, res: Response, next: NextFunction) => {
+  /**
+   * Authenticates and authorises, then checks path and query parameters, then reads and checks the JSON body
+   * (at most `bodyLimit`, default SMALL_BODY_LIMIT). A `none` route reads no body: it must parse its own.
+   */
+  const guard = (rule: AuthRule, opts: { bodyLimit?: string } = {}) => async (req: Request, res: Response, next: NextFunction) => {
     // Remember the route pattern now: once the router is left, req.route and req.baseUrl are gone.
     res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
     try {
@@ -221,7 +229,7 @@ export function buildApp(
       req.principal = principal;
       const paramsRefused = [...paramProblems(req.params, 'path'), ...paramProblems(req.query as Record<string, unknown>, 'query')];
       if (paramsRefused.length) throw new ApiError(422, 'request refused', paramsRefused);
-      (opts.body === 'flow' ? flowJson : smallJson)(req, res, (err?: unknown) => {
+      jsonParser(opts.bodyLimit ?? SMALL_BODY_LIMIT)(req, res, (err?: unknown) => {
         if (err) return next(err);
         const bodyRefused = jsonProblems(req.body);
         next(bodyRefused.length ? new ApiError(422, 'request body refused', bodyRefused) : undefined);
@@ -265,7 +273,7 @@ export function buildApp(
     if (!(await store.getTemplate(p(req, 'slug')))) throw new ApiError(404, `no template ${p(req, 'slug')}`);
     res.json(await store.listVersions(p(req, 'slug')));
   }));
-  api.post('/templates/:slug/versions', guard('admin', { body: 'flow' }), h(async (req, res) => {
+  api.post('/templates/:slug/versions', guard('admin', { bodyLimit: FLOW_BODY_LIMIT }), h(async (req, res) => {
     const v = await store.publishVersion(p(req, 'slug'), body<RepoVersionPublish>('RepoVersionPublish', req), req.principal!);
     res.status(201).json(v);
   }));
