@@ -100,7 +100,7 @@ async function generateSchemas() {
     noExtraProps: false,
     defaultProps: true,
     ignoreErrors: false,
-    validationKeywords: ['examples'],
+    validationKeywords: ['examples', 'propertyNames', 'patternProperties'],
   }, schemaFiles);
   if (!generator) throw new Error('schema generation failed: the *.schema.ts files do not type-check');
   fs.mkdirSync(outDir, { recursive: true });

@@ -51,14 +51,18 @@ export function toProblems(errors: ErrorObject[] | null | undefined, prefix = ''
   const seen = new Set<string>();
   for (const e of errors) {
     // Union types produce one error per branch; the `anyOf`/`oneOf` summary repeats them.
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'if') continue;
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'if' || e.keyword === 'propertyNames') continue;
     let field = e.instancePath
       .split('/')
       .slice(1)
       .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
       .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
     let reason = e.message ?? 'is invalid';
-    if (e.keyword === 'required') {
+    // A `propertyNames` failure: the object is the field, the name is in the reason.
+    const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
+    if (propertyName !== undefined) {
+      reason = `has a property name ${JSON.stringify(propertyName)} that ${reason}`;
+    } else if (e.keyword === 'required') {
       const missing = (e.params as { missingProperty: string }).missingProperty;
       field = field ? `${field}.${missing}` : missing;
       reason = 'is required';

@@ -1,5 +1,49 @@
 // Request bodies of the flow repository API. The JSON Schemas generated from these types validate every
 // write and are the request schemas of the OpenAPI document, so the three cannot drift apart.
+// Every string, list and map has a bound here; what JSON Schema cannot say (no NUL characters, no lone
+// surrogates, nesting at most 64 deep) input-limits.ts checks on every body before these schemas run.
+
+/**
+ * Labels: names (letters, digits, `.`, `_`, `/`, `-`; up to 63) to strings of up to 256 characters; at most 64.
+ * @maxProperties 64
+ * @propertyNames {"pattern": "^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$"}
+ * @patternProperties {".*": {"type": "string", "maxLength": 256}}
+ */
+export interface RepoLabels {
+  [name: string]: string;
+}
+
+/**
+ * Parameter values by name (what a template's flow reads as `${NAME}`): a string of up to 4096 characters,
+ * a number or a boolean; at most 256.
+ * @maxProperties 256
+ * @propertyNames {"pattern": "^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"}
+ * @patternProperties {".*": {"type": ["string", "number", "boolean"], "maxLength": 4096}}
+ */
+export interface RepoParameterValues {
+  [name: string]: string | number | boolean;
+}
+
+/**
+ * Device ids.
+ * @maxItems 10000
+ * @items {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
+ */
+export type RepoDeviceIds = string[];
+
+/**
+ * Node type names, e.g. `plc-read`.
+ * @maxItems 256
+ * @items {"type": "string", "minLength": 1, "maxLength": 128}
+ */
+export type RepoNodeTypes = string[];
+
+/**
+ * Why a device is in its state, e.g. a node's error: at most 100 reasons of up to 4000 characters.
+ * @maxItems 100
+ * @items {"type": "string", "maxLength": 4000}
+ */
+export type RepoReasons = string[];
 
 /** POST /api/v1/templates */
 export interface RepoTemplateCreate {
@@ -8,26 +52,41 @@ export interface RepoTemplateCreate {
    * @pattern ^[a-z0-9][a-z0-9-]{0,62}$
    */
   slug: string;
-  /** @minLength 1 */
+  /**
+   * @minLength 1
+   * @maxLength 200
+   */
   title: string;
+  /** @maxLength 4000 */
   description?: string;
   tier: 'line' | 'factory' | 'cloud';
-  /** JSON Schema (type object) of the parameters the flow references as `${NAME}` or env inputs. */
+  /**
+   * JSON Schema (type object) of the parameters the flow references as `${NAME}` or env inputs.
+   * @maxProperties 64
+   */
   parameters?: Record<string, unknown>;
   /** Node types the template needs; each must exist in the Linesight package or Node-RED core. */
-  requiredNodes?: string[];
+  requiredNodes?: RepoNodeTypes;
 }
 
 /** POST /api/v1/templates/{slug}/versions */
 export interface RepoVersionPublish {
   /**
-   * Semantic version, new for this template.
+   * Semantic version, new for this template: versions equal by semver precedence (that is, differing only in
+   * build metadata after `+`) are the same version.
+   * @maxLength 128
    * @pattern ^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$
    */
   version: string;
-  /** The Node-RED flow JSON (an array of node objects). */
+  /**
+   * The Node-RED flow JSON (an array of node objects). The only body that may be large (up to 10 MB).
+   * @minItems 1
+   * @maxItems 10000
+   */
   flow: unknown[];
+  /** @maxLength 20000 */
   changelog?: string;
+  /** @maxLength 128 */
   author?: string;
 }
 
@@ -38,8 +97,8 @@ export interface RepoDeviceRegister {
    */
   id: string;
   tier: 'line' | 'factory' | 'cloud';
-  labels?: Record<string, string>;
-  parameters?: Record<string, string | number | boolean>;
+  labels?: RepoLabels;
+  parameters?: RepoParameterValues;
   /**
    * How often the device's agent checks in, in seconds; liveness is judged against it.
    * @TJS-type integer
@@ -52,8 +111,8 @@ export interface RepoDeviceRegister {
 
 /** PATCH /api/v1/devices/{id} */
 export interface RepoDeviceUpdate {
-  labels?: Record<string, string>;
-  parameters?: Record<string, string | number | boolean>;
+  labels?: RepoLabels;
+  parameters?: RepoParameterValues;
   /**
    * @TJS-type integer
    * @minimum 1
@@ -65,9 +124,9 @@ export interface RepoDeviceUpdate {
 /** Which devices a deployment addresses; every given criterion must match (ids alone select exactly those). */
 export interface RepoDeploymentTarget {
   tier?: 'line' | 'factory' | 'cloud';
-  ids?: string[];
+  ids?: RepoDeviceIds;
   /** Every label given must equal the device's label. */
-  labels?: Record<string, string>;
+  labels?: RepoLabels;
 }
 
 /** Apply only between local times `from` and `to` (wraps past midnight when from > to). */
@@ -76,14 +135,21 @@ export interface RepoDeployWindow {
   from: string;
   /** @pattern ^([01]\d|2[0-3]):[0-5]\d$ */
   to: string;
-  /** IANA time zone, e.g. `Europe/Berlin`; the device's local zone when absent. */
+  /**
+   * IANA time zone, e.g. `Europe/Berlin`; the device's local zone when absent.
+   * @maxLength 64
+   */
   timezone?: string;
 }
 
 /** Apply only while the PLC tag `tag` equals `idleValue` (read by the device). */
 export interface RepoLineStateGate {
-  /** @minLength 1 */
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
   tag: string;
+  /** @maxLength 256 */
   idleValue: number | boolean | string;
 }
 
@@ -91,6 +157,10 @@ export interface RepoLineStateGate {
 export interface RepoDeploymentCreate {
   /** @pattern ^[a-z0-9][a-z0-9-]{0,62}$ */
   template: string;
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
   version: string;
   target: RepoDeploymentTarget;
   /** @default "all" */
@@ -99,6 +169,7 @@ export interface RepoDeploymentCreate {
    * Devices in the canary wave (strategy `canary`).
    * @TJS-type integer
    * @minimum 1
+   * @maximum 100000
    * @default 1
    */
   canary?: number;
@@ -106,6 +177,7 @@ export interface RepoDeploymentCreate {
    * Devices per wave after the canary; 0 = all the rest at once.
    * @TJS-type integer
    * @minimum 0
+   * @maximum 100000
    * @default 0
    */
   waveSize?: number;
@@ -115,13 +187,23 @@ export interface RepoDeploymentCreate {
 
 /** POST /api/v1/devices/{id}/status (the agent's DeviceStatusReport). */
 export interface RepoStatusReport {
-  /** @minLength 1 */
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
   deviceId: string;
   state: 'pending' | 'downloading' | 'verifying' | 'running' | 'failed' | 'rolled back' | 'offline' | 'drifted' | 'waiting';
+  /**
+   * `template@version`, null when none.
+   * @maxLength 300
+   */
   running: string | null;
+  /** @maxLength 128 */
   deploymentId?: string | null;
+  /** @maxLength 300 */
   target?: string | null;
-  reasons?: string[];
+  reasons?: RepoReasons;
+  /** @maxLength 128 */
   runningSha256?: string | null;
   /** The running flow has nodes with problems (red status, failed to start); `reasons` names them. */
   degraded?: boolean;
@@ -134,6 +216,8 @@ export interface RepoError {
   problems?: { field: string; reason: string }[];
   /** When the node-type policy refused the request: the policy in force. */
   policy?: RepoNodeTypePolicy;
+  /** On a 500: the id under which the repository logged the cause (also in the X-Request-Id header). */
+  requestId?: string;
 }
 
 /** POST /api/v1/admin-tokens */

@@ -128,7 +128,7 @@ export class RepoClient {
     return { notModified: false, etag: r.headers.get('etag') ?? '', state: r.body };
   }
 
-  reportStatus = (id: string, report: DeviceStatusReport) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/status`, report).then(() => undefined);
+  reportStatus = (id: string, report: DeviceStatusReport) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/status`, fitStatusReport(report)).then(() => undefined);
 
   listDeployments = () => this.get<Omit<DeploymentView, 'devices'>[]>(`${API_ROOT}/deployments`);
   getDeployment = (id: string) => this.get<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}`);
@@ -151,3 +151,19 @@ export class RepoClient {
 }
 
 const enc = encodeURIComponent;
+
+/** What the repository accepts in a status report's `reasons` (RepoStatusReport in api.schema.ts). */
+const MAX_REASONS = 100;
+const MAX_REASON_LENGTH = 4000;
+
+/**
+ * A report within the repository's limits: a runtime with many or long node errors still reports, its
+ * reasons cut (and saying so) rather than the whole report refused.
+ */
+export function fitStatusReport(report: DeviceStatusReport): DeviceStatusReport {
+  const reasons = report.reasons;
+  if (!reasons || (reasons.length <= MAX_REASONS && reasons.every((r) => r.length <= MAX_REASON_LENGTH))) return report;
+  const cut = (r: string) => (r.length <= MAX_REASON_LENGTH ? r : `${r.slice(0, MAX_REASON_LENGTH - 20)}… (${r.length} chars)`);
+  const kept = reasons.length <= MAX_REASONS ? reasons.map(cut) : [...reasons.slice(0, MAX_REASONS - 1).map(cut), `and ${reasons.length - (MAX_REASONS - 1)} more reasons`];
+  return { ...report, reasons: kept };
+}

@@ -133,6 +133,23 @@ update {s}.deployment_devices set released_at = updated_at where state not in ('
     name: 'devices.degraded: a running device whose nodes have problems',
     sql: `alter table {s}.devices add column if not exists degraded boolean not null default false;`,
   },
+  {
+    version: 4,
+    name: 'versions equal by semver precedence are one version',
+    // Twins published before this (2.0.0 and 2.0.0+b1) stay readable; the earliest of each holds the key,
+    // so every later twin is refused. Updating the key is the one write ever made to a version row.
+    sql: `
+alter table {s}.versions add column version_key text;
+alter table {s}.versions disable trigger versions_immutable;
+update {s}.versions v set version_key = k.key
+  from (select template, version, regexp_replace(version, '\\+.*$', '') as key,
+               row_number() over (partition by template, regexp_replace(version, '\\+.*$', '') order by created_at, version) as n
+          from {s}.versions) k
+ where k.template = v.template and k.version = v.version and k.n = 1;
+alter table {s}.versions enable trigger versions_immutable;
+create unique index versions_template_version_key on {s}.versions (template, version_key);
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

@@ -3,6 +3,7 @@
 // the paths here and the Express routes are the same set.
 import { loadSchema } from '../../nodes/shared/schemas';
 import { API_ROOT } from '../fleet/protocol';
+import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
 
 const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];
 
@@ -34,7 +35,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Obj) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json(ref('RepoError')) });
 const ok = (description: string, schema: Obj = { type: 'object' }) => ({ description, content: json(schema) });
-const param = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const param = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: MAX_PARAM_LENGTH } });
 const ADMIN = [{ adminToken: [] }];
 const DEVICE_OR_ADMIN = [{ adminToken: [] }, { deviceToken: [] }];
 const authErrors = { 401: err('no or unknown token'), 403: err('token not allowed here') };
@@ -79,7 +80,11 @@ export function openApiDocument(): Obj {
   const schemas: Obj = {};
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
   schemas.DesiredState = DESIRED_STATE;
-  const body = (name: string) => ({ required: true, content: json(ref(name)) });
+  const body = (name: string, limit = SMALL_BODY_LIMIT) => ({
+    required: true,
+    description: `JSON of at most ${limit}, read only once the token is accepted`,
+    content: json(ref(name)),
+  });
   const slug = param('slug', 'template slug');
   const version = param('version', 'semantic version');
   const id = param('id', 'device id');
@@ -124,7 +129,7 @@ export function openApiDocument(): Obj {
           'A refusal by the policy is 422 with one problem per refused node (`flow[i].type`, naming the node id, its type and the rule) and the policy in force as `policy`.',
         security: ADMIN,
         parameters: [slug],
-        requestBody: body('RepoVersionPublish'),
+        requestBody: body('RepoVersionPublish', FLOW_BODY_LIMIT),
         responses: { 201: ok('the version document'), ...authErrors, 404: err('no such template'), 409: err('version exists'), 422: err('validation failed, or the node-type policy refuses a node; `problems` names each field (node) and reason') },
       },
     },
@@ -195,15 +200,36 @@ export function openApiDocument(): Obj {
         security: ADMIN,
         parameters: [
           { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
-          { name: 'subject', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'subject', in: 'query', required: false, schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
         ],
         responses: { 200: ok('entries', { type: 'array', items: { type: 'object' } }), ...authErrors, ...refused },
       },
     },
   };
+  // What every operation may answer beyond its own list: a body over its limit, a path or query parameter
+  // refused, and a 500 that names only the request id the cause was logged under.
+  for (const ops of Object.values(paths) as Record<string, Obj>[]) {
+    for (const op of Object.values(ops) as Obj[]) {
+      const responses = op.responses as Obj;
+      if (op.requestBody) responses[413] ??= err('the body is larger than the limit of this route');
+      if ((op.security as unknown[]).length) responses[422] ??= err('a path or query parameter refused; `problems` names it and the reason');
+      responses[500] ??= err('internal error: the answer carries only `requestId`; the cause is in the repository log under it');
+    }
+  }
   cached = {
     openapi: '3.1.0',
-    info: { title: 'Linesight flow repository', version: '1', description: 'Versioned, signed Node-RED flow templates, devices and deployments.' },
+    info: {
+      title: 'Linesight flow repository',
+      version: '1',
+      description: [
+        'Versioned, signed Node-RED flow templates, devices and deployments.',
+        '',
+        `Input limits: the token is checked before a body is read; bodies are JSON of at most ${SMALL_BODY_LIMIT} (${FLOW_BODY_LIMIT} to publish a version);`,
+        `no string or property name may hold a NUL character or a lone UTF-16 surrogate; arrays and objects nest at most ${MAX_JSON_DEPTH} deep;`,
+        `path and query parameters are at most ${MAX_PARAM_LENGTH} characters; the schemas below bound every other string, list and map.`,
+        'Bad input is answered 4xx with `problems` naming each field and reason, never 5xx. Every answer carries `X-Request-Id`.',
+      ].join('\n'),
+    },
     security: ADMIN,
     components: {
       securitySchemes: {

@@ -118,8 +118,17 @@ export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[]
 /** The version string must be valid semver and not yet published for the template. */
 export function checkVersion(version: string, existing: string[]): FieldProblem[] {
   if (!semver.valid(version)) return [{ field: 'version', reason: `"${version}" is not a semantic version (e.g. 1.2.0)` }];
-  if (existing.some((v) => semver.eq(v, version))) return [{ field: 'version', reason: `${version} is already published; published versions never change, publish a new version` }];
+  const same = existing.find((v) => semver.valid(v) && semver.eq(v, version));
+  if (same !== undefined) return [{ field: 'version', reason: `${version} is already published${same !== version ? ` (as ${same}; build metadata after "+" does not make another version)` : ''}; published versions never change, publish a new version` }];
   return [];
+}
+
+/**
+ * The key two versions share when they are equal by semver precedence: the version without its build
+ * metadata (`2.0.0+b1` -> `2.0.0`). A unique index on it makes "one version" hold under concurrent publishes.
+ */
+export function versionKey(version: string): string {
+  return semver.parse(version)?.version ?? version;
 }
 
 /** Node types a flow uses (sorted), stored with the version so devices can check they have them. */

@@ -1,6 +1,7 @@
 // The flow repository's HTTP service: REST under /api/v1, /healthz, /metrics. `createRepoServer` runs it
 // in-process (tests, the demo); `linesight repo` wraps it for the command line.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { API_ROOT, flowSha256, type DeviceStatusReport } from '../fleet/protocol
 import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
 import { openDatabase, type RepoDb } from './db';
+import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT } from './input-limits';
 import { renderMetrics, type HttpCounter } from './metrics';
 import { availableNodeTypes } from './node-types';
 import type { RepoNodeTypePolicy } from './node-policy';
@@ -137,7 +139,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
 
   const http: HttpCounter = { requests: new Map() };
   const startedAt = Date.now();
-  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now);
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -173,11 +175,33 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
 }
 
 /** The Express app; exported so tests can compare its routes with the OpenAPI document. */
-export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCounter, startedAt: number, now: () => number = Date.now): express.Express {
+export function buildApp(
+  store: RepoStore,
+  publicKeyPem: string,
+  http: HttpCounter,
+  startedAt: number,
+  now: () => number = Date.now,
+  /** Where a request that failed inside the repository is logged, with its request id. */
+  log: (line: string) => void = () => {},
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(express.json({ limit: '10mb' }));
+  // Bodies are read only after the token is checked (see `guard`): an unauthenticated client cannot make
+  // the repository read, let alone parse, megabytes. Only publishing a version may send a big body.
+  const jsonParsers = new Map<string, express.RequestHandler>();
+  const jsonParser = (limit: string) => {
+    let parser = jsonParsers.get(limit);
+    if (!parser) jsonParsers.set(limit, (parser = express.json({ limit })));
+    return parser;
+  };
+  // Every answer names its request, so a person reporting an error can point at the server's log line.
+  app.use((_req, res, next) => {
+    const requestId = crypto.randomUUID();
+    res.locals.requestId = requestId;
+    res.set('X-Request-Id', requestId);
+    next();
+  });
   app.use((req, res, next) => {
     res.on('finish', () => {
       const route = (res.locals.route as string | undefined) ?? 'unmatched';
@@ -187,7 +211,11 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
     next();
   });
 
-  const guard = (rule: AuthRule) => async (req: Request, res: Response, next: NextFunction) => {
+  /**
+   * Authenticates and authorises, then checks path and query parameters, then reads and checks the JSON body
+   * (at most `bodyLimit`, default SMALL_BODY_LIMIT). A `none` route reads no body: it must parse its own.
+   */
+  const guard = (rule: AuthRule, opts: { bodyLimit?: string } = {}) => async (req: Request, res: Response, next: NextFunction) => {
     // Remember the route pattern now: once the router is left, req.route and req.baseUrl are gone.
     res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
     try {
@@ -203,7 +231,13 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
         throw new ApiError(403, 'this route is for the device itself; use the device token');
       }
       req.principal = principal;
-      next();
+      const paramsRefused = [...paramProblems(req.params, 'path'), ...paramProblems(req.query as Record<string, unknown>, 'query')];
+      if (paramsRefused.length) throw new ApiError(422, 'request refused', paramsRefused);
+      jsonParser(opts.bodyLimit ?? SMALL_BODY_LIMIT)(req, res, (err?: unknown) => {
+        if (err) return next(err);
+        const bodyRefused = jsonProblems(req.body);
+        next(bodyRefused.length ? new ApiError(422, 'request body refused', bodyRefused) : undefined);
+      });
     } catch (err) {
       next(err);
     }
@@ -244,7 +278,7 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
     if (!(await store.getTemplate(p(req, 'slug')))) throw new ApiError(404, `no template ${p(req, 'slug')}`);
     res.json(await store.listVersions(p(req, 'slug')));
   }));
-  api.post('/templates/:slug/versions', guard('admin'), h(async (req, res) => {
+  api.post('/templates/:slug/versions', guard('admin', { bodyLimit: FLOW_BODY_LIMIT }), h(async (req, res) => {
     const v = await store.publishVersion(p(req, 'slug'), body<RepoVersionPublish>('RepoVersionPublish', req), req.principal!);
     res.status(201).json(v);
   }));
@@ -320,12 +354,18 @@ export function buildApp(store: RepoStore, publicKeyPem: string, http: HttpCount
   app.use(API_ROOT, api);
   app.use((_req, res) => res.status(404).json({ error: 'no such route' }));
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // A body refused before it was read (no token, too big) is not read now either: close the connection.
+    if (!req.complete && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) res.set('Connection', 'close');
     if (err instanceof ApiError) return res.status(err.status).json({ error: err.message, ...(err.problems ? { problems: err.problems } : {}), ...err.detail });
-    const e = err as { type?: string; status?: number; message?: string };
+    const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e?.type === 'entity.parse.failed') return res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });
+    if (e?.type === 'entity.too.large') return res.status(413).json({ error: `request body is larger than ${e.limit} bytes, the limit of this route` });
     if (e?.status && e.status < 500) return res.status(e.status).json({ error: e.message ?? 'bad request' });
-    res.status(500).json({ error: `internal error: ${e?.message ?? String(err)}` });
+    // The cause (a database message, a stack) stays in the server's log; the client gets the request id.
+    const requestId = String(res.locals.requestId);
+    log(`request ${requestId} ${req.method} ${(res.locals.route as string | undefined) ?? req.path} failed: ${(e as Error)?.stack ?? e?.message ?? String(err)}`);
+    res.status(500).json({ error: `internal error; the repository logged it as request ${requestId}`, requestId });
   });
   return app;
 }

@@ -3,12 +3,13 @@
 // commit in one transaction; callers are told which devices' desired state changed so they can notify.
 import Ajv from 'ajv';
 import crypto from 'node:crypto';
+import semver from 'semver';
 import type { FieldProblem } from '../../nodes/shared/schemas';
 import { API_ROOT, canonicalJson, flowSha256, signDesiredState, signFlow, type DeployGate, type DesiredState, type DeviceStatusReport } from '../fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { hashToken, newToken, sameHash, type Principal } from './auth';
 import { advisoryXactLock, type RepoDb } from './db';
-import { checkFlow, checkVersion, nodeTypesOf } from './publish-checks';
+import { checkFlow, checkVersion, nodeTypesOf, versionKey } from './publish-checks';
 import { checkNodeTypePolicy, checkRequiredNodes, DEFAULT_NODE_TYPE_POLICY, type RepoNodeTypePolicy } from './node-policy';
 import { assignWaves, isOffline, nextStep, targetStateFromReport, type DeploymentState, type RolloutTarget, type TargetState } from './rollout';
 
@@ -89,12 +90,20 @@ export interface DeploymentView {
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
+/**
+ * A template's parameter schema, compiled on an Ajv of its own: two schemas with the same `$id` (two
+ * templates, or one template read twice) would otherwise collide in a shared instance ("schema with key or
+ * id already exists"), and a shared instance keeps every schema it ever compiled.
+ */
+function compileParameterSchema(schema: Record<string, unknown>) {
+  return new Ajv({ allErrors: true, strict: false, allowUnionTypes: true }).compile(schema);
+}
+
 export class RepoStore {
   private readonly db: RepoDb;
   private readonly s: string;
   private readonly now: () => number;
   private readonly offlineMultiple: number;
-  private readonly ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
   /** Parsed once: every desired-state read (each agent poll) is signed with it. */
   private readonly signingKey: crypto.KeyObject;
 
@@ -212,7 +221,7 @@ export class RepoStore {
     const params = body.parameters ?? { type: 'object', properties: {} };
     if (params.type !== undefined && params.type !== 'object') problems.push({ field: 'parameters.type', reason: 'must be "object"' });
     try {
-      this.ajv.compile(params);
+      compileParameterSchema(params);
     } catch (err) {
       problems.push({ field: 'parameters', reason: `is not a valid JSON Schema (${(err as Error).message})` });
     }
@@ -264,22 +273,23 @@ export class RepoStore {
   async publishVersion(slug: string, body: RepoVersionPublish, actor: Principal) {
     const template = await this.getTemplate(slug);
     if (!template) throw new ApiError(404, `no template ${slug}`);
-    const problems = [...checkVersion(body.version, template.versions), ...checkFlow(body.flow, { knownTypes: this.opts.knownTypes, parameterSchema: template.parameters })];
-    if (problems.length) {
-      const dup = problems.length === 1 && problems[0]!.field === 'version' && template.versions.includes(body.version);
-      throw new ApiError(dup ? 409 : 422, `version ${slug}@${body.version} refused`, problems);
-    }
+    const versionProblems = checkVersion(body.version, template.versions);
+    // A valid version refused is a duplicate (equal by semver precedence): a conflict, whatever the flow.
+    if (versionProblems.length && semver.valid(body.version)) throw new ApiError(409, `version ${slug}@${body.version} refused`, versionProblems);
+    const problems = [...versionProblems, ...checkFlow(body.flow, { knownTypes: this.opts.knownTypes, parameterSchema: template.parameters })];
+    if (problems.length) throw new ApiError(422, `version ${slug}@${body.version} refused`, problems);
     const refused = checkNodeTypePolicy(body.flow, template.tier, this.nodeTypePolicy);
     if (refused.length) throw this.policyRefusal(`version ${slug}@${body.version}`, refused);
     const sha256 = flowSha256(body.flow);
     const signature = signFlow(body.flow, this.opts.privateKeyPem);
     const author = body.author ?? (actor.kind === 'admin' ? actor.name : actor.deviceId);
     await this.db.tx(async (q) => {
-      // The primary key settles a race between two publishers of the same number.
+      // The unique (template, version_key) index settles a race between publishers of versions equal by
+      // semver precedence (2.0.0 and 2.0.0+b1), on every replica.
       const r = await q(
-        `insert into ${this.s}.versions (template, version, flow_json, sha256, signature, node_types, changelog, author, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing`,
-        [slug, body.version, canonicalJson(body.flow), sha256, signature, JSON.stringify(nodeTypesOf(body.flow)), body.changelog ?? null, author, this.nowDate()],
+        `insert into ${this.s}.versions (template, version, version_key, flow_json, sha256, signature, node_types, changelog, author, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing`,
+        [slug, body.version, versionKey(body.version), canonicalJson(body.flow), sha256, signature, JSON.stringify(nodeTypesOf(body.flow)), body.changelog ?? null, author, this.nowDate()],
       );
       if (!r.rowCount) throw new ApiError(409, `version ${slug}@${body.version} refused`, [{ field: 'version', reason: `${body.version} is already published; published versions never change` }]);
       await q(`update ${this.s}.templates set updated_at = $2 where slug = $1`, [slug, this.nowDate()]);
@@ -528,7 +538,12 @@ export class RepoStore {
         Object.entries(t.labels ?? {}).every(([k, v]) => d.labels[k] === v),
     );
     if (!problems.length && !chosen.length) problems.push({ field: 'target', reason: 'matches no registered device' });
-    const validate = this.ajv.compile(parameterSchema);
+    let validate: ReturnType<typeof compileParameterSchema>;
+    try {
+      validate = compileParameterSchema(parameterSchema);
+    } catch (err) {
+      throw new ApiError(422, 'deployment refused', [{ field: 'template', reason: `the parameter schema of ${body.template} does not compile (${(err as Error).message})` }]);
+    }
     for (const d of chosen) {
       if (d.tier !== templateTier) problems.push({ field: 'target', reason: `device ${d.id} is a ${d.tier} device; template ${body.template} is for the ${templateTier} tier` });
       if (!validate(d.parameters)) {
