@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--db <url>', 'PostgreSQL URL (default: embedded PGlite in the data directory; env LINESIGHT_REPO_DB)')
     .option('--schema <name>', 'database schema for the repository tables', 'linesight_repo')
     .option('--data-dir <dir>', 'signing key, first admin token and embedded database', '.linesight/repo')
-    .option('--broker <url>', 'MQTT broker for retained desired-state notifications (env LINESIGHT_REPO_BROKER)')
+    .option('--broker <url>', 'MQTT broker for retained desired-state notifications (env LINESIGHT_REPO_BROKER; login in LINESIGHT_REPO_BROKER_USERNAME and LINESIGHT_REPO_BROKER_PASSWORD or the URL)')
     .option('--broker-mqtt5', 'speak MQTT 5 to the broker (default 3.1.1)', false)
     .option('--offline-after <intervals>', 'a device is offline after this many missed poll intervals', parsePositive, 3)
     .action(async (o) => {
@@ -34,6 +34,8 @@ export function register(program: Command): void {
         dataDir: o.dataDir,
         broker: o.broker ?? process.env.LINESIGHT_REPO_BROKER,
         brokerProtocolVersion: o.brokerMqtt5 ? 5 : 4,
+        brokerUsername: process.env.LINESIGHT_REPO_BROKER_USERNAME || undefined,
+        brokerPassword: process.env.LINESIGHT_REPO_BROKER_PASSWORD || undefined,
         offlineAfterIntervals: o.offlineAfter,
         log: say,
       });

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TIERS, startRuntime, type Tier } from '../tier-runtime';
+import { splitUrlCredentials } from '../../nodes/shared/redact';
 import { hashPassword, resolveAdminAuth } from '../admin-auth';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV, followLauncher, initialHeapMiB, needsRelaunch, relaunch, runtimeNodeFlags } from '../node-flags';
@@ -58,10 +59,24 @@ interface AgentCliOptions {
   repo?: string;
   token?: string;
   broker?: string;
+  brokerUser?: string;
   pollInterval: number;
   healthWindow: number;
   repoKey?: string;
   initialHeapMib?: string;
+}
+
+/**
+ * The fleet broker login: the URL's userinfo, else --broker-user / LINESIGHT_BROKER_USERNAME and
+ * LINESIGHT_BROKER_PASSWORD (the environment keeps the password out of `ps`). With a password and no user
+ * name the device id is the user name, which is what the shipped broker ACL expects.
+ */
+export function fleetBrokerLogin(deviceId: string, brokerUrl: string | undefined, user: string | undefined, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } | undefined {
+  if (!brokerUrl) return undefined;
+  const fromUrl = splitUrlCredentials(brokerUrl);
+  const password = fromUrl.password ?? (env.LINESIGHT_BROKER_PASSWORD || undefined);
+  const username = fromUrl.username ?? user ?? (env.LINESIGHT_BROKER_USERNAME || (password !== undefined ? deviceId : undefined));
+  return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
 }
 
 async function runAgent(o: AgentCliOptions): Promise<void> {
@@ -77,6 +92,7 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
     repoUrl: o.repo!,
     token: token!,
     brokerUrl: o.broker ?? null,
+    brokerLogin: fleetBrokerLogin(o.device!, o.broker, o.brokerUser),
     pollIntervalMs: o.pollInterval * 1000,
     healthWindowMs: o.healthWindow * 1000,
     repoKeyPem: o.repoKey ? fs.readFileSync(o.repoKey, 'utf8') : undefined,
@@ -109,7 +125,8 @@ export function register(program: Command): void {
     .option('--device <id>', 'edge agent: follow this device\'s desired flow from the repository (supervises the runtime as a child process)')
     .option('--repo <url>', 'edge agent: flow repository URL, e.g. https://repo.example:8080')
     .option('--token <token>', 'edge agent: device token (prefer LINESIGHT_DEVICE_TOKEN: arguments are visible to other users)')
-    .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883')
+    .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883 (password in LINESIGHT_BROKER_PASSWORD)')
+    .option('--broker-user <name>', 'edge agent: fleet broker user name (env LINESIGHT_BROKER_USERNAME; default the device id when a password is set)')
     .option('--poll-interval <s>', 'edge agent: seconds between HTTP polls of the desired state (0 = MQTT only)', parseSeconds, 30)
     .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors or crashes', parseSeconds, 10)
     .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')
