@@ -7,13 +7,6 @@ import path from 'node:path';
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 
-/**
- * Node-RED's own files in a user directory that hold secrets or what leads to them: the editor sessions
- * (live admin tokens, valid 7 days), the encrypted node credentials, the runtime settings (where
- * Node-RED keeps a generated `_credentialSecret`), user settings; and the backups it writes beside each.
- */
-export const NODE_RED_SECRET_FILES = [/^\.sessions\.json/, /_cred\.json/, /^\.config(\.[a-z]+)?\.json/, /^flows.*\.json/, /^\.flows.*\.json/];
-
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
@@ -85,9 +78,11 @@ export function makeTreePrivate(dir: string): string[] {
 }
 
 /**
- * A Node-RED user directory made private: the directory 0700, Node-RED's secret files in it 0600, and
- * Linesight's own `.linesight` folder (credential secret, admin login, agent store) private throughout.
- * `node_modules`, the outbox and the rest keep their modes: the 0700 directory already shuts others out.
+ * A Node-RED user directory made private: the directory and every folder in it 0700, every file 0600 —
+ * Node-RED's sessions (live admin tokens), node credentials, settings (a generated `_credentialSecret`),
+ * the flows (filled-in parameters such as database URLs), Linesight's `.linesight` folder (credential
+ * secret, admin login, agent store), and their backups. `node_modules` (installed code, the package link)
+ * is left alone.
  */
 export function makeUserDirPrivate(userDir: string): string[] {
   const changed: string[] = [];
@@ -101,8 +96,9 @@ export function makeUserDirPrivate(userDir: string): string[] {
   }
   for (const ent of entries) {
     const p = path.join(userDir, ent.name);
-    if (ent.isDirectory() && ent.name === '.linesight') changed.push(...makeTreePrivate(p));
-    else if (ent.isFile() && NODE_RED_SECRET_FILES.some((re) => re.test(ent.name)) && setMode(p, PRIVATE_FILE_MODE)) changed.push(p);
+    if (ent.name === 'node_modules') continue;
+    if (ent.isDirectory()) changed.push(...makeTreePrivate(p));
+    else if (ent.isFile() && setMode(p, PRIVATE_FILE_MODE)) changed.push(p);
   }
   return changed;
 }
