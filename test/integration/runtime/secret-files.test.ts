@@ -41,7 +41,7 @@ function loosen(dir: string): void {
 // A core node with credentials, so Node-RED writes flows_cred.json.
 const FLOW_WITH_CREDENTIALS = [
   { id: 'tab1', type: 'tab', label: 'secrets' },
-  { id: 'req1', z: 'tab1', type: 'http request', name: 'with login', method: 'GET', ret: 'txt', url: 'http://127.0.0.1:9/', authType: 'basic', wires: [[]], credentials: { user: 'svc', password: 'node-credential-password' } },
+  { id: 'req1', z: 'tab1', type: 'http request', name: 'with login', method: 'GET', ret: 'txt', url: 'http://127.0.0.1:9/', authType: 'basic', x: 100, y: 100, wires: [[]], credentials: { user: 'svc', password: 'node-credential-password' } },
 ];
 
 describe('local secret files (real runtime, agent store, repository data dir)', function () {
