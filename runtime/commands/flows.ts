@@ -10,6 +10,7 @@ import { RepoApiError, RepoClient, type DeploymentView } from '../repo/client';
 import { diffFlows, formatDiff, ignoringLayout } from '../fleet/flow-diff';
 import { writePrivateFile } from '../private-files';
 import { redactText } from '../../nodes/shared/redact';
+import { brokerAclSections } from '../repo/broker-acl';
 
 /** A failure with its exit code. */
 class CliError extends Error {
@@ -354,5 +355,14 @@ export function register(program: Command): void {
       if (g.json) return console.log(JSON.stringify(o.tokenOut ? { device: r.device } : r, null, 2));
       console.log(`registered ${r.device.id} (${r.device.tier})`);
       console.log(o.tokenOut ? `device token written to ${o.tokenOut}` : `device token (shown once): ${r.token}`);
+    }));
+
+  flows
+    .command('broker-acl')
+    .description('print the per-runtime data-topic sections of the broker ACL for the registered devices (append to docker/mosquitto/acl)')
+    .action(run(async (_o, cmd: Command) => {
+      const { api } = client(cmd);
+      const devices = await api.listDevices();
+      process.stdout.write(`# Linesight data topics per runtime, from ${devices.length} registered device(s)\n\n${brokerAclSections(devices)}`);
     }));
 }
