@@ -52,15 +52,18 @@ function redactLogged<T>(m: T): T {
  */
 export function redactNodeOutput(node: Node<object>): void {
   const target = node as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const setStatus = target.status.bind(node);
-  target.status = (st: unknown) => {
-    if (typeof st === 'string') return setStatus(redactText(st));
-    if (st && typeof st === 'object' && typeof (st as NodeStatus).text === 'string') return setStatus({ ...(st as NodeStatus), text: redactText((st as NodeStatus).text as string) });
-    return setStatus(st);
+  const redactStatus = (st: unknown) => {
+    if (typeof st === 'string') return redactText(st);
+    if (st && typeof st === 'object' && typeof (st as NodeStatus).text === 'string') return { ...(st as NodeStatus), text: redactText((st as NodeStatus).text as string) };
+    return st;
   };
-  for (const level of ['log', 'warn', 'error', 'debug', 'trace']) {
-    const original = target[level].bind(node);
-    target[level] = (m: unknown, ...rest: unknown[]) => original(redactLogged(m), ...rest);
+  // A Proxy rather than a new function: whatever the method carries (a test helper's spy and its calls)
+  // stays visible on the node, only the first argument is redacted on the way through.
+  for (const method of ['status', 'log', 'warn', 'error', 'debug', 'trace']) {
+    const redactFirst = method === 'status' ? redactStatus : redactLogged;
+    target[method] = new Proxy(target[method], {
+      apply: (fn, self, args: unknown[]) => Reflect.apply(fn, self, args.length ? [redactFirst(args[0]), ...args.slice(1)] : args),
+    });
   }
 }
 

@@ -33,7 +33,7 @@ export function connectFleetBroker(url: string, clientId: string, log: (line: st
     wasUp = true;
     log(`[agent] fleet broker connected (${where})`);
   });
-  client.on('error', (err) => log(`[agent] fleet broker ${redactUrl(fromUrl.url)}: ${redactText(err.message)}`));
+  client.on('error', (err) => log(`[agent] fleet broker: ${redactText(err.message)} (${where})`));
   client.on('close', () => {
     if (client.disconnecting || client.disconnected || timer) return;
     if (wasUp) log('[agent] fleet broker connection lost; retrying with backoff');

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { parsePort } from './runtime';
+import { restrictProcessUmask } from '../private-files';
 
 function parsePositive(v: string): number {
   const n = Number(v);
@@ -25,6 +26,8 @@ export function register(program: Command): void {
       // Loaded here so `linesight flows` does not pay for express and pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createRepoServer } = require('../repo/server') as typeof import('../repo/server');
+      // The data dir holds the signing key, the first admin token and (embedded) the database: private by default.
+      restrictProcessUmask();
       const say = (l: string) => console.log(`linesight repo: ${l}`);
       const repo = await createRepoServer({
         port: o.port,

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TIERS, startRuntime, type Tier } from '../tier-runtime';
 import { splitUrlCredentials } from '../../nodes/shared/redact';
+import { restrictProcessUmask } from '../private-files';
 import { hashPassword, resolveAdminAuth } from '../admin-auth';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV, followLauncher, initialHeapMiB, needsRelaunch, relaunch, runtimeNodeFlags } from '../node-flags';
@@ -80,6 +81,8 @@ export function fleetBrokerLogin(deviceId: string, brokerUrl: string | undefined
 }
 
 async function runAgent(o: AgentCliOptions): Promise<void> {
+  // The agent writes the last good flow, the pinned key and its runtime's boot flow: private by default.
+  restrictProcessUmask();
   const token = o.token ?? process.env.LINESIGHT_DEVICE_TOKEN;
   const missing = [!o.device && '--device', !o.repo && '--repo', !token && '--token (or LINESIGHT_DEVICE_TOKEN)'].filter(Boolean);
   if (missing.length) throw new Error(`the edge agent needs ${missing.join(', ')}`);

@@ -120,7 +120,7 @@ describe('credentials never in logs or status texts (real repository, agent, CLI
       ['runtime', '--tier', 'line', '--port', String(port), '--user-dir', userDir, '--insecure', '--device', 'line-7', '--repo', repoUrl, '--broker', broker.url.replace('mqtt://', `mqtt://line-7:${NODE_SECRET}@`)],
       { LINESIGHT_DEVICE_TOKEN: 'lsd_not-a-real-token' },
     );
-    await waitFor('the refusal', () => /fleet broker mqtt:\/\/127\.0\.0\.1:\d+: .*(Not authorized|Bad username or password)/i.test(agent!.output()), 60_000, 200);
+    await waitFor('the refusal', () => /fleet broker: .*(Not authorized|Bad username or password).* \(mqtt:\/\/127\.0\.0\.1:\d+ as line-7\)/i.test(agent!.output()), 60_000, 200);
     assertNoSecret(agent!.output(), 'the agent log');
     await agent.stop();
     agent = undefined;
