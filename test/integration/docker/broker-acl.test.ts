@@ -1,7 +1,8 @@
 // The shipped production broker configuration (docker/mosquitto/mosquitto.production.conf and acl), run
 // for real: a Mosquitto started by the test with those files (paths moved to a temp dir, TLS with a CA
-// made now), the fleet accounts in a password file, and the per-line section `linesight flows broker-acl`
-// prints. A device's credentials reach only its own fleet topics; the repository's reach every device.
+// made now), the fleet accounts in a password file, and the per-runtime section `linesight flows broker-acl`
+// prints for devices registered in a real repository. A device's credentials reach only its own fleet
+// topics; the repository's reach every device.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,8 +12,9 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
 import { fleetTopics } from '../../../runtime/fleet/protocol';
-import { brokerAclSections } from '../../../runtime/repo/broker-acl';
-import { freePort } from '../../support/services';
+import { RepoClient } from '../../../runtime/repo/client';
+import { probeFlow, probeTemplate } from '../../fixtures/agent/flows';
+import { dropSchema, freePort, freshSchema, pgService } from '../../support/services';
 import { tempDir } from '../../support/runtime-process';
 import { sleep, waitFor } from '../../support/wait';
 
@@ -29,12 +31,29 @@ const USERS: Record<string, string> = {
   'cloud-worker-1': 'secret-of-cloud-worker-1',
 };
 
-interface Broker {
-  port: number;
-  ca: Buffer;
-  dir: string;
-  log(): string;
+interface Proc {
+  proc: ChildProcess;
+  output(): string;
   stop(): Promise<void>;
+}
+
+function linesight(args: string[], env: Record<string, string>): Proc {
+  const proc = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'linesight.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
 }
 
 /** The shipped configuration with its /mosquitto paths moved into `dir` and the TLS listener on `port`. */
@@ -54,12 +73,12 @@ function shippedConfig(dir: string, port: number): string {
   return `${conf}\nuser ${os.userInfo().username}\n`;
 }
 
-async function startShippedBroker(): Promise<Broker> {
+/** The broker's folder: certificates made now (CA + server for 127.0.0.1) and the password file. */
+function prepareBrokerDir(): { dir: string; caFile: string } {
   const dir = tempDir('ls-acl-');
-  const port = await freePort();
-  fs.mkdirSync(path.join(dir, 'config', 'certs'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'data'));
   const certs = path.join(dir, 'config', 'certs');
+  fs.mkdirSync(certs, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'data'));
   const ssl = (...a: string[]) => execFileSync('/usr/bin/openssl', a, { stdio: 'ignore' });
   fs.writeFileSync(path.join(certs, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=linesight-acl-test-ca', '-keyout', path.join(certs, 'ca.key'), '-out', path.join(certs, 'ca.pem'));
@@ -69,15 +88,21 @@ async function startShippedBroker(): Promise<Broker> {
   const passwords = path.join(dir, 'config', 'passwords');
   fs.writeFileSync(passwords, '', { mode: 0o600 });
   for (const [u, p] of Object.entries(USERS)) execFileSync('/usr/bin/mosquitto_passwd', ['-b', passwords, u, p]);
-  // The shipped ACL with the section `linesight flows broker-acl` prints for these devices appended.
-  const sections = brokerAclSections([
-    { id: 'line-a', tier: 'line', parameters: { SITE: 'plant9', LINE: 'a' } },
-    { id: 'line-b', tier: 'line', parameters: { SITE: 'plant9', LINE: 'b' } },
-    { id: 'line-1', tier: 'line', parameters: { SITE: 'plant1', LINE: 'line1' } },
-    { id: 'factory-1', tier: 'factory', labels: { site: 'plant1' } },
-    { id: 'cloud-worker-1', tier: 'cloud' },
-  ]);
-  fs.writeFileSync(path.join(dir, 'config', 'acl'), `${fs.readFileSync(ACL, 'utf8')}\n${sections}`, { mode: 0o600 });
+  return { dir, caFile: path.join(certs, 'ca.pem') };
+}
+
+/** What `linesight flows broker-acl` prints for the devices registered in the repository. */
+async function brokerAclFromCli(repoUrl: string, token: string): Promise<string> {
+  const cli = linesight(['flows', '--url', repoUrl, 'broker-acl'], { LINESIGHT_REPO_TOKEN: token });
+  const status = await new Promise<number | null>((r) => cli.proc.once('exit', r));
+  assert.equal(status, 0, cli.output());
+  assert.match(cli.output(), /^user line-1$/m);
+  return cli.output();
+}
+
+async function startMosquitto(dir: string, port: number, aclText: string): Promise<Broker> {
+  // The shipped ACL with the section `linesight flows broker-acl` printed appended.
+  fs.writeFileSync(path.join(dir, 'config', 'acl'), `${fs.readFileSync(ACL, 'utf8')}\n${aclText}`, { mode: 0o600 });
   const confFile = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(confFile, shippedConfig(dir, port));
   const proc: ChildProcess = spawn(MOSQUITTO, ['-c', confFile], { stdio: 'ignore' });
@@ -90,9 +115,9 @@ async function startShippedBroker(): Promise<Broker> {
   };
   const listening = () =>
     new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
+      const sock = net.connect(port, '127.0.0.1');
+      sock.once('connect', () => (sock.destroy(), resolve(true)));
+      sock.once('error', () => resolve(false));
     });
   await waitFor(`the shipped Mosquitto configuration on port ${port}`, async () => {
     if (proc.exitCode !== null) throw new Error(`mosquitto exited (${proc.exitCode}):\n${log()}`);
@@ -100,8 +125,7 @@ async function startShippedBroker(): Promise<Broker> {
   }, 15_000, 50);
   return {
     port,
-    dir,
-    ca: fs.readFileSync(path.join(certs, 'ca.pem')),
+    ca: fs.readFileSync(path.join(dir, 'config', 'certs', 'ca.pem')),
     log,
     async stop() {
       if (proc.exitCode !== null) return;
@@ -112,23 +136,65 @@ async function startShippedBroker(): Promise<Broker> {
   };
 }
 
+interface Broker {
+  port: number;
+  ca: Buffer;
+  log(): string;
+  stop(): Promise<void>;
+}
+
 interface Received {
   topic: string;
   payload: string;
 }
 
-describe('broker for production: shipped Mosquitto password file and ACL (real Mosquitto)', function () {
-  this.timeout(60_000);
+describe('broker for production: shipped Mosquitto password file and ACL (real Mosquitto, repository, agent)', function () {
+  this.timeout(120_000);
   let broker: Broker;
+  let repo: Proc | undefined;
+  let agent: Proc | undefined;
+  let admin: RepoClient;
+  let repoUrl: string;
+  let caFile: string;
+  let pgUrl: string;
+  let schema: string | undefined;
+  const devices: Record<string, string> = {};
   const clients: MqttClient[] = [];
 
   before(async function () {
     if (!fs.existsSync(MOSQUITTO)) this.skip();
-    broker = await startShippedBroker();
+    const prepared = prepareBrokerDir();
+    caFile = prepared.caFile;
+    const brokerPort = await freePort();
+    // The repository, a real `linesight repo` process, logs in as linesight-repo over TLS (the broker
+    // comes up after it: it keeps retrying).
+    pgUrl = (await pgService()).url;
+    schema = await freshSchema(pgUrl, 'acl');
+    const dataDir = path.join(tempDir('ls-acl-repo-'), 'data');
+    const repoPort = await freePort();
+    repo = linesight(['repo', '--port', String(repoPort), '--data-dir', dataDir, '--db', pgUrl, '--schema', schema, '--broker', `mqtts://127.0.0.1:${brokerPort}`], {
+      LINESIGHT_REPO_BROKER_USERNAME: 'linesight-repo',
+      LINESIGHT_REPO_BROKER_PASSWORD: USERS['linesight-repo'],
+      NODE_EXTRA_CA_CERTS: caFile,
+    });
+    await waitFor('the repository to start', () => / ready at /.test(repo!.output()), 60_000, 100);
+    repoUrl = `http://127.0.0.1:${repoPort}`;
+    const token = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    admin = new RepoClient({ url: repoUrl, token });
+    const register = async (d: Parameters<RepoClient['registerDevice']>[0]) => (devices[d.id] = (await admin.registerDevice(d)).token);
+    await register({ id: 'line-a', tier: 'line', parameters: { SITE: 'plant9', LINE: 'a', LINE_ID: 'A' } });
+    await register({ id: 'line-b', tier: 'line', parameters: { SITE: 'plant9', LINE: 'b', LINE_ID: 'B' } });
+    await register({ id: 'line-1', tier: 'line', parameters: { SITE: 'plant1', LINE: 'line1' } });
+    await register({ id: 'factory-1', tier: 'factory', labels: { site: 'plant1' } });
+    await register({ id: 'cloud-worker-1', tier: 'cloud' });
+    broker = await startMosquitto(prepared.dir, brokerPort, await brokerAclFromCli(repoUrl, token));
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+    await agent?.stop();
+    await repo?.stop();
     await broker?.stop();
+    if (schema) await dropSchema(pgUrl, schema).catch(() => {});
   });
 
   async function connect(username: string | undefined, password: string | undefined, protocolVersion: 4 | 5 = 4): Promise<{ client: MqttClient; got: Received[] }> {
@@ -231,7 +297,9 @@ describe('broker for production: shipped Mosquitto password file and ACL (real M
     await waitFor('the inspection at the cloud worker', () => cloud.got.some((m) => m.payload === 'my-inspection'), 10_000);
     await sleep(300);
     assert.deepEqual(factory.got.map((m) => m.payload), ['my-inspection']);
-    assert.deepEqual(cloud.got.map((m) => m.payload), ['my-inspection']);
+    // The worker is a device too: besides the data it may read its own desired state, and nothing else of the fleet.
+    assert.deepEqual(cloud.got.filter((m) => !m.topic.startsWith('linesight/fleet/')).map((m) => m.payload), ['my-inspection']);
+    assert.deepEqual([...new Set(cloud.got.filter((m) => m.topic.startsWith('linesight/fleet/')).map((m) => m.topic))].filter((t) => t !== fleetTopics.desired('cloud-worker-1')), []);
     // Another plant's line cannot read plant1's data.
     const other = await as('line-a');
     await other.client.subscribeAsync('linesight/plant1/#', { qos: 1 });
@@ -239,5 +307,40 @@ describe('broker for production: shipped Mosquitto password file and ACL (real M
     await waitFor('the tags at the factory', () => factory.got.some((m) => m.payload === 'tags-of-line1'), 10_000);
     await sleep(300);
     assert.deepEqual(other.got, []);
+  });
+
+  it('a real repository and a real agent work through it: MQTT alone brings the desired version, the state goes back', async () => {
+    await waitFor('the repository on the broker', () => /notifications: connected to mqtts:\/\/127\.0\.0\.1:\d+/.test(repo!.output()), 30_000, 100);
+    const watcher = await as('linesight-repo');
+    await watcher.client.subscribeAsync(fleetTopics.state('line-a'), { qos: 1 });
+    const port = await freePort();
+    // --poll-interval 0: the agent learns its desired version from the broker only.
+    agent = linesight(
+      ['runtime', '--tier', 'line', '--port', String(port), '--user-dir', path.join(tempDir('ls-acl-agent-'), 'user'), '--insecure',
+        '--device', 'line-a', '--repo', repoUrl, '--broker', `mqtts://127.0.0.1:${broker.port}`, '--poll-interval', '0', '--health-window', '1'],
+      { LINESIGHT_DEVICE_TOKEN: devices['line-a'], LINESIGHT_BROKER_PASSWORD: USERS['line-a'], NODE_EXTRA_CA_CERTS: caFile },
+    );
+    await waitFor('the agent on the broker', () => /fleet broker connected \(mqtts:\/\/127\.0\.0\.1:\d+ as line-a\)/.test(agent!.output()), 60_000, 200);
+    await admin.createTemplate(probeTemplate);
+    await admin.publishVersion(probeTemplate.slug, { version: '1.0.0', flow: probeFlow('v1'), changelog: 'first' });
+    await admin.createDeployment({ template: probeTemplate.slug, version: '1.0.0', target: { ids: ['line-a'] } });
+    await waitFor('the desired version by MQTT', () => /desired state via mqtt: agent-probe@1\.0\.0/.test(agent!.output()), 60_000, 200);
+    await waitFor('running', () => /\[agent\] running/.test(agent!.output()), 90_000, 200).catch((err) => {
+      throw new Error(`${err.message}\n${agent!.output()}`);
+    });
+    const probe = (await (await fetch(`http://127.0.0.1:${port}/probe`)).json()) as { version: string; line: string };
+    assert.deepEqual(probe, { version: 'v1', line: 'A' });
+    const state = (payload: string) => {
+      try {
+        return (JSON.parse(payload) as { state?: string }).state;
+      } catch {
+        return undefined;
+      }
+    };
+    await waitFor('the running state on the broker', () => watcher.got.some((m) => state(m.payload) === 'running'), 20_000);
+    for (const secret of Object.values(USERS)) {
+      assert.ok(!agent.output().includes(secret), 'the agent log has no broker password');
+      assert.ok(!repo!.output().includes(secret), 'the repository log has no broker password');
+    }
   });
 });
