@@ -11,8 +11,14 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
+/**
+ * Called for a path whose mode this account may not change (EPERM: another owner, e.g. a Kubernetes
+ * volume root owned by root with an fsGroup). Start-up goes on; the caller says so.
+ */
+export type RefusedChmod = (file: string, err: NodeJS.ErrnoException) => void;
+
 /** Sets `mode` when the current mode differs; a file that vanished meanwhile is fine. Returns true when it changed. */
-function setMode(file: string, mode: number): boolean {
+function setMode(file: string, mode: number, onRefused?: RefusedChmod): boolean {
   try {
     const st = fs.lstatSync(file);
     if (st.isSymbolicLink()) return false;
@@ -21,14 +27,19 @@ function setMode(file: string, mode: number): boolean {
     return true;
   } catch (err) {
     if (isMissing(err)) return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'EPERM' || code === 'EACCES') && onRefused) {
+      onRefused(file, err as NodeJS.ErrnoException);
+      return false;
+    }
     throw err;
   }
 }
 
 /** Creates `dir` (and parents) if needed and makes `dir` itself 0700, also when it already existed. */
-export function ensurePrivateDir(dir: string): void {
+export function ensurePrivateDir(dir: string, onRefused?: RefusedChmod): void {
   fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  setMode(dir, PRIVATE_DIR_MODE);
+  setMode(dir, PRIVATE_DIR_MODE, onRefused);
 }
 
 /**
@@ -59,7 +70,7 @@ export function makeFilePrivate(file: string): boolean {
  * Makes a whole folder private: the folder and every folder under it 0700, every file 0600. Symbolic
  * links are not followed. Returns the paths whose mode was changed (so a start can say it fixed them).
  */
-export function makeTreePrivate(dir: string): string[] {
+export function makeTreePrivate(dir: string, onRefused?: RefusedChmod): string[] {
   const changed: string[] = [];
   let entries: fs.Dirent[];
   try {
@@ -68,11 +79,11 @@ export function makeTreePrivate(dir: string): string[] {
     if (isMissing(err)) return changed;
     throw err;
   }
-  if (setMode(dir, PRIVATE_DIR_MODE)) changed.push(dir);
+  if (setMode(dir, PRIVATE_DIR_MODE, onRefused)) changed.push(dir);
   for (const ent of entries) {
     const p = path.join(dir, ent.name);
-    if (ent.isDirectory()) changed.push(...makeTreePrivate(p));
-    else if (ent.isFile() && setMode(p, PRIVATE_FILE_MODE)) changed.push(p);
+    if (ent.isDirectory()) changed.push(...makeTreePrivate(p, onRefused));
+    else if (ent.isFile() && setMode(p, PRIVATE_FILE_MODE, onRefused)) changed.push(p);
   }
   return changed;
 }
@@ -84,9 +95,9 @@ export function makeTreePrivate(dir: string): string[] {
  * secret, admin login, agent store), and their backups. `node_modules` (installed code, the package link)
  * is left alone.
  */
-export function makeUserDirPrivate(userDir: string): string[] {
+export function makeUserDirPrivate(userDir: string, onRefused?: RefusedChmod): string[] {
   const changed: string[] = [];
-  if (setMode(userDir, PRIVATE_DIR_MODE)) changed.push(userDir);
+  if (setMode(userDir, PRIVATE_DIR_MODE, onRefused)) changed.push(userDir);
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(userDir, { withFileTypes: true });
@@ -97,8 +108,8 @@ export function makeUserDirPrivate(userDir: string): string[] {
   for (const ent of entries) {
     const p = path.join(userDir, ent.name);
     if (ent.name === 'node_modules') continue;
-    if (ent.isDirectory()) changed.push(...makeTreePrivate(p));
-    else if (ent.isFile() && setMode(p, PRIVATE_FILE_MODE)) changed.push(p);
+    if (ent.isDirectory()) changed.push(...makeTreePrivate(p, onRefused));
+    else if (ent.isFile() && setMode(p, PRIVATE_FILE_MODE, onRefused)) changed.push(p);
   }
   return changed;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from './paths';
 import { resolveAdminAuth } from './admin-auth';
 import { currentInitialHeapMiB } from './node-flags';
-import { ensurePrivateDir, makeUserDirPrivate, restrictProcessUmask, writePrivateFile } from './private-files';
+import { makeUserDirPrivate, restrictProcessUmask, writePrivateFile } from './private-files';
 
 export type Tier = 'line' | 'factory' | 'cloud';
 export const TIERS: Tier[] = ['line', 'factory', 'cloud'];
@@ -90,8 +90,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   // read them. The umask keeps every file Node-RED writes from now on private; files an older version
   // left readable are fixed here, once per start.
   restrictProcessUmask();
-  ensurePrivateDir(userDir);
-  const fixed = makeUserDirPrivate(userDir);
+  // A folder owned by another account (a Kubernetes volume root with an fsGroup) cannot be changed: say so
+  // and go on; the files Node-RED writes into it are still 0600.
+  const refused = (file: string, err: NodeJS.ErrnoException) => say(`warning: cannot make ${file} private (${err.code}: owned by another account); make it 0700 or use a folder inside it`);
+  fs.mkdirSync(userDir, { recursive: true, mode: 0o700 });
+  const fixed = makeUserDirPrivate(userDir, refused);
   if (fixed.length) say(`made ${fixed.length} file(s) in ${userDir} private to this account (0600 files, 0700 folders)`);
   linkPackageInto(userDir);
 

@@ -104,7 +104,8 @@ export class RuntimeSupervisor extends EventEmitter {
   /** Writes the flow the child boots into next (Node-RED reads flows.json at start). */
   writeBootFlow(flow: unknown[]): void {
     // The flow carries filled-in parameters (URLs, maybe with passwords): private like the rest of the user dir.
-    ensurePrivateDir(this.o.userDir);
+    // The runtime itself warns when it cannot change the folder's mode (a volume owned by another account).
+    ensurePrivateDir(this.o.userDir, () => {});
     writePrivateFile(this.flowFile, JSON.stringify(flow, null, 4));
   }
 

@@ -42,7 +42,7 @@ function writeSecret(file: string, content: string): void {
 /** Loads the signing key pair from the data directory, creating it (0600) on first start. */
 export function loadOrCreateSigningKeys(dataDir: string): SigningKeys {
   // 0700 and 0600 also for a data dir an older version (or a copy by hand) left readable.
-  ensurePrivateDir(dataDir);
+  ensurePrivateDir(dataDir, () => {}); // createRepoServer warns when the folder is not ours to change
   const privateKeyFile = path.join(dataDir, 'signing-key.pem');
   const publicFile = path.join(dataDir, 'signing-key.pub.pem');
   makeFilePrivate(path.join(dataDir, 'admin-token'));

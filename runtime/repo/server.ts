@@ -67,7 +67,7 @@ declare module 'express-serve-static-core' {
 
 export async function createRepoServer(opts: RepoServerOptions): Promise<RepoServer> {
   const log = opts.log ?? (() => {});
-  ensurePrivateDir(opts.dataDir);
+  ensurePrivateDir(opts.dataDir, (dir, err) => log(`warning: cannot make ${dir} private (${err.code}: owned by another account)`));
   const keys = loadOrCreateSigningKeys(opts.dataDir);
   if (keys.created) log(`created the repository signing key: ${keys.privateKeyFile} (mode 0600)`);
   let embedded: EmbeddedPostgres | undefined;

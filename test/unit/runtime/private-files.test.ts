@@ -73,4 +73,24 @@ describe('private files', () => {
     assert.equal(mode(path.join(userDir, '.linesight', 'credential-secret')), '600');
     assert.equal(mode(path.join(userDir, 'node_modules', 'pkg', 'index.js')), '644');
   });
+
+  it('a folder owned by another account (EPERM) is reported and skipped, never a crash at start', () => {
+    const userDir = path.join(root, 'volume');
+    fs.mkdirSync(userDir, { mode: 0o775 });
+    fs.writeFileSync(path.join(userDir, 'flows.json'), '[]', { mode: 0o644 });
+    const chmod = fs.chmodSync;
+    (fs as { chmodSync: typeof fs.chmodSync }).chmodSync = (p, m) => {
+      if (p === userDir) throw Object.assign(new Error(`EPERM: operation not permitted, chmod '${p}'`), { code: 'EPERM' });
+      return chmod(p, m);
+    };
+    try {
+      const refused: string[] = [];
+      const changed = makeUserDirPrivate(userDir, (file, err) => refused.push(`${file} ${err.code}`));
+      assert.deepEqual(refused, [`${userDir} EPERM`]);
+      assert.deepEqual(changed, [path.join(userDir, 'flows.json')], 'the files it owns are still fixed');
+      assert.throws(() => makeUserDirPrivate(userDir), /EPERM/, 'without a handler the refusal is an error');
+    } finally {
+      (fs as { chmodSync: typeof fs.chmodSync }).chmodSync = chmod;
+    }
+  });
 });
