@@ -8,6 +8,8 @@ if (!fs.existsSync(entry)) {
   process.exit(2);
 }
 require(entry).main(process.argv).catch((err) => {
-  console.error(`linesight: ${err && err.message ? err.message : err}`);
+  // An error may echo a URL it was given (a broker or database URL with its password): print it redacted.
+  const { redactText } = require(path.join(__dirname, '..', 'dist', 'nodes', 'shared', 'redact.js'));
+  console.error(redactText(`linesight: ${err && err.message ? err.message : err}`));
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import bcrypt from 'bcryptjs';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writePrivateFile } from './private-files';
 
 export interface AdminAuthSettings {
   type: 'credentials';
@@ -31,8 +32,7 @@ export function resolveAdminAuth(userDir: string, env: NodeJS.ProcessEnv = proce
   }
   const generatedPassword = crypto.randomBytes(12).toString('base64url');
   const passwordHash = bcrypt.hashSync(generatedPassword, 10);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ username, passwordHash }, null, 2), { mode: 0o600 });
+  writePrivateFile(file, JSON.stringify({ username, passwordHash }, null, 2));
   return { settings: settingsFor(username, passwordHash), generatedPassword, storedAt: file };
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from './paths';
 import { resolveAdminAuth } from './admin-auth';
 import { currentInitialHeapMiB } from './node-flags';
+import { makeUserDirPrivate, restrictProcessUmask, writePrivateFile } from './private-files';
 
 export type Tier = 'line' | 'factory' | 'cloud';
 export const TIERS: Tier[] = ['line', 'factory', 'cloud'];
@@ -80,15 +81,23 @@ function credentialSecret(userDir: string): string {
   const file = path.join(userDir, '.linesight', 'credential-secret');
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
   const secret = crypto.randomBytes(32).toString('hex');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, secret, { mode: 0o600 });
+  writePrivateFile(file, secret);
   return secret;
 }
 
 export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime> {
   const say = opts.say ?? (() => {});
   const userDir = path.resolve(opts.userDir);
-  fs.mkdirSync(userDir, { recursive: true });
+  // Node-RED keeps live session tokens, node credentials and settings in the user dir: nobody else may
+  // read them. The umask keeps every file Node-RED writes from now on private; files an older version
+  // left readable are fixed here, once per start.
+  restrictProcessUmask();
+  // A folder owned by another account (a Kubernetes volume root with an fsGroup) cannot be changed: say so
+  // and go on; the files Node-RED writes into it are still 0600.
+  const refused = (file: string, err: NodeJS.ErrnoException) => say(`warning: cannot make ${file} private (${err.code}: owned by another account); make it 0700 or use a folder inside it`);
+  fs.mkdirSync(userDir, { recursive: true, mode: 0o700 });
+  const fixed = makeUserDirPrivate(userDir, refused);
+  if (fixed.length) say(`made ${fixed.length} file(s) in ${userDir} private to this account (0600 files, 0700 folders)`);
   linkPackageInto(userDir);
 
   let adminAuth: unknown;

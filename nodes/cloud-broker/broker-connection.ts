@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../shared/backoff';
+import { redactText } from '../shared/redact';
 import { topicMatches as matches } from './topic-filter';
 
 export interface BrokerOptions {
@@ -65,7 +66,9 @@ export class PublishError extends Error {
 }
 
 /** Says in words what went wrong with a connection attempt, and which kind of problem it is. */
-export function describeConnectError(err: Error & { code?: string | number }, url: string): { reason: string; cause: NonNullable<LinkState['cause']> } {
+export function describeConnectError(original: Error & { code?: string | number }, url: string): { reason: string; cause: NonNullable<LinkState['cause']> } {
+  // A library's message may echo the URL it was given, userinfo and all.
+  const err = { code: original.code, message: redactText(original.message) };
   const code = err.code;
   const host = safeHost(url);
   if (code === 'ECONNREFUSED') return { reason: `broker ${host} refused the connection (nothing listening)`, cause: 'unreachable' };

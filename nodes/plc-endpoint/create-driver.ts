@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { PlcEndpointConfig } from './plc-endpoint.schema';
 import { ModbusDriver } from './modbus-driver';
 import type { PlcDriver } from './plc-driver';
+import { redactUrl } from '../shared/redact';
 import { TagTable } from './tag-table';
 
 export interface EndpointCredentials {
@@ -16,7 +17,8 @@ export function deviceName(c: PlcEndpointConfig): string {
   if (c.name) return c.name;
   if (c.protocol === 'modbus-tcp') return `${c.host}:${c.port}`;
   if (c.protocol === 'modbus-rtu') return `${c.serialPath}#${c.unitId}`;
-  return c.endpointUrl;
+  // The device name travels in every TagSample and into history: never with a password in it.
+  return redactUrl(c.endpointUrl);
 }
 
 export interface DriverContext {

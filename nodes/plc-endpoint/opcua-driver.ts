@@ -28,6 +28,7 @@ import { checkWritable, WriteError, type PlcDriver, type TagWriteRequest, type W
 import type { PlcEndpointConfig } from './plc-endpoint.schema';
 import { toRaw, type CodecTag } from './tag-codec';
 import type { OpcuaTag, PlcTag, TagTable } from './tag-table';
+import { redactUrl } from '../shared/redact';
 
 export interface OpcuaDriverOptions {
   device: string;
@@ -89,7 +90,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
     let attempts = 0;
     this.client.on('backoff', (count: number, delay: number) => {
       attempts = count;
-      this.setState({ phase: 'disconnected', reason: `${c.endpointUrl} unreachable`, retryInMs: delay, attempts: count });
+      this.setState({ phase: 'disconnected', reason: `${redactUrl(c.endpointUrl)} unreachable`, retryInMs: delay, attempts: count });
     });
     this.client.on('connection_lost', () => this.setState({ phase: 'disconnected', reason: 'connection lost', attempts }));
     this.client.on('start_reconnection', () => this.setState({ phase: 'connecting', reason: 'reconnecting', attempts }));
@@ -179,7 +180,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
 
   private requireSession(): ClientSession {
     if (!this.session || this.stateValue.phase !== 'connected') {
-      throw new Error(`not connected to ${this.o.config.endpointUrl}${this.stateValue.reason ? `: ${this.stateValue.reason}` : ''}`);
+      throw new Error(`not connected to ${redactUrl(this.o.config.endpointUrl)}${this.stateValue.reason ? `: ${this.stateValue.reason}` : ''}`);
     }
     return this.session;
   }

@@ -2,6 +2,7 @@
 // schema, the status vocabulary, and the error convention (done(err) so Catch nodes see the message).
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { validatorFor, toProblems, ValidationError } from './schemas';
+import { redactText } from './redact';
 
 export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -31,6 +32,38 @@ export class LinesightError extends Error {
     this.field = opts.field;
     this.statusText = opts.statusText;
     this.code = opts.code;
+  }
+}
+
+function redactLogged<T>(m: T): T {
+  if (typeof m === 'string') return redactText(m) as T;
+  if (m instanceof Error) {
+    const safe = redactText(m.message);
+    // The same Error goes on to Catch nodes; only its text changes, and only when it held a secret.
+    if (safe !== m.message) m.message = safe;
+  }
+  return m;
+}
+
+/**
+ * Every status text and log line of a node passes through `redactText`: a URL with a password in its
+ * userinfo or a `?token=` query (typed into a config field, or echoed by a library's error) is never
+ * shown in the editor or written to the log. `done(err)` reaches the log through `node.error` too.
+ */
+export function redactNodeOutput(node: Node<object>): void {
+  const target = node as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const redactStatus = (st: unknown) => {
+    if (typeof st === 'string') return redactText(st);
+    if (st && typeof st === 'object' && typeof (st as NodeStatus).text === 'string') return { ...(st as NodeStatus), text: redactText((st as NodeStatus).text as string) };
+    return st;
+  };
+  // A Proxy rather than a new function: whatever the method carries (a test helper's spy and its calls)
+  // stays visible on the node, only the first argument is redacted on the way through.
+  for (const method of ['status', 'log', 'warn', 'error', 'debug', 'trace']) {
+    const redactFirst = method === 'status' ? redactStatus : redactLogged;
+    target[method] = new Proxy(target[method], {
+      apply: (fn, self, args: unknown[]) => Reflect.apply(fn, self, args.length ? [redactFirst(args[0]), ...args.slice(1)] : args),
+    });
   }
 }
 
@@ -90,6 +123,7 @@ export function defineNode<C, K extends object = Record<string, string>>(
   function LinesightNode(this: Node<K>, def: NodeDef) {
     RED.nodes.createNode(this as unknown as Node, def);
     const node = this;
+    redactNodeOutput(node as unknown as Node<object>);
     const label = `${spec.type} "${def.name || def.id}"`;
     let handlers: NodeHandlers = {};
     let configError: Error | undefined;

@@ -13,7 +13,8 @@ import { DesiredGuard } from './desired-guard';
 import { DesiredSource, type DesiredVia } from './desired-source';
 import { DeviceApi, DeviceApiError } from './device-api';
 import { detectDrift, type Baseline } from './drift';
-import { connectFleetBroker } from './fleet-broker';
+import { connectFleetBroker, type FleetBrokerLogin } from './fleet-broker';
+import { redactText } from '../../nodes/shared/redact';
 import { evaluateGate } from './gate';
 import { AgentStore, type LastGood } from './last-good';
 import { fillParameters } from '../fleet/parameters';
@@ -30,6 +31,8 @@ export interface AgentOptions {
   token: string;
   /** Fleet broker; without it the agent learns its desired state by polling alone. */
   brokerUrl?: string | null;
+  /** Fleet broker login when not in the URL's userinfo (never logged). */
+  brokerLogin?: FleetBrokerLogin;
   /** HTTP polling period; 0 turns polling off (MQTT alone). */
   pollIntervalMs: number;
   healthWindowMs: number;
@@ -122,7 +125,9 @@ export class EdgeAgent extends EventEmitter {
 
   constructor(private readonly o: AgentOptions) {
     super();
-    this.log = o.log ?? (() => {});
+    // Every agent line (and the runtime output forwarded through it) leaves without URL passwords or tokens.
+    const log = o.log ?? (() => {});
+    this.log = (line) => log(redactText(line));
     this.store = new AgentStore(o.stateDir ?? path.join(o.runtime.userDir, '.linesight', 'agent'));
     this.lastGood = this.store.lastGood();
     this.api = new DeviceApi(o.repoUrl, o.deviceId, o.token);
@@ -153,7 +158,7 @@ export class EdgeAgent extends EventEmitter {
 
   /** Starts the runtime on the last good flow (no network needed), then follows the repository. */
   async start(): Promise<void> {
-    if (this.o.brokerUrl) this.mqtt = connectFleetBroker(this.o.brokerUrl, `linesight-agent-${this.o.deviceId}-${process.pid}`, this.log);
+    if (this.o.brokerUrl) this.mqtt = connectFleetBroker(this.o.brokerUrl, `linesight-agent-${this.o.deviceId}-${process.pid}`, this.log, this.o.brokerLogin);
     this.reporter = new Reporter(this.api, this.mqtt, this.log);
     try {
       await this.supervisor.start(this.lastGood?.flow);

@@ -1,19 +1,39 @@
 // The agent's one MQTT connection to the fleet broker (desired state in, device state out). MQTT 3.1.1 so
 // it works with any broker; reconnects with backoff and jitter instead of mqtt.js's fixed period.
+// Credentials come from the URL's userinfo or from options; the URL is only ever logged without them.
 import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from '../../nodes/shared/backoff';
+import { redactText, redactUrl, splitUrlCredentials } from '../../nodes/shared/redact';
 
-export function connectFleetBroker(url: string, clientId: string, log: (line: string) => void): MqttClient {
+export interface FleetBrokerLogin {
+  /** Broker user name; a production broker's ACL expects the device id (see docker/mosquitto/acl). */
+  username?: string;
+  password?: string;
+}
+
+export function connectFleetBroker(url: string, clientId: string, log: (line: string) => void, login: FleetBrokerLogin = {}): MqttClient {
   const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
-  const client = mqtt.connect(url, { clientId, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
+  const fromUrl = splitUrlCredentials(url);
+  const username = login.username ?? fromUrl.username;
+  const password = login.password ?? fromUrl.password;
+  const client = mqtt.connect(fromUrl.url, {
+    clientId,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  });
+  const where = `${redactUrl(fromUrl.url)}${username ? ` as ${username}` : ''}`;
   let timer: NodeJS.Timeout | null = null;
   let wasUp = false;
   client.on('connect', () => {
     backoff.reset();
     wasUp = true;
-    log(`[agent] fleet broker connected`);
+    log(`[agent] fleet broker connected (${where})`);
   });
-  client.on('error', (err) => log(`[agent] fleet broker: ${err.message}`));
+  client.on('error', (err) => log(`[agent] fleet broker: ${redactText(err.message)} (${where})`));
   client.on('close', () => {
     if (client.disconnecting || client.disconnected || timer) return;
     if (wasUp) log('[agent] fleet broker connection lost; retrying with backoff');

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DesiredState } from '../fleet/protocol';
+import { ensurePrivateDir, makeTreePrivate, writePrivateFile } from '../private-files';
 
 export interface LastGood {
   /** "slug@semver" */
@@ -26,16 +27,9 @@ export interface FailedTarget {
   at: number;
 }
 
+/** The last good flow carries filled-in parameters (broker and database URLs, maybe with passwords): 0600. */
 function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writePrivateFile(file, text);
 }
 
 function readJson<T>(file: string): T | null {
@@ -56,7 +50,9 @@ export class AgentStore {
   private readonly generationFile: string;
   private failed: FailedTarget[];
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // 0700 with 0600 files, also for a store an older version left readable.
+    ensurePrivateDir(dir);
+    makeTreePrivate(dir);
     this.lastGoodFile = path.join(dir, 'last-good.json');
     this.failedFile = path.join(dir, 'failed.json');
     this.keyFile = path.join(dir, 'repository-key.pem');

@@ -5,17 +5,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { initialHeapMiB, runtimeNodeFlags } from '../node-flags';
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { Backoff } from '../../nodes/shared/backoff';
 import { PACKAGE_ROOT } from '../paths';
+import { ensurePrivateDir, writePrivateFile } from '../private-files';
 import type { Tier } from '../tier-runtime';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, isChildMessage, type ChildLogMessage, type NodeProblem } from './child-ipc';
 import { RuntimeAdmin } from './runtime-admin';
 
 /** Secrets of the agent that its runtime (and so every flow) must not inherit. */
-export const SECRET_ENV = ['LINESIGHT_DEVICE_TOKEN'];
+export const SECRET_ENV = ['LINESIGHT_DEVICE_TOKEN', 'LINESIGHT_BROKER_PASSWORD'];
 
 /** Counts exits in a sliding time window. */
 export class CrashLoopDetector {
@@ -106,10 +106,10 @@ export class RuntimeSupervisor extends EventEmitter {
 
   /** Writes the flow the child boots into next (Node-RED reads flows.json at start). */
   writeBootFlow(flow: unknown[]): void {
-    fs.mkdirSync(this.o.userDir, { recursive: true });
-    const tmp = `${this.flowFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(flow, null, 4));
-    fs.renameSync(tmp, this.flowFile);
+    // The flow carries filled-in parameters (URLs, maybe with passwords): private like the rest of the user dir.
+    // The runtime itself warns when it cannot change the folder's mode (a volume owned by another account).
+    ensurePrivateDir(this.o.userDir, () => {});
+    writePrivateFile(this.flowFile, JSON.stringify(flow, null, 4));
   }
 
   /**

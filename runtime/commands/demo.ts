@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { parsePort } from './runtime';
+import { redactText } from '../../nodes/shared/redact';
 
 function parseRate(v: string): number {
   const n = Number(v);
@@ -27,7 +28,8 @@ export function register(program: Command): void {
     .action(async (o: { port: number; dataDir: string; cameraRate: number; defectRate: number }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startDemo } = require('../demo/stack') as typeof import('../demo/stack');
-      const say = (l: string) => console.log(`demo: ${l}`);
+      // One redacted path for everything the demo prints (history and broker URLs, errors echoing them).
+      const say = (l: string) => console.log(redactText(`demo: ${l}`));
       say('starting (about a minute on a small machine)…');
       const demo = await startDemo({ dataDir: o.dataDir, port: o.port, cameraRate: o.cameraRate, defectRate: o.defectRate, say });
       const lines = [
@@ -46,7 +48,7 @@ export function register(program: Command): void {
         'Ctrl-C stops everything.',
         '',
       ];
-      console.log(lines.join('\n'));
+      console.log(redactText(lines.join('\n')));
       const report = setInterval(async () => {
         try {
           const s = await demo.status();
@@ -67,7 +69,7 @@ export function register(program: Command): void {
             process.exit(0);
           },
           (err) => {
-            console.error(err);
+            console.error(redactText(String((err as Error)?.stack ?? err)));
             process.exit(1);
           },
         );

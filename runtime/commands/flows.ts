@@ -8,6 +8,9 @@ import path from 'node:path';
 import type { RepoDeploymentCreate, RepoTemplateCreate } from '../repo/api.schema';
 import { RepoApiError, RepoClient, type DeploymentView } from '../repo/client';
 import { diffFlows, formatDiff, ignoringLayout } from '../fleet/flow-diff';
+import { writePrivateFile } from '../private-files';
+import { redactText } from '../../nodes/shared/redact';
+import { brokerAclSections } from '../repo/broker-acl';
 
 /** A failure with its exit code. */
 class CliError extends Error {
@@ -44,14 +47,15 @@ function run(fn: (...args: any[]) => Promise<void>) { // eslint-disable-line @ty
         // The repository's message ends with the problems joined by "; ": print them one a line instead.
         const joined = err.problems.map((p) => (p.field ? `${p.field} ${p.reason}` : p.reason)).join('; ');
         const head = joined && err.message.endsWith(`: ${joined}`) ? err.message.slice(0, -joined.length - 2) : err.message;
-        console.error(`linesight flows: ${head}${err.status ? ` (HTTP ${err.status})` : ''}`);
-        for (const p of err.problems) console.error(`  ${p.field || '(body)'}: ${p.reason}`);
+        console.error(redactText(`linesight flows: ${head}${err.status ? ` (HTTP ${err.status})` : ''}`));
+        for (const p of err.problems) console.error(redactText(`  ${p.field || '(body)'}: ${p.reason}`));
         process.exitCode = err.status === 0 ? 2 : 1;
       } else if (err instanceof CliError) {
-        console.error(`linesight flows: ${err.message}`);
+        console.error(redactText(`linesight flows: ${err.message}`));
         process.exitCode = err.exitCode;
       } else {
-        console.error(`linesight flows: ${(err as Error).message}`);
+        // fetch echoes a URL it refuses (`--repo https://user:password@…`): never print its password.
+        console.error(redactText(`linesight flows: ${(err as Error).message}`));
         process.exitCode = 1;
       }
     }
@@ -313,8 +317,7 @@ export function register(program: Command): void {
       const { api } = client(cmd);
       const t = await api.createAdminToken(name);
       if (o.tokenOut) {
-        fs.writeFileSync(o.tokenOut, `${t.token}\n`, { mode: 0o600 });
-        fs.chmodSync(o.tokenOut, 0o600);
+        writePrivateFile(o.tokenOut, `${t.token}\n`);
         console.log(`admin token ${t.name} (${t.id}) written to ${o.tokenOut}`);
       } else {
         console.log(`admin token ${t.name} (${t.id}), shown once: ${t.token}`);
@@ -351,11 +354,19 @@ export function register(program: Command): void {
       const params = Object.fromEntries(Object.entries((o.param ?? {}) as Record<string, string>).map(([k, v]) => [k, scalar(v)]));
       const r = await api.registerDevice({ id, tier: o.tier, labels: o.label, parameters: params, pollIntervalSeconds: o.pollInterval });
       if (o.tokenOut) {
-        fs.writeFileSync(o.tokenOut, `${r.token}\n`, { mode: 0o600 });
-        fs.chmodSync(o.tokenOut, 0o600);
+        writePrivateFile(o.tokenOut, `${r.token}\n`);
       }
       if (g.json) return console.log(JSON.stringify(o.tokenOut ? { device: r.device } : r, null, 2));
       console.log(`registered ${r.device.id} (${r.device.tier})`);
       console.log(o.tokenOut ? `device token written to ${o.tokenOut}` : `device token (shown once): ${r.token}`);
+    }));
+
+  flows
+    .command('broker-acl')
+    .description('print the per-runtime data-topic sections of the broker ACL for the registered devices (append to docker/mosquitto/acl)')
+    .action(run(async (_o, cmd: Command) => {
+      const { api } = client(cmd);
+      const devices = await api.listDevices();
+      process.stdout.write(`# Linesight data topics per runtime, from ${devices.length} registered device(s)\n\n${brokerAclSections(devices)}`);
     }));
 }

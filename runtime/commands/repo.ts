@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { parsePort } from './runtime';
+import { restrictProcessUmask } from '../private-files';
 
 function parsePositive(v: string): number {
   const n = Number(v);
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .option('--db <url>', 'PostgreSQL URL (default: embedded PGlite in the data directory; env LINESIGHT_REPO_DB)')
     .option('--schema <name>', 'database schema for the repository tables', 'linesight_repo')
     .option('--data-dir <dir>', 'signing key, first admin token and embedded database', '.linesight/repo')
-    .option('--broker <url>', 'MQTT broker for retained desired-state notifications (env LINESIGHT_REPO_BROKER)')
+    .option('--broker <url>', 'MQTT broker for retained desired-state notifications (env LINESIGHT_REPO_BROKER; login in LINESIGHT_REPO_BROKER_USERNAME and LINESIGHT_REPO_BROKER_PASSWORD or the URL)')
     .option('--broker-mqtt5', 'speak MQTT 5 to the broker (default 3.1.1)', false)
     .option('--offline-after <intervals>', 'a device is offline after this many missed poll intervals', parsePositive, 3)
     .option('--node-type-policy <file>', 'JSON node-type policy: {"refuse": [...], "tiers": {"line": {"allow": [...], "refuse": [...]}}} (env LINESIGHT_NODE_TYPE_POLICY)')
@@ -29,6 +30,8 @@ export function register(program: Command): void {
       const { createRepoServer } = require('../repo/server') as typeof import('../repo/server');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { resolveNodeTypePolicy, refusedTypes } = require('../repo/node-policy') as typeof import('../repo/node-policy');
+      // The data dir holds the signing key, the first admin token and (embedded) the database: private by default.
+      restrictProcessUmask();
       const say = (l: string) => console.log(`linesight repo: ${l}`);
       const nodeTypePolicy = resolveNodeTypePolicy({ file: o.nodeTypePolicy, refuse: o.refuseNodeTypes });
       const tiers = (['line', 'factory', 'cloud'] as const).map((t) => `${t}: ${[...refusedTypes(nodeTypePolicy, t).keys()].join(', ') || 'none'}`);
@@ -41,6 +44,8 @@ export function register(program: Command): void {
         dataDir: o.dataDir,
         broker: o.broker ?? process.env.LINESIGHT_REPO_BROKER,
         brokerProtocolVersion: o.brokerMqtt5 ? 5 : 4,
+        brokerUsername: process.env.LINESIGHT_REPO_BROKER_USERNAME || undefined,
+        brokerPassword: process.env.LINESIGHT_REPO_BROKER_PASSWORD || undefined,
         offlineAfterIntervals: o.offlineAfter,
         nodeTypePolicy,
         log: say,

@@ -3,6 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TIERS, startRuntime, type Tier } from '../tier-runtime';
+import { splitUrlCredentials } from '../../nodes/shared/redact';
+import { restrictProcessUmask } from '../private-files';
 import { hashPassword, resolveAdminAuth } from '../admin-auth';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../agent/child-ipc';
 import { NodeHealthTracker, type FlowsStopping, type StatusLike } from '../agent/node-health';
@@ -83,6 +85,7 @@ interface AgentCliOptions {
   repo?: string;
   token?: string;
   broker?: string;
+  brokerUser?: string;
   pollInterval: number;
   healthWindow: number;
   repoKey?: string;
@@ -91,7 +94,22 @@ interface AgentCliOptions {
   statusGrace: number;
 }
 
+/**
+ * The fleet broker login: the URL's userinfo, else --broker-user / LINESIGHT_BROKER_USERNAME and
+ * LINESIGHT_BROKER_PASSWORD (the environment keeps the password out of `ps`). With a password and no user
+ * name the device id is the user name, which is what the shipped broker ACL expects.
+ */
+export function fleetBrokerLogin(deviceId: string, brokerUrl: string | undefined, user: string | undefined, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } | undefined {
+  if (!brokerUrl) return undefined;
+  const fromUrl = splitUrlCredentials(brokerUrl);
+  const password = fromUrl.password ?? (env.LINESIGHT_BROKER_PASSWORD || undefined);
+  const username = fromUrl.username ?? user ?? (env.LINESIGHT_BROKER_USERNAME || (password !== undefined ? deviceId : undefined));
+  return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+}
+
 async function runAgent(o: AgentCliOptions): Promise<void> {
+  // The agent writes the last good flow, the pinned key and its runtime's boot flow: private by default.
+  restrictProcessUmask();
   const token = o.token ?? process.env.LINESIGHT_DEVICE_TOKEN;
   const missing = [!o.device && '--device', !o.repo && '--repo', !token && '--token (or LINESIGHT_DEVICE_TOKEN)'].filter(Boolean);
   if (missing.length) throw new Error(`the edge agent needs ${missing.join(', ')}`);
@@ -104,6 +122,7 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
     repoUrl: o.repo!,
     token: token!,
     brokerUrl: o.broker ?? null,
+    brokerLogin: fleetBrokerLogin(o.device!, o.broker, o.brokerUser),
     pollIntervalMs: o.pollInterval * 1000,
     healthWindowMs: o.healthWindow * 1000,
     statusGraceMs: o.statusGrace * 1000,
@@ -138,7 +157,8 @@ export function register(program: Command): void {
     .option('--device <id>', 'edge agent: follow this device\'s desired flow from the repository (supervises the runtime as a child process)')
     .option('--repo <url>', 'edge agent: flow repository URL, e.g. https://repo.example:8080')
     .option('--token <token>', 'edge agent: device token (prefer LINESIGHT_DEVICE_TOKEN: arguments are visible to other users)')
-    .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883')
+    .option('--broker <url>', 'edge agent: fleet MQTT broker for instant desired-state updates, e.g. mqtt://broker:1883 (password in LINESIGHT_BROKER_PASSWORD)')
+    .option('--broker-user <name>', 'edge agent: fleet broker user name (env LINESIGHT_BROKER_USERNAME; default the device id when a password is set)')
     .option('--poll-interval <s>', 'edge agent: seconds between HTTP polls of the desired state (0 = MQTT only)', parseSeconds, 30)
     .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors, red node statuses or crashes', parseSeconds, 10)
     .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
+import { ensurePrivateDir } from '../private-files';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'linesight.js');
 
@@ -19,9 +20,10 @@ export interface Child {
 }
 
 export function startChild(name: string, args: string[], opts: { logDir: string; env?: NodeJS.ProcessEnv }): Child {
-  fs.mkdirSync(opts.logDir, { recursive: true });
+  // A first start prints the editor login it generated: logs are for this account only.
+  ensurePrivateDir(opts.logDir);
   const logFile = path.join(opts.logDir, `${name}.log`);
-  const log = fs.createWriteStream(logFile, { flags: 'a' });
+  const log = fs.createWriteStream(logFile, { flags: 'a', mode: 0o600 });
   const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let recent: string[] = [];
   let partial = '';

@@ -16,6 +16,8 @@ import { startChild, type Child } from './children';
 import { availableNodeTypes } from '../repo/node-types';
 import type { Tier } from '../tier-runtime';
 import { freePort } from '../free-port';
+import { ensurePrivateDir } from '../private-files';
+import { redactUrl } from '../../nodes/shared/redact';
 
 export interface DemoOptions {
   /** Everything the demo keeps (repository, databases, runtimes, logs); wiped at start. */
@@ -65,7 +67,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const say = opts.say ?? (() => {});
   const dataDir = path.resolve(opts.dataDir);
   fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.mkdirSync(dataDir, { recursive: true });
+  // Keys, tokens, editor logins and logs of every part of the demo live here: private to this account.
+  ensurePrivateDir(dataDir);
   const logDir = path.join(dataDir, 'logs');
   const port = (offset: number) => (opts.port === 0 ? freePort() : Promise.resolve(opts.port + offset));
 
@@ -88,7 +91,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     cleanups.push(() => factoryDb.stop());
     const cloudDb: EmbeddedPostgres = await startEmbeddedPostgres();
     cleanups.push(() => cloudDb.stop());
-    say(`brokers: factory ${factoryBroker.url}, cloud ${cloudBroker.url} (embedded aedes, MQTT 3.1.1); histories: embedded PGlite`);
+    say(`brokers: factory ${redactUrl(factoryBroker.url)}, cloud ${redactUrl(cloudBroker.url)} (embedded aedes, MQTT 3.1.1); histories: embedded PGlite`);
 
     const repo: RepoServer = await createRepoServer({ dataDir: path.join(dataDir, 'repo'), port: await port(10), broker: cloudBroker.url, brokerProtocolVersion: 4, log: (l) => say(`repository: ${l}`) });
     cleanups.push(() => repo.close());

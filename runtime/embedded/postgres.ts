@@ -4,7 +4,7 @@
 // bulk-load must use batched INSERT ... SELECT FROM unnest(...) here.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import fs from 'node:fs';
+import { ensurePrivateDir } from '../private-files';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -13,7 +13,8 @@ export interface EmbeddedPostgres {
 }
 
 export async function startEmbeddedPostgres(opts: { dataDir?: string; port?: number; host?: string } = {}): Promise<EmbeddedPostgres> {
-  if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
+  // The database holds token hashes and every flow: private to this account, like the rest of a data dir.
+  if (opts.dataDir) ensurePrivateDir(opts.dataDir);
   const db = await PGlite.create(opts.dataDir ? { dataDir: opts.dataDir } : {});
   const host = opts.host ?? '127.0.0.1';
   const server = new PGLiteSocketServer({ db, port: opts.port ?? 0, host, maxConnections: 64 });

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateSigningKeys, hashToken } from '../fleet/protocol';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, makeFilePrivate } from '../private-files';
 
 export type Principal = { kind: 'admin'; name: string } | { kind: 'device'; deviceId: string };
 
@@ -34,16 +35,19 @@ export interface SigningKeys {
 }
 
 function writeSecret(file: string, content: string): void {
-  fs.writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
-  fs.chmodSync(file, 0o600);
+  fs.writeFileSync(file, content, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  fs.chmodSync(file, PRIVATE_FILE_MODE);
 }
 
 /** Loads the signing key pair from the data directory, creating it (0600) on first start. */
 export function loadOrCreateSigningKeys(dataDir: string): SigningKeys {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // 0700 and 0600 also for a data dir an older version (or a copy by hand) left readable.
+  ensurePrivateDir(dataDir, () => {}); // createRepoServer warns when the folder is not ours to change
   const privateKeyFile = path.join(dataDir, 'signing-key.pem');
   const publicFile = path.join(dataDir, 'signing-key.pub.pem');
+  makeFilePrivate(path.join(dataDir, 'admin-token'));
   if (fs.existsSync(privateKeyFile)) {
+    makeFilePrivate(privateKeyFile);
     const privateKeyPem = fs.readFileSync(privateKeyFile, 'utf8');
     const publicKeyPem = crypto.createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
     return { publicKeyPem, privateKeyPem, privateKeyFile, created: false };

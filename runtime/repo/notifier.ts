@@ -2,6 +2,7 @@
 // learns of a change at once and a newly connected agent gets the current state from the broker.
 import mqtt, { type MqttClient } from 'mqtt';
 import { fleetTopics, type DesiredState } from '../fleet/protocol';
+import { redactText, splitUrlCredentials } from '../../nodes/shared/redact';
 
 export interface DesiredNotifier {
   publish(state: DesiredState): Promise<void>;
@@ -22,10 +23,14 @@ export interface MqttNotifierOptions {
 }
 
 export function createMqttNotifier(opts: MqttNotifierOptions): DesiredNotifier {
-  const client: MqttClient = mqtt.connect(opts.url, {
+  // Userinfo in the URL is taken out and passed as options; explicit options win over it.
+  const fromUrl = splitUrlCredentials(opts.url);
+  const username = opts.username ?? fromUrl.username;
+  const password = opts.password ?? fromUrl.password;
+  const client: MqttClient = mqtt.connect(fromUrl.url, {
     clientId: opts.clientId ?? `linesight-repo-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-    username: opts.username,
-    password: opts.password,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
     protocolVersion: opts.protocolVersion ?? 4,
     // mqtt.js retries every reconnectPeriod; publishes made while away wait in its outgoing store.
     reconnectPeriod: 2000,
@@ -36,7 +41,7 @@ export function createMqttNotifier(opts: MqttNotifierOptions): DesiredNotifier {
     opts.onConnect?.();
   });
   client.on('offline', () => opts.onEvent?.('offline'));
-  client.on('error', (err) => opts.onEvent?.('error', err.message));
+  client.on('error', (err) => opts.onEvent?.('error', redactText(err.message)));
   return {
     async publish(state) {
       await client.publishAsync(fleetTopics.desired(state.deviceId), JSON.stringify(state), { qos: 1, retain: true });

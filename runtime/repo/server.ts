@@ -2,7 +2,6 @@
 // in-process (tests, the demo); `linesight repo` wraps it for the command line.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { assertValid, ValidationError } from '../../nodes/shared/schemas';
@@ -17,6 +16,8 @@ import { availableNodeTypes } from './node-types';
 import type { RepoNodeTypePolicy } from './node-policy';
 import { createMqttNotifier, type DesiredNotifier } from './notifier';
 import { openApiDocument } from './openapi';
+import { ensurePrivateDir } from '../private-files';
+import { redactText, redactUrl } from '../../nodes/shared/redact';
 import { ApiError, RepoStore } from './store';
 
 /** How many devices' desired states are read and published at once after a change. */
@@ -34,6 +35,9 @@ export interface RepoServerOptions {
   /** MQTT broker for retained desired-state notifications; none = HTTP polling only. */
   broker?: string;
   brokerProtocolVersion?: 4 | 5;
+  /** Broker login when not in the URL's userinfo (never logged; the URL is logged without its password). */
+  brokerUsername?: string;
+  brokerPassword?: string;
   port?: number;
   host?: string;
   now?: () => number;
@@ -68,7 +72,7 @@ declare module 'express-serve-static-core' {
 
 export async function createRepoServer(opts: RepoServerOptions): Promise<RepoServer> {
   const log = opts.log ?? (() => {});
-  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(opts.dataDir, (dir, err) => log(`warning: cannot make ${dir} private (${err.code}: owned by another account)`));
   const keys = loadOrCreateSigningKeys(opts.dataDir);
   if (keys.created) log(`created the repository signing key: ${keys.privateKeyFile} (mode 0600)`);
   let embedded: EmbeddedPostgres | undefined;
@@ -78,7 +82,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     dbUrl = embedded.url;
     log(`database: embedded PGlite in ${path.join(opts.dataDir, 'pgdata')}`);
   }
-  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), onError: (err) => log(`database connection error: ${err.message}`) }).catch(async (err) => {
+  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
     await embedded?.stop().catch(() => {});
     throw err;
   });
@@ -112,7 +116,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
           const state = await store.desiredState(id);
           if (state) await n.publish(state);
         } catch (err) {
-          log(`could not publish the desired state of ${id}: ${(err as Error).message}`);
+          log(`could not publish the desired state of ${id}: ${redactText((err as Error).message)}`);
         }
       }
     };
@@ -122,7 +126,9 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     notifier = createMqttNotifier({
       url: opts.broker,
       protocolVersion: opts.brokerProtocolVersion,
-      onEvent: (e, detail) => (e === 'connect' ? log(`notifications: connected to ${opts.broker}`) : e === 'error' ? log(`notifications: ${detail}`) : undefined),
+      username: opts.brokerUsername,
+      password: opts.brokerPassword,
+      onEvent: (e, detail) => (e === 'connect' ? log(`notifications: connected to ${redactUrl(opts.broker)}`) : e === 'error' ? log(`notifications: ${redactText(detail ?? '')}`) : undefined),
       onConnect: () => {
         publishing = publishing.then(() => store.listDevices().then((ds) => publishDesired(ds.map((d) => d.id)), () => {}));
       },

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../runtime/embedded/postgres';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../runtime/embedded/broker';
+import { redactUrl } from '../../nodes/shared/redact';
 
 export interface PgService {
   url: string;
@@ -83,6 +84,4 @@ export async function stopEmbeddedServices(): Promise<void> {
   await embeddedPg?.stop().catch(() => {});
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
-}
+const redact = redactUrl;
