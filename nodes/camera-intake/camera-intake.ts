@@ -151,7 +151,6 @@ export = function register(RED: NodeAPI) {
           node.warn(`${label}: ${admission.expired - before} inspection(s) released after ${config.holdTimeoutS} s without completing: does a node after this one never call done()?`);
         }
         const now = snapshot(server.port);
-        warned ??= now;
         const warning = Date.now() - warnedAt >= WARN_EVERY_MS ? refusalWarning(warned, now) : undefined;
         if (warning) {
           node.warn(`${label}: ${warning}`);

@@ -26,7 +26,7 @@ const limited = (text: string): NodeStatus => ({ fill: 'yellow', shape: 'ring', 
 export function intakeStatus(before: IntakeSnapshot | undefined, now: IntakeSnapshot): NodeStatus {
   const rate = now.calls - (before?.calls ?? now.calls);
   const text = `${fmt(rate)}/s · waiting ${fmt(now.waiting)}/${fmt(now.maxWaiting)} · rejected ${fmt(now.rejected)}`;
-  const refusedNow = now.refusedConnections - (before?.refusedConnections ?? now.refusedConnections);
+  const refusedNow = now.refusedConnections - (before?.refusedConnections ?? 0);
   if (refusedNow > 0 || now.connections >= now.maxConnections) {
     return limited(`connections ${fmt(now.connections)}/${fmt(now.maxConnections)}, ${fmt(now.refusedConnections)} refused · ${text}`);
   }
@@ -34,13 +34,13 @@ export function intakeStatus(before: IntakeSnapshot | undefined, now: IntakeSnap
 }
 
 /**
- * One warning line for what was refused since the last warning (`since`), or undefined when nothing was.
- * Meant to be logged at most once a minute: a flood must not flood the log too.
+ * One warning line for what was refused since the last warning (`since`; undefined: since start), or
+ * undefined when nothing was. Meant to be logged at most once a minute: a flood must not flood the log too.
  */
-export function refusalWarning(since: IntakeSnapshot, now: IntakeSnapshot): string | undefined {
+export function refusalWarning(since: IntakeSnapshot | undefined, now: IntakeSnapshot): string | undefined {
   const parts: string[] = [];
-  const connections = now.refusedConnections - since.refusedConnections;
-  const unauthenticated = now.unauthenticated - since.unauthenticated;
+  const connections = now.refusedConnections - (since?.refusedConnections ?? 0);
+  const unauthenticated = now.unauthenticated - (since?.unauthenticated ?? 0);
   if (connections > 0) parts.push(`${fmt(connections)} connection(s) refused at the limit of ${fmt(now.maxConnections)} open (Max connections)`);
   if (unauthenticated > 0) parts.push(`${fmt(unauthenticated)} call(s) refused UNAUTHENTICATED: missing or wrong token`);
   return parts.length ? parts.join('; ') : undefined;
