@@ -70,7 +70,7 @@ export function serverCredentials(tls: TlsMaterial | undefined): grpc.ServerCred
 }
 
 /** Whether exactly one `authorization` value was sent and it is `Bearer <expected>` (constant time). */
-export function bearerMatches(expected: string, values: ReadonlyArray<unknown> | unknown): boolean {
+export function bearerMatches(expected: string, values: unknown): boolean {
   const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
   if (list.length !== 1 || typeof list[0] !== 'string') return false;
   const a = crypto.createHash('sha256').update(list[0]).digest();
