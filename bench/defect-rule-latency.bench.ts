@@ -21,7 +21,7 @@ import sharp from 'sharp';
 import { startRuntime } from '../runtime/tier-runtime';
 import { currentInitialHeapMiB, runtimeNodeFlags } from '../runtime/node-flags';
 import { intakeService } from '../nodes/camera-intake/intake-proto';
-import { applyReceiveWindow } from '../nodes/camera-intake/intake-server';
+import { applyReceiveWindow } from '../nodes/camera-intake/connection-guard';
 import { startPymodbus, type Peer } from '../test/integration/plc/peers';
 import { freePort } from '../test/support/services';
 import { waitFor } from '../test/support/wait';

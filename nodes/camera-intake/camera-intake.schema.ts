@@ -56,6 +56,32 @@ export interface CameraIntakeConfig {
    */
   receiveWindowMiB: number;
   /**
+   * Most camera connections open at once; beyond it new connections are closed before any TLS or HTTP/2
+   * work (status shows how many). Each camera usually keeps one.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 10000
+   * @default 64
+   */
+  maxConnections: number;
+  /**
+   * Most calls in progress at once on one connection (HTTP/2 max concurrent streams); a camera that opens
+   * more is refused the extra ones (REFUSED_STREAM) and its gRPC library queues them.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 1000
+   * @default 16
+   */
+  maxCallsPerConnection: number;
+  /**
+   * A connection with no call in progress for this many seconds is closed (a camera reconnects on its next
+   * inspection), so idle or abandoned connections do not hold places under *Max connections*.
+   * @minimum 1
+   * @maximum 86400
+   * @default 300
+   */
+  idleTimeoutS: number;
+  /**
    * Most inspections that may wait for the flow at once; beyond it new ones are answered RESOURCE_EXHAUSTED.
    * @TJS-type integer
    * @minimum 1

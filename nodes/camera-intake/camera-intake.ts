@@ -3,11 +3,15 @@
 import type { NodeAPI } from 'node-red';
 import fs from 'node:fs';
 import { Backoff } from '../shared/backoff';
-import { defineNode, fmt, status } from '../shared/node-kit';
+import { defineNode, status } from '../shared/node-kit';
 import { Admission } from './admission';
 import type { CameraIntakeConfig, CameraIntakeCredentials } from './camera-intake.schema';
 import { describeProblems, mapInspection } from './inspection-mapper';
 import { IntakeServer, type TlsMaterial } from './intake-server';
+import { intakeStatus, refusalWarning, type IntakeSnapshot } from './intake-status';
+
+/** Refusals (connections at the limit, calls without the token) are logged at most this often. */
+const WARN_EVERY_MS = 60_000;
 
 interface CompleteEvent {
   msg: { _msgid?: string };
@@ -60,6 +64,9 @@ export = function register(RED: NodeAPI) {
         token: creds.token,
         maxMessageBytes: Math.round(config.maxMessageMiB * 1024 * 1024),
         receiveWindowBytes: Math.round(config.receiveWindowMiB * 1024 * 1024),
+        maxConnections: config.maxConnections,
+        maxCallsPerConnection: config.maxCallsPerConnection,
+        idleTimeoutMs: Math.round(config.idleTimeoutS * 1000),
         submit(p) {
           countCompletions();
           const r = mapInspection(p, { site: config.site, line: config.line });
@@ -115,8 +122,26 @@ export = function register(RED: NodeAPI) {
       };
       void listen();
 
-      // Status once a second: calls/s, waiting, rejections.
-      let lastCalls = 0;
+      const snapshot = (port: number): IntakeSnapshot => {
+        const s = server.stats;
+        const c = server.connections;
+        return {
+          port,
+          calls: s.calls,
+          rejected: s.invalid + s.exhausted + s.unauthenticated,
+          unauthenticated: s.unauthenticated,
+          waiting: admission.waiting,
+          maxWaiting: admission.max,
+          connections: c.open,
+          maxConnections: config.maxConnections,
+          refusedConnections: c.refused,
+        };
+      };
+
+      // Status once a second: calls/s, waiting, rejections, and the connection limit when it bites.
+      let previous: IntakeSnapshot | undefined;
+      let warned: IntakeSnapshot | undefined;
+      let warnedAt = 0;
       let lastText = '';
       const ticker = setInterval(() => {
         if (server.port === undefined) return;
@@ -125,14 +150,18 @@ export = function register(RED: NodeAPI) {
         if (admission.expired > before) {
           node.warn(`${label}: ${admission.expired - before} inspection(s) released after ${config.holdTimeoutS} s without completing: does a node after this one never call done()?`);
         }
-        const s = server.stats;
-        const rate = s.calls - lastCalls;
-        lastCalls = s.calls;
-        const rejected = s.invalid + s.exhausted + s.unauthenticated;
-        const text = `${fmt(rate)}/s · waiting ${fmt(admission.waiting)}/${fmt(admission.max)} · rejected ${fmt(rejected)}`;
-        if (text === lastText) return;
-        lastText = text;
-        node.status(admission.waiting > 0 || rate > 0 ? status.busy(text) : status.ok(`listening :${server.port} · ${text}`));
+        const now = snapshot(server.port);
+        const warning = Date.now() - warnedAt >= WARN_EVERY_MS ? refusalWarning(warned, now) : undefined;
+        if (warning) {
+          node.warn(`${label}: ${warning}`);
+          warned = now;
+          warnedAt = Date.now();
+        }
+        const next = intakeStatus(previous, now);
+        previous = now;
+        if (next.text === lastText) return;
+        lastText = String(next.text);
+        node.status(next);
       }, 1000);
 
       return {

@@ -1,8 +1,9 @@
-// The gRPC side of camera-intake: listens, checks the bearer token, and hands every decoded inspection
-// to a `submit` function that answers with a verdict. Knows nothing about Node-RED.
+// The gRPC side of camera-intake: listens, refuses calls without the bearer token before reading them,
+// and hands every decoded inspection to a `submit` function that answers with a verdict. Knows nothing
+// about Node-RED.
 import * as grpc from '@grpc/grpc-js';
 import crypto from 'node:crypto';
-import type { Http2SecureServer, Http2Server, ServerHttp2Session } from 'node:http2';
+import { ConnectionGuard, http2ServersOf, type ConnectionStats } from './connection-guard';
 import { intakeService, type SubmitReply } from './intake-proto';
 import type { ProtoInspection } from './inspection-mapper';
 
@@ -31,8 +32,15 @@ export interface IntakeServerOptions {
    * HTTP/2 receive window (per call and per connection) in bytes; undefined keeps Node's 64 KiB. A camera
    * may only send this much before the server acknowledges it, so with the 64 KiB default a 2 MP image
    * crosses in many acknowledgement round trips, and on a busy machine each one waits for the event loop.
+   * With a token, a connection gets it only once one of its calls carried the token (64 KiB before).
    */
   receiveWindowBytes?: number;
+  /** Most connections open at once (per listening address); beyond it new ones are closed at once. */
+  maxConnections?: number;
+  /** Most calls in progress at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxCallsPerConnection?: number;
+  /** A connection with no call in progress for this long is closed (the camera reconnects when it next sends). */
+  idleTimeoutMs?: number;
   submit(p: ProtoInspection): Verdict;
 }
 
@@ -43,6 +51,8 @@ export interface IntakeStats {
   exhausted: number;
   unauthenticated: number;
 }
+
+const NO_CONNECTIONS: ConnectionStats = { open: 0, refused: 0, trusted: 0, reset: 0 };
 
 const GRPC_CODE: Record<Exclude<VerdictCode, 'OK'>, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -59,43 +69,39 @@ export function serverCredentials(tls: TlsMaterial | undefined): grpc.ServerCred
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], tls.mode === 'mtls');
 }
 
-function tokenMatches(expected: string, metadata: grpc.Metadata): boolean {
-  const got = metadata.get('authorization')[0];
-  if (typeof got !== 'string') return false;
-  const a = crypto.createHash('sha256').update(got).digest();
+/** Whether exactly one `authorization` value was sent and it is `Bearer <expected>` (constant time). */
+export function bearerMatches(expected: string, values: unknown): boolean {
+  const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
+  if (list.length !== 1 || typeof list[0] !== 'string') return false;
+  const a = crypto.createHash('sha256').update(list[0]).digest();
   const b = crypto.createHash('sha256').update(`Bearer ${expected}`).digest();
   return crypto.timingSafeEqual(a, b);
 }
 
-/** HTTP/2's largest window (2^31 - 1). */
-export const MAX_RECEIVE_WINDOW = 2 ** 31 - 1;
+export const UNAUTHENTICATED_DETAILS = 'missing or wrong bearer token in authorization metadata';
 
 /**
- * Sets the HTTP/2 receive window of every connection the server accepts from now on. grpc-js has no
- * server option for it (its `grpc-node.flow_control_window` is read by clients only), so this reaches the
- * Node http2 servers grpc-js keeps after binding: SETTINGS_INITIAL_WINDOW_SIZE for each call's window,
- * and a connection-level WINDOW_UPDATE for every new session. Throws when grpc-js no longer exposes them,
- * so an upgrade that breaks this fails the intake's tests instead of silently going back to 64 KiB.
+ * Answers UNAUTHENTICATED from the call's metadata alone. grpc-js starts reading a call's message only
+ * once every interceptor passed the metadata on, so a refused call's body is never read or decoded.
  */
-export function applyReceiveWindow(server: grpc.Server, bytes: number): void {
-  const window = Math.min(MAX_RECEIVE_WINDOW, Math.max(65_535, Math.round(bytes)));
-  const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server | Http2SecureServer, unknown> }).http2Servers;
-  if (!(http2Servers instanceof Map) || http2Servers.size === 0) throw new Error('cannot set the HTTP/2 receive window: this @grpc/grpc-js keeps no http2Servers map');
-  for (const h2 of http2Servers.keys()) {
-    h2.updateSettings({ initialWindowSize: window });
-    h2.on('session', (session: ServerHttp2Session) => {
-      try {
-        session.setLocalWindowSize(window);
-      } catch {
-        // the session closed before its first frame: nothing to widen
-      }
+export function tokenInterceptor(token: string, onRefused: () => void): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            if (bearerMatches(token, metadata.get('authorization'))) return pass(metadata);
+            onRefused();
+            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: UNAUTHENTICATED_DETAILS });
+          },
+        }),
     });
-  }
 }
 
 export class IntakeServer {
   readonly stats: IntakeStats = { calls: 0, accepted: 0, invalid: 0, exhausted: 0, unauthenticated: 0 };
   private server?: grpc.Server;
+  private guard?: ConnectionGuard;
   private closing = false;
   private boundPort?: number;
 
@@ -110,13 +116,23 @@ export class IntakeServer {
     return this.boundPort;
   }
 
+  /** Connections of the running server: open, refused at the limit, trusted, refused calls reset. */
+  get connections(): ConnectionStats {
+    return this.guard?.stats ?? NO_CONNECTIONS;
+  }
+
   /** Binds and serves; rejects when the address cannot be bound (port in use, bad certificate). */
   async start(): Promise<number> {
     this.closing = false;
-    const server = new grpc.Server({
+    const token = this.o.token;
+    const options: grpc.ServerOptions = {
       'grpc.max_receive_message_length': this.o.maxMessageBytes,
       'grpc.max_send_message_length': 1024 * 1024,
-    });
+      interceptors: token ? [tokenInterceptor(token, () => this.stats.unauthenticated++)] : [],
+    };
+    if (this.o.maxCallsPerConnection) options['grpc.max_concurrent_streams'] = this.o.maxCallsPerConnection;
+    if (this.o.idleTimeoutMs) options['grpc.max_connection_idle_ms'] = this.o.idleTimeoutMs;
+    const server = new grpc.Server(options);
     server.addService(intakeService().service, {
       Submit: (call: grpc.ServerUnaryCall<ProtoInspection, SubmitReply>, cb: grpc.sendUnaryData<SubmitReply>) => this.unary(call, cb),
       SubmitStream: (call: grpc.ServerDuplexStream<ProtoInspection, SubmitReply>) => this.stream(call),
@@ -127,21 +143,21 @@ export class IntakeServer {
       server.forceShutdown();
       throw err;
     });
+    const guard = new ConnectionGuard({
+      maxConnections: this.o.maxConnections ?? Infinity,
+      trustedWindowBytes: this.o.receiveWindowBytes,
+      authorizes: token ? (headers) => bearerMatches(token, headers.authorization) : undefined,
+    });
     try {
-      if (this.o.receiveWindowBytes) applyReceiveWindow(server, this.o.receiveWindowBytes);
+      for (const h2 of http2ServersOf(server)) guard.attach(h2);
     } catch (err) {
       server.forceShutdown();
       throw err;
     }
     this.server = server;
+    this.guard = guard;
     this.boundPort = port;
     return port;
-  }
-
-  private authorized(metadata: grpc.Metadata): boolean {
-    if (!this.o.token || tokenMatches(this.o.token, metadata)) return true;
-    this.stats.unauthenticated++;
-    return false;
   }
 
   private judge(p: ProtoInspection): Verdict {
@@ -160,20 +176,12 @@ export class IntakeServer {
   }
 
   private unary(call: grpc.ServerUnaryCall<ProtoInspection, SubmitReply>, cb: grpc.sendUnaryData<SubmitReply>): void {
-    if (!this.authorized(call.metadata)) {
-      cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token in authorization metadata' });
-      return;
-    }
     const v = this.judge(call.request);
     if (v.code === 'OK') cb(null, { inspection_id: call.request.inspection_id ?? '', accepted: true, code: 'OK' });
     else cb({ code: GRPC_CODE[v.code], details: v.reason ?? v.code });
   }
 
   private stream(call: grpc.ServerDuplexStream<ProtoInspection, SubmitReply>): void {
-    if (!this.authorized(call.metadata)) {
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token in authorization metadata' });
-      return;
-    }
     // Verdicts are synchronous, so replies leave in the order the inspections arrived.
     call.on('data', (p: ProtoInspection) => {
       const v = this.judge(p);

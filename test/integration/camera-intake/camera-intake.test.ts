@@ -1,11 +1,14 @@
 // camera-intake in a real Node-RED, called by an independent camera: Python grpcio in another process.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import path from 'node:path';
 import sharp from 'sharp';
 import { freePort } from '../../support/services';
-import { waitFor } from '../../support/wait';
+import { sleep, waitFor } from '../../support/wait';
+import { floodFrame, type FloodReport } from '../../fixtures/camera-intake/flood-camera';
 import { generateStubs, listening, makeCertificates, pythonSubmit, type PySpec } from '../../fixtures/camera-intake/python-camera';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
@@ -300,6 +303,102 @@ describe('camera-intake (integration, Python grpcio camera)', function () {
     assert.equal(res[0].code, 'OK');
     await waitFor('the image', () => msgs.length === 1);
     assert.ok(Buffer.compare(msgs[0].payload.image.data, big) === 0, 'the image bytes arrive unchanged');
+  });
+
+  /** The flood client in another process: `calls` Submit calls over `connections` connections, one round. */
+  function rawCalls(calls: number, connections: number, mib: number, token?: string): Promise<FloodReport> {
+    const script = path.join(__dirname, '..', '..', 'fixtures', 'camera-intake', 'flood-camera.js');
+    return new Promise((resolve, reject) => {
+      execFile(process.execPath, [script, target(), String(calls), String(connections), String(mib), '0', ...(token ? [token] : [])], { timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`flood client failed: ${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+      );
+    });
+  }
+
+  /** A raw HTTP/2 connection to the intake; `settings` holds every SETTINGS frame the intake sent, in order. */
+  async function openConnection() {
+    const session = http2.connect(`http://${target()}`);
+    session.on('error', () => {});
+    const settings: http2.Settings[] = [];
+    session.on('remoteSettings', (s) => settings.push({ ...s }));
+    let closedAt: number | undefined;
+    session.once('close', () => (closedAt = Date.now()));
+    await waitFor('the first SETTINGS', () => settings.length > 0, 5_000);
+    return { session, settings, closed: () => closedAt, openedAt: Date.now() };
+  }
+
+  /** One Submit call on `session`; resolves with its grpc-status and grpc-message. */
+  function call(session: http2.ClientHttp2Session, token?: string): Promise<{ status: number; message: string }> {
+    return new Promise((resolve, reject) => {
+      const headers: http2.OutgoingHttpHeaders = { ':method': 'POST', ':path': '/linesight.v1.InspectionIntake/Submit', 'content-type': 'application/grpc', te: 'trailers' };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const req = session.request(headers);
+      let result: { status: number; message: string } | undefined;
+      const read = (h: http2.IncomingHttpHeaders) => {
+        if (h['grpc-status'] !== undefined) result = { status: Number(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) };
+      };
+      req.on('response', read);
+      req.on('trailers', read);
+      req.on('data', () => {});
+      req.on('close', () => (result ? resolve(result) : reject(new Error(`no status; stream closed with ${req.rstCode}`))));
+      req.end(floodFrame(0.01));
+    });
+  }
+
+  describe('limits', () => {
+    it('closes connections beyond maxConnections at once; status turns yellow and a warning says why', async () => {
+      await start({ maxConnections: 2 });
+      const ci = helper.getNode('ci');
+      const report = await rawCalls(5, 5, 0.01);
+      assert.deepEqual(report.outcomes, { OK: 2, CONNECTION_CLOSED: 3 }, JSON.stringify(report));
+      await waitFor('the yellow status', () => ci.status.args.some((a: any[]) => a[0]?.fill === 'yellow' && /^connections \d+\/2, 3 refused/.test(a[0]?.text ?? '')), 10_000);
+      await waitFor('the warning', () => ci.warn.args.some((a: any[]) => /3 connection\(s\) refused at the limit of 2 open \(Max connections\)/.test(String(a[0]))), 10_000);
+      // the places are free again once those connections closed
+      assert.deepEqual((await rawCalls(2, 2, 0.01)).outcomes, { OK: 2 });
+    });
+
+    it('advertises maxCallsPerConnection as the HTTP/2 concurrent stream limit (16 by default)', async () => {
+      await start();
+      let c = await openConnection();
+      assert.equal(c.settings[0].maxConcurrentStreams, 16);
+      c.session.destroy();
+      await helper.unload();
+      await start({ maxCallsPerConnection: 3 });
+      c = await openConnection();
+      assert.equal(c.settings[0].maxConcurrentStreams, 3);
+      c.session.destroy();
+    });
+
+    it('closes a connection idle for idleTimeoutS, and keeps one that is busy', async () => {
+      await start({ idleTimeoutS: 1 });
+      const idle = await openConnection();
+      const busy = await openConnection();
+      // busy: a call every 300 ms for 2.5 s; idle: nothing
+      const until = Date.now() + 2500;
+      while (Date.now() < until) {
+        assert.equal((await call(busy.session)).status, 0);
+        await sleep(300);
+      }
+      await waitFor('the idle connection closed', () => idle.closed(), 5_000);
+      assert.ok(idle.closed()! - idle.openedAt >= 900, `closed after ${idle.closed()! - idle.openedAt} ms, not before the 1 s idle timeout`);
+      assert.equal(busy.closed(), undefined, 'the busy connection is still open');
+      await waitFor('the busy one closes once idle', () => busy.closed(), 5_000);
+    });
+
+    it('with a token, gives a connection the big receive window only once one of its calls carried the token', async () => {
+      await start({}, { token: 'tok-1' });
+      const c = await openConnection();
+      // before the token: HTTP/2's 64 KiB per call and per connection
+      assert.equal(c.settings[0].initialWindowSize, 65_535);
+      assert.equal(c.session.state.remoteWindowSize, 65_535);
+      assert.deepEqual(await call(c.session, 'wrong'), { status: 16, message: 'missing or wrong bearer token in authorization metadata' });
+      assert.deepEqual(await call(c.session), { status: 16, message: 'missing or wrong bearer token in authorization metadata' });
+      await sleep(300);
+      assert.equal(c.settings.length, 1, 'refused calls widen nothing');
+      assert.equal((await call(c.session, 'tok-1')).status, 0);
+      await waitFor('the 4 MiB window', () => c.settings.at(-1)!.initialWindowSize === 4 * 1024 * 1024 && c.session.state.remoteWindowSize! > 4_000_000, 5_000);
+      c.session.destroy();
+    });
   });
 
   describe('TLS', () => {
