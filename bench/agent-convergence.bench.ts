@@ -3,7 +3,7 @@
 // p50 and max, learning of it by MQTT and by HTTP polling alone. Baseline: pushing the same flow
 // straight into the same runtimes' admin APIs in parallel (no download, verification or health window).
 import { EdgeAgent } from '../runtime/agent/agent';
-import type { DeviceStatusReport } from '../runtime/fleet/protocol';
+import type { DeviceStatusReport } from '../contracts/fleet/protocol';
 import { probeFlow, probeTemplate } from '../test/fixtures/agent/flows';
 import { startHarness, type Harness } from '../test/integration/repo/harness';
 import { tempDir } from '../test/support/runtime-process';

@@ -1,7 +1,7 @@
 // The camera side of bench/camera-intake.bench.ts, run as its own process: sends `count` inspections with a
 // 1 MiB image, `concurrency` unary calls in flight, and prints {ok, errors, firstError, elapsedMs}.
 // Usage: node dist/bench/camera-intake-load.js <host:port> <count> <concurrency> <warmup>
-import { CameraClient, type ProtoInspection } from '../runtime/simulators/camera-client';
+import { CameraClient, type ProtoInspection } from '../runtime/dev/simulators/camera-client';
 
 async function main() {
   const [target, countS, concS, warmS] = process.argv.slice(2);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { intakeService } from '../nodes/camera-intake/intake-proto';
-import { startRuntime, type RunningRuntime } from '../runtime/tier-runtime';
+import { startRuntime, type RunningRuntime } from '../runtime/tier/tier-runtime';
 import { freePort } from '../test/support/services';
 import { waitFor } from '../test/support/wait';
 import { listening } from '../test/fixtures/camera-intake/python-camera';

@@ -9,7 +9,7 @@ import { freePort } from '../test/support/services';
 import { hasMosquitto, startPrivateMosquitto } from '../test/integration/cloud-bridge/private-mosquitto';
 import { waitFor } from '../test/support/wait';
 
-import { startRuntime, type RunningRuntime } from '../runtime/tier-runtime';
+import { startRuntime, type RunningRuntime } from '../runtime/tier/tier-runtime';
 
 /** A real tier runtime in this process (no test-helper spies in the way) running `flows`. */
 export async function runtimeWith(flows: unknown[]): Promise<RunningRuntime> {

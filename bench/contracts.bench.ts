@@ -1,6 +1,6 @@
 // Validating 1,000,000 Inspection messages with the validator generated from the TypeScript types,
 // beside JSON.parse of the same messages (the cost every flow pays anyway to read them off the wire).
-import { inspectionContract } from '../nodes/shared/contracts';
+import { inspectionContract } from '../contracts/messages';
 import { sampleInspection } from '../test/fixtures/contracts';
 import { bestOf, report } from './support/report';
 

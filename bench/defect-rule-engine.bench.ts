@@ -4,7 +4,7 @@
 // on the same data with no windows, state, verdicts or actions. Two data sets: a defect-heavy one where
 // about half the rule evaluations match (so verdict text and actions are built often), and a realistic
 // one where 1 inspection in 20 carries a defect.
-import type { Inspection } from '../nodes/shared/contracts';
+import type { Inspection } from '../contracts/messages';
 import { ManualClock, RuleEngine } from '../nodes/defect-rule/rule-engine';
 import { assertRules } from '../nodes/defect-rule/rule-validation';
 import { pointInPolygon, type Point } from '../nodes/defect-rule/geometry';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRuntime, type RunningRuntime } from '../runtime/tier-runtime';
+import { startRuntime, type RunningRuntime } from '../runtime/tier/tier-runtime';
 
 export interface BenchRuntime {
   rt: RunningRuntime;

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { hashToken } from '../runtime/fleet/protocol';
+import { hashToken } from '../contracts/fleet/protocol';
 import { RepoClient } from '../runtime/repo/client';
 import { createRepoServer } from '../runtime/repo/server';
 import { dropSchema, freshSchema, pgService, stopEmbeddedServices } from '../test/support/services';

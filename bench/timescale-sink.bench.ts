@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Inspection } from '../nodes/shared/contracts';
+import type { Inspection } from '../contracts/messages';
 import { createTableSQL, partitionSQL } from '../nodes/timescale-sink/db-schema';
 import { CONTRACT_TABLES } from '../nodes/timescale-sink/row-mapper';
 import { sampleInspection } from '../test/fixtures/contracts';

@@ -2,7 +2,7 @@
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
-const entry = path.join(__dirname, '..', 'dist', 'runtime', 'cli.js');
+const entry = path.join(__dirname, '..', 'dist', 'runtime', 'cli', 'cli.js');
 if (!fs.existsSync(entry)) {
   console.error('linesight is not built yet: run `npm run build` in ' + path.join(__dirname, '..'));
   process.exit(2);

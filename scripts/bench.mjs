@@ -20,7 +20,7 @@ function walk(dir, out = []) {
 }
 // Every benchmark runs under the node flags a tier runtime runs under (runtime/node-flags.ts), so what is
 // measured is the runtime as shipped; the raw-library baselines share the process, and so the flags.
-const { initialHeapMiB, runtimeNodeFlags } = createRequire(import.meta.url)(path.join(root, 'dist', 'runtime', 'node-flags.js'));
+const { initialHeapMiB, runtimeNodeFlags } = createRequire(import.meta.url)(path.join(root, 'dist', 'runtime', 'tier', 'node-flags.js'));
 const nodeFlags = runtimeNodeFlags(initialHeapMiB());
 console.error(`# node flags: ${nodeFlags.join(' ') || '(none)'}`);
 const files = walk(path.join(root, 'dist', 'bench')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
-const SOURCE_DIRS = ['nodes', 'runtime', 'editor-plugins', 'test', 'bench'];
+const SOURCE_DIRS = ['contracts', 'lib', 'nodes', 'runtime', 'editor-plugins', 'test', 'bench'];
 const ASSET_EXT = new Set(['.html', '.proto', '.json', '.png', '.svg', '.md', '.py', '.csv', '.jpg', '.jpeg']);
 
 function walk(dir, out = []) {

@@ -3,7 +3,7 @@
 // inspection, the monotonic send time (process.hrtime is CLOCK_MONOTONIC, comparable across processes
 // on one machine) and the round trip. Usage: node defect-rule-camera.js <config.json>; writes <out> JSON.
 import fs from 'node:fs';
-import { CameraClient } from '../../runtime/simulators/camera-client';
+import { CameraClient } from '../../runtime/dev/simulators/camera-client';
 
 interface LoadConfig {
   target: string;

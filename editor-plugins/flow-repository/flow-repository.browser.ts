@@ -3,9 +3,9 @@
 // diff two versions, deploy with a strategy and gates, watch the rollout, pause, resume, cancel or roll back a
 // deployment, see the fleet with each device's reasons (e.g. what a gate waits for). Every call goes
 // to this runtime's admin routes (linesight/repository/api/...), which hold the repository token.
-import { changedParts, diffFlows, type FlowDiff } from '../../runtime/fleet/flow-diff';
+import { changedParts, diffFlows, type FlowDiff } from '../../contracts/fleet/flow-diff';
 import { formFields, readForm, type ParameterSchema } from './schema-form';
-import { fillParameters } from '../../runtime/fleet/parameters';
+import { fillParameters } from '../../contracts/fleet/parameters';
 import { deploymentBody } from './deploy-form';
 import { ACTION_LABELS, actionsFor, type DeploymentAction } from './deployment-actions';
 

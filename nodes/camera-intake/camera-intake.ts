@@ -2,8 +2,8 @@
 // one message with an `Inspection` payload, and refuses work (RESOURCE_EXHAUSTED) when the flow is behind.
 import type { NodeAPI } from 'node-red';
 import fs from 'node:fs';
-import { Backoff } from '../shared/backoff';
-import { defineNode, status } from '../shared/node-kit';
+import { Backoff } from '../../lib/backoff';
+import { defineNode, status } from '../kit/node-kit';
 import { Admission } from './admission';
 import type { CameraIntakeConfig, CameraIntakeCredentials } from './camera-intake.schema';
 import { describeProblems, mapInspection } from './inspection-mapper';

@@ -1,8 +1,8 @@
 // Turns a decoded linesight.v1.Inspection (proto field names) into the `Inspection` contract, or into
 // the list of fields that are wrong. Problems name the proto field, since that is what the camera sent.
-import { inspectionContract } from '../shared/contracts';
-import type { Detection, ImageFormat, Inspection } from '../shared/contracts';
-import type { FieldProblem } from '../shared/schemas';
+import { inspectionContract } from '../../contracts/messages';
+import type { Detection, ImageFormat, Inspection } from '../../contracts/messages';
+import type { FieldProblem } from '../../contracts/schemas';
 
 /** The decoded proto message (proto-loader with keepCase, longs as Number, bytes as Buffer). */
 export interface ProtoInspection {

@@ -1,7 +1,7 @@
 // What camera-intake's status dot and warnings say, from two snapshots of its counters a moment apart.
 // Pure, so the wording and colours are tested without a server.
 import type { NodeStatus } from 'node-red';
-import { fmt, status } from '../shared/node-kit';
+import { fmt, status } from '../kit/node-kit';
 
 export interface IntakeSnapshot {
   port: number;

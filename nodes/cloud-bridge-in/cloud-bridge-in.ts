@@ -4,7 +4,7 @@ import type { NodeAPI } from 'node-red';
 import type { InboundMessage, LinkState } from '../cloud-broker/broker-connection';
 import { useBroker } from '../cloud-broker/use-broker';
 import { RateMeter, linkStatus } from '../cloud-bridge/status';
-import { defineNode, fmt, status } from '../shared/node-kit';
+import { defineNode, fmt, status } from '../kit/node-kit';
 import type { CloudBridgeInConfig } from './cloud-bridge-in.schema';
 import { parseFilters, topicReader } from './filters';
 import { Inbound, type InboundOutput } from './inbound';

@@ -1,7 +1,7 @@
 // The downlink core: decodes MQTT messages back into the contracts, drops duplicates by message id within
 // a bounded window, and joins an inspection with its separately sent image.
-import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection } from '../shared/contracts';
-import { LinesightError } from '../shared/node-kit';
+import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection } from '../../contracts/messages';
+import { LinesightError } from '../kit/node-kit';
 import type { InboundMessage } from '../cloud-broker/broker-connection';
 import { fromWire, type Decoded, type Kind } from '../cloud-bridge/wire-format';
 

@@ -2,9 +2,9 @@
 // contract, renders the topic, gives each entry its stable message id, and splits an inspection's image
 // into its own binary message.
 import crypto from 'node:crypto';
-import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection, type LineAction, type TagSample } from '../shared/contracts';
-import { LinesightError } from '../shared/node-kit';
-import type { FieldProblem } from '../shared/schemas';
+import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection, type LineAction, type TagSample } from '../../contracts/messages';
+import { LinesightError } from '../kit/node-kit';
+import type { FieldProblem } from '../../contracts/schemas';
 import { KINDS, imageContentType, type Kind, type OutboxMeta } from './wire-format';
 
 export interface OutboundOptions {

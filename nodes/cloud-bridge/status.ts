@@ -1,7 +1,7 @@
 // Status text shared by cloud-bridge and cloud-bridge-in: link state, backlog, rate, drops.
 import type { NodeStatus } from 'node-red';
 import type { LinkState } from '../cloud-broker/broker-connection';
-import { fmt, status } from '../shared/node-kit';
+import { fmt, status } from '../kit/node-kit';
 
 /** Messages per second from a growing counter, over the last few seconds. */
 export class RateMeter {

@@ -3,7 +3,7 @@
 // from the outbox only when the broker acknowledges it. A lost link rewinds to the oldest unacknowledged
 // message, so order per topic holds and nothing is skipped (the receiver drops the duplicates by id).
 import { EventEmitter } from 'node:events';
-import type { DurableQueue, QueuedItem } from '../shared/durable-queue';
+import type { DurableQueue, QueuedItem } from '../../lib/durable-queue';
 import type { OutboxEntry } from './outbound';
 import type { OutboxMeta } from './wire-format';
 

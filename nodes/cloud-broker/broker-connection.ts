@@ -3,8 +3,8 @@
 // re-subscribes after each reconnect, and turns library errors into sentences a person can act on.
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
-import { Backoff, type BackoffOptions } from '../shared/backoff';
-import { redactText } from '../shared/redact';
+import { Backoff, type BackoffOptions } from '../../lib/backoff';
+import { redactText } from '../../lib/redact';
 import { topicMatches as matches } from './topic-filter';
 
 export interface BrokerOptions {

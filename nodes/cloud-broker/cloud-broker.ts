@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { NodeAPI } from 'node-red';
-import { defineNode, LinesightError } from '../shared/node-kit';
+import { defineNode, LinesightError } from '../kit/node-kit';
 import { BrokerConnection } from './broker-connection';
 import type { CloudBrokerConfig } from './cloud-broker.schema';
 import type { BrokerHandle } from './use-broker';

@@ -1,6 +1,6 @@
 // How a cloud-bridge node finds the connection of the cloud-broker config node it names.
 import type { NodeAPI } from 'node-red';
-import { LinesightError } from '../shared/node-kit';
+import { LinesightError } from '../kit/node-kit';
 import type { BrokerConnection } from './broker-connection';
 
 /** What the cloud-broker config node exposes to its users. */

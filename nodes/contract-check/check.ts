@@ -1,6 +1,6 @@
 // The pure check behind contract-check: which contract a payload carries and what is wrong with it.
-import { contractOf, inspectionContract, lineActionContract, tagSampleContract } from '../shared/contracts';
-import type { FieldProblem } from '../shared/schemas';
+import { contractOf, inspectionContract, lineActionContract, tagSampleContract } from '../../contracts/messages';
+import type { FieldProblem } from '../../contracts/schemas';
 import type { ContractCheckConfig } from './contract-check.schema';
 
 export function checkPayload(contract: ContractCheckConfig['contract'], payload: unknown): { kind?: string; problems: FieldProblem[] } {

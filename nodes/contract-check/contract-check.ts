@@ -2,7 +2,7 @@
 // rest to output 2 with the fields that failed, so data from outside (HTTP, files, other vendors)
 // is checked once at the edge of a flow.
 import type { NodeAPI } from 'node-red';
-import { defineNode, status, fmt } from '../shared/node-kit';
+import { defineNode, status, fmt } from '../kit/node-kit';
 import { checkPayload } from './check';
 import type { ContractCheckConfig } from './contract-check.schema';
 

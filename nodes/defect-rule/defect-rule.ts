@@ -2,8 +2,8 @@
 // carries out (output 1) and the inspection with its verdict (output 2). The engine is rule-engine.ts;
 // this adapter maps config, messages, status and the editor's admin routes onto it.
 import type { NodeAPI, NodeMessage } from 'node-red';
-import { defineNode, status, fmt, LinesightError } from '../shared/node-kit';
-import { inspectionContract, type LineAction } from '../shared/contracts';
+import { defineNode, status, fmt, LinesightError } from '../kit/node-kit';
+import { inspectionContract, type LineAction } from '../../contracts/messages';
 import type { DefectRuleConfig } from './defect-rule.schema';
 import { RuleEngine, type PendingReset } from './rule-engine';
 import { assertRules, parseClassList, ruleProblems } from './rule-validation';

@@ -1,7 +1,7 @@
 // Evaluates inspections against validated defect rules: detection matching, the five window kinds kept
 // per (rule, line) with bounded memory, cooldown, and hold/reset. Time comes from an injected clock, so
 // tests and the editor's "try it" panel drive it deterministically.
-import type { Detection, Inspection, LineAction } from '../shared/contracts';
+import type { Detection, Inspection, LineAction } from '../../contracts/messages';
 import type { DefectRule, DefectRuleWrite } from './defect-rule.schema';
 import { compileRoi, type RoiTest } from './geometry';
 import { rateThreshold, resetWritesOf } from './rule-validation';

@@ -1,7 +1,7 @@
 // The editor's "try it" panel: runs pasted inspections through a draft rule set with a fresh engine on a
 // manual clock, so windows, cooldowns and hold resets show exactly what the deployed node would do.
-import type { Inspection, LineAction } from '../shared/contracts';
-import { inspectionContract } from '../shared/contracts';
+import type { Inspection, LineAction } from '../../contracts/messages';
+import { inspectionContract } from '../../contracts/messages';
 import { ManualClock, RuleEngine, type Verdict } from './rule-engine';
 import { parseClassList, ruleProblems, type RuleProblem } from './rule-validation';
 import type { DefectRule } from './defect-rule.schema';

@@ -1,6 +1,6 @@
 // Checks a rule set before it is used: the generated DefectRule schema (types, ranges, unknown fields)
 // and the meaning a schema cannot express. Every problem names the rule id, the field and the reason.
-import { loadSchema, validatorFor, toProblems, ValidationError } from '../shared/schemas';
+import { loadSchema, validatorFor, toProblems, ValidationError } from '../../contracts/schemas';
 import type { DefectRule, DefectRuleWrite } from './defect-rule.schema';
 import { polygonArea2 } from './geometry';
 

@@ -2,7 +2,7 @@
 // thumbnail, crops of each detection box (from the full-resolution image) and a copy with boxes drawn.
 import sharp from 'sharp';
 import type { Sharp, SharpOptions } from 'sharp';
-import type { BoundingBox, Detection, ImageFormat, InspectionImage } from '../shared/contracts';
+import type { BoundingBox, Detection, ImageFormat, InspectionImage } from '../../contracts/messages';
 
 export type OutputFormat = 'jpeg' | 'webp' | 'avif' | 'png';
 

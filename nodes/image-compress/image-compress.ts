@@ -2,8 +2,8 @@
 // per-detection crops and an annotated copy; bounded concurrency and a bounded queue.
 import type { NodeAPI } from 'node-red';
 import os from 'node:os';
-import type { Inspection } from '../shared/contracts';
-import { defineNode, fmt, LinesightError, status } from '../shared/node-kit';
+import type { Inspection } from '../../contracts/messages';
+import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
 import { compressImage, type CompressOptions } from './compressor';
 import type { ImageCompressConfig } from './image-compress.schema';
 import { WorkQueue } from './work-queue';

@@ -1,6 +1,6 @@
 // The connection states every connector reports and every node using an endpoint shows.
 import type { NodeStatus } from 'node-red';
-import { status } from '../shared/node-kit';
+import { status } from '../kit/node-kit';
 
 export type ConnectionPhase = 'connecting' | 'connected' | 'disconnected' | 'closed';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { PlcEndpointConfig } from './plc-endpoint.schema';
 import { ModbusDriver } from './modbus-driver';
 import type { PlcDriver } from './plc-driver';
-import { redactUrl } from '../shared/redact';
+import { redactUrl } from '../../lib/redact';
 import { TagTable } from './tag-table';
 
 export interface EndpointCredentials {

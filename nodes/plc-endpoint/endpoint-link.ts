@@ -1,6 +1,6 @@
 // How plc-read and plc-write find their endpoint's shared driver.
 import type { NodeAPI } from 'node-red';
-import { LinesightError, type Node } from '../shared/node-kit';
+import { LinesightError, type Node } from '../kit/node-kit';
 import type { PlcDriver } from './plc-driver';
 
 /** What plc-read/plc-write find on the plc-endpoint config node. */

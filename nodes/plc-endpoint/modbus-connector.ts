@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import ModbusRTU from 'modbus-serial';
-import { Backoff } from '../shared/backoff';
+import { Backoff } from '../../lib/backoff';
 import type { ModbusArea } from './modbus-address';
 import type { ConnectionState } from './connection-state';
 

@@ -1,7 +1,7 @@
 // The Modbus side of an endpoint: plans merged reads over the connector, decodes them into tag samples,
 // and checks then sends writes.
 import { EventEmitter } from 'node:events';
-import type { TagSample } from '../shared/contracts.schema';
+import type { TagSample } from '../../contracts/messages.schema';
 import type { ConnectionState } from './connection-state';
 import { ModbusConnector, type ModbusConnectorOptions } from './modbus-connector';
 import { planReads, type ReadBlock } from './modbus-plan';

@@ -21,14 +21,14 @@ import {
   type DataValue,
   type UserIdentityInfo,
 } from 'node-opcua';
-import { Backoff } from '../shared/backoff';
-import type { TagSample } from '../shared/contracts.schema';
+import { Backoff } from '../../lib/backoff';
+import type { TagSample } from '../../contracts/messages.schema';
 import type { ConnectionState } from './connection-state';
 import { checkWritable, WriteError, type PlcDriver, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
 import type { PlcEndpointConfig } from './plc-endpoint.schema';
 import { toRaw, type CodecTag } from './tag-codec';
 import type { OpcuaTag, PlcTag, TagTable } from './tag-table';
-import { redactUrl } from '../shared/redact';
+import { redactUrl } from '../../lib/redact';
 
 export interface OpcuaDriverOptions {
   device: string;

@@ -2,7 +2,7 @@
 // (never rejecting: a failed read gives quality 'bad' with the reason), write checked values, and for
 // OPC UA subscribe to changes. Writes are checked completely before the first one is sent.
 import type { EventEmitter } from 'node:events';
-import type { TagSample } from '../shared/contracts.schema';
+import type { TagSample } from '../../contracts/messages.schema';
 import type { ConnectionState } from './connection-state';
 import type { PlcTag, TagTable } from './tag-table';
 

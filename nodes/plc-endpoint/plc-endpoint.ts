@@ -2,7 +2,7 @@
 // its tag table. Every plc-read/plc-write using it shares the connection and shows its state.
 import type { NodeAPI } from 'node-red';
 import path from 'node:path';
-import { defineNode, LinesightError } from '../shared/node-kit';
+import { defineNode, LinesightError } from '../kit/node-kit';
 import type { PlcEndpointNode } from './endpoint-link';
 import { statusFor, type ConnectionState } from './connection-state';
 import { createDriver } from './create-driver';

@@ -2,8 +2,8 @@
 // are merged into the fewest requests; OPC UA uses a subscription. Sends TagSample[] in msg.payload and
 // {tagName: value} in msg.values; a failed read sends quality 'bad' samples with the reason.
 import type { NodeAPI } from 'node-red';
-import type { TagSample } from '../shared/contracts.schema';
-import { defineNode, fmt, status, type NodeMessage } from '../shared/node-kit';
+import type { TagSample } from '../../contracts/messages.schema';
+import { defineNode, fmt, status, type NodeMessage } from '../kit/node-kit';
 import type { ConnectionState } from '../plc-endpoint/connection-state';
 import { linkEndpoint } from '../plc-endpoint/endpoint-link';
 import { StatusThrottle } from '../plc-endpoint/status-throttle';

@@ -1,7 +1,7 @@
 // Report-by-exception: passes a sample on only when it differs from the last one reported for its tag
 // by more than the tag's deadband, or its quality changed. Bad samples are always reported when the
 // quality turns bad, so a failing read is never swallowed.
-import type { TagSample } from '../shared/contracts.schema';
+import type { TagSample } from '../../contracts/messages.schema';
 
 export class ExceptionFilter {
   private readonly last = new Map<string, TagSample>();

@@ -2,7 +2,7 @@
 // LineAction from defect-rule. Every write of a message is checked (tag known, writable, type, range)
 // before the first is sent; the message goes on with `msg.written` once all landed.
 import type { NodeAPI } from 'node-red';
-import { defineNode, fmt, status } from '../shared/node-kit';
+import { defineNode, fmt, status } from '../kit/node-kit';
 import { linkEndpoint } from '../plc-endpoint/endpoint-link';
 import { writesFromPayload, WriteError } from '../plc-endpoint/plc-driver';
 import { StatusThrottle } from '../plc-endpoint/status-throttle';

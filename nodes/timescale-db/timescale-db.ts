@@ -1,7 +1,7 @@
 // timescale-db: the config node that owns one PostgreSQL/TimescaleDB connection pool, shared by every
 // timescale-sink that points at it. The password lives in Node-RED credentials.
 import type { NodeAPI } from 'node-red';
-import { defineNode } from '../shared/node-kit';
+import { defineNode } from '../kit/node-kit';
 import { Database } from './connection';
 import type { TimescaleDbConfig } from './timescale-db.schema';
 

@@ -3,8 +3,8 @@
 // the database is away the batch waits and the retry backs off; rows beyond `maxMemoryRows` go to a disk
 // spool (or are refused when there is none), so memory never grows without bound. A batch the database
 // refuses for data reasons is split in halves until the bad rows are found; the rest are written.
-import { Backoff } from '../shared/backoff';
-import { LinesightError } from '../shared/node-kit';
+import { Backoff } from '../../lib/backoff';
+import { LinesightError } from '../kit/node-kit';
 import type { ErrorClass } from './copy-writer';
 import type { Row } from './row-mapper';
 

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Inspection } from '../shared/contracts';
+import type { Inspection } from '../../contracts/messages';
 
 const EXT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', raw: 'bin' };
 

@@ -2,9 +2,9 @@
 // custom table through a column mapping. Each row remembers which message field each value came from, so
 // a row the database refuses can be reported by field. Values stay values: they reach SQL only as
 // parameters or COPY data.
-import { LinesightError } from '../shared/node-kit';
-import { inspectionContract, lineActionContract, tagSampleContract } from '../shared/contracts';
-import type { Inspection, LineAction, TagSample } from '../shared/contracts';
+import { LinesightError } from '../kit/node-kit';
+import { inspectionContract, lineActionContract, tagSampleContract } from '../../contracts/messages';
+import type { Inspection, LineAction, TagSample } from '../../contracts/messages';
 import { assertIdentifier } from './identifiers';
 
 export type ColumnType = 'timestamptz' | 'text' | 'integer' | 'bigint' | 'double precision' | 'boolean' | 'jsonb' | 'bytea';

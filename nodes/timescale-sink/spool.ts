@@ -1,7 +1,7 @@
 // The sink's disk spool: batches serialised with v8 (keeps Buffers, numbers and nulls exactly) into the
 // shared DurableQueue. A spooled row no longer belongs to a live message, so it is stored without its ticket.
 import v8 from 'node:v8';
-import { DurableQueue } from '../shared/durable-queue';
+import { DurableQueue } from '../../lib/durable-queue';
 import type { Spool, SpooledBatch } from './batch-writer';
 import type { Row } from './row-mapper';
 

@@ -3,8 +3,8 @@
 // The work is in write-pipeline.ts and its modules; this file maps it onto Node-RED.
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { Backoff } from '../shared/backoff';
-import { defineNode, fmt, LinesightError, status } from '../shared/node-kit';
+import { Backoff } from '../../lib/backoff';
+import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
 import type { Database } from '../timescale-db/connection';
 import type { WriterState } from './batch-writer';
 import { DiskSpool } from './spool';

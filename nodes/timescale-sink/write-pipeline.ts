@@ -2,9 +2,9 @@
 // it until each of its rows is written (or stored in the spool, or refused), prepare the tables on first
 // use, pick COPY or unnest, keep partitions ahead of the data, and retry while the database is away.
 import type { Pool } from 'pg';
-import { Backoff } from '../shared/backoff';
-import { LinesightError } from '../shared/node-kit';
-import type { Inspection } from '../shared/contracts';
+import { Backoff } from '../../lib/backoff';
+import { LinesightError } from '../kit/node-kit';
+import type { Inspection } from '../../contracts/messages';
 import type { ServerInfo } from '../timescale-db/connection';
 import { BatchWriter, type Spool, type WriterState } from './batch-writer';
 import { classifyError, CopyWriter, explainRowError, UnnestWriter, type TableWriter } from './copy-writer';

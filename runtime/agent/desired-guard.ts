@@ -2,7 +2,7 @@
 // signed whole by the pinned repository key, addressed to this device, and not older than the newest state
 // this device accepted (that generation is kept on disk next to the pinned key, so a restart cannot be
 // replayed into a downgrade). The broker is a transport, never an authority.
-import { canonicalJson, keyFingerprint, verifyDesiredState, type DesiredState } from '../fleet/protocol';
+import { canonicalJson, keyFingerprint, verifyDesiredState, type DesiredState } from '../../contracts/fleet/protocol';
 import { desiredProblems } from './desired-source';
 import type { AgentStore } from './last-good';
 

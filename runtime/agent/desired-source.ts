@@ -3,8 +3,8 @@
 // when the broker is down). Emits 'desired' (DesiredState, via) whenever a source delivers a state.
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
-import { Backoff } from '../../nodes/shared/backoff';
-import { fleetTopics, type DesiredState } from '../fleet/protocol';
+import { Backoff } from '../../lib/backoff';
+import { fleetTopics, type DesiredState } from '../../contracts/fleet/protocol';
 import type { DeviceApi } from './device-api';
 
 export type DesiredVia = 'mqtt' | 'http';

@@ -3,7 +3,7 @@
 // typed client (one HTTP path for the CLI, the sidebar and the agent); failures become DeviceApiError
 // with the HTTP status the agent's retry and rollback decisions read. The client (and its token) is
 // never kept in an enumerable field.
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
 import { RepoApiError, RepoClient } from '../repo/client';
 
 export class DeviceApiError extends Error {

@@ -1,7 +1,7 @@
 // Notices hand edits made in the runtime's own editor: the agent keeps the revision and content Node-RED
 // reported right after the agent's own deploy, and compares what the runtime runs now against it.
-import { canonicalJson } from '../fleet/protocol';
-import { diffFlows, type FlowDiff } from '../fleet/flow-diff';
+import { canonicalJson } from '../../contracts/fleet/protocol';
+import { diffFlows, type FlowDiff } from '../../contracts/fleet/flow-diff';
 import type { FlowsWithRev } from './runtime-admin';
 
 export function describeDiff(diff: FlowDiff): string {

@@ -2,8 +2,8 @@
 // it works with any broker; reconnects with backoff and jitter instead of mqtt.js's fixed period.
 // Credentials come from the URL's userinfo or from options; the URL is only ever logged without them.
 import mqtt, { type MqttClient } from 'mqtt';
-import { Backoff } from '../../nodes/shared/backoff';
-import { redactText, redactUrl, splitUrlCredentials } from '../../nodes/shared/redact';
+import { Backoff } from '../../lib/backoff';
+import { redactText, redactUrl, splitUrlCredentials } from '../../lib/redact';
 
 export interface FleetBrokerLogin {
   /** Broker user name; a production broker's ACL expects the device id (see docker/mosquitto/acl). */

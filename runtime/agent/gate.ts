@@ -1,7 +1,7 @@
 // The deploy gate a deployment may carry: apply only inside a local-time window, and only while the
 // line is idle (a global context key that the running flow keeps up to date, read through the child's
 // admin API). Pure: the clock and the tag reader are passed in.
-import type { DeployGate } from '../fleet/protocol';
+import type { DeployGate } from '../../contracts/fleet/protocol';
 
 export interface GateVerdict {
   open: boolean;

@@ -2,8 +2,8 @@
 // with no network), the versions that failed here (never retried automatically), and the repository key.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DesiredState } from '../fleet/protocol';
-import { ensurePrivateDir, makeTreePrivate, writePrivateFile } from '../private-files';
+import type { DesiredState } from '../../contracts/fleet/protocol';
+import { ensurePrivateDir, makeTreePrivate, writePrivateFile } from '../../lib/private-files';
 
 export interface LastGood {
   /** "slug@semver" */

@@ -2,8 +2,8 @@
 // to the repository. Only the newest report matters, so a report that cannot be delivered is replaced by
 // the next one rather than queued; failed POSTs retry with backoff.
 import type { MqttClient } from 'mqtt';
-import { Backoff } from '../../nodes/shared/backoff';
-import { fleetTopics, type DeviceStatusReport } from '../fleet/protocol';
+import { Backoff } from '../../lib/backoff';
+import { fleetTopics, type DeviceStatusReport } from '../../contracts/fleet/protocol';
 import type { DeviceApi } from './device-api';
 
 export class Reporter {

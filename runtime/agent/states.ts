@@ -1,7 +1,7 @@
 // The agent's states and the only transitions allowed between them. One state at a time, named, with
 // the data it needs; the agent asks `canTransition` before every move, so an impossible move is a bug
 // that shows up at once instead of a combination of flags.
-import type { DeviceState } from '../fleet/protocol';
+import type { DeviceState } from '../../contracts/fleet/protocol';
 
 export type AgentStateName =
   | 'starting'

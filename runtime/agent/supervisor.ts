@@ -2,15 +2,15 @@
 // down): starts it on the flow the agent chooses, logs in with a per-launch password, restarts it with
 // backoff when it dies, and stops restarting once it crash-loops (N exits within T), telling the agent.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { initialHeapMiB, runtimeNodeFlags } from '../node-flags';
+import { initialHeapMiB, runtimeNodeFlags } from '../tier/node-flags';
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { Backoff } from '../../nodes/shared/backoff';
+import { Backoff } from '../../lib/backoff';
 import { PACKAGE_ROOT } from '../paths';
-import { ensurePrivateDir, writePrivateFile } from '../private-files';
-import type { Tier } from '../tier-runtime';
+import { ensurePrivateDir, writePrivateFile } from '../../lib/private-files';
+import type { Tier } from '../tier/tier-runtime';
 import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, isChildMessage, type ChildLogMessage, type NodeProblem } from './child-ipc';
 import { RuntimeAdmin } from './runtime-admin';
 

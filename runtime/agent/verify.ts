@@ -2,7 +2,7 @@
 // its hash and Ed25519 signature must hold, and it may use only node types this runtime already has
 // (deploying never installs anything) and that this device does not refuse (its own node-type policy,
 // which holds even for a version the repository signed).
-import { flowSha256, verifyFlow, type DesiredState, type VersionDocument } from '../fleet/protocol';
+import { flowSha256, verifyFlow, type DesiredState, type VersionDocument } from '../../contracts/fleet/protocol';
 
 export type DesiredVersion = NonNullable<DesiredState['version']>;
 

@@ -4,7 +4,7 @@
 // bulk-load must use batched INSERT ... SELECT FROM unnest(...) here.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { ensurePrivateDir } from '../private-files';
+import { ensurePrivateDir } from '../../lib/private-files';
 
 export interface EmbeddedPostgres {
   url: string;

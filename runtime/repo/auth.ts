@@ -3,8 +3,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateSigningKeys, hashToken } from '../fleet/protocol';
-import { PRIVATE_FILE_MODE, ensurePrivateDir, makeFilePrivate } from '../private-files';
+import { generateSigningKeys, hashToken } from '../../contracts/fleet/protocol';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, makeFilePrivate } from '../../lib/private-files';
 
 export type Principal = { kind: 'admin'; name: string } | { kind: 'device'; deviceId: string };
 

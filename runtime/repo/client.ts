@@ -1,6 +1,6 @@
 // Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
 // editor sidebar's server side. No dependencies beyond Node's fetch.
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../fleet/protocol';
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import type { DeploymentView, DeviceView, TemplateView } from './store';
 

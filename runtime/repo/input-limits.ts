@@ -2,7 +2,7 @@
 // text and jsonb cannot hold them), no lone UTF-16 surrogates (jsonb refuses them, text would store U+FFFD
 // silently), nesting at most MAX_JSON_DEPTH deep (the flow and schema checks recurse), and a body size per
 // route. Checked without recursion, so a value nested 10,000 deep is refused, not a stack overflow.
-import type { FieldProblem } from '../../nodes/shared/schemas';
+import type { FieldProblem } from '../../contracts/schemas';
 
 /** Deepest nesting of arrays and objects accepted in any body (a Node-RED flow needs far less). */
 export const MAX_JSON_DEPTH = 64;

@@ -3,8 +3,8 @@
 // with an `exec` node would be a remote shell on the whole fleet: `exec` is refused unless the operator
 // says otherwise. Checked when a template is created, a version published and a deployment made.
 import fs from 'node:fs';
-import type { FieldProblem } from '../../nodes/shared/schemas';
-import { assertValid, ValidationError } from '../../nodes/shared/schemas';
+import type { FieldProblem } from '../../contracts/schemas';
+import { assertValid, ValidationError } from '../../contracts/schemas';
 import type { RepoNodeTypePolicy } from './api.schema';
 
 export type { RepoNodeTypePolicy };

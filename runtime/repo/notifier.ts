@@ -1,8 +1,8 @@
 // Publishes each device's desired state, retained, on `linesight/fleet/{deviceId}/desired`, so an agent
 // learns of a change at once and a newly connected agent gets the current state from the broker.
 import mqtt, { type MqttClient } from 'mqtt';
-import { fleetTopics, type DesiredState } from '../fleet/protocol';
-import { redactText, splitUrlCredentials } from '../../nodes/shared/redact';
+import { fleetTopics, type DesiredState } from '../../contracts/fleet/protocol';
+import { redactText, splitUrlCredentials } from '../../lib/redact';
 
 export interface DesiredNotifier {
   publish(state: DesiredState): Promise<void>;

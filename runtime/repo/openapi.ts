@@ -1,8 +1,8 @@
 // The OpenAPI 3.1 document of the repository API, served at /api/v1/openapi.json. Request schemas are the
 // JSON Schemas generated from api.schema.ts (the same ones the server validates with); a test checks that
 // the paths here and the Express routes are the same set.
-import { loadSchema } from '../../nodes/shared/schemas';
-import { API_ROOT } from '../fleet/protocol';
+import { loadSchema } from '../../contracts/schemas';
+import { API_ROOT } from '../../contracts/fleet/protocol';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
 
 const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];

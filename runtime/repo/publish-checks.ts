@@ -1,6 +1,6 @@
 // What a flow must satisfy before it can be published as a version: a well-formed Node-RED flow whose node
 // types all exist and whose parameter references are all declared in the template's parameter schema.
-import type { FieldProblem } from '../../nodes/shared/schemas';
+import type { FieldProblem } from '../../contracts/schemas';
 import semver from 'semver';
 
 type NodeObj = Record<string, unknown> & { id: string; type: string };

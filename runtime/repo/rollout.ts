@@ -1,6 +1,6 @@
 // The deployment state machine, pure: which devices go in which wave, which wave to release next given
 // what the devices reported, when a deployment is complete or halted, and how a report moves a device.
-import type { DeviceStatusReport } from '../fleet/protocol';
+import type { DeviceStatusReport } from '../../contracts/fleet/protocol';
 
 /** A device's progress in one deployment. `queued`: its wave is not released yet. */
 export type TargetState = 'queued' | 'pending' | 'downloading' | 'verifying' | 'waiting' | 'running' | 'failed' | 'rolled back' | 'superseded' | 'cancelled';

@@ -4,9 +4,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import crypto from 'node:crypto';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { assertValid, ValidationError } from '../../nodes/shared/schemas';
+import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
-import { API_ROOT, flowSha256, type DeviceStatusReport } from '../fleet/protocol';
+import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
 import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
 import { openDatabase, type RepoDb } from './db';
@@ -16,8 +16,8 @@ import { availableNodeTypes } from './node-types';
 import type { RepoNodeTypePolicy } from './node-policy';
 import { createMqttNotifier, type DesiredNotifier } from './notifier';
 import { openApiDocument } from './openapi';
-import { ensurePrivateDir } from '../private-files';
-import { redactText, redactUrl } from '../../nodes/shared/redact';
+import { ensurePrivateDir } from '../../lib/private-files';
+import { redactText, redactUrl } from '../../lib/redact';
 import { ApiError, RepoStore } from './store';
 
 /** How many devices' desired states are read and published at once after a change. */

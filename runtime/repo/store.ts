@@ -4,8 +4,8 @@
 import Ajv from 'ajv';
 import crypto from 'node:crypto';
 import semver from 'semver';
-import type { FieldProblem } from '../../nodes/shared/schemas';
-import { API_ROOT, canonicalJson, flowSha256, signDesiredState, signFlow, type DeployGate, type DesiredState, type DeviceStatusReport } from '../fleet/protocol';
+import type { FieldProblem } from '../../contracts/schemas';
+import { API_ROOT, canonicalJson, flowSha256, signDesiredState, signFlow, type DeployGate, type DesiredState, type DeviceStatusReport } from '../../contracts/fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { hashToken, newToken, sameHash, type Principal } from './auth';
 import { advisoryXactLock, type RepoDb } from './db';

@@ -9,7 +9,7 @@ import { browserAvailable, launchBrowser, type Browser } from './support/browser
 import { closeTray, deploy, dragFromPalette, openEditor, openNode, paletteTypes, statusText, wire, invalidNodes } from './support/editor';
 import { freePort } from '../support/services';
 import { rawClient, startPymodbus, type Peer } from '../integration/plc/peers';
-import { CameraClient, toProtoInspection } from '../../runtime/simulators/camera-client';
+import { CameraClient, toProtoInspection } from '../../runtime/dev/simulators/camera-client';
 
 describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function () {
   this.timeout(180_000);

@@ -8,8 +8,8 @@ import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../support/ru
 import { freePort, mqttService } from '../support/services';
 import { waitFor } from '../support/wait';
 import { startPymodbus, type Peer } from '../integration/plc/peers';
-import { startChild, type Child } from '../../runtime/demo/children';
-import { defaultParameters, loadTemplate } from '../../runtime/demo/templates';
+import { startChild, type Child } from '../../runtime/dev/demo/children';
+import { defaultParameters, loadTemplate } from '../../runtime/dev/demo/templates';
 import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { clickTab, closeTray, openEditor, openNode } from './support/editor';
 import { openRepositorySidebar, selectTemplate, startTestRepo, type TestRepo } from './support/repo';

@@ -7,7 +7,7 @@ import { freePort } from '../support/services';
 import { waitFor } from '../support/wait';
 import { sampleInspection } from '../fixtures/contracts';
 import { rawClient, startPymodbus, type Peer } from '../integration/plc/peers';
-import { CameraClient, toProtoInspection } from '../../runtime/simulators/camera-client';
+import { CameraClient, toProtoInspection } from '../../runtime/dev/simulators/camera-client';
 import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { clickTab, deploy, openEditor } from './support/editor';
 import { openRepositorySidebar, selectTemplate, startTestRepo, type TestRepo } from './support/repo';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../runtime/paths';
 import { freePort } from './services';
-import { initialHeapMiB, runtimeNodeFlags } from '../../runtime/node-flags';
+import { initialHeapMiB, runtimeNodeFlags } from '../../runtime/tier/node-flags';
 
 export interface RuntimeProcess {
   url: string;

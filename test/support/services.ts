@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../runtime/embedded/postgres';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../runtime/embedded/broker';
-import { redactUrl } from '../../nodes/shared/redact';
+import { redactUrl } from '../../lib/redact';
 
 export interface PgService {
   url: string;

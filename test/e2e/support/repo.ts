@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { Page } from 'playwright-core';
 import { createRepoServer, type RepoServer } from '../../../runtime/repo/server';
 import { RepoClient } from '../../../runtime/repo/client';
-import { loadTemplate, publishTemplate } from '../../../runtime/demo/templates';
+import { loadTemplate, publishTemplate } from '../../../runtime/dev/demo/templates';
 import { tempDir } from '../../support/runtime-process';
 import { clickTab } from './editor';
 

@@ -2,7 +2,7 @@
 // the retained MQTT message with polling set an hour apart.
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { fleetTopics, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
+import { fleetTopics, type DeviceStatusReport } from '../../../contracts/fleet/protocol';
 import { probeFlow } from '../../fixtures/agent/flows';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { Client } from 'pg';
 import { EdgeAgent, type AgentOptions, type StateChange } from '../../../runtime/agent/agent';
 import type { DesiredVia } from '../../../runtime/agent/desired-source';
-import { fleetTopics, type DesiredState, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
+import { fleetTopics, type DesiredState, type DeviceStatusReport } from '../../../contracts/fleet/protocol';
 import type { RepoDeploymentCreate } from '../../../runtime/repo/api.schema';
 import type { RepoServerOptions } from '../../../runtime/repo/server';
 import type { DeviceView } from '../../../runtime/repo/client';

@@ -5,7 +5,7 @@
 // real state back.
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { fleetTopics, type DesiredState } from '../../../runtime/fleet/protocol';
+import { fleetTopics, type DesiredState } from '../../../contracts/fleet/protocol';
 import { probeFlow } from '../../fixtures/agent/flows';
 import { waitFor } from '../../support/wait';
 import { startFleet, uniqueId, type AgentUnderTest, type Fleet } from './fleet';

@@ -3,7 +3,7 @@
 // the window it makes the running device degraded until it recovers.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startPlcSimulator, type PlcSimulator } from '../../../runtime/simulators/plc';
+import { startPlcSimulator, type PlcSimulator } from '../../../runtime/dev/simulators/plc';
 import { cameraFlow, plcFlow, probeFlow } from '../../fixtures/agent/flows';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';

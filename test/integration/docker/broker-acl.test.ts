@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
-import { fleetTopics } from '../../../runtime/fleet/protocol';
+import { fleetTopics } from '../../../contracts/fleet/protocol';
 import { RepoClient } from '../../../runtime/repo/client';
 import { probeFlow, probeTemplate } from '../../fixtures/agent/flows';
 import { dropSchema, freePort, freshSchema, pgService } from '../../support/services';

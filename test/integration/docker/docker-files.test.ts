@@ -10,7 +10,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
 import { freePort, freshSchema, dropSchema, mqttService, pgService } from '../../support/services';
-import { startChild, type Child } from '../../../runtime/demo/children';
+import { startChild, type Child } from '../../../runtime/dev/demo/children';
 import { RepoClient } from '../../../runtime/repo/client';
 import { tempDir } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
@@ -73,7 +73,7 @@ function sourceText(): string {
       else if (/\.(ts|js|json)$/.test(e.name) && !e.name.endsWith('.test.ts')) out.push(fs.readFileSync(p, 'utf8'));
     }
   };
-  for (const d of ['runtime', 'nodes', 'bin', 'editor-plugins', 'flows']) walk(path.join(PACKAGE_ROOT, d));
+  for (const d of ['contracts', 'lib', 'runtime', 'nodes', 'bin', 'editor-plugins', 'flows']) walk(path.join(PACKAGE_ROOT, d));
   return out.join('\n');
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import semver from 'semver';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
-import { EXAMPLES_DIR, exampleFlow, exampleText, loadTemplates, referencedParameters, defaultParameters, publishTemplate } from '../../../runtime/demo/templates';
+import { EXAMPLES_DIR, exampleFlow, exampleText, loadTemplates, referencedParameters, defaultParameters, publishTemplate } from '../../../runtime/dev/demo/templates';
 import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../../support/runtime-process';
 import { sleep } from '../../support/wait';
 import { createRepoServer, type RepoServer } from '../../../runtime/repo/server';

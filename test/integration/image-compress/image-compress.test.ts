@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import sharp from 'sharp';
-import { productImage } from '../../../runtime/simulators/camera-images';
+import { productImage } from '../../../runtime/dev/simulators/camera-images';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
 import { generateStubs, listening, pythonSubmit, type PySpec } from '../../fixtures/camera-intake/python-camera';

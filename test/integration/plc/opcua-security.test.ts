@@ -8,7 +8,7 @@ import path from 'node:path';
 import { freePort } from '../../support/services';
 import { tempDir } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
-import { SIM_OPCUA_TAGS } from '../../../runtime/simulators/plc-tags';
+import { SIM_OPCUA_TAGS } from '../../../runtime/dev/simulators/plc-tags';
 import { startSimulator, type Peer } from './peers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
-import { SIM_MODBUS_TAGS, SIM_OPCUA_TAGS } from '../../../runtime/simulators/plc-tags';
+import { SIM_MODBUS_TAGS, SIM_OPCUA_TAGS } from '../../../runtime/dev/simulators/plc-tags';
 import { startSimulator, type Peer } from './peers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');

@@ -3,7 +3,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
-import { API_ROOT } from '../../../runtime/fleet/protocol';
+import { API_ROOT } from '../../../contracts/fleet/protocol';
 import { buildApp } from '../../../runtime/repo/server';
 import { pgService } from '../../support/services';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';

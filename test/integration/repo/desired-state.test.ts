@@ -5,7 +5,7 @@ import Ajv from 'ajv';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { verifyDesiredState, type DesiredState, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
+import { verifyDesiredState, type DesiredState, type DeviceStatusReport } from '../../../contracts/fleet/protocol';
 import { RepoClient } from '../../../runtime/repo/client';
 import { createRepoServer } from '../../../runtime/repo/server';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';

@@ -1,7 +1,7 @@
 // The routes the edge agent uses, against a real database: desired state with ETag, version documents
 // whose signatures verify with the served key, status reports driving an `all` deployment.
 import assert from 'node:assert/strict';
-import { flowSha256, verifyDesiredState, verifyFlow, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
+import { flowSha256, verifyDesiredState, verifyFlow, type DeviceStatusReport } from '../../../contracts/fleet/protocol';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 import { refused, startHarness, type Harness } from './harness';
 

@@ -2,7 +2,7 @@
 // answers afterwards. Seeded and bounded: LINESIGHT_FUZZ_SEED repeats a run, LINESIGHT_FUZZ_SECONDS sets
 // its length (default 60). A failure prints the seed and each failing request.
 import assert from 'node:assert/strict';
-import { API_ROOT } from '../../../runtime/fleet/protocol';
+import { API_ROOT } from '../../../contracts/fleet/protocol';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 import { describeRequest, fuzzRepository } from '../../support/openapi-fuzz';
 import { startHarness, type Harness } from './harness';

@@ -3,7 +3,7 @@
 // parameter values of any JSON, big bodies read before authentication, and a 500 that echoed the database.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { API_ROOT } from '../../../runtime/fleet/protocol';
+import { API_ROOT } from '../../../contracts/fleet/protocol';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 import { refused, startHarness, type Harness } from './harness';
 

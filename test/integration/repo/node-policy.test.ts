@@ -3,7 +3,7 @@
 // a looser policy refused at deploy once the policy is tightened.
 import assert from 'node:assert/strict';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { API_ROOT } from '../../../runtime/fleet/protocol';
+import { API_ROOT } from '../../../contracts/fleet/protocol';
 import { createRepoServer } from '../../../runtime/repo/server';
 import { RepoClient } from '../../../runtime/repo/client';
 import type { RepoTemplateCreate } from '../../../runtime/repo/api.schema';

@@ -3,7 +3,7 @@
 // retained desired-state message on the broker.
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { fleetTopics, type DesiredState, type DeviceStatusReport } from '../../../runtime/fleet/protocol';
+import { fleetTopics, type DesiredState, type DeviceStatusReport } from '../../../contracts/fleet/protocol';
 import type { RepoClient } from '../../../runtime/repo/client';
 import { mqttService } from '../../support/services';
 import { waitFor } from '../../support/wait';

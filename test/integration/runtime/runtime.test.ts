@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV } from '../../../runtime/node-flags';
+import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV } from '../../../runtime/tier/node-flags';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
 import { startRuntimeProcess, type RuntimeProcess } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
-import { devOnlyNodeModules } from '../../../runtime/tier-runtime';
+import { devOnlyNodeModules } from '../../../runtime/tier/tier-runtime';
 
 describe('tier runtime (linesight runtime, real Node-RED process)', function () {
   this.timeout(60_000);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { TagSample } from '../../../nodes/shared/contracts';
+import type { TagSample } from '../../../contracts/messages';
 import { dropSchema, freshSchema } from '../../support/services';
 import { sleep, waitFor } from '../../support/wait';
 import { helper, loadSink, query, unloadSink } from './harness';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Inspection, LineAction, TagSample } from '../../../nodes/shared/contracts';
+import type { Inspection, LineAction, TagSample } from '../../../contracts/messages';
 import { sampleInspection } from '../../fixtures/contracts';
 import { dropSchema, freshSchema, pgService, type PgService } from '../../support/services';
 import { waitFor } from '../../support/wait';

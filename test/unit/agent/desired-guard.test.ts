@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DesiredGuard } from '../../../runtime/agent/desired-guard';
 import { AgentStore } from '../../../runtime/agent/last-good';
-import { generateSigningKeys, signDesiredState, verifyDesiredState, type DesiredState } from '../../../runtime/fleet/protocol';
+import { generateSigningKeys, signDesiredState, verifyDesiredState, type DesiredState } from '../../../contracts/fleet/protocol';
 
 const repoKeys = generateSigningKeys();
 const otherKeys = generateSigningKeys();

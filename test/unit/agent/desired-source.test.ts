@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { DesiredSource } from '../../../runtime/agent/desired-source';
 import type { DesiredFetch, DeviceApi } from '../../../runtime/agent/device-api';
-import type { DesiredState } from '../../../runtime/fleet/protocol';
+import type { DesiredState } from '../../../contracts/fleet/protocol';
 import { waitFor } from '../../support/wait';
 
 const state = (v: string | null): DesiredState => ({

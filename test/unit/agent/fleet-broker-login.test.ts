@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fleetBrokerLogin } from '../../../runtime/commands/runtime';
+import { fleetBrokerLogin } from '../../../runtime/cli/commands/runtime';
 
 describe('fleet broker login of the edge agent', () => {
   const cases: Array<[string, string | undefined, string | undefined, NodeJS.ProcessEnv, { username?: string; password?: string } | undefined]> = [

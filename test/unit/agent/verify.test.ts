@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { flowSha256, generateSigningKeys, signFlow, type VersionDocument } from '../../../runtime/fleet/protocol';
+import { flowSha256, generateSigningKeys, signFlow, type VersionDocument } from '../../../contracts/fleet/protocol';
 import { nodeTypesUsed, verifyVersion } from '../../../runtime/agent/verify';
 
 describe('agent verify', () => {

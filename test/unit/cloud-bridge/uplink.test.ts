@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DurableQueue } from '../../../nodes/shared/durable-queue';
+import { DurableQueue } from '../../../lib/durable-queue';
 import { Uplink, type UplinkTransport } from '../../../nodes/cloud-bridge/uplink';
 import type { OutboxMeta } from '../../../nodes/cloud-bridge/wire-format';
 import { waitFor } from '../../support/wait';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { EDITOR_DEFAULTS, formToRule, parseValue, parseWrites, ruleToForm, summarize, newRule } from '../../../nodes/defect-rule/editor-model';
-import { loadSchema } from '../../../nodes/shared/schemas';
+import { loadSchema } from '../../../contracts/schemas';
 import { ruleProblems } from '../../../nodes/defect-rule/rule-validation';
 import type { DefectRule } from '../../../nodes/defect-rule/defect-rule.schema';
 

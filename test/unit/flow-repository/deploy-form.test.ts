@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { deploymentBody } from '../../../editor-plugins/flow-repository/deploy-form';
-import { validatorFor } from '../../../nodes/shared/schemas';
+import { validatorFor } from '../../../contracts/schemas';
 
 const form = (v: Record<string, string>) => (id: string) => v[id] ?? '';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import zlib from 'node:zlib';
 import { compressImage, cropRegion, overlaySvg, type CompressOptions } from '../../../nodes/image-compress/compressor';
-import { productImage } from '../../../runtime/simulators/camera-images';
+import { productImage } from '../../../runtime/dev/simulators/camera-images';
 
 /** A 1-bit greyscale PNG of w x h: all-zero rows deflate to almost nothing. */
 function pngBomb(w: number, h: number): Buffer {

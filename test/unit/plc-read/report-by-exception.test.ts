@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ExceptionFilter } from '../../../nodes/plc-read/report-by-exception';
-import type { TagSample } from '../../../nodes/shared/contracts.schema';
+import type { TagSample } from '../../../contracts/messages.schema';
 
 const s = (tag: string, value: TagSample['value'], quality: TagSample['quality'] = 'good', reason?: string): TagSample => ({ device: 'd', tag, value, quality, ts: 0, ...(reason ? { reason } : {}) });
 

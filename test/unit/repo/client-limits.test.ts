@@ -1,7 +1,7 @@
 // The client keeps a status report within what the repository accepts, so a runtime with many or long
 // node errors still reports (issue #14: the repository now refuses oversized reasons with 422).
 import assert from 'node:assert/strict';
-import { assertValid } from '../../../nodes/shared/schemas';
+import { assertValid } from '../../../contracts/schemas';
 import { fitStatusReport } from '../../../runtime/repo/client';
 
 describe('repo client: status reports fit the repository limits', () => {

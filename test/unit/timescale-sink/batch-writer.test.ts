@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Backoff } from '../../../nodes/shared/backoff';
+import { Backoff } from '../../../lib/backoff';
 import { BacklogFullError, BatchWriter, type BatchWriterOptions, type Spool, type SpooledBatch } from '../../../nodes/timescale-sink/batch-writer';
 import { classifyError } from '../../../nodes/timescale-sink/copy-writer';
 import type { Row } from '../../../nodes/timescale-sink/row-mapper';

@@ -1,0 +1,225 @@
+// The whole Linesight stack on one machine (`linesight demo`, `npm start`): embedded MQTT brokers for the
+// factory and the cloud, embedded PostgreSQL (PGlite) for the repository and the two histories, the flow
+// repository, three tier runtimes each supervised by its edge agent, a simulated PLC and camera. The three
+// templates are published and deployed through the repository, exactly as on real equipment.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ModbusRTU = require('modbus-serial');
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../embedded/broker';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../embedded/postgres';
+import { createRepoServer, type RepoServer } from '../../repo/server';
+import { RepoClient, type DeploymentView } from '../../repo/client';
+import { defaultParameters, loadTemplates, publishTemplate, type FlowTemplate } from './templates';
+import { startChild, type Child } from './children';
+import { availableNodeTypes } from '../../repo/node-types';
+import type { Tier } from '../../tier/tier-runtime';
+import { freePort } from '../../free-port';
+import { ensurePrivateDir } from '../../../lib/private-files';
+import { redactUrl } from '../../../lib/redact';
+
+export interface DemoOptions {
+  /** Everything the demo keeps (repository, databases, runtimes, logs); wiped at start. */
+  dataDir: string;
+  /** Line editor port; factory +1, cloud +2, repository +10. 0 = free ports everywhere (tests). */
+  port: number;
+  /** Simulated camera: inspections per second and the share with drawn defects. */
+  cameraRate?: number;
+  defectRate?: number;
+  say?: (line: string) => void;
+}
+
+export interface DemoStatus {
+  historyRows: number;
+  alarmLamp: boolean | null;
+  alarmLampSeenOn: boolean;
+  devices: Array<{ id: string; state: string; running: string | null }>;
+}
+
+export interface Demo {
+  editors: Partial<Record<Tier, string>>;
+  repository: { url: string; adminTokenFile: string | undefined };
+  cloudHistoryUrl: string;
+  factoryHistoryUrl: string;
+  plc: { host: string; port: number };
+  cameraPort: number;
+  missing: string[];
+  status(): Promise<DemoStatus>;
+  stop(): Promise<void>;
+}
+
+const DEVICES: Record<Tier, string> = { line: 'line-1', factory: 'factory-1', cloud: 'cloud-1' };
+const SLUG: Record<Tier, string> = { line: 'line-inspection', factory: 'factory-aggregation', cloud: 'cloud-history' };
+
+function simulatorAvailable(name: string): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(`../simulators/${name}`);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return false;
+    throw err;
+  }
+}
+
+export async function startDemo(opts: DemoOptions): Promise<Demo> {
+  const say = opts.say ?? (() => {});
+  const dataDir = path.resolve(opts.dataDir);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  // Keys, tokens, editor logins and logs of every part of the demo live here: private to this account.
+  ensurePrivateDir(dataDir);
+  const logDir = path.join(dataDir, 'logs');
+  const port = (offset: number) => (opts.port === 0 ? freePort() : Promise.resolve(opts.port + offset));
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const children: Child[] = [];
+  const stopAll = async () => {
+    // An agent needs up to its health window + 5 s, then 10 s to escalate to SIGKILL on a stuck Node-RED:
+    // killing the agent sooner would orphan its runtime.
+    await Promise.allSettled(children.map((c) => c.stop(c.name.endsWith('-runtime') ? 45_000 : 10_000)));
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  };
+  try {
+    // Two brokers, as on a real site: lines publish to the factory's, the factory forwards to the cloud's.
+    // aedes 1.x speaks MQTT 3.1.1 only, so every demo connection uses protocol version 4.
+    const factoryBroker: EmbeddedBroker = await startEmbeddedBroker();
+    cleanups.push(() => factoryBroker.stop());
+    const cloudBroker: EmbeddedBroker = await startEmbeddedBroker();
+    cleanups.push(() => cloudBroker.stop());
+    const factoryDb: EmbeddedPostgres = await startEmbeddedPostgres();
+    cleanups.push(() => factoryDb.stop());
+    const cloudDb: EmbeddedPostgres = await startEmbeddedPostgres();
+    cleanups.push(() => cloudDb.stop());
+    say(`brokers: factory ${redactUrl(factoryBroker.url)}, cloud ${redactUrl(cloudBroker.url)} (embedded aedes, MQTT 3.1.1); histories: embedded PGlite`);
+
+    const repo: RepoServer = await createRepoServer({ dataDir: path.join(dataDir, 'repo'), port: await port(10), broker: cloudBroker.url, brokerProtocolVersion: 4, log: (l) => say(`repository: ${l}`) });
+    cleanups.push(() => repo.close());
+    const client = new RepoClient({ url: repo.url, token: repo.adminToken });
+
+    const missing: string[] = [];
+    // A template whose nodes this build lacks cannot be published; its tier is left out and named.
+    const installed = availableNodeTypes();
+    const templates = new Map<string, FlowTemplate>();
+    for (const t of loadTemplates()) {
+      const lacking = t.manifest.requiredNodes.filter((n) => !installed.has(n));
+      if (lacking.length) {
+        missing.push(`${t.manifest.slug} needs ${lacking.join(', ')}, not in this build: the ${t.manifest.tier} tier is not started`);
+        continue;
+      }
+      templates.set(t.manifest.slug, t);
+      await publishTemplate(client, t, 'linesight demo');
+      say(`published ${t.manifest.slug}@${t.manifest.version}`);
+    }
+
+    const plc = { host: '127.0.0.1', port: await freePort() };
+    const cameraPort = await freePort();
+    const withDefaults = (slug: string, values: Record<string, string | number | boolean>) => ({ ...(templates.has(slug) ? defaultParameters(templates.get(slug)!.manifest) : {}), ...values });
+    const parameters: Record<Tier, Record<string, string | number | boolean>> = {
+      line: withDefaults(SLUG.line, { SITE: 'plant1', LINE: 'line1', CAMERA_PORT: cameraPort, PLC_HOST: plc.host, PLC_PORT: plc.port, PLC_UNIT: 1, UPLINK_URL: factoryBroker.url, UPLINK_MQTT: 4 }),
+      factory: withDefaults(SLUG.factory, { SITE: 'plant1', BROKER_URL: factoryBroker.url, BROKER_MQTT: 4, DB_URL: factoryDb.url, DB_SCHEMA: 'factory', CLOUD_URL: cloudBroker.url, CLOUD_MQTT: 4 }),
+      // aedes 1.x has no shared subscriptions: one worker, no group.
+      cloud: withDefaults(SLUG.cloud, { BROKER_URL: cloudBroker.url, BROKER_MQTT: 4, SHARE_GROUP: '', DB_URL: cloudDb.url, DB_SCHEMA: 'cloud' }),
+    };
+
+    if (simulatorAvailable('plc')) {
+      const sim = startChild('plc-simulator', ['simulate', 'plc', '--host', plc.host, '--port', String(plc.port)], { logDir });
+      children.push(sim);
+      await sim.waitFor(/^ready$/, 60_000);
+      say(`simulated PLC: Modbus TCP ${plc.host}:${plc.port} (alarm lamp = coil 0, diverter = coil 2)`);
+    } else missing.push('`linesight simulate plc` (runtime/simulators/plc.ts) is not in this build: no PLC, plc-read/plc-write retry');
+
+    const tiers = (['line', 'factory', 'cloud'] as Tier[]).filter((t) => templates.has(SLUG[t]));
+    const editors: Partial<Record<Tier, string>> = {};
+    const editorPorts: Record<Tier, number> = { line: await port(0), factory: await port(1), cloud: await port(2) };
+    for (const tier of tiers) {
+      const id = DEVICES[tier];
+      const existing = (await client.listDevices()).find((d) => d.id === id);
+      const token = existing ? (await client.rotateDeviceToken(id)).token : (await client.registerDevice({ id, tier, labels: { site: 'plant1', demo: 'true' }, parameters: parameters[tier], pollIntervalSeconds: 5 })).token;
+      const child = startChild(`${tier}-runtime`, [
+        'runtime', '--tier', tier, '--port', String(editorPorts[tier]), '--user-dir', path.join(dataDir, tier), '--insecure', '--log-level', 'warn',
+        '--device', id, '--repo', repo.url, '--broker', cloudBroker.url, '--poll-interval', '5', '--health-window', '5',
+      ], {
+        logDir,
+        // The editor's flow-repository sidebar reaches the repository through its runtime with this token.
+        env: { LINESIGHT_DEVICE_TOKEN: token, LINESIGHT_REPOSITORY_URL: repo.url, LINESIGHT_REPOSITORY_TOKEN: repo.adminToken ?? '' },
+      });
+      children.push(child);
+      editors[tier] = `http://127.0.0.1:${editorPorts[tier]}/`;
+    }
+    await Promise.all(tiers.map((t) => children.find((c) => c.name === `${t}-runtime`)!.waitFor(/linesight agent for device .*: runtime \S+ at /, 120_000)));
+    say('runtimes started, each supervised by its edge agent');
+
+    // Deploy through the repository: the agents pick their versions up by MQTT (and polling).
+    const deployments: DeploymentView[] = [];
+    for (const tier of tiers) {
+      const t = templates.get(SLUG[tier])!;
+      deployments.push(await client.createDeployment({ template: t.manifest.slug, version: t.manifest.version, target: { ids: [DEVICES[tier]] }, strategy: 'all' }));
+    }
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const views = await Promise.all(deployments.map((d) => client.getDeployment(d.id)));
+      const states = views.flatMap((v) => v.devices.map((d) => `${d.deviceId} ${d.state}`));
+      if (views.every((v) => v.devices.every((d) => d.state === 'running'))) break;
+      const failed = views.flatMap((v) => v.devices.filter((d) => d.state === 'failed' || d.state === 'rolled back'));
+      if (failed.length) throw new Error(`deployment failed: ${failed.map((f) => `${f.deviceId}: ${f.reasons.join('; ')}`).join(' | ')}`);
+      if (Date.now() > deadline) throw new Error(`deployments did not reach running within 3 minutes: ${states.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    say(`deployed through the repository: ${tiers.map((t) => `${DEVICES[t]} runs ${SLUG[t]}`).join(', ')}`);
+
+    if (simulatorAvailable('camera')) {
+      const cam = startChild('camera-simulator', ['simulate', 'camera', '--target', `127.0.0.1:${cameraPort}`, '--rate', String(opts.cameraRate ?? 2), '--size', '640x400', '--defect-rate', String(opts.defectRate ?? 0.5)], { logDir });
+      children.push(cam);
+      say(`simulated camera: ${opts.cameraRate ?? 2} inspections/s to camera-intake on 127.0.0.1:${cameraPort}`);
+    } else missing.push('`linesight simulate camera` (runtime/simulators/camera.ts) is not in this build: no inspections arrive');
+
+    // Watching the result the way a user would check it: rows in the cloud history, the alarm coil.
+    const modbus = new ModbusRTU();
+    let alarmSeenOn = false;
+    let lamp: boolean | null = null;
+    const poll = setInterval(async () => {
+      try {
+        if (!modbus.isOpen) await modbus.connectTCP(plc.host, { port: plc.port });
+        modbus.setTimeout(1000);
+        lamp = Boolean((await modbus.readCoils(0, 1)).data[0]);
+        if (lamp) alarmSeenOn = true;
+      } catch {
+        lamp = null;
+      }
+    }, 250);
+    cleanups.push(async () => {
+      clearInterval(poll);
+      await new Promise<void>((r) => (modbus.isOpen ? modbus.close(() => r()) : r()));
+    });
+
+    return {
+      editors,
+      repository: { url: repo.url, adminTokenFile: repo.adminTokenFile },
+      cloudHistoryUrl: cloudDb.url,
+      factoryHistoryUrl: factoryDb.url,
+      plc,
+      cameraPort,
+      missing,
+      async status() {
+        let historyRows = 0;
+        const pg = new Client({ connectionString: cloudDb.url });
+        try {
+          if (!templates.has(SLUG.cloud)) throw new Error('no cloud tier');
+          await pg.connect();
+          historyRows = Number((await pg.query('select count(*)::int as n from cloud.inspections')).rows[0].n);
+        } catch {
+          historyRows = 0;
+        } finally {
+          await pg.end().catch(() => {});
+        }
+        const devices = (await client.listDevices()).map((d) => ({ id: d.id, state: d.state, running: d.running }));
+        return { historyRows, alarmLamp: lamp, alarmLampSeenOn: alarmSeenOn, devices };
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
