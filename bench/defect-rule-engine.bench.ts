@@ -5,7 +5,8 @@
 // about half the rule evaluations match (so verdict text and actions are built often), and a realistic
 // one where 1 inspection in 20 carries a defect.
 import type { Inspection } from '../contracts/messages';
-import { ManualClock, RuleEngine } from '../nodes/defect-rule/rule-engine';
+import { ManualClock } from '../lib/clock';
+import { RuleEngine } from '../nodes/defect-rule/rule-engine';
 import { assertRules } from '../nodes/defect-rule/rule-validation';
 import { pointInPolygon, type Point } from '../nodes/defect-rule/geometry';
 import { benchInspection, benchRules } from '../test/fixtures/defect-rules';

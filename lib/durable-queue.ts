@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { systemClock, type Clock } from './clock';
 
 export interface DurableQueueOptions {
   /** Path of the SQLite file; its folder is created when missing. */
@@ -24,10 +25,8 @@ export interface DurableQueueOptions {
    * of acknowledged items: duplicates, never gaps. Default 0.
    */
   syncEveryMs?: number;
-  /** Injected timer for tests; defaults to setTimeout/clearTimeout. */
-  timers?: { set(fn: () => void, ms: number): unknown; clear(handle: unknown): void };
-  /** Injected clock (unix ms) for enqueuedAt. */
-  now?: () => number;
+  /** Time for enqueuedAt and the group-commit timer (tests inject a ManualClock). */
+  clock?: Clock;
 }
 
 export interface QueuedItem {
@@ -89,8 +88,7 @@ export class DurableQueue {
   private readonly maxBytes: number;
   private readonly overflow: 'drop-oldest' | 'refuse-newest';
   private readonly syncEveryMs: number;
-  private readonly timers: NonNullable<DurableQueueOptions['timers']>;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   // Items pushed but not yet written (group commit only); their seqs are all above every row on disk.
   private pending: QueuedItem[] = [];
   // Acks of rows on disk not yet deleted (group commit only).
@@ -131,8 +129,7 @@ export class DurableQueue {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
     this.overflow = opts.overflow ?? 'drop-oldest';
     this.syncEveryMs = opts.syncEveryMs ?? 0;
-    this.timers = opts.timers ?? { set: (fn, ms) => setTimeout(fn, ms).unref(), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     if (!(this.maxMessages >= 1)) throw new RangeError('maxMessages must be >= 1');
     if (!(this.maxBytes >= 1)) throw new RangeError('maxBytes must be >= 1');
     if (!(this.syncEveryMs >= 0)) throw new RangeError('syncEveryMs must be >= 0');
@@ -205,7 +202,7 @@ export class DurableQueue {
         `queue full: ${this.messages} messages / ${this.bytes} bytes held (max ${this.maxMessages} / ${this.maxBytes}); refused ${items.length} new`,
       );
     }
-    const at = this.now();
+    const at = this.clock.now();
     const queued: QueuedItem[] = items.map((it) => ({ seq: ++this.lastSeq, key: it.key, payload: it.payload, meta: it.meta, enqueuedAt: at }));
     if (this.syncEveryMs === 0) {
       // Drops and inserts commit together: a crash leaves either the old queue or the new one.
@@ -313,7 +310,7 @@ export class DurableQueue {
   flush(): void {
     this.assertOpen();
     if (this.timer !== undefined) {
-      this.timers.clear(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
     if (this.pending.length === 0 && this.pendingAcks.size === 0 && this.droppedOnDisk === this.droppedCount && this.lastSeqOnDisk === this.lastSeq) return;
@@ -479,10 +476,12 @@ export class DurableQueue {
 
   private schedule(): void {
     if (this.timer !== undefined) return;
-    this.timer = this.timers.set(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       if (!this.closed) this.flush();
     }, this.syncEveryMs);
+    // The group commit must not keep a process alive on its own.
+    (this.timer as { unref?: () => void } | undefined)?.unref?.();
   }
 
   private assertOpen(): void {

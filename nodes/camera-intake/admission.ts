@@ -2,6 +2,7 @@
 // given back when every node wired to the intake has completed it (or at once in `send` mode, or when
 // its hold time runs out). When every slot is taken, new inspections are refused: memory stays bounded
 // by `max` images no matter how far the flow falls behind.
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface AdmissionOptions {
   max: number;
@@ -9,7 +10,7 @@ export interface AdmissionOptions {
   completionsNeeded: number;
   /** A slot held longer than this is freed anyway (a downstream node that never calls done()). */
   holdTimeoutMs: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 interface Slot {
@@ -21,13 +22,13 @@ interface Slot {
 
 export class Admission {
   private readonly slots = new Map<string, Slot>();
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, 'now'>;
   /** Slots freed by the hold timeout: a sign that a downstream node forgets done(). */
   expired = 0;
   peak = 0;
 
   constructor(private readonly o: AdmissionOptions) {
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
   }
 
   /** Sets how many completions free a slot (known once the downstream nodes exist). */
@@ -49,7 +50,7 @@ export class Admission {
       if (this.slots.size >= this.o.max) return false;
     }
     if (this.o.completionsNeeded <= 0) return true;
-    this.slots.set(key, { at: this.now(), remaining: this.o.completionsNeeded });
+    this.slots.set(key, { at: this.clock.now(), remaining: this.o.completionsNeeded });
     if (this.slots.size > this.peak) this.peak = this.slots.size;
     return true;
   }
@@ -72,7 +73,7 @@ export class Admission {
 
   /** Frees slots older than the hold timeout; returns how many. */
   expire(): number {
-    const limit = this.now() - this.o.holdTimeoutMs;
+    const limit = this.clock.now() - this.o.holdTimeoutMs;
     let n = 0;
     // Map iteration is in insertion order, so the oldest come first.
     for (const [k, s] of this.slots) {

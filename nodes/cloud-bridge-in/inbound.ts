@@ -1,9 +1,10 @@
 // The downlink core: decodes MQTT messages back into the contracts, drops duplicates by message id within
 // a bounded window, and joins an inspection with its separately sent image.
 import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection } from '../../contracts/messages';
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import type { InboundMessage } from '../cloud-broker/broker-connection';
 import { fromWire, type Decoded, type Kind } from '../cloud-bridge/wire-format';
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface InboundOutput {
   topic: string;
@@ -23,7 +24,7 @@ export interface InboundOptions {
   joinMs: number;
   /** Most inspections/images held waiting for their partner. */
   maxWaiting?: number;
-  timers?: { set(fn: () => void, ms: number): unknown; clear(h: unknown): void };
+  clock?: Clock;
 }
 
 /** Remembers the last N ids; insertion order is age. */
@@ -51,7 +52,7 @@ interface Waiting {
 export class Inbound {
   private readonly recent: RecentIds;
   private readonly waiting = new Map<string, Waiting>();
-  private readonly timers: NonNullable<InboundOptions['timers']>;
+  private readonly clock: Clock;
   duplicates = 0;
   received = 0;
   invalid = 0;
@@ -61,7 +62,7 @@ export class Inbound {
     private readonly emit: (out: InboundOutput) => void,
   ) {
     this.recent = new RecentIds(o.dedupeWindow);
-    this.timers = o.timers ?? { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.clock = o.clock ?? systemClock;
   }
 
   /** Handles one message; throws a LinesightError (naming topic and field) for one that is not a known contract. */
@@ -89,7 +90,7 @@ export class Inbound {
   /** Emits whatever is still waiting for its partner, and stops the timers. */
   close(): void {
     for (const [key, w] of this.waiting) {
-      this.timers.clear(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.release(key, w);
     }
     this.waiting.clear();
@@ -132,7 +133,7 @@ export class Inbound {
     const key = (out.payload as Inspection).inspectionId;
     const w = this.waiting.get(key);
     if (w?.image) {
-      this.timers.clear(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.waiting.delete(key);
       this.emit(joined(out, w.image));
       return;
@@ -145,7 +146,7 @@ export class Inbound {
     const image = { data: d.value as Buffer, info: d.image ?? { format: 'raw' }, topic, id };
     const w = this.waiting.get(key);
     if (w?.inspection) {
-      this.timers.clear(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.waiting.delete(key);
       this.emit(joined(w.inspection.out, image));
       return;
@@ -156,12 +157,12 @@ export class Inbound {
   private hold(key: string, w: Omit<Waiting, 'timer'>): void {
     if (this.waiting.size >= (this.o.maxWaiting ?? 1000)) {
       const [oldKey, old] = this.waiting.entries().next().value as [string, Waiting];
-      this.timers.clear(old.timer);
+      this.clock.clearTimeout(old.timer);
       this.waiting.delete(oldKey);
       this.release(oldKey, old);
     }
     const entry = w as Waiting;
-    entry.timer = this.timers.set(() => {
+    entry.timer = this.clock.setTimeout(() => {
       if (this.waiting.get(key) !== entry) return;
       this.waiting.delete(key);
       this.release(key, entry);

@@ -3,7 +3,7 @@
 // into its own binary message.
 import crypto from 'node:crypto';
 import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection, type LineAction, type TagSample } from '../../contracts/messages';
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import type { FieldProblem } from '../../contracts/schemas';
 import { KINDS, imageContentType, type Kind, type OutboxMeta } from './wire-format';
 

@@ -2,13 +2,14 @@
 import type { NodeStatus } from 'node-red';
 import type { LinkState } from '../cloud-broker/broker-connection';
 import { fmt, status } from '../kit/node-kit';
+import { systemClock, type Clock } from '../../lib/clock';
 
 /** Messages per second from a growing counter, over the last few seconds. */
 export class RateMeter {
   private samples: Array<{ t: number; n: number }> = [];
-  constructor(private readonly spanMs = 5000, private readonly now: () => number = Date.now) {}
+  constructor(private readonly spanMs = 5000, private readonly clock: Pick<Clock, 'now'> = systemClock) {}
   perSecond(count: number): number {
-    const t = this.now();
+    const t = this.clock.now();
     this.samples.push({ t, n: count });
     while (this.samples.length > 2 && t - this.samples[0].t > this.spanMs) this.samples.shift();
     const first = this.samples[0];

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { DurableQueue, QueuedItem } from '../../lib/durable-queue';
 import type { OutboxEntry } from './outbound';
 import type { OutboxMeta } from './wire-format';
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface UplinkTransport {
   readonly connected: boolean;
@@ -23,7 +24,7 @@ export interface UplinkOptions {
   windowBytes?: number;
   /** Wait after a transient publish failure while still connected. */
   retryMs?: number;
-  timers?: { set(fn: () => void, ms: number): unknown; clear(h: unknown): void };
+  clock?: Clock;
 }
 
 export interface UplinkStats {
@@ -40,7 +41,7 @@ export interface UplinkStats {
  * 'error' is never emitted (transient failures are retried).
  */
 export class Uplink extends EventEmitter {
-  private readonly o: Required<Omit<UplinkOptions, 'timers'>> & { timers: NonNullable<UplinkOptions['timers']> };
+  private readonly o: Required<UplinkOptions>;
   // seq -> payload length of what is published and not yet acknowledged on the current connection.
   private inflight = new Map<number, number>();
   private inflightBytes = 0;
@@ -58,7 +59,7 @@ export class Uplink extends EventEmitter {
     this.o = {
       retryMs: 1000,
       windowBytes: 16 * 1024 * 1024,
-      timers: { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) },
+      clock: systemClock,
       ...opts,
     } as Uplink['o'];
   }
@@ -89,7 +90,7 @@ export class Uplink extends EventEmitter {
   /** Stops sending and writes pending acks; the queue itself is closed by its owner. */
   stop(): void {
     this.stopped = true;
-    if (this.retryTimer !== undefined) this.o.timers.clear(this.retryTimer);
+    if (this.retryTimer !== undefined) this.o.clock.clearTimeout(this.retryTimer);
     this.flushAcks();
   }
 
@@ -155,7 +156,7 @@ export class Uplink extends EventEmitter {
     // Transient while the link still looks up (a timeout, a broker hiccup): wait, then resend from the oldest.
     this.rewind();
     if (this.retryTimer === undefined) {
-      this.retryTimer = this.o.timers.set(() => {
+      this.retryTimer = this.o.clock.setTimeout(() => {
         this.retryTimer = undefined;
         this.schedulePump();
       }, this.o.retryMs);

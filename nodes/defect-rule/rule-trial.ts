@@ -2,7 +2,8 @@
 // manual clock, so windows, cooldowns and hold resets show exactly what the deployed node would do.
 import type { Inspection, LineAction } from '../../contracts/messages';
 import { inspectionContract } from '../../contracts/messages';
-import { ManualClock, RuleEngine, type Verdict } from './rule-engine';
+import { ManualClock } from '../../lib/clock';
+import { RuleEngine, type Verdict } from './rule-engine';
 import { parseClassList, ruleProblems, type RuleProblem } from './rule-validation';
 import type { DefectRule } from './defect-rule.schema';
 

@@ -3,6 +3,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { validatorFor, toProblems, ValidationError } from '../../contracts/schemas';
 import { redactText } from '../../lib/redact';
+import { LinesightError } from '../../contracts/errors';
+
+export { LinesightError };
 
 export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -20,20 +23,6 @@ export const status = {
   busy: (text: string): NodeStatus => ({ fill: 'blue', shape: 'dot', text }),
   clear: (): NodeStatus => ({}),
 };
-
-/** An error that knows which field caused it and what the node status should say. */
-export class LinesightError extends Error {
-  readonly field?: string;
-  readonly statusText?: string;
-  readonly code?: string;
-  constructor(message: string, opts: { field?: string; statusText?: string; code?: string; cause?: unknown } = {}) {
-    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
-    this.name = 'LinesightError';
-    this.field = opts.field;
-    this.statusText = opts.statusText;
-    this.code = opts.code;
-  }
-}
 
 function redactLogged<T>(m: T): T {
   if (typeof m === 'string') return redactText(m) as T;

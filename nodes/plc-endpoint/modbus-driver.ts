@@ -8,12 +8,13 @@ import { planReads, type ReadBlock } from './modbus-plan';
 import { checkWritable, WriteError, type PlcDriver, type ReadOptions, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
 import { decodeAt, encodeRegisters, toRaw } from './tag-codec';
 import type { ModbusTag, PlcTag, TagTable } from './tag-table';
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface ModbusDriverOptions extends ModbusConnectorOptions {
   device: string;
   /** Unused registers allowed between merged tags. */
   maxGap?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 export class ModbusDriver extends EventEmitter implements PlcDriver {
@@ -21,11 +22,11 @@ export class ModbusDriver extends EventEmitter implements PlcDriver {
   private readonly plans = new Map<string, ReadBlock[]>();
   // A poller passes the same tag array every time: look its plan up by identity first.
   private readonly planByList = new WeakMap<PlcTag[], { gap: number; blocks: ReadBlock[] }>();
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(readonly table: TagTable, private readonly o: ModbusDriverOptions) {
     super();
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
     this.connector = new ModbusConnector(o);
     this.connector.on('state', (s: ConnectionState) => this.emit('state', s));
   }
@@ -71,10 +72,10 @@ export class ModbusDriver extends EventEmitter implements PlcDriver {
         const where = slots[bi];
         try {
           const data = await this.connector.read(b.area, b.start, b.count);
-          const ts = this.now();
+          const ts = this.clock.now();
           for (let i = 0; i < b.tags.length; i++) out[where[i]] = this.decode(b.tags[i].tag, data, b.tags[i].at, ts);
         } catch (err) {
-          const ts = this.now();
+          const ts = this.clock.now();
           const reason = (err as Error).message;
           for (let i = 0; i < b.tags.length; i++) out[where[i]] = this.bad(b.tags[i].tag, reason, ts);
         }

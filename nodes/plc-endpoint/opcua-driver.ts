@@ -29,6 +29,7 @@ import type { PlcEndpointConfig } from './plc-endpoint.schema';
 import { toRaw, type CodecTag } from './tag-codec';
 import type { OpcuaTag, PlcTag, TagTable } from './tag-table';
 import { redactUrl } from '../../lib/redact';
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface OpcuaDriverOptions {
   device: string;
@@ -36,7 +37,7 @@ export interface OpcuaDriverOptions {
   /** Certificate store when the config names none (the endpoint passes <user dir>/.linesight/opcua-pki). */
   defaultPkiDir: string;
   credentials: { user?: string; password?: string };
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 // OPC UA built-in types mapped onto the codec's range checks; Byte/SByte/UInt64 narrow via min/max.
@@ -68,11 +69,11 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
   private retryTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   requests = 0;
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(readonly table: TagTable, private readonly o: OpcuaDriverOptions) {
     super();
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
     const c = o.config;
     this.pki = new OPCUACertificateManager({ rootFolder: c.pkiDir || o.defaultPkiDir, automaticallyAcceptUnknownCertificate: c.trustNewServers !== false });
     this.client = OPCUAClient.create({
@@ -196,7 +197,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
 
   async read(tags: PlcTag[]): Promise<TagSample[]> {
     const list = tags as OpcuaTag[];
-    const ts = this.now();
+    const ts = this.clock.now();
     try {
       const session = this.requireSession();
       this.inFlight++;
@@ -298,7 +299,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
     let batch: TagSample[] = [];
     let flushing = false;
     group.on('changed', (_item, dv: DataValue, index: number) => {
-      batch.push(this.sample(list[index], dv, this.now()));
+      batch.push(this.sample(list[index], dv, this.clock.now()));
       if (!flushing) {
         flushing = true;
         setImmediate(() => {

@@ -1,9 +1,6 @@
 // Runs a poll every interval without overlap: when a poll outlasts the interval the next one starts as
 // soon as it ends (one is owed, never a growing backlog). stop() waits for a poll in progress.
-export interface PollerTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { systemClock, type Clock } from '../../lib/clock';
 
 export class Poller {
   private timer: unknown;
@@ -16,7 +13,7 @@ export class Poller {
   constructor(
     private readonly poll: () => Promise<void>,
     private readonly intervalMs: number,
-    private readonly timers: PollerTimers = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    private readonly timers: Clock = systemClock,
   ) {}
 
   start(): void {

@@ -3,7 +3,7 @@
 // and what the server can do (COPY FROM STDIN, TimescaleDB), learnt once.
 import fs from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import { assertIdentifier } from '../timescale-sink/identifiers';
 import type { TimescaleDbConfig } from './timescale-db.schema';
 

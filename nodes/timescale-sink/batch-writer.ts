@@ -4,9 +4,10 @@
 // spool (or are refused when there is none), so memory never grows without bound. A batch the database
 // refuses for data reasons is split in halves until the bad rows are found; the rest are written.
 import { Backoff } from '../../lib/backoff';
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import type { ErrorClass } from './copy-writer';
 import type { Row } from './row-mapper';
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface SpooledBatch {
   seq: number;
@@ -23,11 +24,6 @@ export interface Spool {
   ack(seq: number): void;
   readonly rows: number;
   close(): void;
-}
-
-export interface Timers {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
 }
 
 export interface WriterState {
@@ -59,7 +55,7 @@ export interface BatchWriterOptions {
   maxMemoryRows?: number;
   spool?: Spool;
   backoff?: Backoff;
-  timers?: Timers;
+  clock?: Clock;
 }
 
 export class BacklogFullError extends LinesightError {
@@ -76,8 +72,6 @@ interface Batch {
   /** Rows already written or failed (kept across retries of the rest). */
   settled: Set<Row>;
 }
-
-const defaultTimers: Timers = { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 export class BatchWriter {
   private readonly o: Required<Omit<BatchWriterOptions, 'spool' | 'onState'>> & Pick<BatchWriterOptions, 'spool' | 'onState'>;
@@ -104,7 +98,7 @@ export class BatchWriter {
       maxInFlight: 2,
       maxMemoryRows: 100_000,
       backoff: new Backoff({ initialMs: 250, maxMs: 15_000 }),
-      timers: defaultTimers,
+      clock: systemClock,
       ...opts,
     };
   }
@@ -138,7 +132,7 @@ export class BatchWriter {
     for (const { table, rows } of batches) {
       let b = this.open.get(table);
       if (!b) {
-        b = { rows: [], timer: this.o.timers.set(() => this.seal(table), this.o.maxAgeMs) };
+        b = { rows: [], timer: this.o.clock.setTimeout(() => this.seal(table), this.o.maxAgeMs) };
         this.open.set(table, b);
       }
       for (const r of rows) b.rows.push(r);
@@ -164,7 +158,7 @@ export class BatchWriter {
       return; // the spool is full: the caller refuses the message
     }
     this.queue.length = 0;
-    for (const b of this.open.values()) this.o.timers.clear(b.timer);
+    for (const b of this.open.values()) this.o.clock.clearTimeout(b.timer);
     this.open.clear();
     for (const w of waiting) {
       this.memoryRows -= w.rows.length;
@@ -183,7 +177,7 @@ export class BatchWriter {
   }
 
   state(): WriterState {
-    const retryInMs = this.retryTimer !== undefined ? Math.max(0, this.retryAt - Date.now()) : undefined;
+    const retryInMs = this.retryTimer !== undefined ? Math.max(0, this.retryAt - this.o.clock.now()) : undefined;
     const phase = this.closed ? 'closed' : retryInMs !== undefined ? 'retrying' : this.inFlightBatches.size || this.queue.length ? 'writing' : 'idle';
     return {
       phase,
@@ -214,11 +208,11 @@ export class BatchWriter {
     this.pump();
     if (!this.isDrained()) {
       let t: unknown;
-      await Promise.race([this.drained(), new Promise<void>((r) => (t = this.o.timers.set(r, graceMs)))]);
-      this.o.timers.clear(t);
+      await Promise.race([this.drained(), new Promise<void>((r) => (t = this.o.clock.setTimeout(r, graceMs)))]);
+      this.o.clock.clearTimeout(t);
     }
     this.closed = true;
-    if (this.retryTimer !== undefined) this.o.timers.clear(this.retryTimer);
+    if (this.retryTimer !== undefined) this.o.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const left = [...this.inFlightBatches, ...this.queue].filter((b) => b.spoolSeq === undefined);
     this.queue.length = 0;
@@ -249,7 +243,7 @@ export class BatchWriter {
     let i = 0;
     for (; b.rows.length - i >= size; i += size) this.queue.push({ table, rows: b.rows.slice(i, i + size), settled: new Set() });
     if (i === b.rows.length) {
-      this.o.timers.clear(b.timer);
+      this.o.clock.clearTimeout(b.timer);
       this.open.delete(table);
     } else b.rows = b.rows.slice(i);
     this.pump();
@@ -259,7 +253,7 @@ export class BatchWriter {
     const b = this.open.get(table);
     if (!b) return;
     this.open.delete(table);
-    this.o.timers.clear(b.timer);
+    this.o.clock.clearTimeout(b.timer);
     for (let i = 0; i < b.rows.length; i += this.o.batchSize) {
       this.queue.push({ table, rows: b.rows.slice(i, i + this.o.batchSize), settled: new Set() });
     }
@@ -309,8 +303,8 @@ export class BatchWriter {
         this.queue.unshift(batch);
       }
       const delay = this.o.backoff.next();
-      this.retryAt = Date.now() + delay;
-      this.retryTimer = this.o.timers.set(() => {
+      this.retryAt = this.o.clock.now() + delay;
+      this.retryTimer = this.o.clock.setTimeout(() => {
         this.retryTimer = undefined;
         this.pump();
       }, delay);

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import { qualified, quoteIdent } from './identifiers';
 import type { ColumnSpec, Row, TableSpec } from './row-mapper';
 import type { Queryable } from './db-schema';

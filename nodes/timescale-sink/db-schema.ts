@@ -4,6 +4,7 @@
 // `linesight db migrate`. Names are validated identifiers, always quoted; partition bounds are computed here.
 import { assertIdentifier, qualified, quoteIdent, quoteLiteral } from './identifiers';
 import type { TableSpec } from './row-mapper';
+import { systemClock, type Clock } from '../../lib/clock';
 
 export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>; rowCount?: number | null }>;
@@ -23,7 +24,7 @@ export interface SchemaOptions {
   /** Drop data older than this many days (0 = keep forever): a retention policy, or dropped partitions. */
   retainDays?: number;
   /** Clock for "today" (tests). */
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 export interface MigrationReport {
@@ -148,7 +149,7 @@ export async function migrate(q: Queryable, opts: SchemaOptions): Promise<Migrat
     for (const sql of indexSQL(schema, spec)) await tolerate(() => q.query(sql));
     if (kind === 'hypertable') await timescalePolicies(q, schema, spec, opts, notes);
     if (kind === 'partitioned') {
-      const keeper = new PartitionKeeper(q, schema, opts.now);
+      const keeper = new PartitionKeeper(q, schema, opts.clock);
       report.partitionsCreated.push(...(await keeper.createAhead(spec.name, opts.partitionDaysAhead ?? 7)));
       if (opts.retainDays) notes.push(...(await keeper.dropOlderThan(spec.name, opts.retainDays)).map((p) => `dropped partition ${p}`));
     }
@@ -192,7 +193,7 @@ export class PartitionKeeper {
   constructor(
     private readonly q: Queryable,
     private readonly schema: string,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   private async load(table: string): Promise<Set<number>> {
@@ -235,14 +236,14 @@ export class PartitionKeeper {
 
   /** Today and the next `days` days. */
   createAhead(table: string, days: number): Promise<string[]> {
-    const today = dayStart(this.now());
+    const today = dayStart(this.clock.now());
     return this.ensure(table, Array.from({ length: days + 1 }, (_, i) => today + i * DAY_MS));
   }
 
   /** Drops this table's daily partitions that ended more than `days` days ago; returns their names. */
   async dropOlderThan(table: string, days: number): Promise<string[]> {
     const set = await this.load(table);
-    const cutoff = dayStart(this.now()) - days * DAY_MS;
+    const cutoff = dayStart(this.clock.now()) - days * DAY_MS;
     const dropped: string[] = [];
     for (const day of [...set].sort((a, b) => a - b)) {
       if (day + DAY_MS > cutoff) continue;

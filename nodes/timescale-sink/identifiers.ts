@@ -1,6 +1,6 @@
 // SQL identifiers from configuration (schema, table, column names): checked against a strict pattern and
 // always double-quoted, so a name can never become SQL text. Values never pass through here.
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 
 /** Letters, digits, underscore; starts with a letter or underscore; at most 63 bytes (PostgreSQL's limit). */
 export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

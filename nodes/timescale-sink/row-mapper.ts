@@ -2,7 +2,7 @@
 // custom table through a column mapping. Each row remembers which message field each value came from, so
 // a row the database refuses can be reported by field. Values stay values: they reach SQL only as
 // parameters or COPY data.
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import { inspectionContract, lineActionContract, tagSampleContract } from '../../contracts/messages';
 import type { Inspection, LineAction, TagSample } from '../../contracts/messages';
 import { assertIdentifier } from './identifiers';

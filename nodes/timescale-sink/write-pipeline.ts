@@ -3,7 +3,7 @@
 // use, pick COPY or unnest, keep partitions ahead of the data, and retry while the database is away.
 import type { Pool } from 'pg';
 import { Backoff } from '../../lib/backoff';
-import { LinesightError } from '../kit/node-kit';
+import { LinesightError } from '../../contracts/errors';
 import type { Inspection } from '../../contracts/messages';
 import type { ServerInfo } from '../timescale-db/connection';
 import { BatchWriter, type Spool, type WriterState } from './batch-writer';
@@ -61,7 +61,7 @@ export class WritePipeline {
     private readonly db: DatabaseHandle,
     private readonly cfg: TimescaleSinkConfig,
     private readonly events: PipelineEvents = {},
-    opts: { spool?: Spool; backoff?: Backoff; now?: () => number } = {},
+    opts: { spool?: Spool; backoff?: Backoff } = {},
   ) {
     if (cfg.target === 'custom') {
       this.custom = new CustomMapping({

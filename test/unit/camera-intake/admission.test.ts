@@ -3,7 +3,7 @@ import { Admission } from '../../../nodes/camera-intake/admission';
 
 describe('camera-intake admission', () => {
   it('refuses beyond max and frees a slot when every wired node completed the message', () => {
-    const a = new Admission({ max: 2, completionsNeeded: 2, holdTimeoutMs: 60_000, now: () => 0 });
+    const a = new Admission({ max: 2, completionsNeeded: 2, holdTimeoutMs: 60_000, clock: { now: () => 0 } });
     assert.ok(a.tryAcquire('m1'));
     assert.ok(a.tryAcquire('m2'));
     assert.ok(!a.tryAcquire('m3'));
@@ -26,7 +26,7 @@ describe('camera-intake admission', () => {
 
   it('frees slots held past the hold timeout, oldest first', () => {
     let t = 0;
-    const a = new Admission({ max: 2, completionsNeeded: 1, holdTimeoutMs: 100, now: () => t });
+    const a = new Admission({ max: 2, completionsNeeded: 1, holdTimeoutMs: 100, clock: { now: () => t } });
     a.tryAcquire('old');
     t = 50;
     a.tryAcquire('newer');

@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { Inbound, RecentIds, type InboundOutput } from '../../../nodes/cloud-bridge-in/inbound';
 import { toWire, type OutboxMeta } from '../../../nodes/cloud-bridge/wire-format';
 import { sampleInspection } from '../../fixtures/contracts';
+import { ManualClock } from '../../../lib/clock';
 
 function fakeTimers() {
-  const due: Array<{ fn: () => void; cleared: boolean }> = [];
-  return {
-    timers: { set: (fn: () => void) => { const h = { fn, cleared: false }; due.push(h); return h; }, clear: (h: unknown) => { (h as { cleared: boolean }).cleared = true; } },
-    fire: () => { for (const h of due.splice(0)) if (!h.cleared) h.fn(); },
-  };
+  const clock = new ManualClock(0);
+  return { clock, fire: () => clock.advance(60_000) };
 }
 
 const wire = (topic: string, body: Buffer, meta: OutboxMeta, v: 4 | 5 = 5) => {
@@ -30,7 +28,7 @@ describe('cloud-bridge-in Inbound', () => {
     it(`drops duplicates by message id and joins an inspection with its image, either order (MQTT ${v})`, () => {
       const out: InboundOutput[] = [];
       const ft = fakeTimers();
-      const ib = new Inbound({ dedupeWindow: 100, joinMs: 1000, timers: ft.timers }, (o) => out.push(o));
+      const ib = new Inbound({ dedupeWindow: 100, joinMs: 1000, clock: ft.clock }, (o) => out.push(o));
       const insp = sampleInspection(1);
       const inspMsg = wire('l/inspection', Buffer.from(JSON.stringify(insp)), { id: insp.inspectionId, kind: 'inspection', contentType: 'application/json', hasImage: true }, v);
       const imgMsg = wire('l/image', Buffer.from('IMG'), { id: 'insp-1:image', kind: 'image', contentType: 'image/webp', inspectionId: 'insp-1', image: { format: 'webp', width: 3, height: 4 } }, v);
@@ -51,7 +49,7 @@ describe('cloud-bridge-in Inbound', () => {
   it('emits an inspection without its image after the join time, saying so; and a lone image as kind image', () => {
     const out: InboundOutput[] = [];
     const ft = fakeTimers();
-    const ib = new Inbound({ dedupeWindow: 100, joinMs: 1000, timers: ft.timers }, (o) => out.push(o));
+    const ib = new Inbound({ dedupeWindow: 100, joinMs: 1000, clock: ft.clock }, (o) => out.push(o));
     const insp = sampleInspection(2);
     ib.receive(wire('l/inspection', Buffer.from(JSON.stringify(insp)), { id: insp.inspectionId, kind: 'inspection', contentType: 'application/json', hasImage: true }));
     ib.receive(wire('l/image', Buffer.from('X'), { id: 'other:image', kind: 'image', contentType: 'image/jpeg', inspectionId: 'other', image: { format: 'jpeg' } }));

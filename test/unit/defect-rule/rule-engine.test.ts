@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { ManualClock, RuleEngine, type EngineOptions } from '../../../nodes/defect-rule/rule-engine';
+import { ManualClock } from '../../../lib/clock';
+import { RuleEngine, type EngineOptions } from '../../../nodes/defect-rule/rule-engine';
 import type { LineAction } from '../../../contracts/messages';
 import type { DefectRule } from '../../../nodes/defect-rule/defect-rule.schema';
 import { dent, inspection, rule, scratch } from '../../fixtures/defect-rules';

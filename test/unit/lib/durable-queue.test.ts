@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DurableQueue, QueueClosedError, QueueFullError, type DurableQueueOptions } from '../../../lib/durable-queue';
 import { waitFor } from '../../support/wait';
+import { ManualClock } from '../../../lib/clock';
 
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dq-')), 'queue.db');
 const buf = (s: string) => Buffer.from(s);
@@ -31,7 +32,7 @@ for (const policy of [
     });
 
     it('hands items back oldest first with their key, payload, meta and time', () => {
-      const q = make({ now: () => 1234 });
+      const q = make({ clock: new ManualClock(1234) });
       const seqs = [q.push('a', buf('one'), { id: 'x1' }), q.push('b', buf('two')), q.push('a', buf('three'))];
       assert.deepEqual(seqs, [1, 2, 3]);
       const items = q.peek(10);
@@ -173,22 +174,23 @@ for (const policy of [
 
 describe('DurableQueue group commit', () => {
   it('holds pushes and acks in memory until the timer fires, then writes them in one transaction', () => {
-    const fired: Array<() => void> = [];
+    const clock = new ManualClock(0);
     const file = tmpFile();
-    const q = new DurableQueue({ file, syncEveryMs: 50, timers: { set: (fn) => fired.push(fn), clear: () => {} } });
+    const q = new DurableQueue({ file, syncEveryMs: 50, clock });
     const reader = new Database(file, { readonly: true });
     const onDisk = () => (reader.prepare('select count(*) as n from items').get() as { n: number }).n;
     try {
       q.pushMany([1, 2, 3].map((i) => ({ key: 'k', payload: buf(`${i}`) })));
       assert.equal(onDisk(), 0);
-      assert.equal(fired.length, 1, 'one timer for the whole group');
-      fired.shift()!();
+      assert.equal(clock.pending, 1, 'one timer for the whole group');
+      clock.advance(50);
       assert.equal(onDisk(), 3);
       q.ack([1]);
       assert.equal(onDisk(), 3);
       assert.equal(q.size.messages, 2);
       assert.deepEqual(q.peek(10).map((i) => i.seq), [2, 3]);
-      fired.shift()!();
+      assert.equal(clock.pending, 1);
+      clock.advance(50);
       assert.equal(onDisk(), 2);
     } finally {
       reader.close();

@@ -1,30 +1,35 @@
 import assert from 'node:assert/strict';
-import { Poller, type PollerTimers } from '../../../nodes/plc-read/poller';
+import type { Clock } from '../../../lib/clock';
+import { Poller } from '../../../nodes/plc-read/poller';
 
-class FakeTimers implements PollerTimers {
-  now = 0;
+// Like lib/clock's ManualClock, but lets the poll's promises settle between timers.
+class FakeTimers implements Clock {
+  private t = 0;
+  now() {
+    return this.t;
+  }
   private next = 1;
   timers = new Map<number, { at: number; fn: () => void }>();
   setTimeout(fn: () => void, ms: number) {
     const id = this.next++;
-    this.timers.set(id, { at: this.now + ms, fn });
+    this.timers.set(id, { at: this.t + ms, fn });
     return id;
   }
   clearTimeout(h: unknown) {
     this.timers.delete(h as number);
   }
   async advance(ms: number) {
-    const end = this.now + ms;
+    const end = this.t + ms;
     for (let i = 0; i < 10; i++) await Promise.resolve();
     for (;;) {
       const due = [...this.timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
       if (!due) break;
       this.timers.delete(due[0]);
-      this.now = due[1].at;
+      this.t = due[1].at;
       due[1].fn();
       for (let i = 0; i < 5; i++) await Promise.resolve();
     }
-    this.now = end;
+    this.t = end;
   }
 }
 
