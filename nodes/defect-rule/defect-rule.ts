@@ -8,6 +8,7 @@ import type { DefectRuleConfig } from './defect-rule.schema';
 import { RuleEngine, type PendingReset } from './rule-engine';
 import { assertRules, parseClassList, ruleProblems } from './rule-validation';
 import { runTrial, type TrialRequest } from './rule-trial';
+import { StatusThrottle } from '../kit/status-throttle';
 
 const STATUS_EVERY_MS = 500;
 
@@ -45,8 +46,6 @@ export = function register(RED: NodeAPI) {
     let fired = 0;
     let lastRule = '';
     let refused = '';
-    let statusTimer: NodeJS.Timeout | undefined;
-    let statusDirty = false;
 
     const toMsg = (a: LineAction): NodeMessage => ({ topic: `linesight/${a.site}/${a.line}/actions`, payload: a });
     const engine = new RuleEngine(rules, {
@@ -58,27 +57,16 @@ export = function register(RED: NodeAPI) {
       onReset: (a) => node.send([toMsg(a), null]),
     });
 
-    const showStatus = () => {
-      statusDirty = false;
-      const text = `${engine.ruleCount} rules, ${fmt(inspections)} inspected, ${fmt(fired)} fired${lastRule ? ` (last ${lastRule})` : ''}${refused}`;
-      node.status(fired ? status.busy(text) : status.ok(text));
-    };
     // Status is throttled: at 100 inspections/s the editor does not need 100 updates/s.
-    const touchStatus = () => {
-      if (statusTimer) {
-        statusDirty = true;
-        return;
-      }
-      showStatus();
-      statusTimer = setTimeout(() => {
-        statusTimer = undefined;
-        if (statusDirty) showStatus();
-      }, STATUS_EVERY_MS);
-    };
+    const throttle = new StatusThrottle((s) => node.status(s), STATUS_EVERY_MS);
+    const touchStatus = () => throttle.update(() => {
+      const text = `${engine.ruleCount} rules, ${fmt(inspections)} inspected, ${fmt(fired)} fired${lastRule ? ` (last ${lastRule})` : ''}${refused}`;
+      return fired ? status.busy(text) : status.ok(text);
+    });
     const adopted = carried.get(node.id);
     carried.delete(node.id);
     if (adopted) engine.adoptHolds(adopted);
-    showStatus();
+    touchStatus();
 
     return {
       input(msg, send, done) {
@@ -109,7 +97,7 @@ export = function register(RED: NodeAPI) {
         done();
       },
       close(removed) {
-        if (statusTimer) clearTimeout(statusTimer);
+        throttle.stop();
         if (!removed) carried.set(node.id, engine.drainHolds());
         engine.close();
       },

@@ -6,7 +6,7 @@ import type { TagSample } from '../../contracts/messages.schema';
 import { defineNode, fmt, status, type NodeMessage } from '../kit/node-kit';
 import type { ConnectionState } from '../plc-endpoint/connection-state';
 import { linkEndpoint } from '../plc-endpoint/endpoint-link';
-import { StatusThrottle } from '../plc-endpoint/status-throttle';
+import { StatusThrottle } from '../kit/status-throttle';
 import { ExceptionFilter } from './report-by-exception';
 import { Poller } from './poller';
 import type { PlcReadConfig } from './plc-read.schema';

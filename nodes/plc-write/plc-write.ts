@@ -5,7 +5,7 @@ import type { NodeAPI } from 'node-red';
 import { defineNode, fmt, status } from '../kit/node-kit';
 import { linkEndpoint } from '../plc-endpoint/endpoint-link';
 import { writesFromPayload, WriteError } from '../plc-endpoint/plc-driver';
-import { StatusThrottle } from '../plc-endpoint/status-throttle';
+import { StatusThrottle } from '../kit/status-throttle';
 import type { PlcWriteConfig } from './plc-write.schema';
 
 export = function register(RED: NodeAPI) {

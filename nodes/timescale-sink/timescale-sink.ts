@@ -2,9 +2,10 @@
 // or plain PostgreSQL — batched, idempotent, and kept in memory or on disk while the database is away.
 // The work is in write-pipeline.ts and its modules; this file maps it onto Node-RED.
 import path from 'node:path';
-import type { NodeAPI } from 'node-red';
+import type { NodeAPI, NodeStatus } from 'node-red';
 import { Backoff } from '../../lib/backoff';
 import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
+import { StatusThrottle } from '../kit/status-throttle';
 import type { Database } from '../timescale-db/connection';
 import type { WriterState } from './batch-writer';
 import { DiskSpool } from './spool';
@@ -24,13 +25,15 @@ export = function register(RED: NodeAPI) {
       spool = new DiskSpool({ file, maxBytes: config.spoolMaxMB * 1024 * 1024 });
     }
 
+    // The last status shown by the throttle; cleared when a connection status replaces it.
     let shown = '';
-    let timer: NodeJS.Timeout | undefined;
     let latest: (WriterState & { method?: string }) | undefined;
-    let lastShow = 0;
-    const show = () => {
-      timer = undefined;
-      lastShow = Date.now();
+    const throttle = new StatusThrottle((s) => node.status(s));
+    const direct = (s: NodeStatus) => {
+      shown = '';
+      node.status(s);
+    };
+    const compute = (): NodeStatus | undefined => {
       const s = latest!;
       const backlog = s.memoryRows + s.spooledRows;
       const failed = s.failed ? `, ${fmt(s.failed)} refused` : '';
@@ -43,10 +46,9 @@ export = function register(RED: NodeAPI) {
               ? status.failed(`${fmt(s.written)} rows written${failed}`)
               : status.ok(`${fmt(s.written)} rows written${s.method ? ` (${s.method})` : ''}`);
       const key = JSON.stringify(st);
-      if (key !== shown) {
-        shown = key;
-        node.status(st);
-      }
+      if (key === shown) return undefined;
+      shown = key;
+      return st;
     };
 
     let pipeline: WritePipeline;
@@ -60,13 +62,7 @@ export = function register(RED: NodeAPI) {
           state: (s) => {
             latest = s;
             const settled = s.memoryRows + s.spooledRows === 0 && s.phase !== 'retrying';
-            const wait = lastShow + (settled ? 50 : 250) - Date.now();
-            if (timer) {
-              if (!settled) return;
-              clearTimeout(timer);
-            }
-            if (wait <= 0) show();
-            else timer = setTimeout(show, wait);
+            throttle.update(compute, settled ? 50 : 250);
           },
           orphanError: (err) => node.error(err, { payload: null, spooled: true } as never),
           log: (text) => node.log(`${label}: ${text}`),
@@ -78,7 +74,7 @@ export = function register(RED: NodeAPI) {
       throw err;
     }
     db.acquire();
-    node.status(status.connecting(`connecting to ${db.target}`));
+    direct(status.connecting(`connecting to ${db.target}`));
     // Prepare the tables now, and keep trying (backoff with jitter) while the database is away, so the
     // status turns green when it returns even if no message arrives meanwhile.
     const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
@@ -92,11 +88,11 @@ export = function register(RED: NodeAPI) {
           if (closed) return;
           pipeline.writer.kick();
           latest = pipeline.writer.state();
-          show();
+          throttle.update(compute, 0);
         })
         .catch((err: Error) => {
           if (closed) return;
-          node.status(status.disconnected(`database: ${err.message}`.slice(0, 80)));
+          direct(status.disconnected(`database: ${err.message}`.slice(0, 80)));
           if (backoff.attempts === 0) node.warn(`${label}: ${err.message}; rows wait and the sink retries`);
           readyTimer = setTimeout(prepare, backoff.next());
         });
@@ -114,7 +110,7 @@ export = function register(RED: NodeAPI) {
         try {
           await pipeline.close(config.closeGraceMs);
         } finally {
-          if (timer) clearTimeout(timer);
+          throttle.stop();
           db.release();
           node.status(status.clear());
         }
