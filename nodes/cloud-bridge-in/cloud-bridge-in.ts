@@ -1,9 +1,8 @@
 // cloud-bridge-in: the downlink. Subscribes through a cloud-broker connection, hands each message to the
 // Inbound core (decode, check contract, dedupe, join images) and sends what comes out.
 import type { NodeAPI } from 'node-red';
-import type { InboundMessage, LinkState } from '../cloud-broker/broker-connection';
-import { useBroker } from '../cloud-broker/use-broker';
-import { RateMeter, linkStatus } from '../cloud-bridge/status';
+import { useBroker, type InboundMessage, type LinkState } from '../cloud-broker';
+import { RateMeter, linkStatus } from '../cloud-bridge';
 import { defineNode, fmt, status } from '../kit/node-kit';
 import type { CloudBridgeInConfig } from './cloud-bridge-in.schema';
 import { parseFilters, topicReader } from './filters';

@@ -1,6 +1,6 @@
 // Turns the node's topic setting into the subscription filters (with the shared-subscription group applied),
 // and reads {site}/{line} back out of a topic with the sender's topic template.
-import { filterProblem } from '../cloud-broker/topic-filter';
+import { filterProblem } from '../cloud-broker';
 import { LinesightError } from '../../contracts/errors';
 
 export function parseFilters(topics: string, shareGroup?: string): string[] {

@@ -2,8 +2,8 @@
 // a bounded window, and joins an inspection with its separately sent image.
 import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection } from '../../contracts/messages';
 import { LinesightError } from '../../contracts/errors';
-import type { InboundMessage } from '../cloud-broker/broker-connection';
-import { fromWire, type Decoded, type Kind } from '../cloud-bridge/wire-format';
+import type { InboundMessage } from '../cloud-broker';
+import { fromWire, type Decoded, type Kind } from '../cloud-bridge';
 import { systemClock, type Clock } from '../../lib/clock';
 
 export interface InboundOutput {

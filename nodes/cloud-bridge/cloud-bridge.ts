@@ -3,8 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { useBroker } from '../cloud-broker/use-broker';
-import type { LinkState } from '../cloud-broker/broker-connection';
+import { useBroker, type LinkState } from '../cloud-broker';
 import { DurableQueue, QueueFullError } from '../../lib/durable-queue';
 import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
 import type { CloudBridgeConfig } from './cloud-bridge.schema';

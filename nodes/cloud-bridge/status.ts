@@ -1,6 +1,6 @@
 // Status text shared by cloud-bridge and cloud-bridge-in: link state, backlog, rate, drops.
 import type { NodeStatus } from 'node-red';
-import type { LinkState } from '../cloud-broker/broker-connection';
+import type { LinkState } from '../cloud-broker';
 import { fmt, status } from '../kit/node-kit';
 import { systemClock, type Clock } from '../../lib/clock';
 

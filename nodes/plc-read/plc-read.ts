@@ -4,8 +4,7 @@
 import type { NodeAPI } from 'node-red';
 import type { TagSample } from '../../contracts/messages.schema';
 import { defineNode, fmt, status, type NodeMessage } from '../kit/node-kit';
-import type { ConnectionState } from '../plc-endpoint/connection-state';
-import { linkEndpoint } from '../plc-endpoint/endpoint-link';
+import { linkEndpoint, type ConnectionState } from '../plc-endpoint';
 import { StatusThrottle } from '../kit/status-throttle';
 import { ExceptionFilter } from './report-by-exception';
 import { Poller } from './poller';

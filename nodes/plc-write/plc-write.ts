@@ -3,8 +3,7 @@
 // before the first is sent; the message goes on with `msg.written` once all landed.
 import type { NodeAPI } from 'node-red';
 import { defineNode, fmt, status } from '../kit/node-kit';
-import { linkEndpoint } from '../plc-endpoint/endpoint-link';
-import { writesFromPayload, WriteError } from '../plc-endpoint/plc-driver';
+import { linkEndpoint, writesFromPayload, WriteError } from '../plc-endpoint';
 import { StatusThrottle } from '../kit/status-throttle';
 import type { PlcWriteConfig } from './plc-write.schema';
 

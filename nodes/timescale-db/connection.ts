@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { Pool, type PoolConfig } from 'pg';
 import { LinesightError } from '../../contracts/errors';
-import { assertIdentifier } from '../timescale-sink/identifiers';
+import { assertIdentifier } from './identifiers';
 import type { TimescaleDbConfig } from './timescale-db.schema';
 
 export interface DbCredentials {

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LinesightError } from '../../contracts/errors';
-import { qualified, quoteIdent } from './identifiers';
+import { qualified, quoteIdent } from '../timescale-db';
 import type { ColumnSpec, Row, TableSpec } from './row-mapper';
 import type { Queryable } from './db-schema';
 

@@ -2,7 +2,7 @@
 // available (with optional compression and retention policies), otherwise declarative range partitions by
 // day that are created ahead of time (and on demand for older data). Used by the sink on first use and by
 // `linesight db migrate`. Names are validated identifiers, always quoted; partition bounds are computed here.
-import { assertIdentifier, qualified, quoteIdent, quoteLiteral } from './identifiers';
+import { assertIdentifier, qualified, quoteIdent, quoteLiteral } from '../timescale-db';
 import type { TableSpec } from './row-mapper';
 import { systemClock, type Clock } from '../../lib/clock';
 

@@ -6,7 +6,7 @@ import type { NodeAPI, NodeStatus } from 'node-red';
 import { Backoff } from '../../lib/backoff';
 import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
 import { StatusThrottle } from '../kit/status-throttle';
-import type { Database } from '../timescale-db/connection';
+import type { Database } from '../timescale-db';
 import type { WriterState } from './batch-writer';
 import { DiskSpool } from './spool';
 import type { TimescaleSinkConfig } from './timescale-sink.schema';

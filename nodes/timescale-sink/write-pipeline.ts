@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import { Backoff } from '../../lib/backoff';
 import { LinesightError } from '../../contracts/errors';
 import type { Inspection } from '../../contracts/messages';
-import type { ServerInfo } from '../timescale-db/connection';
+import type { ServerInfo } from '../timescale-db';
 import { BatchWriter, type Spool, type WriterState } from './batch-writer';
 import { classifyError, CopyWriter, explainRowError, UnnestWriter, type TableWriter } from './copy-writer';
 import { describeTable, migrate, PartitionKeeper, type MigrationReport } from './db-schema';

@@ -27,8 +27,7 @@ export function register(program: Command): void {
     .action(async (o: MigrateOptions) => {
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { Client } = require('pg') as typeof import('pg');
-      const { migrate } = require('../../../nodes/timescale-sink/db-schema') as typeof import('../../../nodes/timescale-sink/db-schema');
-      const { CONTRACT_TABLES } = require('../../../nodes/timescale-sink/row-mapper') as typeof import('../../../nodes/timescale-sink/row-mapper');
+      const { migrate, CONTRACT_TABLES } = require('../../../nodes/timescale-sink') as typeof import('../../../nodes/timescale-sink');
       /* eslint-enable @typescript-eslint/no-require-imports */
       if (!['auto', 'off', 'require'].includes(o.timescale)) throw new Error(`--timescale must be auto, off or require, not ${o.timescale}`);
       const num = (v: string, flag: string) => {

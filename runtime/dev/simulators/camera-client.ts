@@ -1,8 +1,7 @@
 // A small Node gRPC client for linesight.v1.InspectionIntake: what the camera simulator uses, and what
 // tests and benchmarks can use to play a camera. Unary `submit` and an ordered `stream`.
 import * as grpc from '@grpc/grpc-js';
-import { intakeService, type SubmitReply } from '../../../nodes/camera-intake/intake-proto';
-import type { ProtoInspection } from '../../../nodes/camera-intake/inspection-mapper';
+import { intakeService, type ProtoInspection, type SubmitReply } from '../../../nodes/camera-intake';
 import type { Inspection } from '../../../contracts/messages';
 
 export type { ProtoInspection, SubmitReply };

@@ -1,8 +1,7 @@
 // The simulated production line behind `linesight simulate plc`: a register image that moves. Speed
 // ramps toward its setpoint (to 0 while LineStop is on), counters count products, the diverter sends
 // products to the reject count, Mode and the status word follow. Pure: the caller drives tick(now).
-import { encodeRegisters, decodeRegisters, toRaw, type CodecTag } from '../../../nodes/plc-endpoint/tag-codec';
-import { TagTable, type ModbusTag } from '../../../nodes/plc-endpoint/tag-table';
+import { encodeRegisters, decodeRegisters, toRaw, TagTable, type CodecTag, type ModbusTag } from '../../../nodes/plc-endpoint';
 import { SIM_MODBUS_TAGS } from './plc-tags';
 
 /** Fixed values of the type-and-order showcase registers. */

@@ -1,6 +1,6 @@
 // The simulated line's tag table (what `linesight simulate plc` serves), in the plc-endpoint tag-table
 // shape, so a demo flow or a test can point a plc-endpoint at the simulator without retyping it.
-import type { PlcTagConfig } from '../../../nodes/plc-endpoint/plc-endpoint.schema';
+import type { PlcTagConfig } from '../../../nodes/plc-endpoint';
 
 export const SIM_MODBUS_TAGS: PlcTagConfig[] = [
   { name: 'LineSpeed', address: 'hr:0', type: 'float32', unit: 'm/min', deadband: 0.5 },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { copyLine, copyValue } from '../../../nodes/timescale-sink/copy-writer';
 import { createTableSQL, partitionName, partitionSQL } from '../../../nodes/timescale-sink/db-schema';
-import { assertIdentifier, quoteIdent } from '../../../nodes/timescale-sink/identifiers';
+import { assertIdentifier, quoteIdent } from '../../../nodes/timescale-db/identifiers';
 import { imagePathFor, safeName } from '../../../nodes/timescale-sink/image-store';
 import { CONTRACT_TABLES, CustomMapping, fieldOf, mapContract } from '../../../nodes/timescale-sink/row-mapper';
 import { sampleInspection } from '../../fixtures/contracts';

@@ -1,0 +1,123 @@
+// The rooms of the house and who may import whom (README "Layout"). Each rule is checked over the
+// TypeScript sources, so a new import across a forbidden boundary fails here with the file and the line.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../../runtime/paths';
+
+interface Edge {
+  from: string;
+  to: string;
+  line: number;
+}
+
+const SOURCE_ROOTS = ['contracts', 'lib', 'nodes', 'editor-plugins', 'runtime'];
+const IMPORT = /(?:from|import|require\s*\()\s*['"](\.{1,2}\/[^'"]*)['"]/g;
+
+function sources(dir: string, out: string[] = []): string[] {
+  for (const ent of fs.readdirSync(path.join(PACKAGE_ROOT, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${ent.name}`;
+    if (ent.isDirectory()) sources(rel, out);
+    else if (/\.ts$/.test(ent.name) && !ent.name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+function resolve(from: string, spec: string): string {
+  const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec));
+  for (const candidate of [base, `${base}.ts`, `${base}/index.ts`]) {
+    const abs = path.join(PACKAGE_ROOT, candidate);
+    if (fs.existsSync(abs) && fs.statSync(abs).isFile()) return candidate;
+  }
+  return base;
+}
+
+function edgesOf(files: string[]): Edge[] {
+  const edges: Edge[] = [];
+  for (const file of files) {
+    const lines = fs.readFileSync(path.join(PACKAGE_ROOT, file), 'utf8').split('\n');
+    lines.forEach((text, i) => {
+      for (const m of text.matchAll(IMPORT)) edges.push({ from: file, to: resolve(file, m[1]!), line: i + 1 });
+    });
+  }
+  return edges;
+}
+
+const nodeOf = (file: string): string | undefined => /^nodes\/([^/]+)\//.exec(file)?.[1];
+const isPublicFace = (file: string): boolean => /^nodes\/[^/]+\/index\.ts$/.test(file);
+
+/**
+ * Node-RED-facing modules of a node besides its adapter (`nodes/<node>/<node>.ts`): they map connection
+ * state to a status or find a config node, so they may use the node kit. Every other module of a node is
+ * a core and must not.
+ */
+const ADAPTER_SIDE = new Set([
+  'nodes/cloud-bridge/status.ts',
+  'nodes/cloud-broker/use-broker.ts',
+  'nodes/plc-endpoint/connection-state.ts',
+  'nodes/plc-endpoint/endpoint-link.ts',
+]);
+const isAdapter = (file: string): boolean => {
+  const node = nodeOf(file);
+  return node !== undefined && node !== 'kit' && (file === `nodes/${node}/${node}.ts` || ADAPTER_SIDE.has(file));
+};
+
+const files = SOURCE_ROOTS.filter((d) => fs.existsSync(path.join(PACKAGE_ROOT, d))).flatMap((d) => sources(d));
+const edges = edgesOf(files);
+const show = (bad: Edge[]) => bad.map((e) => `${e.from}:${e.line} imports ${e.to}`).join('\n');
+
+describe('architecture: who may import whom', () => {
+  it('finds the sources and their imports (the rules below are not vacuous)', () => {
+    assert.ok(files.length > 100, `only ${files.length} source files found under ${PACKAGE_ROOT}`);
+    assert.ok(edges.some((e) => e.from.startsWith('nodes/') && e.to.startsWith('contracts/')));
+    assert.ok(edges.some((e) => e.from.startsWith('runtime/') && e.to.startsWith('nodes/')));
+  });
+
+  it('contracts import nothing of ours outside contracts/', () => {
+    assert.equal(show(edges.filter((e) => e.from.startsWith('contracts/') && !e.to.startsWith('contracts/'))), '');
+  });
+
+  it('libraries import only contracts and other libraries', () => {
+    assert.equal(show(edges.filter((e) => e.from.startsWith('lib/') && !/^(contracts|lib)\//.test(e.to))), '');
+  });
+
+  it('the node kit imports only contracts and libraries', () => {
+    assert.equal(show(edges.filter((e) => e.from.startsWith('nodes/kit/') && !/^(contracts|lib|nodes\/kit)\//.test(e.to))), '');
+  });
+
+  it('nodes never import the runtime, the repository, the agent or the editor plugins', () => {
+    assert.equal(show(edges.filter((e) => e.from.startsWith('nodes/') && /^(runtime|editor-plugins)\//.test(e.to))), '');
+  });
+
+  it('a node uses another node only through its public face (nodes/<node>/index.ts)', () => {
+    const bad = edges.filter((e) => {
+      const [a, b] = [nodeOf(e.from), nodeOf(e.to)];
+      return a && b && a !== b && b !== 'kit' && !isPublicFace(e.to);
+    });
+    assert.equal(show(bad), '');
+  });
+
+  it('cores do not import the node kit (errors they raise live in contracts/errors.ts)', () => {
+    const bad = edges.filter((e) => e.to.startsWith('nodes/kit/') && nodeOf(e.from) !== 'kit' && nodeOf(e.from) && !isAdapter(e.from) && !isPublicFace(e.from));
+    assert.equal(show(bad), '');
+  });
+
+  it('programs and editor plugins reach nodes only through their public faces', () => {
+    const bad = edges.filter((e) => /^(runtime|editor-plugins)\//.test(e.from) && e.to.startsWith('nodes/') && !isPublicFace(e.to));
+    assert.equal(show(bad), '');
+  });
+
+  it('editor plugins import only contracts and libraries', () => {
+    assert.equal(show(edges.filter((e) => e.from.startsWith('editor-plugins/') && !/^(contracts|lib|editor-plugins)\//.test(e.to))), '');
+  });
+
+  it('the repository and the agent are separate programs (the agent uses only the repository client)', () => {
+    const bad = edges.filter(
+      (e) =>
+        (e.from.startsWith('runtime/repo/') && /^runtime\/(agent|cli|dev)\//.test(e.to)) ||
+        (e.from.startsWith('runtime/agent/') && /^runtime\/(cli|dev)\//.test(e.to)) ||
+        (e.from.startsWith('runtime/agent/') && e.to.startsWith('runtime/repo/') && e.to !== 'runtime/repo/client.ts'),
+    );
+    assert.equal(show(bad), '');
+  });
+});
