@@ -5,7 +5,7 @@
 import { LinesightError } from '../../contracts/errors';
 import { inspectionContract, lineActionContract, tagSampleContract } from '../../contracts/messages';
 import type { Inspection, LineAction, TagSample } from '../../contracts/messages';
-import { assertIdentifier } from './identifiers';
+import { assertIdentifier } from '../timescale-db';
 
 export type ColumnType = 'timestamptz' | 'text' | 'integer' | 'bigint' | 'double precision' | 'boolean' | 'jsonb' | 'bytea';
 
