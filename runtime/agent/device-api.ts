@@ -1,4 +1,4 @@
-// The device's side of the repository REST API (runtime/fleet/protocol.ts): its desired state with ETag,
+// The device's side of the repository REST API (contracts/fleet/protocol.ts): its desired state with ETag,
 // version documents, its status, the repository's public key. A device-bound view of the repository's
 // typed client (one HTTP path for the CLI, the sidebar and the agent); failures become DeviceApiError
 // with the HTTP status the agent's retry and rollback decisions read. The client (and its token) is

@@ -1,4 +1,4 @@
-// The `linesight` command. Each subcommand lives in runtime/commands/<name>.ts and is loaded only
+// The `linesight` command. Each subcommand lives in runtime/cli/commands/<name>.ts and is loaded only
 // when used, so `linesight flows list` does not pay for loading Node-RED.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';

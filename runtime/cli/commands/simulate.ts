@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-// Simulators live in runtime/simulators/<name>.ts and export register(cmd).
+// Simulators live in runtime/dev/simulators/<name>.ts and export register(cmd).
 const SIMULATORS = ['plc', 'camera'];
 
 export function register(program: Command): void {
@@ -9,7 +9,7 @@ export function register(program: Command): void {
     let mod: { register(cmd: Command): void } | undefined;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      mod = require(`../simulators/${name}`);
+      mod = require(`../../dev/simulators/${name}`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
     }

@@ -127,7 +127,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       children.push(sim);
       await sim.waitFor(/^ready$/, 60_000);
       say(`simulated PLC: Modbus TCP ${plc.host}:${plc.port} (alarm lamp = coil 0, diverter = coil 2)`);
-    } else missing.push('`linesight simulate plc` (runtime/simulators/plc.ts) is not in this build: no PLC, plc-read/plc-write retry');
+    } else missing.push('`linesight simulate plc` (runtime/dev/simulators/plc.ts) is not in this build: no PLC, plc-read/plc-write retry');
 
     const tiers = (['line', 'factory', 'cloud'] as Tier[]).filter((t) => templates.has(SLUG[t]));
     const editors: Partial<Record<Tier, string>> = {};
@@ -172,7 +172,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       const cam = startChild('camera-simulator', ['simulate', 'camera', '--target', `127.0.0.1:${cameraPort}`, '--rate', String(opts.cameraRate ?? 2), '--size', '640x400', '--defect-rate', String(opts.defectRate ?? 0.5)], { logDir });
       children.push(cam);
       say(`simulated camera: ${opts.cameraRate ?? 2} inspections/s to camera-intake on 127.0.0.1:${cameraPort}`);
-    } else missing.push('`linesight simulate camera` (runtime/simulators/camera.ts) is not in this build: no inspections arrive');
+    } else missing.push('`linesight simulate camera` (runtime/dev/simulators/camera.ts) is not in this build: no inspections arrive');
 
     // Watching the result the way a user would check it: rows in the cloud history, the alarm coil.
     const modbus = new ModbusRTU();

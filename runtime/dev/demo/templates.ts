@@ -91,7 +91,7 @@ export async function publishTemplate(client: RepoClient, t: FlowTemplate, autho
   return { created: !existing, published: true };
 }
 
-// `node dist/runtime/demo/templates.js` regenerates examples/ after a template changes.
+// `node dist/runtime/dev/demo/templates.js` regenerates examples/ after a template changes.
 if (require.main === module) {
   for (const f of writeExamples()) console.log(`wrote ${path.relative(PACKAGE_ROOT, f)}`);
 }

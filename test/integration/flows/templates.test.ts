@@ -75,7 +75,7 @@ describe('flow templates (flows/)', function () {
         assert.deepEqual(gaps, []);
       });
 
-      it('has an up-to-date Import > Examples copy in examples/ (regenerate: node dist/runtime/demo/templates.js)', () => {
+      it('has an up-to-date Import > Examples copy in examples/ (regenerate: node dist/runtime/dev/demo/templates.js)', () => {
         const file = path.join(EXAMPLES_DIR, `${m.slug}.json`);
         assert.ok(fs.existsSync(file), `${file} exists`);
         assert.equal(fs.readFileSync(file, 'utf8'), exampleText(t));
