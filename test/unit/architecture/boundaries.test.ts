@@ -53,6 +53,7 @@ const isPublicFace = (file: string): boolean => /^nodes\/[^/]+\/index\.ts$/.test
  */
 const ADAPTER_SIDE = new Set([
   'nodes/cloud-bridge/status.ts',
+  'nodes/camera-intake/intake-status.ts',
   'nodes/cloud-broker/use-broker.ts',
   'nodes/plc-endpoint/connection-state.ts',
   'nodes/plc-endpoint/endpoint-link.ts',
