@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 
-// Simulators live in runtime/dev/simulators/<name>.ts and export register(cmd).
-const SIMULATORS = ['plc', 'camera'];
+// Simulators live in runtime/dev/simulators/<name>.ts and export register(cmd); `dataset` writes the camera's images as training data.
+const SIMULATORS = ['plc', 'camera', 'dataset'];
 
 export function register(program: Command): void {
-  const sim = program.command('simulate').description('simulated line equipment: a PLC (Modbus TCP / OPC UA) and a vision camera (gRPC)');
+  const sim = program.command('simulate').description('simulated line equipment: a PLC (Modbus TCP / OPC UA), a vision camera (gRPC), and training datasets of its images');
   for (const name of SIMULATORS) {
     let mod: { register(cmd: Command): void } | undefined;
     try {

@@ -34,7 +34,27 @@ export function prng(seed: number): () => number {
   };
 }
 
-const CLASSES = ['scratch', 'dent', 'hole'] as const;
+/** The defect classes the renderer draws, in the order training datasets number them. */
+export const DEFECT_CLASSES = ['scratch', 'dent', 'hole'] as const;
+const CLASSES = DEFECT_CLASSES;
+
+/**
+ * The conveyor behind the part: grey Gaussian noise (mean 60, sigma 18, each channel on its own), drawn from
+ * the image seed so that one seed always gives the same bytes — training datasets are reproducible to the byte.
+ * Its own PRNG stream: a seed lays out the same defects as it did before the noise was seeded, at any size.
+ */
+function conveyorNoise(width: number, height: number, seed: number): Buffer {
+  const rnd = prng((seed ^ 0x9e3779b9) >>> 0);
+  const out = Buffer.allocUnsafe(width * height * 3);
+  for (let i = 0; i < out.length; i += 2) {
+    // Box-Muller: two normal samples from two uniform ones.
+    const radius = 18 * Math.sqrt(-2 * Math.log(1 - rnd()));
+    const angle = 2 * Math.PI * rnd();
+    out[i] = Math.max(0, Math.min(255, 60 + radius * Math.cos(angle)));
+    if (i + 1 < out.length) out[i + 1] = Math.max(0, Math.min(255, 60 + radius * Math.sin(angle)));
+  }
+  return out;
+}
 
 export async function productImage(o: ProductImageOptions): Promise<ProductImage> {
   const { width: W, height: H } = o;
@@ -57,10 +77,7 @@ export async function productImage(o: ProductImageOptions): Promise<ProductImage
     detections.push({ defectClass: cls, confidence: Math.round((0.55 + rnd() * 0.44) * 1000) / 1000, box: { x, y, width: bw, height: size } });
   }
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${shapes.join('')}</svg>`);
-  const base = sharp({ create: { width: W, height: H, channels: 3, background: { r: 52, g: 58, b: 66 }, noise: { type: 'gaussian', mean: 60, sigma: 18 } } })
-    .png()
-    .toBuffer();
-  let p = sharp(await base).composite([{ input: svg, left: 0, top: 0 }]);
+  let p = sharp(conveyorNoise(W, H, o.seed ?? 1), { raw: { width: W, height: H, channels: 3 } }).composite([{ input: svg, left: 0, top: 0 }]);
   const format = o.format ?? 'jpeg';
   if (format === 'raw') {
     const { data, info } = await p.removeAlpha().raw().toBuffer({ resolveWithObject: true });
