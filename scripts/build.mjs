@@ -111,7 +111,7 @@ async function generateEditors() {
     const schema = readJson(path.join(dist, 'schemas', `${schemaName}.json`));
     const { editor } = require(path.join(dist, path.relative(root, dir), `${type}.editor.js`));
     const catalog = { ...readJson(path.join(dir, 'locales', 'en-US', `${type}.json`)), kit: kitCatalog.kit };
-    const template = renderTemplate({ type, config: editor.category === 'config', schema, credentials: editor.credentials, rows: editor.rows, catalog });
+    const template = renderTemplate({ type, config: editor.category === 'config', schema, credentials: editor.credentials, rows: editor.rows, catalog, readInclude: (file) => fs.readFileSync(path.join(dir, file), 'utf8') });
     const bundle = await build({
       stdin: {
         contents: `import { editor } from './${type}.editor';\nimport schema from 'linesight-schema:${schemaName}';\nimport { registerEditor } from '${path.relative(dir, path.join(root, 'nodes', 'kit', 'editor', 'node-editor')).replaceAll(path.sep, '/')}';\nregisterEditor(editor, schema);\n`,

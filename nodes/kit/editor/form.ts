@@ -39,7 +39,12 @@ export interface CustomRow {
   rowClass?: string;
 }
 
-export type Row = string | Field | FieldRow | CustomRow;
+/** A large hand-written part of a form (the defect-rule table): an HTML file beside the node, read by the build. */
+export interface IncludedRows {
+  include: string;
+}
+
+export type Row = string | Field | FieldRow | CustomRow | IncludedRows;
 
 export type Catalog = Record<string, unknown>;
 
@@ -53,6 +58,8 @@ export interface FormSpec {
   rows: Row[];
   /** The node's English catalog, merged with the kit's. */
   catalog: Catalog;
+  /** Reads an `include` file from the node's folder. */
+  readInclude?: (file: string) => string;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -131,7 +138,7 @@ function inputHtml(spec: FormSpec, field: Field, id: string): string {
       return `<select id="${id}"${style}>${options.join('')}</select>`;
     }
     default:
-      return `<input type="${control === 'password' ? 'password' : 'text'}" id="${id}"${style}${placeholder}>`;
+      return `<input type="text" id="${id}"${style}${placeholder}>`;
   }
 }
 
@@ -141,6 +148,10 @@ const isFieldRow = (r: Row): r is FieldRow => typeof r === 'object' && 'fields' 
 
 function rowHtml(spec: FormSpec, row: Row): string {
   const prefix = spec.config ? 'node-config-input-' : 'node-input-';
+  if (typeof row === 'object' && 'include' in row) {
+    if (!spec.readInclude) throw new Error(`${spec.type}: the form includes ${row.include}, but nothing can read it here`);
+    return spec.readInclude(row.include).trimEnd();
+  }
   if (isCustom(row)) {
     const classes = ['form-row', row.rowClass, row.group].filter(Boolean).join(' ');
     return `  <div class="${classes}">\n    ${row.html.replaceAll('{prefix}', prefix)}\n  </div>`;

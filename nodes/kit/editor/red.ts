@@ -56,3 +56,17 @@ export const editorGlobals = (): { RED: RedEditor; $: Dollar } => {
   const g = globalThis as unknown as { RED: RedEditor; $: Dollar };
   return { RED: g.RED, $: g.$ };
 };
+
+/**
+ * Shows and hides groups of rows by the value of one select: `{ '.ls-tls': (v) => v !== 'none' }`.
+ * Runs once now and on every change.
+ */
+export function showGroupsBy(select: string, groups: Record<string, (value: string) => boolean>): void {
+  const { $ } = editorGlobals();
+  const apply = () => {
+    const value = $(select).val();
+    for (const [group, visible] of Object.entries(groups)) $(group).toggle(visible(value));
+  };
+  $(select).on('change', apply);
+  apply();
+}
