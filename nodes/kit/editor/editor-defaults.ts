@@ -63,6 +63,21 @@ export function neutralValue(prop: PropertySchema): unknown {
   }
 }
 
+/**
+ * Node-RED's `required` means "not empty". A required boolean is never empty, and a required string the
+ * schema accepts as '' (no minLength, no enum or pattern that refuses it: `knownClasses` "empty accepts
+ * any class") must stay clearable; everything else in the schema's required list must be filled in.
+ */
+function acceptsBlank(prop: PropertySchema): boolean {
+  const type = typeOf(prop);
+  if (type === 'boolean' || type === 'array' || type === 'object') return true;
+  if (type !== 'string') return false;
+  if ((prop.minLength ?? 0) > 0) return false;
+  if (prop.enum && !prop.enum.includes('')) return false;
+  if (prop.pattern !== undefined && !new RegExp(prop.pattern).test('')) return false;
+  return true;
+}
+
 /** Whether a value from the form is blank (Node-RED keeps an empty input as ''). */
 const blank = (v: unknown) => v === '' || v === undefined || v === null;
 
@@ -122,7 +137,7 @@ export function editorDefaults(schema: ConfigSchema, explain: Explain, labelOf: 
   for (const [name, raw] of Object.entries(schema.properties)) {
     const prop = resolveProperty(schema, raw);
     const entry: EditorDefault = { value: neutralValue(prop) };
-    const isRequired = required.has(name) && typeOf(prop) !== 'boolean';
+    const isRequired = required.has(name) && !acceptsBlank(prop);
     if (isRequired) entry.required = true;
     if (prop.nodeType) entry.type = prop.nodeType;
     // A config-node reference is checked by Node-RED itself (missing or wrong node).
