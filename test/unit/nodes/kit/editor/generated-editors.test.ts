@@ -74,6 +74,15 @@ describe('generated editors against the config schemas', () => {
         }
       });
 
+      it('has an input for every property the schema has (lists are filled by the node\'s script)', () => {
+        const prefix = def.category === 'config' ? 'node-config-input-' : 'node-input-';
+        for (const [prop, raw] of Object.entries(schema.properties)) {
+          if (resolveProperty(schema, raw).type === 'array') continue;
+          assert.match(html(type), new RegExp(`id="${prefix}${prop}"`), `${type}: an input for ${prop}`);
+        }
+        for (const cred of Object.keys(def.credentials ?? {})) assert.match(html(type), new RegExp(`id="${prefix}${cred}"`), `${type}: an input for credential ${cred}`);
+      });
+
       it('keeps credentials out of the defaults', () => {
         for (const cred of Object.keys(def.credentials ?? {})) assert.ok(!(cred in def.defaults), `${type}: credential ${cred} is not a default`);
       });
