@@ -61,6 +61,15 @@ describe('e2e: the editor in zh-CN (Chromium + real line runtime)', function () 
     assert.equal((await page.locator('label[for="node-input-name"]').innerText()).trim(), '名称');
     assert.equal(await page.getAttribute('#node-input-tags', 'placeholder'), 'LineSpeed, GoodCount（留空：全部标签）');
     assert.match(await page.locator('.red-ui-tray').innerText(), /毫秒（0 = 仅在收到消息时读取）/);
+    // The validators derived from the schema give their reasons in the editor's language too.
+    const reasons = await page.evaluate(() => {
+      const validate = (window as any).RED.nodes.getType('plc-read').defaults.intervalMs.validate;
+      return [validate.call({}, '-5', { label: '周期' }), validate.call({}, '1.5', { label: '周期' }), validate.call({}, '1000', {})];
+    });
+    assert.deepEqual(reasons, ['周期: 不能小于 0', '周期: 不是整数', true]);
+    await page.fill('#node-input-intervalMs', '-5');
+    await page.press('#node-input-intervalMs', 'Tab');
+    await page.locator('#node-input-intervalMs.input-error').waitFor({ timeout: 5_000 });
     await browser.shot('form-zh-cn');
   });
 });
