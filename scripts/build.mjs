@@ -1,6 +1,8 @@
-// Build: transpile every TypeScript source to dist/ with esbuild (fast, per file), copy the editor
-// assets beside the compiled nodes, bundle browser-side editor code, and generate JSON Schemas from
-// the `*.schema.ts` interfaces (the one source of truth for configs and message contracts).
+// Build: generate JSON Schemas from the `*.schema.ts` interfaces (the one source of truth for configs
+// and message contracts), transpile every TypeScript source to dist/ with esbuild (fast, per file), copy
+// the assets (node `locales/` included, where Node-RED looks for catalogs and help) beside the compiled
+// nodes, bundle browser-side code, and generate each node's editor HTML from its `<node>.editor.ts`
+// (form rows + behaviour) with `defaults` computed from its config schema.
 // Type checking is a separate step (`npm run typecheck`), run by `npm test`.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
