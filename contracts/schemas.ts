@@ -25,6 +25,9 @@ export class ValidationError extends Error {
 const ajvStrict = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
 // Configs from the editor arrive with numbers as strings and missing optional fields: coerce and fill defaults.
 const ajvConfig = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, coerceTypes: true, useDefaults: true });
+// `nodeType` (from `@nodeType` in a config interface) names the config-node type a property refers to;
+// it is for the editor and constrains nothing here, but each Ajv declares it so a strict Ajv would accept it too.
+for (const ajv of [ajvStrict, ajvConfig]) ajv.addKeyword({ keyword: 'nodeType', schemaType: 'string' });
 const cache = new Map<string, ValidateFunction>();
 
 export function loadSchema(name: string): Record<string, unknown> {

@@ -1,6 +1,8 @@
-// Build: transpile every TypeScript source to dist/ with esbuild (fast, per file), copy the editor
-// assets beside the compiled nodes, bundle browser-side editor code, and generate JSON Schemas from
-// the `*.schema.ts` interfaces (the one source of truth for configs and message contracts).
+// Build: generate JSON Schemas from the `*.schema.ts` interfaces (the one source of truth for configs
+// and message contracts), transpile every TypeScript source to dist/ with esbuild (fast, per file), copy
+// the assets (node `locales/` included, where Node-RED looks for catalogs and help) beside the compiled
+// nodes, bundle browser-side code, and generate each node's editor HTML from its `<node>.editor.ts`
+// (form rows + behaviour) with `defaults` computed from its config schema.
 // Type checking is a separate step (`npm run typecheck`), run by `npm test`.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
@@ -29,6 +31,8 @@ const browserTs = files.filter((f) => f.endsWith('.browser.ts'));
 const assets = files.filter((f) => ASSET_EXT.has(path.extname(f)));
 
 const t0 = Date.now();
+// Schemas first: the editor bundles inline them.
+await generateSchemas();
 await build({
   entryPoints: serverTs,
   outdir: dist,
@@ -79,8 +83,74 @@ for (const p of walk(path.join(root, 'proto'))) {
   fs.copyFileSync(p, dest);
 }
 
-await generateSchemas();
-console.error(`build: ${serverTs.length} modules, ${browserTs.length} browser bundles, ${assets.length} assets in ${Date.now() - t0} ms`);
+const editors = await generateEditors();
+mergeKitCatalogs();
+console.error(`build: ${serverTs.length} modules, ${browserTs.length} browser bundles, ${editors} generated editors, ${assets.length} assets in ${Date.now() - t0} ms`);
+
+// `import schema from 'linesight-schema:PlcReadConfig'` in editor code: the generated JSON Schema.
+function schemaModules() { return {
+  name: 'linesight-schema',
+  setup(b) {
+    b.onResolve({ filter: /^linesight-schema:/ }, (args) => ({ path: path.join(dist, 'schemas', `${args.path.slice('linesight-schema:'.length)}.json`) }));
+  },
+}; }
+
+// Editors: a node with `<node>.editor.ts` gets its editor HTML generated. The form is rendered from the
+// module's rows (texts from the English catalog, controls from the schema), and the browser script
+// registers the node with `defaults` computed from the config schema named in the adapter's
+// `defineNode` call. A hand-written `<node>.html` beside it (extra scripts) is kept in front.
+async function generateEditors() {
+  const require = createRequire(import.meta.url);
+  const { renderTemplate } = require(path.join(dist, 'nodes', 'kit', 'editor', 'form.js'));
+  const kitCatalog = readJson(path.join(root, 'nodes', 'kit', 'editor', 'locales', 'en-US', 'kit.json'));
+  let count = 0;
+  for (const specFile of files.filter((f) => f.endsWith('.editor.ts'))) {
+    const dir = path.dirname(specFile);
+    const type = path.basename(specFile, '.editor.ts');
+    const adapter = fs.readFileSync(path.join(dir, `${type}.ts`), 'utf8');
+    const schemaName = /configSchema:\s*'(\w+)'/.exec(adapter)?.[1];
+    if (!schemaName) throw new Error(`${type}: no configSchema in the defineNode call of ${type}.ts`);
+    const schema = readJson(path.join(dist, 'schemas', `${schemaName}.json`));
+    const { editor } = require(path.join(dist, path.relative(root, dir), `${type}.editor.js`));
+    const catalog = { ...readJson(path.join(dir, 'locales', 'en-US', `${type}.json`)), kit: kitCatalog.kit };
+    const template = renderTemplate({ type, config: editor.category === 'config', schema, credentials: editor.credentials, rows: editor.rows, catalog, readInclude: (file) => fs.readFileSync(path.join(dir, file), 'utf8') });
+    const bundle = await build({
+      stdin: {
+        contents: `import { editor } from './${type}.editor';\nimport schema from 'linesight-schema:${schemaName}';\nimport { registerEditor } from '${path.relative(dir, path.join(root, 'nodes', 'kit', 'editor', 'node-editor')).replaceAll(path.sep, '/')}';\nregisterEditor(editor, schema);\n`,
+        resolveDir: dir,
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+      plugins: [schemaModules()],
+      logLevel: 'warning',
+    });
+    const dest = path.join(dist, path.relative(root, dir), `${type}.html`);
+    const handWritten = fs.existsSync(path.join(dir, `${type}.html`)) ? fs.readFileSync(dest, 'utf8') : '';
+    fs.writeFileSync(dest, `${handWritten}<script type="text/javascript">\n${bundle.outputFiles[0].text}</script>\n\n${template}`);
+    count++;
+  }
+  return count;
+}
+
+// Shared form texts live once, in the kit's catalog; each node's catalog in dist carries them under `kit`.
+function mergeKitCatalogs() {
+  const kitDir = path.join(root, 'nodes', 'kit', 'editor', 'locales');
+  for (const lang of fs.existsSync(kitDir) ? fs.readdirSync(kitDir) : []) {
+    const kit = readJson(path.join(kitDir, lang, 'kit.json')).kit;
+    for (const catalogFile of walk(path.join(dist, 'nodes')).filter((f) => f.includes(`${path.sep}locales${path.sep}${lang}${path.sep}`) && f.endsWith('.json') && !f.includes(`${path.sep}kit${path.sep}`))) {
+      const catalog = readJson(catalogFile);
+      fs.writeFileSync(catalogFile, JSON.stringify({ ...catalog, kit }, null, 2));
+    }
+  }
+}
+
+function readJson(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
 
 // JSON Schemas: every exported interface/type in a `*.schema.ts` file becomes dist/schemas/<Name>.json.
 // typescript-json-schema needs a full TypeScript program (seconds), so it only reruns when a schema
@@ -100,7 +170,8 @@ async function generateSchemas() {
     noExtraProps: false,
     defaultProps: true,
     ignoreErrors: false,
-    validationKeywords: ['examples', 'propertyNames', 'patternProperties'],
+    // nodeType: the config-node type a property refers to (`@nodeType plc-endpoint`), for the editor.
+    validationKeywords: ['examples', 'propertyNames', 'patternProperties', 'nodeType'],
   }, schemaFiles);
   if (!generator) throw new Error('schema generation failed: the *.schema.ts files do not type-check');
   fs.mkdirSync(outDir, { recursive: true });

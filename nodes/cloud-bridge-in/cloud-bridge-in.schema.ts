@@ -1,7 +1,7 @@
 /** cloud-bridge-in (downlink): subscribes, decodes back into the contracts, drops duplicates. */
 export interface CloudBridgeInConfig {
   name?: string;
-  /** Id of the cloud-broker config node. @minLength 1 */
+  /** Id of the cloud-broker config node. @minLength 1 @nodeType cloud-broker */
   broker: string;
   /**
    * Topic filters, one per line or comma-separated.

@@ -1,7 +1,7 @@
 /** cloud-bridge (uplink): every message goes to a disk outbox, then to the broker; removed on acknowledgement. */
 export interface CloudBridgeConfig {
   name?: string;
-  /** Id of the cloud-broker config node. @minLength 1 */
+  /** Id of the cloud-broker config node. @minLength 1 @nodeType cloud-broker */
   broker: string;
   /**
    * Topic per message; {site}, {line}, {kind} (inspection, image, tags, actions, status), {device}, {cameraId}.

@@ -1,7 +1,7 @@
 // The defect-rule editor: rule table (add, remove, reorder, enable), a form per rule, JSON import and
 // export, validation as you type and a "try it" panel. Validation and trial run on the server through
 // admin routes, so the editor judges rules with exactly the engine the node runs.
-import { EDITOR_DEFAULTS, formToRule, newRule, ruleToForm, summarize, WINDOW_FORM_FIELDS, type RuleForm } from './editor-model';
+import { formToRule, newRule, ruleToForm, summarize, WINDOW_FORM_FIELDS, type RuleForm } from './editor-model';
 import type { DefectRule } from './defect-rule.schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -252,33 +252,15 @@ class RuleEditor {
 
 const editors = new WeakMap<object, RuleEditor>();
 
-RED.nodes.registerType('defect-rule', {
-  category: 'Linesight',
-  color: '#e2a3a3',
-  defaults: {
-    name: { value: EDITOR_DEFAULTS.name },
-    rules: { value: EDITOR_DEFAULTS.rules, validate: (v: unknown) => Array.isArray(v) },
-    timeMode: { value: EDITOR_DEFAULTS.timeMode },
-    allowedLatenessMs: { value: EDITOR_DEFAULTS.allowedLatenessMs, validate: RED.validators.number() },
-    knownClasses: { value: EDITOR_DEFAULTS.knownClasses },
-    stateIdleMs: { value: EDITOR_DEFAULTS.stateIdleMs, validate: RED.validators.number() },
-    maxLinesPerRule: { value: EDITOR_DEFAULTS.maxLinesPerRule, validate: RED.validators.number() },
-  },
-  inputs: 1,
-  outputs: 2,
-  outputLabels: ['line actions', 'inspection with verdict'],
-  icon: 'font-awesome/fa-filter',
-  paletteLabel: 'defect rule',
-  label(this: any) {
-    const n = Array.isArray(this.rules) ? this.rules.length : 0;
-    return this.name || `defect rules (${n})`;
-  },
-  oneditprepare(this: any) {
-    const ed = new RuleEditor(this);
-    editors.set(this, ed);
+// The node is registered by the generated editor (defect-rule.editor.ts, defaults from the schema);
+// its edit hooks reach the rule editor through this global, inlined in front of it.
+(globalThis as unknown as Record<string, unknown>).LinesightDefectRule = {
+  prepare(node: object) {
+    const ed = new RuleEditor(node);
+    editors.set(node, ed);
     ed.prepare();
   },
-  oneditsave(this: any) {
-    editors.get(this)?.save();
+  save(node: object) {
+    editors.get(node)?.save();
   },
-});
+};

@@ -1,10 +1,12 @@
-// What the defect-rule editor shows and reads back, without the DOM: the node's editor defaults, the
-// flat text form of a rule and its conversion to and from the rule model, and one-line rule summaries.
-// Bundled into the editor (defect-rule.browser.ts) and unit-tested here; a test keeps the defaults
-// equal to the ones generated from defect-rule.schema.ts.
+// What the defect-rule editor shows and reads back, without the DOM: the flat text form of a rule and
+// its conversion to and from the rule model, and one-line rule summaries. Bundled into the editor
+// (defect-rule.browser.ts) and unit-tested here.
 import type { DefectRule, DefectRuleRoi, DefectRuleWindow, DefectRuleWrite } from './defect-rule.schema';
 
-/** Node-RED `defaults` for the editor; must match the @default values of DefectRuleConfig. */
+/**
+ * The @default values of DefectRuleConfig as the rule model reads them. The editor no longer uses this:
+ * its `defaults` are generated from the schema (nodes/kit/editor); kept while its test refers to it.
+ */
 export const EDITOR_DEFAULTS = {
   name: '',
   rules: [] as unknown[],

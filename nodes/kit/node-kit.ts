@@ -11,14 +11,50 @@ export type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow };
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
 
+/** The kit's status words in English: the answer when no catalog has the word. */
+const STATUS_WORDS = {
+  ok: 'ok',
+  connecting: 'connecting',
+  disconnected: 'disconnected',
+  failed: 'failed',
+  invalidConfig: 'invalid config',
+  failedToStart: 'failed to start',
+};
+export type StatusWord = keyof typeof STATUS_WORDS;
+
+type Translate = (key: string, vars?: Record<string, unknown>) => string;
+let translate: Translate | undefined;
+
+/**
+ * Lets the status vocabulary speak the runtime's language (Node-RED's `lang` setting): every node's
+ * catalog carries the kit's words under `kit.status.*` (merged in by the build). `defineNode` installs
+ * Node-RED's `RED._`; tests may install their own.
+ */
+export function useTranslator(fn: Translate | undefined): void {
+  translate = fn;
+}
+
+/** A status word of the kit, translated where a catalog has it. */
+export function statusWord(word: StatusWord): string {
+  const key = `kit.status.${word}`;
+  let text: string | undefined;
+  try {
+    text = translate?.(key);
+  } catch {
+    text = undefined;
+  }
+  // i18next answers a missing key with the key itself (with or without its namespace).
+  return text && !text.endsWith(key) ? text : STATUS_WORDS[word];
+}
+
 /** Status dots used by every node: one vocabulary, so the editor reads the same everywhere. */
 export const status = {
   /** Connected or idle and healthy. */
-  ok: (text = 'ok'): NodeStatus => ({ fill: 'green', shape: 'dot', text }),
-  connecting: (text = 'connecting'): NodeStatus => ({ fill: 'yellow', shape: 'ring', text }),
-  disconnected: (text = 'disconnected'): NodeStatus => ({ fill: 'red', shape: 'ring', text }),
+  ok: (text = statusWord('ok')): NodeStatus => ({ fill: 'green', shape: 'dot', text }),
+  connecting: (text = statusWord('connecting')): NodeStatus => ({ fill: 'yellow', shape: 'ring', text }),
+  disconnected: (text = statusWord('disconnected')): NodeStatus => ({ fill: 'red', shape: 'ring', text }),
   /** A failure that needs a person: bad config, a write that cannot succeed. */
-  failed: (text = 'failed'): NodeStatus => ({ fill: 'red', shape: 'dot', text }),
+  failed: (text = statusWord('failed')): NodeStatus => ({ fill: 'red', shape: 'dot', text }),
   /** Activity or backlog, e.g. "backlog 1,204". */
   busy: (text: string): NodeStatus => ({ fill: 'blue', shape: 'dot', text }),
   clear: (): NodeStatus => ({}),
@@ -109,6 +145,8 @@ export function defineNode<C, K extends object = Record<string, string>>(
   spec: NodeSpec,
   setup: (ctx: NodeContext<C, K>) => NodeHandlers | void,
 ): void {
+  const redTranslate = (RED as unknown as { _?: Translate })._;
+  if (!translate && typeof redTranslate === 'function') useTranslator((key, vars) => redTranslate.call(RED, key, vars));
   function LinesightNode(this: Node<K>, def: NodeDef) {
     RED.nodes.createNode(this as unknown as Node, def);
     const node = this;
@@ -123,7 +161,7 @@ export function defineNode<C, K extends object = Record<string, string>>(
       handlers = setup({ node, config, RED, label }) ?? {};
     } catch (err) {
       configError = err as Error;
-      node.status(status.failed(err instanceof ValidationError ? 'invalid config' : (err as LinesightError).statusText ?? 'failed to start'));
+      node.status(status.failed(err instanceof ValidationError ? statusWord('invalidConfig') : (err as LinesightError).statusText ?? statusWord('failedToStart')));
       node.error(configError.message);
     }
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {

@@ -3,6 +3,7 @@ export interface PlcReadConfig {
   /**
    * The plc-endpoint config node id.
    * @minLength 1
+   * @nodeType plc-endpoint
    */
   endpoint: string;
   /**

@@ -12,7 +12,7 @@ export interface TimescaleSinkColumn {
 
 export interface TimescaleSinkConfig {
   name?: string;
-  /** The timescale-db config node. @minLength 1 */
+  /** The timescale-db config node. @minLength 1 @nodeType timescale-db */
   db: string;
   /**
    * `contracts`: Inspection -> inspections + detections (+ images), TagSample/TagSample[] -> tag_samples,

@@ -63,6 +63,9 @@ const isAdapter = (file: string): boolean => {
   return node !== undefined && node !== 'kit' && (file === `nodes/${node}/${node}.ts` || ADAPTER_SIDE.has(file));
 };
 
+/** Code that runs in the editor (browser): the editor kit, a node's `<node>.editor.ts` and `*.browser.ts`. */
+const isEditorSide = (file: string): boolean => file.startsWith('nodes/kit/editor/') || /\.(editor|browser)\.ts$/.test(file);
+
 const files = SOURCE_ROOTS.filter((d) => fs.existsSync(path.join(PACKAGE_ROOT, d))).flatMap((d) => sources(d));
 const edges = edgesOf(files);
 const show = (bad: Edge[]) => bad.map((e) => `${e.from}:${e.line} imports ${e.to}`).join('\n');
@@ -99,7 +102,16 @@ describe('architecture: who may import whom', () => {
   });
 
   it('cores do not import the node kit (errors they raise live in contracts/errors.ts)', () => {
-    const bad = edges.filter((e) => e.to.startsWith('nodes/kit/') && nodeOf(e.from) !== 'kit' && nodeOf(e.from) && !isAdapter(e.from) && !isPublicFace(e.from));
+    const bad = edges.filter((e) => e.to.startsWith('nodes/kit/') && nodeOf(e.from) !== 'kit' && nodeOf(e.from) && !isAdapter(e.from) && !isPublicFace(e.from) && !(isEditorSide(e.from) && e.to.startsWith('nodes/kit/editor/')));
+    assert.equal(show(bad), '');
+  });
+
+  it('the editor kit (nodes/kit/editor/) imports only itself: it runs in the browser', () => {
+    assert.equal(show(edges.filter((e) => e.from.startsWith('nodes/kit/editor/') && !e.to.startsWith('nodes/kit/editor/'))), '');
+  });
+
+  it('editor code never imports an adapter or the runtime node kit (nothing of Node-RED\'s runtime reaches the browser)', () => {
+    const bad = edges.filter((e) => isEditorSide(e.from) && (isAdapter(e.to) || (e.to.startsWith('nodes/kit/') && !e.to.startsWith('nodes/kit/editor/'))));
     assert.equal(show(bad), '');
   });
 

@@ -1,0 +1,24 @@
+// The plc-read edit form; defaults and checks come from PlcReadConfig (plc-read.schema.ts).
+import { configPicker, nameRow } from '../kit/editor/components';
+import type { NodeEditor } from '../kit/editor/node-editor';
+
+export const editor: NodeEditor = {
+  type: 'plc-read',
+  category: 'Linesight',
+  color: '#e2a04a',
+  inputs: 1,
+  outputs: 1,
+  icon: 'font-awesome/fa-sign-out',
+  paletteLabel: 'plc read',
+  label() {
+    return (this.name as string) || (this.tags ? `plc read ${this.tags as string}` : 'plc read');
+  },
+  rows: [
+    nameRow,
+    configPicker('endpoint', 'plug'),
+    { prop: 'tags', icon: 'list' },
+    { prop: 'intervalMs', icon: 'clock-o' },
+    { fields: ['reportByException'], checkboxFirst: true },
+    { prop: 'maxGap', width: '60px' },
+  ],
+};
