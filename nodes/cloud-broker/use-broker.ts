@@ -1,6 +1,6 @@
 // How a cloud-bridge node finds the connection of the cloud-broker config node it names.
 import type { NodeAPI } from 'node-red';
-import { LinesightError } from '../kit/node-kit';
+import { useConfigNode } from '../kit/config-node';
 import type { BrokerConnection } from './broker-connection';
 
 /** What the cloud-broker config node exposes to its users. */
@@ -10,10 +10,12 @@ export interface BrokerHandle {
 }
 
 export function useBroker(RED: NodeAPI, id: string | undefined, label: string): BrokerConnection {
-  const n = id ? (RED.nodes.getNode(id) as unknown as { linesight?: BrokerHandle } | null) : null;
-  if (!n) throw new LinesightError(`${label}: no cloud-broker config node selected (broker "${id ?? ''}" not found)`, { field: 'broker', statusText: 'no broker' });
-  if (!n.linesight?.connection) {
-    throw new LinesightError(`${label}: its cloud-broker config is invalid: ${n.linesight?.configError?.message ?? 'see its error in the log'}`, { field: 'broker', statusText: 'broker config invalid' });
-  }
-  return n.linesight.connection;
+  const handle = (n: object) => (n as { linesight?: BrokerHandle }).linesight;
+  return useConfigNode(RED, id, {
+    field: 'broker',
+    type: 'cloud-broker',
+    label,
+    take: (n) => handle(n)?.connection,
+    why: (n) => handle(n)?.configError?.message,
+  }).value;
 }

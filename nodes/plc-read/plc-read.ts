@@ -11,11 +11,11 @@ import { Poller } from './poller';
 import type { PlcReadConfig } from './plc-read.schema';
 
 export = function register(RED: NodeAPI) {
-  defineNode<PlcReadConfig>(RED, { type: 'plc-read', configSchema: 'PlcReadConfig' }, ({ node, config }) => {
+  defineNode<PlcReadConfig>(RED, { type: 'plc-read', configSchema: 'PlcReadConfig' }, ({ node, config, label }) => {
     let polls = 0;
     let tagCount = 0;
     const okText = () => `${fmt(tagCount)} tags${polls ? `, ${fmt(polls)} reads` : ''}`;
-    const { driver, detach } = linkEndpoint(RED, config.endpoint, node, () => okText());
+    const { driver, detach } = linkEndpoint(RED, config.endpoint, node, label, () => okText());
     const names = (config.tags ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     let tags;
     try {

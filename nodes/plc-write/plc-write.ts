@@ -12,7 +12,7 @@ export = function register(RED: NodeAPI) {
     let ok = 0;
     let failed = 0;
     const okText = () => (ok || failed ? `${fmt(ok)} written${failed ? `, ${fmt(failed)} failed` : ''}` : 'connected');
-    const { driver, detach } = linkEndpoint(RED, config.endpoint, node, okText);
+    const { driver, detach } = linkEndpoint(RED, config.endpoint, node, label, okText);
     const throttle = new StatusThrottle((s) => node.status(s));
     const showOk = () => throttle.update(() => (driver.state.phase === 'connected' ? (failed ? status.busy(okText()) : status.ok(okText())) : undefined));
     return {

@@ -4,8 +4,9 @@
 import path from 'node:path';
 import type { NodeAPI, NodeStatus } from 'node-red';
 import { Backoff } from '../../lib/backoff';
-import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
+import { defineNode, fmt, status } from '../kit/node-kit';
 import { StatusThrottle } from '../kit/status-throttle';
+import { useConfigNode } from '../kit/config-node';
 import type { Database } from '../timescale-db';
 import type { WriterState } from './batch-writer';
 import { DiskSpool } from './spool';
@@ -14,9 +15,7 @@ import { WritePipeline } from './write-pipeline';
 
 export = function register(RED: NodeAPI) {
   defineNode<TimescaleSinkConfig>(RED, { type: 'timescale-sink', configSchema: 'TimescaleSinkConfig' }, ({ node, config, label }) => {
-    const dbNode = RED.nodes.getNode(config.db) as unknown as { database?: Database } | null;
-    const db = dbNode?.database;
-    if (!db) throw new LinesightError(`${label}: db must name a timescale-db config node that is running`, { field: 'db', statusText: 'no database' });
+    const { value: db } = useConfigNode<Database>(RED, config.db, { field: 'db', type: 'timescale-db', label, take: (n) => (n as { database?: Database }).database });
 
     let spool: DiskSpool | undefined;
     if (config.spool) {
