@@ -5,7 +5,7 @@ import type { TagSample } from '../../contracts/messages.schema';
 import type { ConnectionState } from './connection-state';
 import { ModbusConnector, type ModbusConnectorOptions } from './modbus-connector';
 import { planReads, type ReadBlock } from './modbus-plan';
-import { checkWritable, WriteError, type PlcDriver, type ReadOptions, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
+import { checkWritable, outputValue, WriteError, type PlcDriver, type ReadOptions, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
 import { decodeAt, encodeRegisters, toRaw } from './tag-codec';
 import type { ModbusTag, PlcTag, TagTable } from './tag-table';
 import { systemClock, type Clock } from '../../lib/clock';
@@ -130,7 +130,7 @@ export class ModbusDriver extends EventEmitter implements PlcDriver {
         const done = out.length ? ` (${out.map((o) => o.tag).join(', ')} already written)` : '';
         throw new WriteError(`tag "${tag.name}": write failed: ${(err as Error).message}${done}`, tag.name);
       }
-      const o: WriteOutcome = { tag: tag.name, value: writes[i].value };
+      const o: WriteOutcome = { tag: tag.name, value: outputValue(writes[i].value) };
       if (opts.verify) {
         const [s] = await this.read([tag]);
         o.readBack = s.value;
@@ -150,6 +150,8 @@ export class ModbusDriver extends EventEmitter implements PlcDriver {
 
 function sameValue(read: unknown, written: unknown, tag: ModbusTag): boolean {
   if (tag.type === 'bool') return Boolean(read) === (written === true || written === 1);
+  // int64 values beyond ±2^53 read back as exact text; compare them exactly, whatever form was written.
+  if (tag.type === 'int64' && (typeof read === 'string' || typeof written === 'string' || typeof written === 'bigint')) return String(read) === String(outputValue(written));
   if (typeof read === 'number' && typeof written === 'number') {
     if (tag.type === 'float32') return Math.abs(read - written) <= Math.max(Math.abs(tag.scale), 1) * 1e-6 * Math.max(1, Math.abs(written));
     return Math.abs(read - written) <= Math.abs(tag.scale) / 2 + 1e-9;

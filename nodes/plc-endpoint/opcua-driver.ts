@@ -24,9 +24,9 @@ import {
 import { Backoff } from '../../lib/backoff';
 import type { TagSample } from '../../contracts/messages.schema';
 import type { ConnectionState } from './connection-state';
-import { checkWritable, WriteError, type PlcDriver, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
+import { checkWritable, outputValue, WriteError, type PlcDriver, type TagWriteRequest, type WriteOptions, type WriteOutcome } from './plc-driver';
 import type { PlcEndpointConfig } from './plc-endpoint.schema';
-import { toRaw, type CodecTag } from './tag-codec';
+import { toRaw, type CodecTag, type RawValue } from './tag-codec';
 import type { OpcuaTag, PlcTag, TagTable } from './tag-table';
 import { redactUrl } from '../../lib/redact';
 import { systemClock, type Clock } from '../../lib/clock';
@@ -262,7 +262,7 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
     }
     const bad = codes.map((c, i) => ({ c, t: tags[i] })).filter((x) => !x.c.isGood());
     if (bad.length) throw new WriteError(bad.map((x) => `tag "${x.t.name}": the server refused the write (${x.c.name})`).join('; '), bad[0].t.name);
-    const out: WriteOutcome[] = writes.map((w) => ({ tag: w.tag, value: w.value }));
+    const out: WriteOutcome[] = writes.map((w) => ({ tag: w.tag, value: outputValue(w.value) }));
     if (opts.verify) {
       const samples = await this.read(tags);
       samples.forEach((s, i) => {
@@ -338,9 +338,9 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
 const maxDefined = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 const minDefined = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
-function toVariantValue(raw: number | boolean | string, type: DataType): unknown {
+function toVariantValue(raw: RawValue, type: DataType): unknown {
   if (type === DataType.Int64 || type === DataType.UInt64) {
-    const n = BigInt(raw as number);
+    const n = BigInt(raw as number | bigint);
     const hi = Number((n >> 32n) & 0xffffffffn);
     const lo = Number(n & 0xffffffffn);
     return [hi, lo];

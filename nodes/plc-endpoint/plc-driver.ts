@@ -71,6 +71,11 @@ export function writesFromPayload(payload: unknown): TagWriteRequest[] {
   });
 }
 
+/** A BigInt written goes out as its decimal text, as plc-read gives such values (msg stays JSON-safe). */
+export function outputValue(v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
 /** Checks writes against the tag table: each tag known and writable. */
 export function checkWritable(table: TagTable, writes: TagWriteRequest[]): PlcTag[] {
   return writes.map((w) => {

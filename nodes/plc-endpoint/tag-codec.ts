@@ -169,7 +169,8 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
  * bool; a finite number for numeric types; text for strings), the engineering value must lie inside the
  * tag's min/max, and the raw value inside the data type's range. Throws TagValueError naming the tag.
  */
-export function toRaw(tag: CodecTag, value: unknown): number | boolean | string {
+export function toRaw(tag: CodecTag, value: unknown): RawValue {
+  if (tag.type === 'int64' && (typeof value === 'bigint' || (typeof value === 'string' && DECIMAL.test(value)))) return int64Raw(tag, value);
   if (tag.type === 'bool') {
     if (typeof value === 'boolean') return value;
     if (value === 0 || value === 1) return value === 1;
@@ -194,13 +195,37 @@ export function toRaw(tag: CodecTag, value: unknown): number | boolean | string 
   const [lo, hi] = RANGES[tag.type]!;
   if (raw < lo || raw > hi) {
     const scaled = raw !== value ? ` (raw ${raw})` : '';
-    throw new TagValueError(tag.name, `value ${value}${scaled} is out of range for ${tag.type} (${lo}..${hi})`);
+    // A JS number past ±2^53 has already lost digits; exact 64-bit values travel as text or BigInt.
+    const hint = tag.type === 'int64' ? '; give larger int64 values as a decimal string or a BigInt' : '';
+    throw new TagValueError(tag.name, `value ${value}${scaled} is out of range for ${tag.type} (${lo}..${hi})${hint}`);
   }
   return raw;
 }
 
+const DECIMAL = /^-?\d{1,20}$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An int64 given exactly (a BigInt, or decimal text as plc-read hands back values beyond ±2^53): checked
+ * against the tag's min/max and the int64 range without passing through a JS number. Scale and offset
+ * would make it inexact, so such a tag takes only numbers.
+ */
+function int64Raw(tag: CodecTag, value: bigint | string): RawValue {
+  const big = BigInt(value);
+  const shown = big.toString();
+  if (tag.scale !== 1 || tag.offset !== 0) throw new TagValueError(tag.name, `exact int64 value ${shown} needs a tag with scale 1 and offset 0`);
+  if (tag.min !== undefined && big < BigInt(Math.ceil(tag.min))) throw new TagValueError(tag.name, `value ${shown} is below the tag minimum ${tag.min}`);
+  if (tag.max !== undefined && big > BigInt(Math.floor(tag.max))) throw new TagValueError(tag.name, `value ${shown} is above the tag maximum ${tag.max}`);
+  if (big < INT64_MIN || big > INT64_MAX) throw new TagValueError(tag.name, `value ${shown} is out of range for int64 (${INT64_MIN}..${INT64_MAX})`);
+  return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+}
+
+/** What toRaw hands to a driver: a number, a boolean, text, or a BigInt for an int64 beyond ±2^53. */
+export type RawValue = number | boolean | string | bigint;
+
 /** Encodes a raw value (from toRaw) into wire words. Bit-in-register tags need the current word. */
-export function encodeRegisters(tag: CodecTag, raw: number | boolean | string, currentWord = 0): number[] {
+export function encodeRegisters(tag: CodecTag, raw: RawValue, currentWord = 0): number[] {
   if (tag.type === 'bool') {
     if (tag.bit === undefined) return [raw ? 1 : 0];
     const mask = 1 << tag.bit;
@@ -228,7 +253,7 @@ export function encodeRegisters(tag: CodecTag, raw: number | boolean | string, c
       b.writeDoubleBE(raw as number, 0);
       break;
     case 'int64':
-      b.writeBigInt64BE(BigInt(raw as number), 0);
+      b.writeBigInt64BE(BigInt(raw as number | bigint), 0);
       break;
     case 'string':
       b.write(raw as string, 0, 'latin1');

@@ -181,6 +181,26 @@ describe('plc nodes against pymodbus (Modbus TCP)', function () {
     assert.equal(hr[21], 43, '21.5 / scale 0.5');
   });
 
+  it('writes int64 values beyond 2^53 given as decimal text or BigInt exactly, and reads them back exactly', async () => {
+    await helper.load([plcEndpoint, plcWrite], [endpoint(WRITE_TAGS), { id: 'w', type: 'plc-write', endpoint: 'ep', verify: true, wires: [['out']] }, { id: 'out', type: 'helper' }]);
+    const out = helper.getNode('out');
+    const ep = helper.getNode('ep');
+    await waitFor('connected', () => ep.driver.state.phase === 'connected', 20_000);
+    // 2^53 + 1 has no JS number; 0x0102030405060708 and -2^63 are hand-computed words (CDAB: words reversed).
+    const cases: Array<[unknown, string, number[]]> = [
+      ['9007199254740993', '9007199254740993', [0x0001, 0x0000, 0x0000, 0x0020]],
+      [72623859790382856n, '72623859790382856', [0x0708, 0x0506, 0x0304, 0x0102]],
+      ['-9223372036854775808', '-9223372036854775808', [0x0000, 0x0000, 0x0000, 0x8000]],
+    ];
+    for (const [value, text, words] of cases) {
+      const got = new Promise<any>((r) => out.once('input', r));
+      helper.getNode('w').receive({ payload: { tag: 'w_i64_cdab', value } });
+      const msg = await got;
+      assert.deepEqual(msg.written, [{ tag: 'w_i64_cdab', value: text, readBack: text }], `read back exactly: ${text}`);
+      assert.deepEqual((await raw.readHoldingRegisters(110, 4)).data, words);
+    }
+  });
+
   it('accepts a LineAction from defect-rule and writes its writes', async () => {
     await helper.load([plcEndpoint, plcWrite], [endpoint(WRITE_TAGS), { id: 'w', type: 'plc-write', endpoint: 'ep', wires: [['out']] }, { id: 'out', type: 'helper' }]);
     await raw.writeCoil(10, false);

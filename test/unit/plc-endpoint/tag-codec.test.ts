@@ -48,6 +48,29 @@ describe('plc-endpoint tag-codec', () => {
   it('int64 beyond 2^53 comes back as exact decimal text', () => {
     assert.equal(decodeRegisters(tag({ type: 'int64' }), [0x0102, 0x0304, 0x0506, 0x0708]), '72623859790382856');
   });
+  it('takes exact int64 values as decimal text or BigInt, beyond 2^53, and encodes them word for word', () => {
+    const t = tag({ type: 'int64', name: 'Count' });
+    assert.equal(toRaw(t, '9007199254740993'), 9007199254740993n);
+    assert.equal(toRaw(t, 72623859790382856n), 72623859790382856n);
+    assert.equal(toRaw(t, '-1000'), -1000, 'within ±2^53 it stays a number');
+    assert.deepEqual(encodeRegisters(t, toRaw(t, '72623859790382856')), [0x0102, 0x0304, 0x0506, 0x0708]);
+    assert.equal(decodeRegisters(t, encodeRegisters(t, toRaw(t, '-9223372036854775808'))), '-9223372036854775808');
+    assert.equal(decodeRegisters(t, encodeRegisters(t, toRaw(t, 9223372036854775807n))), '9223372036854775807');
+  });
+
+  it('refuses exact int64 values it cannot write as given, naming the tag and the reason', () => {
+    const refused: Array<[Partial<CodecTag>, unknown, RegExp]> = [
+      [{ type: 'int64' }, '9223372036854775808', /out of range for int64/],
+      [{ type: 'int64' }, -(2n ** 63n) - 1n, /out of range for int64/],
+      [{ type: 'int64', max: 100 }, 101n, /above the tag maximum 100/],
+      [{ type: 'int64', scale: 2 }, '9007199254740993', /needs a tag with scale 1 and offset 0/],
+      [{ type: 'int64' }, 2 ** 60, /out of range for int64.*decimal string or a BigInt/],
+      [{ type: 'int64' }, '12.5', /expects a finite number, got string/],
+      [{ type: 'int32' }, 5n, /expects a finite number, got bigint/],
+    ];
+    for (const [t, v, re] of refused) assert.throws(() => toRaw(tag({ ...t, name: 'Count' }), v), (e: Error) => /^tag "Count": /.test(e.message) && re.test(e.message), String(v));
+  });
+
   it('applies scale and offset both ways', () => {
     const t = tag({ type: 'int16', scale: 0.1, offset: -10 });
     assert.ok(Math.abs((decodeRegisters(t, [1234]) as number) - 113.4) < 1e-9);
