@@ -2,7 +2,7 @@
 // editor sidebar's server side. No dependencies beyond Node's fetch.
 import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
-import type { DeploymentView, DeviceView, TemplateView } from './store';
+import type { DeploymentView, DeviceView, TemplateView } from './store/repo-store';
 
 export type { DeploymentView, DeviceView, TemplateView };
 
