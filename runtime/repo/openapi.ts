@@ -40,46 +40,14 @@ const ADMIN = [{ adminToken: [] }];
 const DEVICE_OR_ADMIN = [{ adminToken: [] }, { deviceToken: [] }];
 const authErrors = { 401: err('no or unknown token'), 403: err('token not allowed here') };
 
-/** The answer of GET /devices/{id}/desired and the retained MQTT message (fleet/protocol.ts DesiredState). */
-const DESIRED_STATE: Obj = {
-  type: 'object',
-  description:
-    'Signed whole: `signature` is Ed25519 (base64) by the repository key (GET /keys/public) over the canonical JSON (keys sorted, no whitespace) of every other field. An agent refuses it unsigned, badly signed, for another device, or with a generation lower than one it accepted.',
-  required: ['deviceId', 'deploymentId', 'version', 'parameters', 'generation', 'signature'],
-  properties: {
-    deviceId: { type: 'string' },
-    deploymentId: { type: ['string', 'null'] },
-    version: {
-      oneOf: [
-        { type: 'null' },
-        {
-          type: 'object',
-          required: ['template', 'version', 'sha256', 'signature', 'href'],
-          properties: {
-            template: { type: 'string' },
-            version: { type: 'string' },
-            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-            signature: { type: 'string', description: "the repository's signature over the flow itself" },
-            href: { type: 'string', description: 'route of the VersionDocument, relative to the API root' },
-          },
-        },
-      ],
-    },
-    parameters: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    gate: { type: 'object', description: 'deploy window and line-state gate' },
-    generation: { type: 'integer', minimum: 0, description: "grows with every change of this device's desired state; never goes back" },
-    models: { type: 'array', items: {}, description: 'reserved for model artifacts' },
-    signature: { type: 'string' },
-  },
-};
-
 let cached: Obj | undefined;
 
 export function openApiDocument(): Obj {
   if (cached) return cached;
   const schemas: Obj = {};
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
-  schemas.DesiredState = DESIRED_STATE;
+  // The answer of GET /devices/{id}/desired and the retained MQTT message: generated from the fleet contract.
+  schemas.DesiredState = toComponent(loadSchema('SignedDesiredState'), schemas);
   const body = (name: string, limit = SMALL_BODY_LIMIT) => ({
     required: true,
     description: `JSON of at most ${limit}, read only once the token is accepted`,

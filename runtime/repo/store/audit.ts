@@ -4,7 +4,7 @@ import { iso, type Query, type StoreContext } from './context';
 
 export interface AuditEntry {
   id: number;
-  at: string | null;
+  at: string;
   actor: string;
   action: string;
   subject: string;
@@ -24,6 +24,6 @@ export class AuditLog {
       `select id, at, actor, action, subject, detail from ${this.ctx.s}.audit where ($1::text is null or subject = $1) order by id desc limit $2`,
       [opts.subject ?? null, Math.min(Math.max(opts.limit ?? 100, 1), 1000)],
     );
-    return r.rows.map((a) => ({ id: Number(a.id), at: iso(a.at), actor: a.actor, action: a.action, subject: a.subject, detail: a.detail }));
+    return r.rows.map((a) => ({ id: Number(a.id), at: iso(a.at)!, actor: a.actor, action: a.action, subject: a.subject, detail: a.detail }));
   }
 }

@@ -19,7 +19,7 @@ export type { AuditEntry } from './audit';
 export type { DeploymentView } from './deployments';
 export type { DeviceView } from './devices';
 export type { AdminTokenView } from './tokens';
-export type { StoredVersion, TemplateView } from './templates';
+export type { StoredVersion, TemplateView, VersionSummary } from './templates';
 
 export class RepoStore {
   readonly tokens: TokenStore;

@@ -3,7 +3,7 @@
 import Ajv from 'ajv';
 import semver from 'semver';
 import type { FieldProblem } from '../../../contracts/schemas';
-import { canonicalJson, flowSha256, signFlow } from '../../../contracts/fleet/protocol';
+import { canonicalJson, flowSha256, signFlow, type VersionDocument } from '../../../contracts/fleet/protocol';
 import type { RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
 import type { Principal } from '../auth';
 import { checkNodeTypePolicy, checkRequiredNodes, DEFAULT_NODE_TYPE_POLICY, type RepoNodeTypePolicy } from '../node-policy';
@@ -23,17 +23,10 @@ export interface TemplateView {
 }
 
 /** A published version as stored: the VersionDocument served to devices, plus the node types it uses. */
-export interface StoredVersion {
-  template: string;
-  version: string;
-  flow: unknown[];
-  sha256: string;
-  signature: string;
-  nodeTypes: string[];
-  changelog?: string;
-  author?: string;
-  createdAt: string;
-}
+export type StoredVersion = VersionDocument & { nodeTypes: string[] };
+
+/** A version in a template's list: everything but the flow. */
+export type VersionSummary = Omit<VersionDocument, 'flow'>;
 
 export interface TemplateStoreOptions {
   privateKeyPem: string;
@@ -161,8 +154,8 @@ export class TemplateStore {
     };
   }
 
-  async listVersions(slug: string) {
+  async listVersions(slug: string): Promise<VersionSummary[]> {
     const r = await this.ctx.db.query(`select template, version, sha256, signature, changelog, author, created_at from ${this.ctx.s}.versions where template = $1 order by created_at, version`, [slug]);
-    return r.rows.map((v) => ({ template: v.template, version: v.version, sha256: v.sha256, signature: v.signature, changelog: v.changelog ?? undefined, author: v.author ?? undefined, createdAt: iso(v.created_at) }));
+    return r.rows.map((v) => ({ template: v.template, version: v.version, sha256: v.sha256, signature: v.signature, changelog: v.changelog ?? undefined, author: v.author ?? undefined, createdAt: iso(v.created_at)! }));
   }
 }
