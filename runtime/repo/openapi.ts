@@ -31,6 +31,22 @@ function toComponent(schema: Obj, components: Obj): Obj {
   return fix(rest) as Obj;
 }
 
+/**
+ * A generated schema with its `#/definitions/X` references replaced by the definitions themselves: a
+ * component a client can compile on its own (the fleet documents have no recursive types).
+ */
+function selfContained(schema: Obj): Obj {
+  const { $schema: _s, $id: _i, definitions = {}, ...rest } = schema as Obj & { definitions?: Obj };
+  const inline = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(inline);
+    if (!v || typeof v !== 'object') return v;
+    const { $ref, ...others } = v as Obj;
+    if (typeof $ref === 'string' && $ref.startsWith('#/definitions/')) return inline({ ...(definitions[decodeURIComponent($ref.slice('#/definitions/'.length))] as Obj), ...others });
+    return Object.fromEntries(Object.entries(v as Obj).filter(([k]) => k !== 'defaultProperties').map(([k, x]) => [k, inline(x)]));
+  };
+  return inline(rest) as Obj;
+}
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Obj) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json(ref('RepoError')) });
@@ -47,7 +63,7 @@ export function openApiDocument(): Obj {
   const schemas: Obj = {};
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
   // The answer of GET /devices/{id}/desired and the retained MQTT message: generated from the fleet contract.
-  schemas.DesiredState = toComponent(loadSchema('SignedDesiredState'), schemas);
+  schemas.DesiredState = selfContained(loadSchema('SignedDesiredState'));
   const body = (name: string, limit = SMALL_BODY_LIMIT) => ({
     required: true,
     description: `JSON of at most ${limit}, read only once the token is accepted`,

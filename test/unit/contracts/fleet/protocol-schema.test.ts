@@ -2,6 +2,7 @@
 // schema for a status report, its deploy gate fields and its OpenAPI DesiredState are generated from them,
 // so the agent and the repository cannot disagree on a field or a limit.
 import assert from 'node:assert/strict';
+import Ajv from 'ajv';
 import { assertValid, loadSchema, ValidationError } from '../../../../contracts/schemas';
 import { generateSigningKeys, signDesiredState, type DesiredState, type DeviceStatusReport } from '../../../../contracts/fleet/protocol';
 import { openApiDocument } from '../../../../runtime/repo/openapi';
@@ -42,5 +43,11 @@ describe('fleet protocol documents: one definition', () => {
     const state: DesiredState = { deviceId: 'line-a', deploymentId: null, version: null, parameters: { LINE: 'l1' }, generation: 3 };
     assertValid('SignedDesiredState', signDesiredState(state, keys.privateKeyPem));
     assert.throws(() => assertValid('SignedDesiredState', state), ValidationError);
+    // A client compiles the component on its own: every definition is inlined.
+    assert.doesNotMatch(JSON.stringify(component), /\$ref/);
+    const valid = new Ajv({ strict: false }).compile(component);
+    const gated = signDesiredState({ ...state, gate: { window: { from: '22:00', to: '06:00' } } }, keys.privateKeyPem);
+    assert.ok(valid(gated), JSON.stringify(valid.errors));
+    assert.equal(valid({ ...gated, gate: { window: { from: '25:00', to: '06:00' } } }), false, 'the window pattern is inlined too');
   });
 });
