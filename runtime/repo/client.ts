@@ -129,7 +129,7 @@ export class RepoClient {
 
 const enc = encodeURIComponent;
 
-/** What the repository accepts in a status report's `reasons` (RepoStatusReport in api.schema.ts). */
+/** What the repository accepts in a status report's `reasons` (StatusReasons in contracts/fleet/protocol.schema.ts). */
 const MAX_REASONS = 100;
 const MAX_REASON_LENGTH = 4000;
 

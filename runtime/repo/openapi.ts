@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document of the repository API, served at /api/v1/openapi.json. Request schemas are the
-// JSON Schemas generated from api.schema.ts (the same ones the server validates with); a test checks that
-// the paths here and the Express routes are the same set.
+// JSON Schemas generated from api.schema.ts and, for the fleet documents, contracts/fleet/protocol.schema.ts
+// (the same ones the server validates with); a test checks that the paths here and the Express routes are
+// the same set.
 import { loadSchema } from '../../contracts/schemas';
 import { API_ROOT } from '../../contracts/fleet/protocol';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
