@@ -7,7 +7,7 @@ import type { RepoDeploymentCreate } from '../api.schema';
 import type { Principal } from '../auth';
 import { checkNodeTypePolicy } from '../node-policy';
 import { assignWaves, isOffline, type DeploymentState, type TargetState } from '../rollout';
-import { actorName, ApiError, iso, type StoreContext } from './context';
+import { actorName, ApiError, iso, type Query, type StoreContext } from './context';
 import type { DeviceStore } from './devices';
 import type { Rollouts } from './rollouts';
 import { compileParameterSchema, type TemplateStore } from './templates';
@@ -118,36 +118,25 @@ export class DeploymentStore {
   }
 
   async pauseDeployment(id: string, actor: Principal): Promise<DeploymentView> {
-    await this.setDeploymentState(id, actor, 'pause', ['rolling out'], 'paused');
-    return (await this.getDeployment(id))!;
+    return this.act(id, actor, 'pause', ['rolling out'], 'paused');
   }
 
   async resumeDeployment(id: string, actor: Principal): Promise<DeploymentView> {
-    const changed: string[] = [];
-    await this.ctx.db.tx(async (q) => {
-      await this.rollouts.lock(q);
-      await this.rollouts.transition(q, id, actor, 'resume', ['paused', 'halted'], 'rolling out');
-      changed.push(...(await this.rollouts.advance(q, id, actor)));
-    });
-    this.ctx.notify(changed);
-    return (await this.getDeployment(id))!;
+    return this.act(id, actor, 'resume', ['paused', 'halted'], 'rolling out', (q) => this.rollouts.advance(q, id, actor));
   }
 
   /** Every device the deployment reached goes back to the version it had before. */
   async rollbackDeployment(id: string, actor: Principal): Promise<DeploymentView> {
-    const changed: string[] = [];
-    await this.ctx.db.tx(async (q) => {
-      await this.rollouts.lock(q);
-      await this.rollouts.transition(q, id, actor, 'rollback', ['rolling out', 'paused', 'halted', 'completed'], 'rolled back');
+    return this.act(id, actor, 'rollback', ['rolling out', 'paused', 'halted', 'completed'], 'rolled back', async (q) => {
+      const changed: string[] = [];
       const rows = (await q(`select device_id, previous_template, previous_version from ${this.ctx.s}.deployment_devices where deployment_id = $1 and state not in ('queued', 'superseded') order by device_id`, [id])).rows;
       for (const r of rows) {
         await q(`update ${this.ctx.s}.deployment_devices set state = 'rolled back', updated_at = $3 where deployment_id = $1 and device_id = $2`, [id, r.device_id, this.ctx.nowDate()]);
         if (await this.rollouts.restorePrevious(q, id, r.device_id, r.previous_template, r.previous_version)) changed.push(r.device_id);
       }
       await this.ctx.audit(q, actor, 'deployment.rollback.devices', id, { devices: changed });
+      return changed;
     });
-    this.ctx.notify(changed);
-    return (await this.getDeployment(id))!;
   }
 
   /**
@@ -156,10 +145,8 @@ export class DeploymentStore {
    * devices already running it stay as they are (roll back for those).
    */
   async cancelDeployment(id: string, actor: Principal): Promise<DeploymentView> {
-    const changed: string[] = [];
-    await this.ctx.db.tx(async (q) => {
-      await this.rollouts.lock(q);
-      await this.rollouts.transition(q, id, actor, 'cancel', ['rolling out', 'paused', 'halted'], 'cancelled');
+    return this.act(id, actor, 'cancel', ['rolling out', 'paused', 'halted'], 'cancelled', async (q) => {
+      const changed: string[] = [];
       const rows = (
         await q(
           `select device_id, state, previous_template, previous_version from ${this.ctx.s}.deployment_devices
@@ -173,16 +160,23 @@ export class DeploymentStore {
         if (await this.rollouts.restorePrevious(q, id, r.device_id, r.previous_template, r.previous_version)) changed.push(r.device_id);
       }
       await this.ctx.audit(q, actor, 'deployment.cancel.devices', id, { cancelled: rows.map((r) => r.device_id), restored: changed });
+      return changed;
+    });
+  }
+
+  /**
+   * One action on a deployment, in one transaction under the rollout lock: the state transition (409 from
+   * a state it is not allowed in), then what the action does to its devices (`then`, returning the devices
+   * whose desired state changed, notified after the commit).
+   */
+  private async act(id: string, actor: Principal, action: string, from: DeploymentState[], to: DeploymentState, then?: (q: Query) => Promise<string[]>): Promise<DeploymentView> {
+    const changed = await this.ctx.db.tx(async (q) => {
+      await this.rollouts.lock(q);
+      await this.rollouts.transition(q, id, actor, action, from, to);
+      return then ? then(q) : [];
     });
     this.ctx.notify(changed);
     return (await this.getDeployment(id))!;
-  }
-
-  private async setDeploymentState(id: string, actor: Principal, action: string, from: DeploymentState[], to: DeploymentState): Promise<void> {
-    await this.ctx.db.tx(async (q) => {
-      await this.rollouts.lock(q);
-      await this.rollouts.transition(q, id, actor, action, from, to);
-    });
   }
 
   async getDeployment(id: string): Promise<DeploymentView | undefined> {
