@@ -8,6 +8,7 @@ import { formFields, readForm, type ParameterSchema } from './schema-form';
 import { fillParameters } from '../../contracts/fleet/parameters';
 import { deploymentBody } from './deploy-form';
 import { ACTION_LABELS, actionsFor, type DeploymentAction } from './deployment-actions';
+import { publishRefusal } from './publish-check';
 
 declare const RED: any;
 declare const $: any;
@@ -235,13 +236,16 @@ class Sidebar {
     if (!slug) return void msg.attr('class', 'ls-repo-msg ls-bad').text('Choose a template.');
     if (!version) return void msg.attr('class', 'ls-repo-msg ls-bad').text('version is required');
     if (!changelog) return void msg.attr('class', 'ls-repo-msg ls-bad').text('changelog is required: say what changed');
+    const flow = currentFlow();
+    const template = this.templates.find((x) => x.slug === slug);
+    const refusal = template && publishRefusal(flow, template);
+    if (refusal) return void msg.attr('class', 'ls-repo-msg ls-bad').text(refusal);
     try {
       const user = RED.user?.username?.() ?? RED.settings?.user?.username;
-      await call('POST', `/templates/${encodeURIComponent(slug)}/versions`, { version, flow: currentFlow(), changelog, ...(user ? { author: user } : {}) });
+      await call('POST', `/templates/${encodeURIComponent(slug)}/versions`, { version, flow, changelog, ...(user ? { author: user } : {}) });
       msg.attr('class', 'ls-repo-msg ls-good').text(`Published ${slug}@${version}.`);
       this.root.find('#ls-repo-publish-changelog').val('');
-      const t = this.templates.find((x) => x.slug === slug);
-      if (t) t.versions.push(version);
+      template?.versions.push(version);
       await this.refresh();
       await this.select(slug);
     } catch (err) {

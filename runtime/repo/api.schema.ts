@@ -2,6 +2,8 @@
 // write and are the request schemas of the OpenAPI document, so the three cannot drift apart.
 // Every string, list and map has a bound here; what JSON Schema cannot say (no NUL characters, no lone
 // surrogates, nesting at most 64 deep) input-limits.ts checks on every body before these schemas run.
+// What the agent sends and the deploy gate it checks are fleet contracts: they come from contracts/fleet.
+import type { DeployWindow, DeviceStatusReport, LineStateGate } from '../../contracts/fleet/protocol.schema';
 
 /**
  * Labels: names (letters, digits, `.`, `_`, `/`, `-`; up to 63) to strings of up to 256 characters; at most 64.
@@ -37,13 +39,6 @@ export type RepoDeviceIds = string[];
  * @items {"type": "string", "minLength": 1, "maxLength": 128}
  */
 export type RepoNodeTypes = string[];
-
-/**
- * Why a device is in its state, e.g. a node's error: at most 100 reasons of up to 4000 characters.
- * @maxItems 100
- * @items {"type": "string", "maxLength": 4000}
- */
-export type RepoReasons = string[];
 
 /** POST /api/v1/templates */
 export interface RepoTemplateCreate {
@@ -129,30 +124,6 @@ export interface RepoDeploymentTarget {
   labels?: RepoLabels;
 }
 
-/** Apply only between local times `from` and `to` (wraps past midnight when from > to). */
-export interface RepoDeployWindow {
-  /** @pattern ^([01]\d|2[0-3]):[0-5]\d$ */
-  from: string;
-  /** @pattern ^([01]\d|2[0-3]):[0-5]\d$ */
-  to: string;
-  /**
-   * IANA time zone, e.g. `Europe/Berlin`; the device's local zone when absent.
-   * @maxLength 64
-   */
-  timezone?: string;
-}
-
-/** Apply only while the PLC tag `tag` equals `idleValue` (read by the device). */
-export interface RepoLineStateGate {
-  /**
-   * @minLength 1
-   * @maxLength 256
-   */
-  tag: string;
-  /** @maxLength 256 */
-  idleValue: number | boolean | string;
-}
-
 /** POST /api/v1/deployments */
 export interface RepoDeploymentCreate {
   /** @pattern ^[a-z0-9][a-z0-9-]{0,62}$ */
@@ -181,34 +152,15 @@ export interface RepoDeploymentCreate {
    * @default 0
    */
   waveSize?: number;
-  window?: RepoDeployWindow;
-  lineState?: RepoLineStateGate;
+  window?: DeployWindow;
+  lineState?: LineStateGate;
 }
 
-/** POST /api/v1/devices/{id}/status (the agent's DeviceStatusReport). */
-export interface RepoStatusReport {
-  /**
-   * @minLength 1
-   * @maxLength 128
-   */
-  deviceId: string;
-  state: 'pending' | 'downloading' | 'verifying' | 'running' | 'failed' | 'rolled back' | 'offline' | 'drifted' | 'waiting';
-  /**
-   * `template@version`, null when none.
-   * @maxLength 300
-   */
-  running: string | null;
-  /** @maxLength 128 */
-  deploymentId?: string | null;
-  /** @maxLength 300 */
-  target?: string | null;
-  reasons?: RepoReasons;
-  /** @maxLength 128 */
-  runningSha256?: string | null;
-  /** The running flow has nodes with problems (red status, failed to start); `reasons` names them. */
-  degraded?: boolean;
-  ts: number;
-}
+/**
+ * POST /api/v1/devices/{id}/status: the agent's DeviceStatusReport, defined (with its limits) once in
+ * contracts/fleet/protocol.schema.ts.
+ */
+export interface RepoStatusReport extends DeviceStatusReport {} // eslint-disable-line @typescript-eslint/no-empty-interface
 
 /** The body of every error answer. */
 export interface RepoError {

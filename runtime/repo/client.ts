@@ -2,14 +2,10 @@
 // editor sidebar's server side. No dependencies beyond Node's fetch.
 import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
 import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
-import type { DeploymentView, DeviceView, TemplateView } from './store';
+import type { FieldProblem } from '../../contracts/schemas';
+import type { AuditEntry, DeploymentView, DeviceView, TemplateView, VersionSummary } from './store/repo-store';
 
-export type { DeploymentView, DeviceView, TemplateView };
-
-export interface FieldProblem {
-  field: string;
-  reason: string;
-}
+export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, TemplateView, VersionSummary };
 
 /** The repository answered with an error; `problems` names fields when it refused a body. */
 export class RepoApiError extends Error {
@@ -17,25 +13,6 @@ export class RepoApiError extends Error {
     super(message);
     this.name = 'RepoApiError';
   }
-}
-
-export interface VersionSummary {
-  template: string;
-  version: string;
-  sha256: string;
-  signature: string;
-  changelog?: string;
-  author?: string;
-  createdAt: string;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  detail: Record<string, unknown>;
 }
 
 export interface RepoClientOptions {
@@ -152,7 +129,7 @@ export class RepoClient {
 
 const enc = encodeURIComponent;
 
-/** What the repository accepts in a status report's `reasons` (RepoStatusReport in api.schema.ts). */
+/** What the repository accepts in a status report's `reasons` (StatusReasons in contracts/fleet/protocol.schema.ts). */
 const MAX_REASONS = 100;
 const MAX_REASON_LENGTH = 4000;
 

@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document of the repository API, served at /api/v1/openapi.json. Request schemas are the
-// JSON Schemas generated from api.schema.ts (the same ones the server validates with); a test checks that
-// the paths here and the Express routes are the same set.
+// JSON Schemas generated from api.schema.ts and, for the fleet documents, contracts/fleet/protocol.schema.ts
+// (the same ones the server validates with); a test checks that the paths here and the Express routes are
+// the same set.
 import { loadSchema } from '../../contracts/schemas';
 import { API_ROOT } from '../../contracts/fleet/protocol';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
@@ -31,6 +32,22 @@ function toComponent(schema: Obj, components: Obj): Obj {
   return fix(rest) as Obj;
 }
 
+/**
+ * A generated schema with its `#/definitions/X` references replaced by the definitions themselves: a
+ * component a client can compile on its own (the fleet documents have no recursive types).
+ */
+function selfContained(schema: Obj): Obj {
+  const { $schema: _s, $id: _i, definitions = {}, ...rest } = schema as Obj & { definitions?: Obj };
+  const inline = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(inline);
+    if (!v || typeof v !== 'object') return v;
+    const { $ref, ...others } = v as Obj;
+    if (typeof $ref === 'string' && $ref.startsWith('#/definitions/')) return inline({ ...(definitions[decodeURIComponent($ref.slice('#/definitions/'.length))] as Obj), ...others });
+    return Object.fromEntries(Object.entries(v as Obj).filter(([k]) => k !== 'defaultProperties').map(([k, x]) => [k, inline(x)]));
+  };
+  return inline(rest) as Obj;
+}
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Obj) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json(ref('RepoError')) });
@@ -40,46 +57,14 @@ const ADMIN = [{ adminToken: [] }];
 const DEVICE_OR_ADMIN = [{ adminToken: [] }, { deviceToken: [] }];
 const authErrors = { 401: err('no or unknown token'), 403: err('token not allowed here') };
 
-/** The answer of GET /devices/{id}/desired and the retained MQTT message (fleet/protocol.ts DesiredState). */
-const DESIRED_STATE: Obj = {
-  type: 'object',
-  description:
-    'Signed whole: `signature` is Ed25519 (base64) by the repository key (GET /keys/public) over the canonical JSON (keys sorted, no whitespace) of every other field. An agent refuses it unsigned, badly signed, for another device, or with a generation lower than one it accepted.',
-  required: ['deviceId', 'deploymentId', 'version', 'parameters', 'generation', 'signature'],
-  properties: {
-    deviceId: { type: 'string' },
-    deploymentId: { type: ['string', 'null'] },
-    version: {
-      oneOf: [
-        { type: 'null' },
-        {
-          type: 'object',
-          required: ['template', 'version', 'sha256', 'signature', 'href'],
-          properties: {
-            template: { type: 'string' },
-            version: { type: 'string' },
-            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-            signature: { type: 'string', description: "the repository's signature over the flow itself" },
-            href: { type: 'string', description: 'route of the VersionDocument, relative to the API root' },
-          },
-        },
-      ],
-    },
-    parameters: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    gate: { type: 'object', description: 'deploy window and line-state gate' },
-    generation: { type: 'integer', minimum: 0, description: "grows with every change of this device's desired state; never goes back" },
-    models: { type: 'array', items: {}, description: 'reserved for model artifacts' },
-    signature: { type: 'string' },
-  },
-};
-
 let cached: Obj | undefined;
 
 export function openApiDocument(): Obj {
   if (cached) return cached;
   const schemas: Obj = {};
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
-  schemas.DesiredState = DESIRED_STATE;
+  // The answer of GET /devices/{id}/desired and the retained MQTT message: generated from the fleet contract.
+  schemas.DesiredState = selfContained(loadSchema('SignedDesiredState'));
   const body = (name: string, limit = SMALL_BODY_LIMIT) => ({
     required: true,
     description: `JSON of at most ${limit}, read only once the token is accepted`,

@@ -1,6 +1,8 @@
 // What a flow must satisfy before it can be published as a version: a well-formed Node-RED flow whose node
-// types all exist and whose parameter references are all declared in the template's parameter schema.
+// types all exist and whose parameter references are all declared in the template's parameter schema
+// (that check belongs to the templates contract, contracts/fleet/templates.ts).
 import type { FieldProblem } from '../../contracts/schemas';
+import { undeclaredParameters } from '../../contracts/fleet/templates';
 import semver from 'semver';
 
 type NodeObj = Record<string, unknown> & { id: string; type: string };
@@ -11,51 +13,6 @@ export interface FlowCheckOptions {
   parameterSchema: Record<string, unknown>;
 }
 
-/** Environment variables Node-RED sets itself; a flow may use them without declaring them. */
-const BUILTIN_ENV = /^NR_[A-Z_]+$/;
-// Node-RED substitutes a property whose whole value is `${NAME}` (or the old `$(NAME)`), as its flow util does.
-const ENV_PROPERTY = /^\$(?:\{(\S+)\}|\((\S+)\))$/;
-// Function nodes read parameters in code.
-const ENV_GET = /\benv\.get\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-export function declaredParameters(schema: Record<string, unknown>): Set<string> {
-  const props = schema.properties;
-  return new Set(props && typeof props === 'object' ? Object.keys(props) : []);
-}
-
-/** Every parameter name the flow reads: `${NAME}` properties, env-typed inputs, `env.get('NAME')` in code. */
-export function referencedParameters(flow: unknown[]): Map<string, string> {
-  const refs = new Map<string, string>(); // name -> first field that uses it
-  const visit = (value: unknown, field: string): void => {
-    if (typeof value === 'string') {
-      const whole = ENV_PROPERTY.exec(value);
-      const name = whole ? (whole[1] ?? whole[2]) : undefined;
-      if (name && !refs.has(name)) refs.set(name, field);
-      for (const m of value.matchAll(ENV_GET)) if (!refs.has(m[1]!)) refs.set(m[1]!, field);
-      return;
-    }
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => visit(v, `${field}[${i}]`));
-      return;
-    }
-    if (value && typeof value === 'object') {
-      const obj = value as Record<string, unknown>;
-      for (const [k, v] of Object.entries(obj)) {
-        // Typed inputs store their type beside the value: `fooType: "env"` (node props), `vt`/`tot`/`pt`
-        // (inject/change/switch rows). The value then names an environment variable.
-        if (v === 'env') {
-          const base = k.endsWith('Type') ? k.slice(0, -4) : k.endsWith('t') ? k.slice(0, -1) : undefined;
-          const name = base !== undefined ? obj[base] : undefined;
-          if (typeof name === 'string' && name && !refs.has(name)) refs.set(name, field ? `${field}.${base}` : base!);
-        }
-        visit(v, field ? `${field}.${k}` : k);
-      }
-    }
-  };
-  flow.forEach((n, i) => visit(n, `flow[${i}]`));
-  return refs;
-}
-
 /** Problems with a flow; empty when it may be published. */
 export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[] {
   const problems: FieldProblem[] = [];
@@ -63,7 +20,6 @@ export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[]
   if (flow.length === 0) return [{ field: 'flow', reason: 'must hold at least one node' }];
   const ids = new Map<string, number>();
   const containers = new Set<string>(); // tabs and subflows: what `z` may point at
-  const localEnv = new Set<string>();
   flow.forEach((n, i) => {
     const field = `flow[${i}]`;
     if (!n || typeof n !== 'object' || Array.isArray(n)) {
@@ -76,10 +32,6 @@ export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[]
     else ids.set(node.id, i);
     if (typeof node.type !== 'string' || !node.type) problems.push({ field: `${field}.type`, reason: 'is required (a non-empty string)' });
     if ((node.type === 'tab' || node.type === 'subflow') && typeof node.id === 'string') containers.add(node.id);
-    // Flow- and subflow-level env entries are declared by the flow itself.
-    if ((node.type === 'tab' || node.type === 'subflow') && Array.isArray(node.env)) {
-      for (const e of node.env as Array<{ name?: unknown }>) if (typeof e?.name === 'string') localEnv.add(e.name);
-    }
   });
   if (problems.length) return problems;
   const nodes = flow as NodeObj[];
@@ -107,11 +59,7 @@ export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[]
       }
     }
   });
-  const declared = declaredParameters(opts.parameterSchema);
-  for (const [name, field] of referencedParameters(nodes)) {
-    if (BUILTIN_ENV.test(name) || localEnv.has(name) || declared.has(name)) continue;
-    problems.push({ field, reason: `uses parameter "${name}", which the template's parameter schema does not declare` });
-  }
+  problems.push(...undeclaredParameters(nodes, opts.parameterSchema));
   return problems;
 }
 

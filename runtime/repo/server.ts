@@ -18,7 +18,7 @@ import { createMqttNotifier, type DesiredNotifier } from './notifier';
 import { openApiDocument } from './openapi';
 import { ensurePrivateDir } from '../../lib/private-files';
 import { redactText, redactUrl } from '../../lib/redact';
-import { ApiError, RepoStore } from './store';
+import { ApiError, RepoStore } from './store/repo-store';
 
 /** How many devices' desired states are read and published at once after a change. */
 const PUBLISH_CONCURRENCY = 8;

@@ -2,7 +2,8 @@
 // person does (Chromium, a real runtime's admin proxy, the real repository); the fleet table shows what a
 // waiting device waits for (a line-state gate key that was never set, named with what sets it).
 import assert from 'node:assert/strict';
-import { defaultParameters, loadTemplate } from '../../runtime/dev/demo/templates';
+import { defaultParameters } from '../../contracts/fleet/templates';
+import { loadTemplate } from '../../runtime/dev/demo/templates';
 import { RepoClient } from '../../runtime/repo/client';
 import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
 import { waitFor } from '../support/wait';

@@ -9,7 +9,8 @@ import { freePort, mqttService } from '../support/services';
 import { waitFor } from '../support/wait';
 import { startPymodbus, type Peer } from '../integration/plc/peers';
 import { startChild, type Child } from '../../runtime/dev/demo/children';
-import { defaultParameters, loadTemplate } from '../../runtime/dev/demo/templates';
+import { defaultParameters } from '../../contracts/fleet/templates';
+import { loadTemplate } from '../../runtime/dev/demo/templates';
 import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { clickTab, closeTray, openEditor, openNode } from './support/editor';
 import { openRepositorySidebar, selectTemplate, startTestRepo, type TestRepo } from './support/repo';
@@ -69,6 +70,21 @@ describe('e2e: remote deploy from the Flow repository sidebar (Chromium, reposit
     await page.waitForSelector('#ls-repo-import-msg.ls-good');
     await page.keyboard.press('Escape').catch(() => {});
     await page.click('#red-ui-tab-li-tab a');
+
+    // A flow that reads a parameter the template does not declare is refused in the sidebar, naming the
+    // property, before anything is sent (the check the repository itself applies).
+    await openNode(page, 'li-rules');
+    await page.fill('#node-input-name', '${PLANT}');
+    await closeTray(page);
+    await clickTab(page, 'linesight-flow-repository');
+    await page.selectOption('#ls-repo-publish-template', 'line-inspection');
+    await page.fill('#ls-repo-publish-changelog', 'names the rules node after the plant');
+    await page.click('#ls-repo-publish-go');
+    await page.waitForSelector('#ls-repo-publish-msg.ls-bad:has-text("Not published")');
+    assert.match(await page.locator('#ls-repo-publish-msg').innerText(), /flow\[\d+\]\.name uses parameter "PLANT", which the template's parameter schema does not declare/);
+    await browser.shot('refused-undeclared-parameter');
+    assert.deepEqual((await repo.client.listVersions('line-inspection')).map((v) => v.version), ['1.0.0'], 'nothing was published');
+
     await openNode(page, 'li-rules');
     await page.fill('#node-input-name', 'defect rules (tuned)');
     await closeTray(page);

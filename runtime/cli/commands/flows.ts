@@ -4,9 +4,9 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
-import path from 'node:path';
-import type { RepoDeploymentCreate, RepoTemplateCreate } from '../../repo/api.schema';
+import type { RepoDeploymentCreate } from '../../repo/api.schema';
 import { RepoApiError, RepoClient, type DeploymentView } from '../../repo/client';
+import { publishTemplate, readTemplateSource, TemplateSourceError } from '../../repo/templates';
 import { diffFlows, formatDiff, ignoringLayout } from '../../../contracts/fleet/flow-diff';
 import { writePrivateFile } from '../../../lib/private-files';
 import { redactText } from '../../../lib/redact';
@@ -50,9 +50,9 @@ function run(fn: (...args: any[]) => Promise<void>) { // eslint-disable-line @ty
         console.error(redactText(`linesight flows: ${head}${err.status ? ` (HTTP ${err.status})` : ''}`));
         for (const p of err.problems) console.error(redactText(`  ${p.field || '(body)'}: ${p.reason}`));
         process.exitCode = err.status === 0 ? 2 : 1;
-      } else if (err instanceof CliError) {
+      } else if (err instanceof CliError || err instanceof TemplateSourceError) {
         console.error(redactText(`linesight flows: ${err.message}`));
-        process.exitCode = err.exitCode;
+        process.exitCode = err instanceof CliError ? err.exitCode : 2;
       } else {
         // fetch echoes a URL it refuses (`--repo https://user:password@…`): never print its password.
         console.error(redactText(`linesight flows: ${(err as Error).message}`));
@@ -153,42 +153,15 @@ export function register(program: Command): void {
     .option('--author <name>', 'author (default: the token name)')
     .action(run(async (file: string, o: { template?: string; semver?: string; changelog?: string; author?: string }, cmd: Command) => {
       const { api, g } = client(cmd);
-      // A template folder (flows/<slug>/) holds manifest.json and flow.json.
-      if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'manifest.json');
-      const content = readJson(file);
-      let flow: unknown[];
-      type Changelog = string | { version: string; changes?: string }[];
-      let manifest: (Partial<RepoTemplateCreate> & { version?: string; changelog?: Changelog; flow?: unknown[]; flowFile?: string }) | undefined;
-      if (Array.isArray(content)) {
-        flow = content;
-      } else if (content && typeof content === 'object') {
-        manifest = content as typeof manifest;
-        if (Array.isArray(manifest!.flow)) flow = manifest!.flow;
-        else {
-          const flowFile = path.resolve(path.dirname(file), manifest!.flowFile ?? 'flow.json');
-          if (!fs.existsSync(flowFile)) throw new CliError(`${file}: a manifest needs "flow" (array), "flowFile", or a flow.json beside it`, 2);
-          flow = readJson(flowFile) as unknown[];
-        }
-      } else {
-        throw new CliError(`${file} holds neither a flow array nor a manifest object`, 2);
-      }
-      const slug = o.template ?? manifest?.slug;
-      const version = o.semver ?? manifest?.version;
-      // A manifest's changelog is text, or a list of {version, changes}: take this version's entry.
-      const changelog = o.changelog ?? (Array.isArray(manifest?.changelog) ? manifest.changelog.find((c) => c.version === version)?.changes : manifest?.changelog);
+      const source = readTemplateSource(file);
+      const slug = o.template ?? source.manifest?.slug;
+      const version = o.semver ?? source.manifest?.version;
       if (!slug) throw new CliError('which template? give --template or "slug" in a manifest', 2);
       if (!version) throw new CliError('which version? give --semver or "version" in a manifest', 2);
-      if (manifest?.title && manifest.tier) {
-        // A manifest brings its template: create it on first publish.
-        const exists = await api.getTemplate(slug).then(() => true, (e) => (e instanceof RepoApiError && e.status === 404 ? false : Promise.reject(e)));
-        if (!exists) {
-          await api.createTemplate({ slug, title: manifest.title, tier: manifest.tier, description: manifest.description, parameters: manifest.parameters, requiredNodes: manifest.requiredNodes });
-          if (!g.json) console.log(`created template ${slug}`);
-        }
-      }
-      const v = await api.publishVersion(slug, { version, flow: flow!, changelog, author: o.author });
-      if (g.json) return console.log(JSON.stringify({ template: v.template, version: v.version, sha256: v.sha256, signature: v.signature }, null, 2));
-      console.log(`published ${v.template}@${v.version} sha256 ${v.sha256}`);
+      const onCreated = g.json ? undefined : () => console.log(`created template ${slug}`);
+      const { published: v } = await publishTemplate(api, source, { slug, version, changelog: o.changelog, author: o.author, onCreated });
+      if (g.json) return console.log(JSON.stringify({ template: v!.template, version: v!.version, sha256: v!.sha256, signature: v!.signature }, null, 2));
+      console.log(`published ${v!.template}@${v!.version} sha256 ${v!.sha256}`);
     }));
 
   flows

@@ -11,7 +11,9 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../embedded/broker'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../embedded/postgres';
 import { createRepoServer, type RepoServer } from '../../repo/server';
 import { RepoClient, type DeploymentView } from '../../repo/client';
-import { defaultParameters, loadTemplates, publishTemplate, type FlowTemplate } from './templates';
+import { defaultParameters } from '../../../contracts/fleet/templates';
+import type { FlowTemplate } from '../../repo/templates';
+import { loadTemplates, publishShippedTemplate } from './templates';
 import { startChild, type Child } from './children';
 import { availableNodeTypes } from '../../repo/node-types';
 import type { Tier } from '../../tier/tier-runtime';
@@ -108,7 +110,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         continue;
       }
       templates.set(t.manifest.slug, t);
-      await publishTemplate(client, t, 'linesight demo');
+      await publishShippedTemplate(client, t, 'linesight demo');
       say(`published ${t.manifest.slug}@${t.manifest.version}`);
     }
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { Page } from 'playwright-core';
 import { createRepoServer, type RepoServer } from '../../../runtime/repo/server';
 import { RepoClient } from '../../../runtime/repo/client';
-import { loadTemplate, publishTemplate } from '../../../runtime/dev/demo/templates';
+import { loadTemplate, publishShippedTemplate } from '../../../runtime/dev/demo/templates';
 import { tempDir } from '../../support/runtime-process';
 import { clickTab } from './editor';
 
@@ -20,7 +20,7 @@ export async function startTestRepo(slugs: string[] = ['line-inspection']): Prom
   const dir = tempDir('linesight-e2e-repo-');
   const server = await createRepoServer({ dataDir: dir, port: 0, log: () => {} });
   const client = new RepoClient({ url: server.url, token: server.adminToken });
-  for (const s of slugs) await publishTemplate(client, loadTemplate(s), 'e2e');
+  for (const s of slugs) await publishShippedTemplate(client, loadTemplate(s), 'e2e');
   return {
     server,
     client,

@@ -7,7 +7,8 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import semver from 'semver';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
-import { EXAMPLES_DIR, exampleFlow, exampleText, loadTemplates, referencedParameters, defaultParameters, publishTemplate } from '../../../runtime/dev/demo/templates';
+import { defaultParameters, referencedParameters } from '../../../contracts/fleet/templates';
+import { EXAMPLES_DIR, exampleFlow, exampleText, loadTemplates, publishShippedTemplate } from '../../../runtime/dev/demo/templates';
 import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../../support/runtime-process';
 import { sleep } from '../../support/wait';
 import { createRepoServer, type RepoServer } from '../../../runtime/repo/server';
@@ -38,7 +39,7 @@ describe('flow templates (flows/)', function () {
       });
 
       it('references exactly the parameters it declares', () => {
-        assert.deepEqual(referencedParameters(t.flow), Object.keys(m.parameters.properties).sort());
+        assert.deepEqual([...referencedParameters(t.flow).keys()].sort(), Object.keys(m.parameters.properties).sort());
       });
 
       it('uses only node types it lists, each registered by this package or Node-RED core', () => {
@@ -89,8 +90,8 @@ describe('flow templates (flows/)', function () {
     try {
       repo = await createRepoServer({ dataDir: dir, port: 0, log: () => {} });
       const client = new RepoClient({ url: repo.url, token: repo.adminToken });
-      for (const t of templates) assert.deepEqual(await publishTemplate(client, t), { created: true, published: true });
-      for (const t of templates) assert.deepEqual(await publishTemplate(client, t), { created: false, published: false }, 'publishing again changes nothing');
+      for (const t of templates) assert.deepEqual(await publishShippedTemplate(client, t), { created: true, published: true });
+      for (const t of templates) assert.deepEqual(await publishShippedTemplate(client, t), { created: false, published: false }, 'publishing again changes nothing');
       const listed = await client.listTemplates();
       assert.deepEqual(listed.map((x) => `${x.slug}@${x.latest}`).sort(), templates.map((t) => `${t.manifest.slug}@${t.manifest.version}`).sort());
     } finally {

@@ -133,4 +133,24 @@ describe('architecture: who may import whom', () => {
     );
     assert.equal(show(bad), '');
   });
+
+  it("the repository store's parts use only contracts, libraries, the repository's rules and each other; only its face composes them", () => {
+    const RULES = /^runtime\/repo\/(api\.schema|auth|db|node-policy|publish-checks|rollout)\.ts$/;
+    const bad = edges.filter(
+      (e) =>
+        e.from.startsWith('runtime/repo/store/') &&
+        (!(/^(contracts|lib)\//.test(e.to) || RULES.test(e.to) || e.to.startsWith('runtime/repo/store/')) || (e.to === 'runtime/repo/store/repo-store.ts' && e.from !== e.to)),
+    );
+    assert.equal(show(bad), '');
+    assert.ok(edges.some((e) => e.from === 'runtime/repo/server.ts' && e.to === 'runtime/repo/store/repo-store.ts'), 'the server uses the store through its face');
+  });
+
+  it('templates are published in one place (runtime/repo/templates.ts); manifests and parameter checks live in contracts/fleet/templates.ts', () => {
+    const HOME = new Set(['runtime/repo/templates.ts', 'runtime/repo/client.ts', 'runtime/repo/server.ts']);
+    const publishers = files.filter((f) => !HOME.has(f) && !f.startsWith('runtime/repo/store/') && /\.createTemplate\(|\.publishVersion\(/.test(fs.readFileSync(path.join(PACKAGE_ROOT, f), 'utf8')));
+    assert.deepEqual(publishers, []);
+    const manifestTypes = files.filter((f) => f !== 'contracts/fleet/templates.ts' && /\binterface (Shipped)?TemplateManifest\b/.test(fs.readFileSync(path.join(PACKAGE_ROOT, f), 'utf8')));
+    assert.deepEqual(manifestTypes, []);
+    for (const user of ['runtime/cli/commands/flows.ts', 'runtime/dev/demo/templates.ts']) assert.ok(edges.some((e) => e.from === user && e.to === 'runtime/repo/templates.ts'), `${user} publishes through runtime/repo/templates.ts`);
+  });
 });

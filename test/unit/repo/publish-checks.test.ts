@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { checkFlow, checkVersion, nodeTypesOf, referencedParameters } from '../../../runtime/repo/publish-checks';
+import { checkFlow, checkVersion, nodeTypesOf } from '../../../runtime/repo/publish-checks';
+import { referencedParameters } from '../../../contracts/fleet/templates';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 
 const knownTypes = new Set(['tab', 'subflow', 'group', 'inject', 'debug', 'function', 'change']);

@@ -1,0 +1,144 @@
+// The documents the flow repository and the edge agents exchange: what a device should run (DesiredState),
+// a published version (VersionDocument) and what a device reports (DeviceStatusReport). The JSON Schemas
+// generated from these types are what the repository validates a report with and what its OpenAPI
+// document shows, so the agent, the repository and the API description cannot disagree.
+// Every string and list a device sends has a bound here (the repository refuses a report outside them).
+
+export type DeviceState = 'pending' | 'downloading' | 'verifying' | 'running' | 'failed' | 'rolled back' | 'offline' | 'drifted' | 'waiting';
+
+/** Apply only between local times `from` and `to` (wraps past midnight when from > to). */
+export interface DeployWindow {
+  /** @pattern ^([01]\d|2[0-3]):[0-5]\d$ */
+  from: string;
+  /** @pattern ^([01]\d|2[0-3]):[0-5]\d$ */
+  to: string;
+  /**
+   * IANA time zone, e.g. `Europe/Berlin`; the device's local zone when absent.
+   * @maxLength 64
+   */
+  timezone?: string;
+}
+
+/** Apply only while the PLC tag `tag` (read by the device through its flow) equals `idleValue`. */
+export interface LineStateGate {
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  tag: string;
+  /** @maxLength 256 */
+  idleValue: number | boolean | string;
+}
+
+/** When a deployment may be applied; checked by the device itself. */
+export interface DeployGate {
+  /** Apply only inside [from, to) local time. */
+  window?: DeployWindow;
+  lineState?: LineStateGate;
+}
+
+/** The version a desired state names. */
+export interface DesiredVersion {
+  template: string;
+  version: string;
+  /** @pattern ^[0-9a-f]{64}$ */
+  sha256: string;
+  /** The repository's signature over the flow itself (verifyFlow). */
+  signature: string;
+  /** Route (relative to the API root) that returns the VersionDocument; a device token may read it. */
+  href: string;
+}
+
+/**
+ * What a device should run. Served at GET /api/v1/devices/{id}/desired (with ETag) and published retained
+ * on `linesight/fleet/{deviceId}/desired`. `version` is null when nothing is assigned.
+ *
+ * The whole document is signed by the repository key (`signature`, see signDesiredState): the broker is a
+ * transport, never an authority, so a device acts only on a state whose every field the repository vouched for.
+ */
+export interface DesiredState {
+  deviceId: string;
+  deploymentId: string | null;
+  version: DesiredVersion | null;
+  /** The device's parameter values, filled into the flow as environment variables. */
+  parameters: { [name: string]: string | number | boolean };
+  /** The deploy gate, window included. */
+  gate?: DeployGate;
+  /**
+   * Grows with every change of this device's desired state (never reused, even across a database restore):
+   * an agent refuses a generation lower than the highest it accepted, so an old genuine state cannot be replayed.
+   * @TJS-type integer
+   * @minimum 0
+   */
+  generation: number;
+  /** Reserved for model artifacts a deployment carries (a later issue); signed with the rest when present. */
+  models?: unknown[];
+  /** Ed25519 signature (base64) by the repository key over canonicalJson of every other field. */
+  signature?: string;
+}
+
+/**
+ * A desired state as the repository serves and publishes it: signed whole. `signature` is Ed25519 (base64)
+ * by the repository key (GET /keys/public) over the canonical JSON (keys sorted, no whitespace) of every
+ * other field. An agent refuses it unsigned, badly signed, for another device, or with a generation lower
+ * than one it accepted.
+ */
+export interface SignedDesiredState extends DesiredState {
+  signature: string;
+}
+
+/** GET /api/v1/templates/{slug}/versions/{version} */
+export interface VersionDocument {
+  template: string;
+  version: string;
+  flow: unknown[];
+  /** sha256 (hex) of the flow's canonical JSON. */
+  sha256: string;
+  /** Ed25519 signature (base64) by the repository key over the flow's canonical JSON. */
+  signature: string;
+  changelog?: string;
+  author?: string;
+  createdAt: string;
+}
+
+/**
+ * Why a device is in its state, e.g. a node's error: at most 100 reasons of up to 4000 characters.
+ * @maxItems 100
+ * @items {"type": "string", "maxLength": 4000}
+ */
+export type StatusReasons = string[];
+
+/** POST /api/v1/devices/{id}/status, and the JSON on `linesight/fleet/{deviceId}/state`. */
+export interface DeviceStatusReport {
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  deviceId: string;
+  state: DeviceState;
+  /**
+   * The version actually running (`template@version`), null when none.
+   * @maxLength 300
+   */
+  running: string | null;
+  /** @maxLength 128 */
+  deploymentId?: string | null;
+  /**
+   * The version this report is about, when it is not the running one (e.g. a failed target).
+   * @maxLength 300
+   */
+  target?: string | null;
+  reasons?: StatusReasons;
+  /**
+   * sha256 of the flow the runtime actually runs (differs from the version's hash when drifted).
+   * @maxLength 128
+   */
+  runningSha256?: string | null;
+  /**
+   * True when the flow the device runs has nodes with problems (a red status past its grace period, a node
+   * that failed to start): the device is up but degraded, and `reasons` names each node. Absent means
+   * healthy; older repositories ignore the field and older agents never send it.
+   */
+  degraded?: boolean;
+  ts: number;
+}

@@ -1,0 +1,95 @@
+// The repository store: one part per seam (tokens, templates and versions, devices, desired state,
+// deployments and rollouts, audit) over one database and clock, and RepoStore, the face the HTTP server
+// uses. Callers are told which devices' desired state changed (onDesiredChange) so they can notify them.
+import type { DesiredState, DeviceStatusReport } from '../../../contracts/fleet/protocol';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
+import type { Principal } from '../auth';
+import type { RepoNodeTypePolicy } from '../node-policy';
+import { AuditLog } from './audit';
+import { StoreContext, type StoreOptions } from './context';
+import { DeploymentStore } from './deployments';
+import { DesiredStates } from './desired-state';
+import { DeviceStore } from './devices';
+import { Rollouts } from './rollouts';
+import { TemplateStore } from './templates';
+import { TokenStore } from './tokens';
+
+export { ApiError, type StoreOptions } from './context';
+export type { AuditEntry } from './audit';
+export type { DeploymentView } from './deployments';
+export type { DeviceView } from './devices';
+export type { AdminTokenView } from './tokens';
+export type { StoredVersion, TemplateView, VersionSummary } from './templates';
+
+export class RepoStore {
+  readonly tokens: TokenStore;
+  readonly templates: TemplateStore;
+  readonly desired: DesiredStates;
+  readonly devices: DeviceStore;
+  readonly deployments: DeploymentStore;
+  readonly audit: AuditLog;
+  private readonly ctx: StoreContext;
+
+  constructor(options: StoreOptions) {
+    const ctx = (this.ctx = new StoreContext(options));
+    this.tokens = new TokenStore(ctx);
+    this.templates = new TemplateStore(ctx, options);
+    this.desired = new DesiredStates(ctx, options.privateKeyPem);
+    const rollouts = new Rollouts(ctx, this.desired);
+    this.devices = new DeviceStore(ctx, this.desired, rollouts);
+    this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts);
+    this.audit = new AuditLog(ctx);
+  }
+
+  get nodeTypePolicy(): RepoNodeTypePolicy {
+    return this.templates.nodeTypePolicy;
+  }
+
+  authenticate = (token: string | undefined) => this.tokens.authenticate(token);
+  createFirstAdminToken = (name: string) => this.tokens.createFirstAdminToken(name);
+  listAdminTokens = () => this.tokens.listAdminTokens();
+  issueAdminToken = (name: string, actor: Principal) => this.tokens.issueAdminToken(name, actor);
+  revokeAdminToken = (id: string, actor: Principal) => this.tokens.revokeAdminToken(id, actor);
+
+  createTemplate = (body: RepoTemplateCreate, actor: Principal) => this.templates.createTemplate(body, actor);
+  listTemplates = () => this.templates.listTemplates();
+  getTemplate = (slug: string) => this.templates.getTemplate(slug);
+  publishVersion = (slug: string, body: RepoVersionPublish, actor: Principal) => this.templates.publishVersion(slug, body, actor);
+  getVersion = (slug: string, version: string) => this.templates.getVersion(slug, version);
+  listVersions = (slug: string) => this.templates.listVersions(slug);
+
+  registerDevice = (body: RepoDeviceRegister, actor: Principal) => this.devices.registerDevice(body, actor);
+  updateDevice = (id: string, body: RepoDeviceUpdate, actor: Principal) => this.devices.updateDevice(id, body, actor);
+  rotateDeviceToken = (id: string, actor: Principal) => this.devices.rotateDeviceToken(id, actor);
+  getDevice = (id: string) => this.devices.getDevice(id);
+  listDevices = () => this.devices.listDevices();
+  touchDevice = (id: string) => this.devices.touchDevice(id);
+  recordStatus = (id: string, report: DeviceStatusReport, actor: Principal) => this.devices.recordStatus(id, report, actor);
+
+  deviceMayRead = (deviceId: string, slug: string, version: string) => this.desired.deviceMayRead(deviceId, slug, version);
+  desiredState = (id: string) => this.desired.desiredState(id);
+  unsignedDesiredState = (id: string) => this.desired.unsignedDesiredState(id);
+  signDesired = (state: DesiredState) => this.desired.signDesired(state);
+
+  createDeployment = (body: RepoDeploymentCreate, actor: Principal) => this.deployments.createDeployment(body, actor);
+  getDeployment = (id: string) => this.deployments.getDeployment(id);
+  listDeployments = () => this.deployments.listDeployments();
+  pauseDeployment = (id: string, actor: Principal) => this.deployments.pauseDeployment(id, actor);
+  resumeDeployment = (id: string, actor: Principal) => this.deployments.resumeDeployment(id, actor);
+  cancelDeployment = (id: string, actor: Principal) => this.deployments.cancelDeployment(id, actor);
+  rollbackDeployment = (id: string, actor: Principal) => this.deployments.rollbackDeployment(id, actor);
+
+  auditLog = (opts: { limit?: number; subject?: string } = {}) => this.audit.entries(opts);
+
+  /** What /metrics counts (and /healthz reads to prove the database answers). */
+  async counts() {
+    const [t, v, dep] = await Promise.all([
+      this.ctx.db.query(`select count(*)::int as n from ${this.ctx.s}.templates`),
+      this.ctx.db.query(`select count(*)::int as n from ${this.ctx.s}.versions`),
+      this.ctx.db.query(`select state, count(*)::int as n from ${this.ctx.s}.deployments group by state`),
+    ]);
+    const devices: Record<string, number> = {};
+    for (const d of await this.listDevices()) devices[d.state] = (devices[d.state] ?? 0) + 1;
+    return { templates: t.rows[0].n as number, versions: v.rows[0].n as number, devices, deployments: Object.fromEntries(dep.rows.map((r) => [r.state, r.n as number])) };
+  }
+}

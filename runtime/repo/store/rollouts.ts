@@ -1,0 +1,121 @@
+// The rollout state machine applied to the database, inside the caller's transaction: releasing waves,
+// moving a deployment's devices on from their reports, state transitions, and giving a device back the
+// version it had before. Every caller holds the rollout lock (lock()) first.
+import type { DeviceStatusReport } from '../../../contracts/fleet/protocol';
+import type { Principal } from '../auth';
+import { nextStep, targetStateFromReport, type DeploymentState, type RolloutTarget, type TargetState } from '../rollout';
+import { ApiError, type Query, type StoreContext } from './context';
+import type { DesiredStates } from './desired-state';
+
+/** The deployment a report is about, locked for the report's transaction. */
+export interface ReportedDeployment {
+  id: string;
+  template: string;
+  version: string;
+  state: DeploymentState;
+}
+
+export class Rollouts {
+  constructor(private readonly ctx: StoreContext, private readonly desired: DesiredStates) {}
+
+  /** One rollout-moving transaction at a time (see StoreContext.rolloutLock). */
+  async lock(q: Query): Promise<void> {
+    await this.ctx.rolloutLock(q);
+  }
+
+  /** Applies the state machine's next step inside the caller's transaction; returns devices whose desired state changed. */
+  async advance(q: Query, id: string, actor: Principal): Promise<string[]> {
+    const d = (await q(`select * from ${this.ctx.s}.deployments where id = $1 for update`, [id])).rows[0];
+    const targets = (await q(`select device_id, wave, state, reasons from ${this.ctx.s}.deployment_devices where deployment_id = $1 order by device_id`, [id])).rows.map(
+      (r): RolloutTarget => ({ deviceId: r.device_id, wave: r.wave, state: r.state, reasons: r.reasons }),
+    );
+    const step = nextStep(d.state, targets);
+    for (const deviceId of step.activate) {
+      const dev = (await q(`select desired_template, desired_version, desired_deployment, running from ${this.ctx.s}.devices where id = $1 for update`, [deviceId])).rows[0];
+      // The version to return to on rollback: what it was told to run, else what it reports running if a
+      // deployment really released that version to it (a report alone assigns nothing: see deviceMayRead).
+      let prevT: string | null = dev.desired_template;
+      let prevV: string | null = dev.desired_version;
+      if (!prevT && dev.running && String(dev.running).includes('@')) {
+        const [t, v] = String(dev.running).split('@') as [string, string];
+        const assigned = await q(
+          `select 1 from ${this.ctx.s}.deployment_devices dd join ${this.ctx.s}.deployments d on d.id = dd.deployment_id where dd.device_id = $1 and dd.released_at is not null and d.template = $2 and d.version = $3 limit 1`,
+          [deviceId, t, v],
+        );
+        if (assigned.rowCount) [prevT, prevV] = [t, v];
+      }
+      await q(
+        `update ${this.ctx.s}.deployment_devices set state = 'pending', previous_template = $3, previous_version = $4, released_at = $5, updated_at = $5 where deployment_id = $1 and device_id = $2`,
+        [id, deviceId, prevT, prevV, this.ctx.nowDate()],
+      );
+      // A newer deployment takes the device over from an older one still in progress.
+      await q(
+        `update ${this.ctx.s}.deployment_devices set state = 'superseded', updated_at = $3 where device_id = $1 and deployment_id <> $2 and state in ('queued', 'pending', 'downloading', 'verifying', 'waiting')`,
+        [deviceId, id, this.ctx.nowDate()],
+      );
+      await q(`update ${this.ctx.s}.devices set desired_template = $2, desired_version = $3, desired_deployment = $4 where id = $1`, [deviceId, d.template, d.version, id]);
+      await this.desired.bumpGeneration(q, deviceId);
+    }
+    if (step.state !== d.state || step.reason || step.activate.length) {
+      await q(`update ${this.ctx.s}.deployments set state = $2, reason = coalesce($3, reason), updated_at = $4 where id = $1`, [id, step.state, step.reason ?? null, this.ctx.nowDate()]);
+    }
+    if (step.activate.length) {
+      const wave = Math.min(...targets.filter((t) => step.activate.includes(t.deviceId)).map((t) => t.wave));
+      await this.ctx.audit(q, actor, 'deployment.wave', id, { wave, devices: step.activate });
+    }
+    if (step.state !== d.state) await this.ctx.audit(q, actor, `deployment.${step.state.replace(' ', '-')}`, id, { reason: step.reason ?? null });
+    return step.activate;
+  }
+
+  /**
+   * Takes the rollout lock and the deployment's row for a device report. Locks are always taken deployment
+   * first, then devices (as advance() does), so concurrent reports and deployments cannot deadlock.
+   */
+  async lockForReport(q: Query, deploymentId: string): Promise<ReportedDeployment | undefined> {
+    await this.lock(q);
+    const row = (await q(`select template, version, state from ${this.ctx.s}.deployments where id = $1 for update`, [deploymentId])).rows[0];
+    return row && { id: deploymentId, template: row.template, version: row.version, state: row.state };
+  }
+
+  /**
+   * Moves the device's row of the deployment on from its report, and the deployment with it; returns the
+   * device's new state there (if it moved) and the devices whose desired state changed.
+   */
+  async applyReport(q: Query, dep: ReportedDeployment, deviceId: string, report: DeviceStatusReport, actor: Principal): Promise<{ moved?: TargetState; changed: string[] }> {
+    if (dep.state === 'rolled back' || dep.state === 'cancelled') return { changed: [] };
+    const row = (await q(`select state from ${this.ctx.s}.deployment_devices where deployment_id = $1 and device_id = $2 for update`, [dep.id, deviceId])).rows[0];
+    if (!row || row.state === 'queued' || row.state === 'superseded' || row.state === 'cancelled') return { changed: [] };
+    const next = targetStateFromReport(report, `${dep.template}@${dep.version}`);
+    if (!next || next === row.state) return { changed: [] };
+    await q(`update ${this.ctx.s}.deployment_devices set state = $3, reasons = $4, updated_at = $5 where deployment_id = $1 and device_id = $2`, [
+      dep.id,
+      deviceId,
+      next,
+      JSON.stringify(report.reasons ?? []),
+      this.ctx.nowDate(),
+    ]);
+    return { moved: next, changed: await this.advance(q, dep.id, actor) };
+  }
+
+  async transition(q: Query, id: string, actor: Principal, action: string, from: DeploymentState[], to: DeploymentState): Promise<void> {
+    const d = (await q(`select state from ${this.ctx.s}.deployments where id = $1 for update`, [id])).rows[0];
+    if (!d) throw new ApiError(404, `no deployment ${id}`);
+    if (!from.includes(d.state)) throw new ApiError(409, `cannot ${action} deployment ${id}: it is ${d.state}`);
+    await q(`update ${this.ctx.s}.deployments set state = $2, updated_at = $3 where id = $1`, [id, to, this.ctx.nowDate()]);
+    await this.ctx.audit(q, actor, `deployment.${action}`, id, { from: d.state, to });
+  }
+
+  /**
+   * Gives a device back the version it had before this deployment, only where the deployment still owns
+   * its desired state (a newer one wins); true when its desired state changed.
+   */
+  async restorePrevious(q: Query, deploymentId: string, deviceId: string, previousTemplate: string | null, previousVersion: string | null): Promise<boolean> {
+    const u = await q(
+      `update ${this.ctx.s}.devices set desired_template = $3, desired_version = $4, desired_deployment = null where id = $1 and desired_deployment = $2`,
+      [deviceId, deploymentId, previousTemplate, previousVersion],
+    );
+    if (!u.rowCount) return false;
+    await this.desired.bumpGeneration(q, deviceId);
+    return true;
+  }
+}
