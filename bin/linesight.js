@@ -9,7 +9,7 @@ if (!fs.existsSync(entry)) {
 }
 require(entry).main(process.argv).catch((err) => {
   // An error may echo a URL it was given (a broker or database URL with its password): print it redacted.
-  const { redactText } = require(path.join(__dirname, '..', 'dist', 'nodes', 'shared', 'redact.js'));
+  const { redactText } = require(path.join(__dirname, '..', 'dist', 'lib', 'redact.js'));
   console.error(redactText(`linesight: ${err && err.message ? err.message : err}`));
   process.exit(1);
 });
