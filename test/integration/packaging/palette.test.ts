@@ -16,9 +16,15 @@ import { waitFor } from '../../support/wait';
 /** What a plain Node-RED user directory must never receive from the palette. */
 const FORBIDDEN = ['node-red', 'aedes', '@electric-sql/pglite', 'express'];
 
-/** npm started from `npm test` passes its own settings down as npm_* variables; the user's npm has none. */
+/**
+ * The environment of a user's shell: `npm test` passes its settings down as npm_* variables and puts this
+ * checkout's node_modules/.bin first on PATH (where Node-RED's own npm 10 sits); the user's npm sees neither.
+ */
 function userNpmEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  const pathKey = Object.keys(env).find((k) => k.toUpperCase() === 'PATH') ?? 'PATH';
+  env[pathKey] = (env[pathKey] ?? '').split(path.delimiter).filter((dir) => !path.resolve(dir).startsWith(PACKAGE_ROOT + path.sep)).join(path.delimiter);
+  return env;
 }
 
 function npm(args: string[], cwd: string, timeout = 15 * 60_000): SpawnSyncReturns<string> {
@@ -63,6 +69,7 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
   let log = '';
   let url = '';
   const timings: Record<string, number> = {};
+  let npmVersion = '';
   const timed = <T>(what: string, fn: () => T): T => {
     const t0 = Date.now();
     try {
@@ -80,6 +87,7 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
       console.log(`      skipped: the npm registry cannot be reached (npm ping: ${tail((ping.stderr || String(ping.error ?? '')).trim(), 3)}); the palette's dependencies come from it`);
       this.skip();
     }
+    npmVersion = npm(['--version'], os.tmpdir(), 30_000).stdout.trim();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'linesight-palette-'));
     userDir = path.join(work, 'node-red-user');
     fs.mkdirSync(userDir);
@@ -123,7 +131,7 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
       const packages = fs.existsSync(path.join(userDir, 'node_modules', '.package-lock.json'))
         ? Object.keys((JSON.parse(fs.readFileSync(path.join(userDir, 'node_modules', '.package-lock.json'), 'utf8')) as { packages: object }).packages).length
         : NaN;
-      console.log(`      palette: tarball ${Math.round(packed.size / 1024)} KiB (${packed.files.length} files); ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}; user dir node_modules ${mib} MiB, ${packages} packages`);
+      console.log(`      palette (npm ${npmVersion}): tarball ${Math.round(packed.size / 1024)} KiB (${packed.files.length} files); ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}; user dir node_modules ${mib} MiB, ${packages} packages`);
     }
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
