@@ -3,7 +3,9 @@
 // node-red itself) is.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT, PALETTE_NAME, paletteRoot } from '../../../runtime/paths';
 
@@ -86,6 +88,18 @@ describe('palette package manifest (@linesight/node-red-linesight)', () => {
     assert.ok(ours.length >= 3);
     assert.deepEqual(fs.readdirSync(path.join(root, 'examples')).sort(), ours);
     for (const f of ours) assert.equal(fs.readFileSync(path.join(root, 'examples', f), 'utf8'), fs.readFileSync(path.join(PACKAGE_ROOT, 'examples', f), 'utf8'));
+  });
+
+  it('refuses to be packed before a build (a tarball without its compiled nodes)', () => {
+    const unbuilt = fs.mkdtempSync(path.join(os.tmpdir(), 'linesight-unbuilt-palette-'));
+    try {
+      for (const f of ['package.json', 'README.md', 'LICENSE']) fs.copyFileSync(path.join(root, f), path.join(unbuilt, f));
+      const pack = spawnSync('npm', ['pack', '--dry-run'], { cwd: unbuilt, encoding: 'utf8', timeout: 60_000 });
+      assert.notEqual(pack.status, 0);
+      assert.match(pack.stderr, /the palette is not built: run npm run build/);
+    } finally {
+      fs.rmSync(unbuilt, { recursive: true, force: true });
+    }
   });
 
   it('lists every node in its README', () => {
