@@ -1,5 +1,23 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** The package root (the folder holding package.json), whether running from dist/ or from a test. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(PACKAGE_ROOT, 'dist');
+
+/** The palette package (nodes + sidebar plugin) that `linesight` depends on and every tier runtime loads. */
+export const PALETTE_NAME = '@linesight/node-red-linesight';
+
+/**
+ * Where the palette package is installed: in a checkout, packages/palette (npm workspaces link it into
+ * node_modules); in an installed `linesight`, its node_modules. Its compiled files arrive with `npm run build`.
+ */
+export function paletteRoot(): string {
+  return fs.realpathSync(path.dirname(require.resolve(`${PALETTE_NAME}/package.json`, { paths: [PACKAGE_ROOT] })));
+}
+
+/** The Node-RED node types the palette declares (its package.json `node-red.nodes`), in declaration order. */
+export function paletteNodeFiles(root = paletteRoot()): Record<string, string> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red'?: { nodes?: Record<string, string> } };
+  return pkg['node-red']?.nodes ?? {};
+}

@@ -85,7 +85,9 @@ for (const p of walk(path.join(root, 'proto'))) {
 
 const editors = await generateEditors();
 mergeKitCatalogs();
-console.error(`build: ${serverTs.length} modules, ${browserTs.length} browser bundles, ${editors} generated editors, ${assets.length} assets in ${Date.now() - t0} ms`);
+// Last, so the palette receives what every step above produced.
+const palette = packagePalette();
+console.error(`build: ${serverTs.length} modules, ${browserTs.length} browser bundles, ${editors} generated editors, ${assets.length} assets, palette ${palette.files} files in ${Date.now() - t0} ms`);
 
 // `import schema from 'linesight-schema:PlcReadConfig'` in editor code: the generated JSON Schema.
 function schemaModules() { return {
@@ -184,4 +186,32 @@ async function generateSchemas() {
     fs.writeFileSync(path.join(outDir, `${sym}.json`), JSON.stringify(schema, null, 2));
   }
   fs.writeFileSync(stamp, [...names].sort().join('\n'));
+}
+
+// The palette package (packages/palette, published as @linesight/node-red-linesight) holds only its
+// package.json, README and licence in git; its compiled files come from the top-level sources here. It gets
+// the rooms the nodes and the sidebar plugin run from (contracts, libraries, nodes, editor-plugins) with
+// the generated schemas and the proto at the same relative places as in dist/, so the same compiled files
+// work in both, and the Import > Examples flows. Never the runtime, tests or benchmarks.
+function packagePalette() {
+  const paletteDir = path.join(root, 'packages', 'palette');
+  const PALETTE_ROOMS = ['contracts', 'lib', 'nodes', 'editor-plugins', 'schemas', 'proto'];
+  const paletteDist = path.join(paletteDir, 'dist');
+  const examples = path.join(paletteDir, 'examples');
+  fs.rmSync(paletteDist, { recursive: true, force: true });
+  fs.rmSync(examples, { recursive: true, force: true });
+  let count = 0;
+  const copy = (from, to) => {
+    fs.cpSync(from, to, {
+      recursive: true,
+      filter: (src) => {
+        if (path.basename(src).startsWith('.')) return false; // the schema stamp
+        if (fs.statSync(src).isFile()) count++;
+        return true;
+      },
+    });
+  };
+  for (const room of PALETTE_ROOMS) copy(path.join(dist, room), path.join(paletteDist, room));
+  copy(path.join(root, 'examples'), examples);
+  return { files: count };
 }

@@ -1,9 +1,9 @@
 // The node types a published flow may use: Node-RED core's (scanned from its editor HTML) and the
-// Linesight package's (package.json `node-red.nodes` and the types their HTML registers). Scanned, never
+// Linesight palette's (its package.json `node-red.nodes` and the types their HTML registers). Scanned, never
 // listed by hand, because nodes are being added to the package all the time.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../paths';
+import { PACKAGE_ROOT, paletteNodeFiles, paletteRoot } from '../paths';
 
 const REGISTER = /RED\.nodes\.registerType\(\s*['"]([^'"]+)['"]/g;
 
@@ -31,14 +31,13 @@ export function coreNodeTypes(root = PACKAGE_ROOT): string[] {
   return htmlFiles(path.join(dir, 'core')).flatMap((f) => typesRegisteredIn(fs.readFileSync(f, 'utf8')));
 }
 
-export function linesightNodeTypes(root = PACKAGE_ROOT): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red'?: { nodes?: Record<string, string> } };
+export function linesightNodeTypes(palette = paletteRoot()): string[] {
   const out: string[] = [];
-  for (const [name, js] of Object.entries(pkg['node-red']?.nodes ?? {})) {
+  for (const [name, js] of Object.entries(paletteNodeFiles(palette))) {
     out.push(name);
     // The built HTML sits beside the built JS; before a build, read the source beside the .ts.
-    const built = path.join(root, js.replace(/\.js$/, '.html'));
-    const source = path.join(root, js.replace(/^dist\//, '').replace(/\.js$/, '.html'));
+    const built = path.join(palette, js.replace(/\.js$/, '.html'));
+    const source = path.join(PACKAGE_ROOT, js.replace(/^dist\//, '').replace(/\.js$/, '.html'));
     const file = fs.existsSync(built) ? built : source;
     if (fs.existsSync(file)) out.push(...typesRegisteredIn(fs.readFileSync(file, 'utf8')));
   }
@@ -47,7 +46,7 @@ export function linesightNodeTypes(root = PACKAGE_ROOT): string[] {
 
 /** Every type a flow may use, scanned once (at server start). */
 export function availableNodeTypes(root = PACKAGE_ROOT): Set<string> {
-  const types = new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes(root)]);
+  const types = new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes()]);
   for (const t of PLACEHOLDER_TYPES) types.delete(t);
   return types;
 }

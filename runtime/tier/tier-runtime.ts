@@ -1,11 +1,12 @@
-// A tier runtime: Node-RED 4.1 embedded in an Express app, with the Linesight nodes loaded as the
-// `linesight` module. Node-RED is a per-process singleton, so each runtime is its own process.
+// A tier runtime: Node-RED 4.1 embedded in an Express app, with the Linesight nodes loaded from the
+// palette package (@linesight/node-red-linesight) linked into the user directory. Node-RED is a
+// per-process singleton, so each runtime is its own process.
 import express from 'express';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../paths';
+import { PACKAGE_ROOT, PALETTE_NAME, paletteRoot } from '../paths';
 import { resolveAdminAuth } from './admin-auth';
 import { currentInitialHeapMiB } from './node-flags';
 import { makeUserDirPrivate, restrictProcessUmask, writePrivateFile } from '../../lib/private-files';
@@ -38,23 +39,35 @@ export interface RunningRuntime {
   close(): Promise<void>;
 }
 
-/** Makes this package visible to Node-RED as an installed module, the same way `npm install` would. */
-export function linkPackageInto(userDir: string): void {
+/**
+ * Makes the palette package visible to Node-RED as a module installed in the user directory, the same place
+ * `npm install @linesight/node-red-linesight` would put it, so a runtime loads exactly what a user's Node-RED
+ * loads (a module in the user directory wins over one Node-RED finds beside its own install). A real folder
+ * there (an `npm install` of the palette) is left alone. The link an older runtime made (`linesight` -> the
+ * whole project) is removed: the project is no longer a Node-RED module.
+ */
+export function linkPaletteInto(userDir: string, palette = paletteRoot()): void {
   const modules = path.join(userDir, 'node_modules');
-  const link = path.join(modules, 'linesight');
-  fs.mkdirSync(modules, { recursive: true });
-  try {
-    const current = fs.readlinkSync(link);
-    if (path.resolve(modules, current) === PACKAGE_ROOT) return;
+  const legacy = path.join(modules, 'linesight');
+  if (isSymlink(legacy)) fs.unlinkSync(legacy);
+  const link = path.join(modules, ...PALETTE_NAME.split('/'));
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  if (isSymlink(link)) {
+    if (path.resolve(path.dirname(link), fs.readlinkSync(link)) === palette) return;
     fs.unlinkSync(link);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      // A real folder (an `npm install` of the package) is left alone.
-      if ((err as NodeJS.ErrnoException).code === 'EINVAL') return;
-      throw err;
-    }
+  } else if (fs.existsSync(link)) {
+    return;
   }
-  fs.symlinkSync(PACKAGE_ROOT, link, 'dir');
+  fs.symlinkSync(palette, link, 'dir');
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 /**
@@ -98,7 +111,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   fs.mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const fixed = makeUserDirPrivate(userDir, refused);
   if (fixed.length) say(`made ${fixed.length} file(s) in ${userDir} private to this account (0600 files, 0700 folders)`);
-  linkPackageInto(userDir);
+  linkPaletteInto(userDir);
 
   let adminAuth: unknown;
   if (!opts.insecure) {

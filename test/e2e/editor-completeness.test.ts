@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../runtime/paths';
+import { PACKAGE_ROOT, paletteNodeFiles } from '../../runtime/paths';
 import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
 import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { openEditor } from './support/editor';
@@ -20,7 +20,7 @@ interface EditorDef {
   help: string;
 }
 
-const types = Object.keys(JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'))['node-red'].nodes as Record<string, string>);
+const types = Object.keys(paletteNodeFiles());
 const schemaName = (t: string) => `${t.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}Config`;
 
 describe('e2e: editor completeness of every Linesight node (Chromium)', function () {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import semver from 'semver';
-import { PACKAGE_ROOT } from '../../../runtime/paths';
+import { PACKAGE_ROOT, paletteNodeFiles } from '../../../runtime/paths';
 import { defaultParameters, referencedParameters } from '../../../contracts/fleet/templates';
 import { EXAMPLES_DIR, exampleFlow, exampleText, loadTemplates, publishShippedTemplate } from '../../../runtime/dev/demo/templates';
 import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../../support/runtime-process';
@@ -15,8 +15,7 @@ import { createRepoServer, type RepoServer } from '../../../runtime/repo/server'
 import { RepoClient } from '../../../runtime/repo/client';
 
 const templates = loadTemplates();
-const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'));
-const ours = new Set(Object.keys(pkg['node-red'].nodes));
+const ours = new Set(Object.keys(paletteNodeFiles()));
 const CORE = new Set(['tab', 'catch', 'debug', 'status', 'complete', 'inject', 'function', 'change', 'switch', 'link in', 'link out', 'comment', 'group', 'junction']);
 
 describe('flow templates (flows/)', function () {
@@ -46,7 +45,7 @@ describe('flow templates (flows/)', function () {
         const used = [...new Set(t.flow.map((n) => String(n.type)))].filter((x) => x !== 'tab').sort();
         assert.deepEqual(used, [...m.requiredNodes].sort());
         const unknown = used.filter((x) => !ours.has(x) && !CORE.has(x));
-        assert.deepEqual(unknown, [], 'node types neither in package.json node-red.nodes nor core');
+        assert.deepEqual(unknown, [], 'node types neither in the palette\'s package.json node-red.nodes nor core');
       });
 
       it('is a well-formed flow: unique ids, every wire and config reference resolves, nodes sit on the tab', () => {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV } from '../../../runtime/tier/node-flags';
-import { PACKAGE_ROOT } from '../../../runtime/paths';
+import { PACKAGE_ROOT, PALETTE_NAME } from '../../../runtime/paths';
 import { startRuntimeProcess, type RuntimeProcess } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
 import { devOnlyNodeModules } from '../../../runtime/tier/tier-runtime';
@@ -16,7 +16,7 @@ describe('tier runtime (linesight runtime, real Node-RED process)', function () 
     rt = undefined;
   });
 
-  it('serves the editor and lists the linesight module and its nodes in GET /nodes', async () => {
+  it('serves the editor and lists the palette module and its nodes in GET /nodes', async () => {
     rt = await startRuntimeProcess({ tier: 'line', insecure: true });
     const editor = await fetch(rt.url);
     assert.equal(editor.status, 200);
@@ -24,8 +24,8 @@ describe('tier runtime (linesight runtime, real Node-RED process)', function () 
     const res = await rt.request('GET', 'nodes');
     assert.equal(res.status, 200);
     const sets = (await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
-    const ours = sets.filter((s) => s.module === 'linesight');
-    assert.ok(ours.length > 0, 'linesight module is loaded');
+    const ours = sets.filter((s) => s.module === PALETTE_NAME);
+    assert.ok(ours.length > 0, 'the palette module is loaded');
     const broken = ours.filter((s) => s.err);
     assert.deepEqual(broken.map((s) => `${s.types}: ${s.err}`), [], 'every linesight node set loads');
     assert.ok(ours.some((s) => s.types.includes('contract-check')));

@@ -153,4 +153,25 @@ describe('architecture: who may import whom', () => {
     assert.deepEqual(manifestTypes, []);
     for (const user of ['runtime/cli/commands/flows.ts', 'runtime/dev/demo/templates.ts']) assert.ok(edges.some((e) => e.from === user && e.to === 'runtime/repo/templates.ts'), `${user} publishes through runtime/repo/templates.ts`);
   });
+
+  it('the palette rooms use only the palette package\'s dependencies (node-red and express as types only)', () => {
+    const palette = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'packages', 'palette', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const allowed = new Set(Object.keys(palette.dependencies));
+    const TYPES_ONLY = new Set(['node-red', 'express']);
+    const bad: string[] = [];
+    for (const file of files.filter((f) => /^(contracts|lib|nodes|editor-plugins)\//.test(f))) {
+      fs.readFileSync(path.join(PACKAGE_ROOT, file), 'utf8').split('\n').forEach((text, i) => {
+        const statement = /^\s*(import\s+type\b[^'"]*from|(?:import|export)\b[^'"]*from|\}[^'"]*from|import)\s*['"]([^'"]+)['"]|\b(require|import)\(\s*['"]([^'"]+)['"]/g;
+        for (const m of text.matchAll(statement)) {
+          const spec = (m[2] ?? m[4])!;
+          if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+          const typeOnly = /^import\s+type\s/.test(m[1] ?? '');
+          if (allowed.has(name) || (typeOnly && TYPES_ONLY.has(name)) || name.startsWith('@node-red/')) continue;
+          bad.push(`${file}:${i + 1} ${typeOnly ? 'imports types of' : 'imports'} ${spec}`);
+        }
+      });
+    }
+    assert.equal(bad.join('\n'), '', 'the palette package would not install it into a user\'s Node-RED');
+  });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
-import { PACKAGE_ROOT } from '../../../../../runtime/paths';
+import { PACKAGE_ROOT, paletteNodeFiles } from '../../../../../runtime/paths';
 import { neutralValue, resolveProperty, type ConfigSchema, type EditorDefault } from '../../../../../nodes/kit/editor/editor-defaults';
 import { referencedKeys, lookup } from '../../../../../nodes/kit/editor/form';
 
@@ -15,7 +15,8 @@ interface Registered {
   credentials?: Record<string, { type: string }>;
 }
 
-const nodes = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'))['node-red'].nodes as Record<string, string>;
+// The palette's node list; its paths (dist/nodes/...) are the same relative to the project root.
+const nodes = paletteNodeFiles();
 const types = Object.keys(nodes);
 const distDir = (type: string) => path.join(PACKAGE_ROOT, path.dirname(nodes[type]));
 const html = (type: string) => fs.readFileSync(path.join(distDir(type), `${type}.html`), 'utf8');
