@@ -3,40 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../../../../lib/backoff';
-import { BacklogFullError, BatchWriter, type BatchWriterOptions, type Spool, type SpooledBatch } from '../../../../nodes/timescale-sink/batch-writer';
+import { BacklogFullError, BatchWriter, type BatchWriterOptions } from '../../../../nodes/timescale-sink/batch-writer';
 import { classifyError } from '../../../../nodes/timescale-sink/copy-writer';
 import type { Row } from '../../../../nodes/timescale-sink/row-mapper';
 import { DiskSpool } from '../../../../nodes/timescale-sink/spool';
 import { waitFor } from '../../../support/wait';
+import { MemorySpool } from './memory-spool';
 
 const row = (i: number, ticket = 1): Row => ({ values: [i], ticket, prefix: `payload[${i}]` });
 const rows = (from: number, n: number) => Array.from({ length: n }, (_, k) => row(from + k));
 const pgError = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
-
-/** A spool in memory, for unit tests of the writer (DiskSpool has its own tests below). */
-class MemorySpool implements Spool {
-  items: SpooledBatch[] = [];
-  seq = 0;
-  limit = Infinity;
-  closed = false;
-  push(batches: Array<{ table: string; rows: Row[] }>): void {
-    const n = batches.reduce((a, b) => a + b.rows.length, 0);
-    if (this.rows + n > this.limit) throw new Error('spool full');
-    for (const b of batches) this.items.push({ seq: ++this.seq, table: b.table, rows: b.rows.map((r) => ({ ...r, ticket: 0 })) });
-  }
-  peek(limit: number, exclude: Set<number>): SpooledBatch[] {
-    return this.items.filter((i) => !exclude.has(i.seq)).slice(0, limit);
-  }
-  ack(seq: number): void {
-    this.items = this.items.filter((i) => i.seq !== seq);
-  }
-  get rows(): number {
-    return this.items.reduce((a, b) => a + b.rows.length, 0);
-  }
-  close(): void {
-    this.closed = true;
-  }
-}
 
 interface Harness {
   w: BatchWriter;
