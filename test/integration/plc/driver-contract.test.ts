@@ -3,7 +3,6 @@
 // pseudo-terminal pair) against pymodbus, OPC UA against the project's simulator. The drivers are
 // built the way plc-endpoint builds them: config validated with the schema defaults, then createDriver.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { WriteError, type PlcDriver } from '../../../nodes/plc-endpoint/plc-driv
 import type { PlcEndpointConfig, PlcTagConfig } from '../../../nodes/plc-endpoint/plc-endpoint.schema';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
-import { startPymodbus, startSimulator, type Layout, type Peer } from './peers';
+import { startPtyPair, startPymodbus, startSimulator, type Layout, type Peer } from './peers';
 
 /** The tags every implementation offers under the same roles. */
 interface ContractTags {
@@ -68,25 +67,21 @@ function modbusTcp(): Implementation {
 
 function modbusRtu(): Implementation {
   let peer: Peer | undefined;
-  let socat: ChildProcess | undefined;
-  let dir = '';
+  let line: Awaited<ReturnType<typeof startPtyPair>> | undefined;
   return {
     name: 'Modbus RTU (pymodbus over a socat pty pair)',
     tags: MODBUS_TAGS,
     async start() {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plc-contract-rtu-'));
-      socat = spawn('socat', [`pty,raw,echo=0,link=${dir}/plc`, `pty,raw,echo=0,link=${dir}/peer`], { stdio: 'ignore' });
-      await waitFor('socat pty pair (Debian package socat)', () => fs.existsSync(`${dir}/plc`) && fs.existsSync(`${dir}/peer`), 10_000);
-      peer = await startPymodbus(MODBUS_LAYOUT, { serialPath: `${dir}/peer`, baud: 38400 });
-      return { protocol: 'modbus-rtu', serialPath: `${dir}/plc`, baudRate: 38400, parity: 'none', unitId: 1, timeoutMs: 2000 };
+      line = await startPtyPair();
+      peer = await startPymodbus(MODBUS_LAYOUT, { serialPath: line.peer, baud: 38400 });
+      return { protocol: 'modbus-rtu', serialPath: line.plc, baudRate: 38400, parity: 'none', unitId: 1, timeoutMs: 2000 };
     },
     async unreachable() {
       return { protocol: 'modbus-rtu', serialPath: path.join(os.tmpdir(), `no-such-serial-port-${process.pid}`), baudRate: 38400, parity: 'none', unitId: 1, timeoutMs: 1000, reconnectMinMs: 100, reconnectMaxMs: 500 };
     },
     async stop() {
       await peer?.stop();
-      socat?.kill('SIGTERM');
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await line?.stop();
     },
   };
 }
