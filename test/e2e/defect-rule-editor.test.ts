@@ -2,34 +2,18 @@
 // its form, see validation as you type, try it on pasted inspections, export the JSON, disable a rule,
 // deploy, and find exactly that rule set in the runtime.
 import assert from 'node:assert/strict';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { closeTray, deploy, dragFromPalette, openEditor, openNode, invalidNodes } from './support/editor';
+import { useE2E } from './support/harness';
 
 const field = (name: string) => `#dr-form .dr-f[data-field="${name}"]`;
 
 describe('e2e: defect-rule editor (Chromium + real line runtime)', function () {
   this.timeout(180_000);
-  let rt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser) {
-      await browser.shot('failure').catch(() => {});
-      console.log(browser.log().split('\n').slice(-30).join('\n'));
-    }
-    await browser?.close();
-    browser = undefined;
-    await rt?.stop();
-    rt = undefined;
-  });
+  const e2e = useE2E();
 
   it('builds a rule in the table and form, validates as you type, tries it, and deploys it', async () => {
-    rt = await startRuntimeProcess({ tier: 'line' });
-    browser = await launchBrowser('defect-rule-editor');
+    const rt = await e2e.runtime({ tier: 'line' });
+    const browser = await e2e.browser('defect-rule-editor');
     const { page } = browser;
     await openEditor(page, rt.url);
     const id = await dragFromPalette(page, 'defect-rule', { x: 300, y: 150 });

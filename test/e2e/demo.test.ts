@@ -4,44 +4,33 @@
 // stops everything.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import ModbusRTU from 'modbus-serial';
 import { PACKAGE_ROOT } from '../../runtime/paths';
-import { tempDir } from '../support/runtime-process';
 import { waitFor } from '../support/wait';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { openEditor } from './support/editor';
+import { useE2E } from './support/harness';
 import { openRepositorySidebar } from './support/repo';
 
 describe('e2e: the one-command demo (linesight demo, as npm start runs it)', function () {
   this.timeout(420_000);
-  let browser: Browser | undefined;
-  let proc: ReturnType<typeof spawn> | undefined;
-  let dataDir: string | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  after(async () => {
-    await browser?.close();
-    if (proc && proc.exitCode === null && !proc.signalCode) {
-      const gone = new Promise((r) => proc!.once('exit', r));
-      proc.kill('SIGKILL');
-      await gone;
-    }
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const e2e = useE2E();
 
   it('reaches cloud-history rows and a lit alarm coil within a minute, shows the fleet, and stops cleanly on Ctrl-C', async () => {
-    dataDir = tempDir('linesight-e2e-demo-');
-    proc = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'linesight.js'), 'demo', '--port', '0', '--data-dir', dataDir, '--camera-rate', '2'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const dataDir = e2e.dir('linesight-e2e-demo-');
+    const proc = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'linesight.js'), 'demo', '--port', '0', '--data-dir', dataDir, '--camera-rate', '2'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    e2e.defer('kill the demo', async () => {
+      if (proc.exitCode !== null || proc.signalCode) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await gone;
+    });
     let out = '';
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     await waitFor('"Linesight demo is running"', () => {
-      if (proc!.exitCode !== null) throw new Error(`demo exited ${proc!.exitCode}:\n${out}`);
+      if (proc.exitCode !== null) throw new Error(`demo exited ${proc.exitCode}:\n${out}`);
       return out.includes('Ctrl-C stops everything');
     }, 300_000, 250);
     const upAt = Date.now();
@@ -76,7 +65,7 @@ describe('e2e: the one-command demo (linesight demo, as npm start runs it)', fun
     console.log(`      demo: ${rows}+ cloud-history rows and the alarm coil lit ${seconds} s after the stack was up`);
     assert.ok(Date.now() - upAt <= 60_000, `within a minute (took ${seconds} s)`);
 
-    browser = await launchBrowser('demo');
+    const browser = await e2e.browser('demo');
     await openEditor(browser.page, url('line editor'));
     await browser.shot('line-editor');
     await openRepositorySidebar(browser.page);
@@ -85,7 +74,7 @@ describe('e2e: the one-command demo (linesight demo, as npm start runs it)', fun
     }
     await browser.shot('fleet');
 
-    const exited = new Promise<number | null>((r) => proc!.once('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     proc.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
     assert.equal(code, 0, `Ctrl-C stops the demo cleanly:\n${out.split('\n').slice(-10).join('\n')}`);

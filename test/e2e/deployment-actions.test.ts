@@ -5,32 +5,19 @@ import assert from 'node:assert/strict';
 import { defaultParameters } from '../../contracts/fleet/templates';
 import { loadTemplate } from '../../runtime/dev/demo/templates';
 import { RepoClient } from '../../runtime/repo/client';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
 import { waitFor } from '../support/wait';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { openEditor } from './support/editor';
-import { openRepositorySidebar, startTestRepo, type TestRepo } from './support/repo';
+import { useE2E } from './support/harness';
+import { openRepositorySidebar } from './support/repo';
 
 const GATE_REASON = 'line-state gate key "lineState" has never been set (idle is 0); the running flow sets it, e.g. plc-read -> change node (set global.lineState to msg.payload)';
 
 describe('e2e: deployment actions and device reasons in the Flow repository sidebar (Chromium)', function () {
   this.timeout(240_000);
-  let repo: TestRepo | undefined;
-  let editorRt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  after(async function () {
-    if (browser && this.currentTest?.state === 'failed') await browser.shot('failure').catch(() => {});
-    await browser?.close();
-    await editorRt?.stop();
-    await repo?.close();
-  });
+  const e2e = useE2E();
 
   it('shows the gate reason, pauses, resumes and cancels a waiting deployment, and rolls back a completed one', async () => {
-    repo = await startTestRepo(['line-inspection']);
+    const repo = await e2e.repo(['line-inspection']);
     const admin = repo.client;
     const parameters = defaultParameters(loadTemplate('line-inspection').manifest);
     const { token } = await admin.registerDevice({ id: 'line-c', tier: 'line', parameters });
@@ -43,8 +30,8 @@ describe('e2e: deployment actions and device reasons in the Flow repository side
     const held = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-c'] }, lineState: { tag: 'lineState', idleValue: 0 }, strategy: 'canary' });
     await device.reportStatus('line-c', { deviceId: 'line-c', state: 'waiting', running: 'line-inspection@1.0.0', deploymentId: held.id, target: 'line-inspection@1.0.0', reasons: [GATE_REASON], ts: Date.now() });
 
-    editorRt = await startRuntimeProcess({ tier: 'line', env: repo.env });
-    browser = await launchBrowser('deployment-actions');
+    const editorRt = await e2e.runtime({ tier: 'line', env: repo.env });
+    const browser = await e2e.browser('deployment-actions');
     const { page } = browser;
     page.on('dialog', (d) => void d.accept());
     await openEditor(page, editorRt.url);

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT, paletteNodeFiles } from '../../runtime/paths';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { openEditor } from './support/editor';
+import { useE2E } from './support/harness';
 
 interface EditorDef {
   category: string;
@@ -25,14 +24,12 @@ const schemaName = (t: string) => `${t.split('-').map((w) => w[0].toUpperCase() 
 
 describe('e2e: editor completeness of every Linesight node (Chromium)', function () {
   this.timeout(180_000);
-  let rt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
+  const e2e = useE2E();
   const defs = new Map<string, EditorDef | null>();
 
   before(async function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-    rt = await startRuntimeProcess({ tier: 'line' });
-    browser = await launchBrowser('editor-completeness');
+    const rt = await e2e.runtime({ tier: 'line' });
+    const browser = await e2e.browser('editor-completeness');
     await openEditor(browser.page, rt.url);
     for (const t of types) {
       defs.set(t, await browser.page.evaluate((type) => {
@@ -52,10 +49,6 @@ describe('e2e: editor completeness of every Linesight node (Chromium)', function
       }, t));
     }
     await browser.shot('palette');
-  });
-  after(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   for (const t of types) {

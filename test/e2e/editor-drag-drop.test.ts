@@ -2,43 +2,21 @@
 // configured through their forms, deployed with the Deploy button; then the running runtime proves
 // the flow works (HTTP into the deployed flow, node status back in the editor).
 import assert from 'node:assert/strict';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
 import { waitFor } from '../support/wait';
 import { sampleInspection } from '../fixtures/contracts';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { closeTray, deploy, dragFromPalette, openEditor, openNode, paletteTypes, statusText, wire, invalidNodes } from './support/editor';
+import { useE2E } from './support/harness';
 import { freePort } from '../support/services';
-import { rawClient, startPymodbus, type Peer } from '../integration/plc/peers';
+import { rawClient } from '../integration/plc/peers';
 import { CameraClient, toProtoInspection } from '../../runtime/dev/simulators/camera-client';
 
 describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function () {
   this.timeout(180_000);
-  let rt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
-  let plc: Peer | undefined;
-  let camera: CameraClient | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser) {
-      await browser.shot('failure').catch(() => {});
-      console.log(browser.log().split('\n').slice(-30).join('\n'));
-    }
-    await browser?.close();
-    browser = undefined;
-    await rt?.stop();
-    rt = undefined;
-    camera?.close();
-    camera = undefined;
-    await plc?.stop();
-    plc = undefined;
-  });
+  const e2e = useE2E();
 
   it('lists the Linesight nodes in their own palette category', async () => {
-    rt = await startRuntimeProcess({ tier: 'line' });
-    browser = await launchBrowser('editor-palette');
+    const rt = await e2e.runtime({ tier: 'line' });
+    const browser = await e2e.browser('editor-palette');
     await openEditor(browser.page, rt.url);
     const types = await paletteTypes(browser.page, 'Linesight');
     for (const t of ['contract-check', 'camera-intake', 'defect-rule', 'plc-read', 'plc-write', 'image-compress', 'cloud-bridge', 'cloud-bridge-in']) {
@@ -48,8 +26,8 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
   });
 
   it('builds http in -> contract-check -> http response by mouse, deploys it, and the flow runs', async () => {
-    rt = await startRuntimeProcess({ tier: 'line' });
-    browser = await launchBrowser('editor-drag-drop-contract-check');
+    const rt = await e2e.runtime({ tier: 'line' });
+    const browser = await e2e.browser('editor-drag-drop-contract-check');
     const { page } = browser;
     await openEditor(page, rt.url);
     await browser.shot('empty-workspace');
@@ -86,7 +64,7 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
     assert.equal(gate?.contract, 'inspection');
     assert.deepEqual(gate?.wires, [[httpOut], [httpOut]]);
 
-    const post = (body: unknown) => fetch(`${rt!.url}e2e/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) => fetch(`${rt.url}e2e/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const good = await post(sampleInspection(1));
     assert.equal(good.status, 200);
     assert.equal(((await good.json()) as any).inspectionId, 'insp-1');
@@ -101,9 +79,9 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
   it('builds camera-intake -> defect-rule -> plc-write by mouse, configures the forms (rule, PLC endpoint, tags), deploys, and a camera defect lights the PLC coil', async () => {
     const modbusPort = await freePort();
     const grpcPort = await freePort();
-    plc = await startPymodbus({ co: { 0: 0 } }, { port: modbusPort });
-    rt = await startRuntimeProcess({ tier: 'line' });
-    browser = await launchBrowser('editor-drag-drop-line');
+    await e2e.plc({ co: { 0: 0 } }, { port: modbusPort });
+    const rt = await e2e.runtime({ tier: 'line' });
+    const browser = await e2e.browser('editor-drag-drop-line');
     const { page } = browser;
     await openEditor(page, rt.url);
 
@@ -170,10 +148,11 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
     const coil = await rawClient(modbusPort);
     try {
       assert.equal((await coil.readCoils(0, 1)).data[0], false, 'the lamp is off before any defect');
-      camera = new CameraClient({ target: `127.0.0.1:${grpcPort}` });
+      const camera = new CameraClient({ target: `127.0.0.1:${grpcPort}` });
+      e2e.defer('close the camera client', () => camera.close());
       const good = { ...sampleInspection(10, 0), inspectionId: 'e2e-good', line: 'line7' };
       const bad = { ...sampleInspection(11, 0), inspectionId: 'e2e-hole', line: 'line7', detections: [{ defectClass: 'hole', confidence: 0.9, box: { x: 5, y: 5, width: 10, height: 10 } }] };
-      await waitFor('camera-intake accepts the good part', async () => (await camera!.submit(toProtoInspection(good)).then(() => true, () => false)), 30_000, 500);
+      await waitFor('camera-intake accepts the good part', async () => (await camera.submit(toProtoInspection(good)).then(() => true, () => false)), 30_000, 500);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal((await coil.readCoils(0, 1)).data[0], false, 'a good part does not light the lamp');
       await camera.submit(toProtoInspection(bad));

@@ -3,32 +3,21 @@
 // answers the node's Chinese catalog on /locales/<module>/<node>, the plc-read form shows Chinese
 // labels and placeholders, and the help sidebar shows the Chinese help.
 import assert from 'node:assert/strict';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
+import type { RuntimeProcess } from '../support/runtime-process';
 import { clickTab, dragFromPalette, openEditor, openNode } from './support/editor';
+import { useE2E } from './support/harness';
 
 describe('e2e: the editor in zh-CN (Chromium + real line runtime)', function () {
   this.timeout(180_000);
+  const e2e = useE2E();
   let rt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
   let setId = '';
 
   before(async function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-    rt = await startRuntimeProcess({ tier: 'line' });
+    rt = await e2e.runtime({ tier: 'line' });
     const sets = (await (await rt.request('GET', 'nodes')).json()) as Array<{ id: string; types: string[] }>;
     setId = sets.find((s) => s.types.includes('plc-read'))?.id ?? '';
     assert.ok(setId, 'the runtime lists the node set of plc-read');
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser) {
-      await browser.shot('failure').catch(() => {});
-      console.log(browser.log().split('\n').slice(-30).join('\n'));
-    }
-  });
-  after(async () => {
-    await browser?.close();
-    await rt?.stop();
   });
 
   it('answers GET /locales/<module>/<node>?lng=zh-CN with the Chinese catalog, the kit\'s words included', async () => {
@@ -41,7 +30,7 @@ describe('e2e: the editor in zh-CN (Chromium + real line runtime)', function () 
   });
 
   it('shows the plc-read form and its help in Chinese', async () => {
-    browser = await launchBrowser('editor-locales');
+    const browser = await e2e.browser('editor-locales');
     const page = browser.page;
     await page.addInitScript(() => localStorage.setItem('editor-language', 'zh-CN'));
     await openEditor(page, rt!.url);

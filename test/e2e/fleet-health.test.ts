@@ -4,36 +4,23 @@
 // agent side is proven against real runtimes in test/integration/agent/health.test.ts.
 import assert from 'node:assert/strict';
 import { RepoClient } from '../../runtime/repo/client';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { openEditor } from './support/editor';
-import { openRepositorySidebar, startTestRepo, type TestRepo } from './support/repo';
+import { useE2E } from './support/harness';
+import { openRepositorySidebar } from './support/repo';
 
 describe('e2e: a degraded device in the sidebar fleet table (Chromium, repository)', function () {
   this.timeout(180_000);
-  let editorRt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
-  let repo: TestRepo | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  after(async function () {
-    if (browser && this.currentTest?.state === 'failed') await browser.shot('failure').catch(() => {});
-    await browser?.close();
-    await editorRt?.stop();
-    await repo?.close();
-  });
+  const e2e = useE2E();
 
   it('running with a red node reads "running · degraded" in yellow with the node named, and green once it recovers', async () => {
-    repo = await startTestRepo(['line-inspection']);
+    const repo = await e2e.repo(['line-inspection']);
     const { token } = await repo.client.registerDevice({ id: 'line-c', tier: 'line', parameters: {} });
     const asDevice = new RepoClient({ url: repo.server.url, token });
     const reason = 'camera-intake "line camera" (cam1) status red ring (disconnected): cannot listen: EADDRINUSE';
     await asDevice.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: 'line-inspection@1.0.0', reasons: [reason], degraded: true, ts: Date.now() });
 
-    editorRt = await startRuntimeProcess({ tier: 'line', env: repo.env });
-    browser = await launchBrowser('fleet-health');
+    const editorRt = await e2e.runtime({ tier: 'line', env: repo.env });
+    const browser = await e2e.browser('fleet-health');
     const { page } = browser;
     await openEditor(page, editorRt.url);
     await openRepositorySidebar(page);

@@ -3,45 +3,24 @@
 // versions, and deploys the new one to another runtime (a device under its edge agent). The sidebar
 // shows the rollout reach `running`, and the other runtime really runs the new version.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../support/runtime-process';
 import { freePort, mqttService } from '../support/services';
 import { waitFor } from '../support/wait';
-import { startPymodbus, type Peer } from '../integration/plc/peers';
-import { startChild, type Child } from '../../runtime/dev/demo/children';
+import { startChild } from '../../runtime/dev/demo/children';
 import { defaultParameters } from '../../contracts/fleet/templates';
 import { loadTemplate } from '../../runtime/dev/demo/templates';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { clickTab, closeTray, openEditor, openNode } from './support/editor';
-import { openRepositorySidebar, selectTemplate, startTestRepo, type TestRepo } from './support/repo';
+import { useE2E } from './support/harness';
+import { openRepositorySidebar, selectTemplate } from './support/repo';
 
 describe('e2e: remote deploy from the Flow repository sidebar (Chromium, repository, edge agent)', function () {
   this.timeout(300_000);
-  let editorRt: RuntimeProcess | undefined;
-  let device: Child | undefined;
-  let browser: Browser | undefined;
-  let plc: Peer | undefined;
-  let repo: TestRepo | undefined;
-  let deviceDir: string | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  after(async function () {
-    if (browser && this.currentTest?.state === 'failed') await browser.shot('failure').catch(() => {});
-    await browser?.close();
-    await editorRt?.stop();
-    await device?.stop();
-    await plc?.stop();
-    await repo?.close();
-    if (deviceDir) fs.rmSync(deviceDir, { recursive: true, force: true });
-  });
+  const e2e = useE2E();
 
   it('publishes a changed flow as 1.0.1, shows the diff, deploys it to line-b and the rollout reaches running', async () => {
     const mqtt = await mqttService();
     const modbusPort = await freePort();
-    plc = await startPymodbus({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
-    repo = await startTestRepo(['line-inspection']);
+    await e2e.plc({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
+    const repo = await e2e.repo(['line-inspection']);
 
     // The other runtime: a line device following the repository through its edge agent.
     const parameters = {
@@ -50,13 +29,14 @@ describe('e2e: remote deploy from the Flow repository sidebar (Chromium, reposit
     };
     const { token } = await repo.client.registerDevice({ id: 'line-b', tier: 'line', labels: { cell: 'b' }, parameters, pollIntervalSeconds: 2 });
     const devicePort = await freePort();
-    deviceDir = tempDir('linesight-e2e-device-');
-    device = startChild('line-b', ['runtime', '--tier', 'line', '--port', String(devicePort), '--user-dir', deviceDir, '--insecure', '--log-level', 'warn',
+    const deviceDir = e2e.dir('linesight-e2e-device-');
+    const device = startChild('line-b', ['runtime', '--tier', 'line', '--port', String(devicePort), '--user-dir', deviceDir, '--insecure', '--log-level', 'warn',
       '--device', 'line-b', '--repo', repo.server.url, '--poll-interval', '2', '--health-window', '3'], { logDir: deviceDir, env: { LINESIGHT_DEVICE_TOKEN: token } });
+    e2e.defer('stop the line-b device (agent and runtime)', () => device.stop());
     await device.waitFor(/linesight agent for device line-b/, 120_000);
 
-    editorRt = await startRuntimeProcess({ tier: 'line', env: repo.env });
-    browser = await launchBrowser('remote-deploy');
+    const editorRt = await e2e.runtime({ tier: 'line', env: repo.env });
+    const browser = await e2e.browser('remote-deploy');
     const { page } = browser;
     await openEditor(page, editorRt.url);
     await openRepositorySidebar(page);

@@ -2,53 +2,28 @@
 // flow's properties) and through the "Flow repository" sidebar with its parameter form; both deploy,
 // and the imported flow really runs: a camera defect lights the alarm coil of the PLC the parameters name.
 import assert from 'node:assert/strict';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
 import { freePort } from '../support/services';
 import { waitFor } from '../support/wait';
 import { sampleInspection } from '../fixtures/contracts';
-import { rawClient, startPymodbus, type Peer } from '../integration/plc/peers';
+import { rawClient } from '../integration/plc/peers';
 import { CameraClient, toProtoInspection } from '../../runtime/dev/simulators/camera-client';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
 import { clickTab, deploy, openEditor } from './support/editor';
-import { openRepositorySidebar, selectTemplate, startTestRepo, type TestRepo } from './support/repo';
+import { useE2E } from './support/harness';
+import { openRepositorySidebar, selectTemplate } from './support/repo';
 
 const hole = (id: string, line: string) => ({ ...sampleInspection(1, 0), inspectionId: id, line, detections: [{ defectClass: 'hole', confidence: 0.95, box: { x: 5, y: 5, width: 10, height: 10 } }] });
 
 describe('e2e: flow templates (Chromium + real line runtime)', function () {
   this.timeout(240_000);
-  let rt: RuntimeProcess | undefined;
-  let browser: Browser | undefined;
-  let plc: Peer | undefined;
-  let repo: TestRepo | undefined;
-  let camera: CameraClient | undefined;
-
-  before(function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser) {
-      await browser.shot('failure').catch(() => {});
-      console.log(browser.log().split('\n').slice(-20).join('\n'));
-      if (rt) console.log(rt.output().split('\n').slice(-30).join('\n'));
-    }
-    camera?.close();
-    camera = undefined;
-    await browser?.close();
-    browser = undefined;
-    await rt?.stop();
-    rt = undefined;
-    await plc?.stop();
-    plc = undefined;
-    await repo?.close();
-    repo = undefined;
-  });
+  const e2e = useE2E();
 
   async function lampLightsFor(grpcPort: number, modbusPort: number, line: string): Promise<void> {
     const coil = await rawClient(modbusPort);
     try {
       assert.equal((await coil.readCoils(0, 1)).data[0], false, 'lamp off before the defect');
-      camera = new CameraClient({ target: `127.0.0.1:${grpcPort}` });
-      await waitFor('camera-intake of the imported flow accepts an inspection', async () => camera!.submit(toProtoInspection(hole(`e2e-${Date.now()}`, line))).then(() => true, () => false), 60_000, 500);
+      const camera = new CameraClient({ target: `127.0.0.1:${grpcPort}` });
+      e2e.defer('close the camera client', () => camera.close());
+      await waitFor('camera-intake of the imported flow accepts an inspection', async () => camera.submit(toProtoInspection(hole(`e2e-${Date.now()}`, line))).then(() => true, () => false), 60_000, 500);
       await waitFor('the alarm lamp coil, lit by the imported hole-alarm rule', async () => (await coil.readCoils(0, 1)).data[0] === true, 30_000, 100);
     } finally {
       coil.close(() => {});
@@ -58,9 +33,9 @@ describe('e2e: flow templates (Chromium + real line runtime)', function () {
   it('imports line-inspection through Import > Examples, sets its parameters in the flow properties, deploys, and it runs', async () => {
     const modbusPort = await freePort();
     const grpcPort = await freePort();
-    plc = await startPymodbus({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
-    rt = await startRuntimeProcess({ tier: 'line' });
-    browser = await launchBrowser('templates-import-examples');
+    await e2e.plc({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
+    const rt = await e2e.runtime({ tier: 'line' });
+    const browser = await e2e.browser('templates-import-examples');
     const { page } = browser;
     await openEditor(page, rt.url);
 
@@ -118,10 +93,10 @@ describe('e2e: flow templates (Chromium + real line runtime)', function () {
   it('imports line-inspection through the Flow repository sidebar with its parameter form, deploys, and it runs', async () => {
     const modbusPort = await freePort();
     const grpcPort = await freePort();
-    plc = await startPymodbus({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
-    repo = await startTestRepo(['line-inspection']);
-    rt = await startRuntimeProcess({ tier: 'line', env: repo.env });
-    browser = await launchBrowser('templates-import-sidebar');
+    await e2e.plc({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
+    const repo = await e2e.repo(['line-inspection']);
+    const rt = await e2e.runtime({ tier: 'line', env: repo.env });
+    const browser = await e2e.browser('templates-import-sidebar');
     const { page } = browser;
     await openEditor(page, rt.url);
     // The token stays on the server: nothing the editor loads carries it.

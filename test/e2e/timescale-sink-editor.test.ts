@@ -3,31 +3,28 @@
 // the runtime gets the columns and creates the table in PostgreSQL, and the password never reaches the flow file.
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
-import { startRuntimeProcess, type RuntimeProcess } from '../support/runtime-process';
+import type { RuntimeProcess } from '../support/runtime-process';
 import { dropSchema, freshSchema, pgService } from '../support/services';
 import { waitFor } from '../support/wait';
-import { browserAvailable, launchBrowser, type Browser } from './support/browser';
+import type { Browser } from './support/browser';
 import { closeTray, deploy, dragFromPalette, invalidNodes, openEditor, openNode } from './support/editor';
+import { useE2E } from './support/harness';
 
 describe('e2e: timescale-sink editor (Chromium)', function () {
   this.timeout(180_000);
+  const e2e = useE2E();
   let rt: RuntimeProcess | undefined;
   let browser: Browser | undefined;
   let url: string;
   let schema: string | undefined;
 
   before(async function () {
-    if (!browserAvailable()) throw new Error('Chromium is missing at /usr/bin/chromium (apt-get install chromium; .ci/run does)');
     url = (await pgService()).url;
     schema = await freshSchema(url, 'e2e');
-    rt = await startRuntimeProcess({ tier: 'factory' });
-    browser = await launchBrowser('timescale-sink-editor');
+    e2e.defer(`drop the test schema ${schema}`, () => dropSchema(url, schema!));
+    rt = await e2e.runtime({ tier: 'factory' });
+    browser = await e2e.browser('timescale-sink-editor');
     await openEditor(browser.page, rt.url);
-  });
-  after(async () => {
-    await browser?.close();
-    await rt?.stop();
-    if (schema) await dropSchema(url, schema);
   });
 
   it('configures a custom table with its columns, deploys, and the table appears in the database', async () => {

@@ -53,7 +53,7 @@ export async function startRuntimeProcess(opts: StartOptions = {}): Promise<Runt
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}/`;
-  await new Promise<void>((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 30000} ms:\n${out}`)), opts.timeoutMs ?? 30_000);
     const check = () => {
       if (out.includes(' ready at ')) {
@@ -67,6 +67,17 @@ export async function startRuntimeProcess(opts: StartOptions = {}): Promise<Runt
       reject(new Error(`runtime exited with ${code} before it was ready:\n${out}`));
     });
   });
+  try {
+    await started;
+  } catch (err) {
+    // A runtime that never became ready is not left running behind the failed set-up.
+    if (proc.exitCode === null && !proc.signalCode) {
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    throw err;
+  }
   const rt: RuntimeProcess = {
     url,
     port,

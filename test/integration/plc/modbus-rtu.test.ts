@@ -1,12 +1,8 @@
 // Modbus RTU over a real serial line: socat joins two pseudo-terminals; pymodbus serves RTU on one end,
 // plc-endpoint (modbus-serial connectRTUBuffered) talks on the other.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { waitFor } from '../../support/wait';
-import { startPymodbus, type Peer } from './peers';
+import { startPtyPair, startPymodbus, type Peer } from './peers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -20,20 +16,16 @@ helper.init(require.resolve('node-red'));
 
 describe('plc nodes over Modbus RTU (socat pseudo-terminal pair, pymodbus RTU server)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let socat: ChildProcess;
-  let peer: Peer;
+  let line: Awaited<ReturnType<typeof startPtyPair>> | undefined;
+  let peer: Peer | undefined;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plc-rtu-'));
-    socat = spawn('socat', [`pty,raw,echo=0,link=${dir}/plc`, `pty,raw,echo=0,link=${dir}/peer`], { stdio: 'ignore' });
-    await waitFor('socat pty pair (Debian package socat)', () => fs.existsSync(`${dir}/plc`) && fs.existsSync(`${dir}/peer`), 10_000);
-    peer = await startPymodbus({ hr: { 0: 0xf8a4, 1: 0x32eb, 2: 0x4049, 3: 0x0fdb, 4: 0x4c49, 5: 0x4e45 }, co: { 1: true } }, { serialPath: `${dir}/peer`, baud: 38400 });
+    line = await startPtyPair();
+    peer = await startPymodbus({ hr: { 0: 0xf8a4, 1: 0x32eb, 2: 0x4049, 3: 0x0fdb, 4: 0x4c49, 5: 0x4e45 }, co: { 1: true } }, { serialPath: line.peer, baud: 38400 });
   });
   after(async () => {
     await peer?.stop();
-    socat?.kill('SIGTERM');
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await line?.stop();
   });
   beforeEach(async () => {
     await helper.startServer();
@@ -53,7 +45,7 @@ describe('plc nodes over Modbus RTU (socat pseudo-terminal pair, pymodbus RTU se
       { name: 'setpoint', address: 'hr:10', type: 'int16', writable: true },
     ];
     await helper.load([plcEndpoint, plcRead, plcWrite], [
-      { id: 'ep', type: 'plc-endpoint', name: 'rtu', protocol: 'modbus-rtu', serialPath: `${dir}/plc`, baudRate: 38400, parity: 'none', unitId: 1, timeoutMs: 2000, tags },
+      { id: 'ep', type: 'plc-endpoint', name: 'rtu', protocol: 'modbus-rtu', serialPath: line!.plc, baudRate: 38400, parity: 'none', unitId: 1, timeoutMs: 2000, tags },
       { id: 'r', type: 'plc-read', endpoint: 'ep', intervalMs: 0, maxGap: 10, wires: [['out']] },
       { id: 'w', type: 'plc-write', endpoint: 'ep', verify: true, wires: [['wout']] },
       { id: 'out', type: 'helper' },

@@ -1,8 +1,11 @@
 // Peers for the PLC integration tests, each in its own process: pymodbus (Debian, /usr/bin/python3)
 // and the project's own simulator (`linesight simulate plc`).
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import ModbusRTU from 'modbus-serial';
+import { waitFor } from '../../support/wait';
 
 export type Layout = { hr?: Record<number, number>; ir?: Record<number, number>; co?: Record<number, number | boolean>; di?: Record<number, number | boolean> };
 
@@ -73,6 +76,25 @@ export async function startPymodbus(layout: Layout, where: { port: number } | { 
   proc.stdin!.end();
   await ready;
   return { proc, output: ready.out, stop: stopper(proc) };
+}
+
+/** A serial line for Modbus RTU: socat joins two pseudo-terminals, `plc` for the endpoint, `peer` for the server. */
+export async function startPtyPair(): Promise<{ plc: string; peer: string; stop(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plc-rtu-'));
+  const plc = path.join(dir, 'plc');
+  const peer = path.join(dir, 'peer');
+  const socat = track(spawn('socat', [`pty,raw,echo=0,link=${plc}`, `pty,raw,echo=0,link=${peer}`], { stdio: 'ignore' }));
+  const stop = async () => {
+    await stopper(socat)();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('socat pty pair (Debian package socat)', () => fs.existsSync(plc) && fs.existsSync(peer), 10_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { plc, peer, stop };
 }
 
 /** The project's simulator in a child process: `linesight simulate plc`. */
