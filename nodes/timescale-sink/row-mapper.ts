@@ -61,7 +61,7 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
       T('attributes', 'jsonb', 'attributes'),
     ],
     key: ['inspection_id', 'time'],
-    segmentBy: ['site', 'line'],
+    segmentBy: ['site', 'line', 'camera_id'],
     indexes: [['product_serial', 'time']],
   },
   detections: {
@@ -80,9 +80,11 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
       T('box_y', 'double precision', 'box.y'),
       T('box_width', 'double precision', 'box.width'),
       T('box_height', 'double precision', 'box.height'),
+      // Added after the first release: last, so rows spooled by an older version still line up.
+      T('model_version', 'text', 'msg.payload.modelVersion'),
     ],
     key: ['inspection_id', 'idx', 'time'],
-    segmentBy: ['site', 'line'],
+    segmentBy: ['site', 'line', 'camera_id'],
     indexes: [['defect_class', 'time']],
   },
   images: {
@@ -132,6 +134,7 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
       T('reason', 'text', 'reason'),
     ],
     key: ['action_id', 'time'],
+    segmentBy: ['line'],
     indexes: [['inspection_id', 'time']],
   },
 };
@@ -218,7 +221,7 @@ export function mapInspection(p: Inspection, ticket: number, opts: ContractMapOp
     out.push({
       table: 'detections',
       rows: p.detections.map((d, i) => ({
-        values: [time, p.inspectionId, i, p.site, p.line, p.cameraId, p.productSerial ?? null, d.defectClass, d.confidence, d.box?.x ?? null, d.box?.y ?? null, d.box?.width ?? null, d.box?.height ?? null],
+        values: [time, p.inspectionId, i, p.site, p.line, p.cameraId, p.productSerial ?? null, d.defectClass, d.confidence, d.box?.x ?? null, d.box?.y ?? null, d.box?.width ?? null, d.box?.height ?? null, p.modelVersion ?? null],
         ticket,
         prefix: `payload.detections[${i}]`,
       })),
