@@ -307,12 +307,14 @@ async function addMissingColumns(q: Queryable, schema: string, spec: TableSpec, 
 }
 
 /** Compression settings chosen for the rollup and traceability queries: segments per line/camera, newest first. */
-export function compressionSettings(spec: TableSpec): { segmentBy: string[]; orderBy: string } {
+export function compressionSettings(spec: TableSpec): { segmentBy: string[]; orderBy: string; index: string } {
   const seg = (spec.segmentBy ?? []).map((c) => assertIdentifier(c, 'segmentBy'));
   const time = spec.columns[0].name;
   // Every column of the natural key must be a segment or an order column (TimescaleDB's rule for unique indexes).
   const rest = spec.key.filter((k) => k !== time && !seg.includes(k)).map(quoteIdent);
-  return { segmentBy: seg, orderBy: [`${quoteIdent(time)} desc`, ...rest].join(', ') };
+  // Order-by columns have min/max sparse indexes already (and TimescaleDB allows no bloom filter on them).
+  const index = (spec.bloom ?? []).filter((c) => c !== time && !spec.key.includes(c) && !seg.includes(c)).map((c) => `bloom(${quoteIdent(assertIdentifier(c, 'bloom'))})`).join(', ');
+  return { segmentBy: seg, orderBy: [`${quoteIdent(time)} desc`, ...rest].join(', '), index };
 }
 
 interface Job {
@@ -340,7 +342,7 @@ async function timescalePolicies(q: Queryable, schema: string, spec: TableSpec, 
       const cs = compressionSettings(spec);
       // ALTER TABLE ... SET takes literals only; the columns are validated identifiers.
       await q.query(
-        `alter table ${rel} set (timescaledb.compress${cs.segmentBy.length ? `, timescaledb.compress_segmentby = ${quoteLiteral(cs.segmentBy.map(quoteIdent).join(', '))}` : ''}, timescaledb.compress_orderby = ${quoteLiteral(cs.orderBy)})`,
+        `alter table ${rel} set (timescaledb.compress${cs.segmentBy.length ? `, timescaledb.compress_segmentby = ${quoteLiteral(cs.segmentBy.map(quoteIdent).join(', '))}` : ''}, timescaledb.compress_orderby = ${quoteLiteral(cs.orderBy)}${cs.index ? `, timescaledb.compress_index = ${quoteLiteral(cs.index)}` : ''})`,
       );
     }
   }

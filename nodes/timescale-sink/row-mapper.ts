@@ -25,6 +25,8 @@ export interface TableSpec {
   key: string[];
   /** Columns to segment compressed chunks by (TimescaleDB only). */
   segmentBy?: string[];
+  /** Columns looked up by equality (traceability) that get bloom-filter sparse indexes in compressed chunks. */
+  bloom?: string[];
   /** Secondary indexes (column lists) for the usual queries. */
   indexes?: string[][];
 }
@@ -62,6 +64,7 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
     ],
     key: ['inspection_id', 'time'],
     segmentBy: ['site', 'line', 'camera_id'],
+    bloom: ['product_serial', 'inspection_id'],
     indexes: [['product_serial', 'time']],
   },
   detections: {
@@ -85,6 +88,7 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
     ],
     key: ['inspection_id', 'idx', 'time'],
     segmentBy: ['site', 'line', 'camera_id'],
+    bloom: ['inspection_id'],
     indexes: [['defect_class', 'time']],
   },
   images: {
@@ -135,6 +139,7 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
     ],
     key: ['action_id', 'time'],
     segmentBy: ['line'],
+    bloom: ['inspection_id'],
     indexes: [['inspection_id', 'time']],
   },
 };
