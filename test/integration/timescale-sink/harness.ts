@@ -117,3 +117,12 @@ export class CuttableProxy {
     this.server = undefined;
   }
 }
+
+/** The cluster (version, name) that `pg_lsclusters -h` lists on `port`. */
+export function clusterOnPort(lsclusters: string, port: number): { version: string; name: string } | undefined {
+  for (const line of lsclusters.split('\n')) {
+    const [version, name, p] = line.trim().split(/\s+/);
+    if (version && name && Number(p) === port) return { version, name };
+  }
+  return undefined;
+}
