@@ -84,10 +84,13 @@ export function createTableSQL(schema: string, spec: TableSpec, partitioned: boo
 }
 
 export function indexSQL(schema: string, spec: TableSpec): string[] {
-  return (spec.indexes ?? []).map((cols) => {
+  const prefix = (spec.prefixIndexes ?? []).map(
+    (c) => `create index if not exists ${quoteIdent(`${spec.name}_${assertIdentifier(c, 'prefixIndexes')}_prefix_idx`.slice(0, 63))} on ${qualified(schema, spec.name)} ((${quoteIdent(c)} collate "C"))`,
+  );
+  return prefix.concat((spec.indexes ?? []).map((cols) => {
     const name = `${spec.name}_${cols.join('_')}_idx`.slice(0, 63);
     return `create index if not exists ${quoteIdent(name)} on ${qualified(schema, spec.name)} (${cols.map((c, i) => (i === cols.length - 1 && c === spec.columns[0].name ? `${quoteIdent(c)} desc` : quoteIdent(c))).join(', ')})`;
-  });
+  }));
 }
 
 function checkSpec(spec: TableSpec): void {

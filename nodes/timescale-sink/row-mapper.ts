@@ -29,6 +29,8 @@ export interface TableSpec {
   bloom?: string[];
   /** Secondary indexes (column lists) for the usual queries. */
   indexes?: string[][];
+  /** Text columns searched by prefix (the history API's search box): an index on (column collate "C"). */
+  prefixIndexes?: string[];
 }
 
 /** One row on its way to the database: values in the table's column order, and where it came from. */
@@ -66,6 +68,7 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
     segmentBy: ['site', 'line', 'camera_id'],
     bloom: ['product_serial', 'inspection_id'],
     indexes: [['product_serial', 'time']],
+    prefixIndexes: ['product_serial', 'inspection_id'],
   },
   detections: {
     name: 'detections',

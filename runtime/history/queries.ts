@@ -106,9 +106,9 @@ function reading(r: Record<string, unknown>): TagReading {
   return { time: iso(r.time), device: String(r.device), tag: String(r.tag), value, quality: String(r.quality), unit: (r.unit as string) ?? null };
 }
 
-/** LIKE pattern for a prefix: the prefix's own % _ \ match literally. */
-export function prefixPattern(prefix: string): string {
-  return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+/** The smallest string (in collation "C", i.e. code point order) above every string starting with `prefix`. */
+export function prefixUpperBound(prefix: string): string {
+  return prefix + '\u{10FFFF}';
 }
 
 export class HistoryQueries {
@@ -160,16 +160,29 @@ export class HistoryQueries {
     });
   }
 
-  /** Inspections whose product serial or inspection id starts with `prefix`, newest first. */
+  /**
+   * Inspections whose product serial or inspection id starts with `prefix`: exact matches first, then
+   * newest. Each column is read in its prefix index order (collate "C"), so a short prefix over millions of
+   * rows still stops after `limit` rows per column.
+   */
   search(prefix: string, limit: number): Promise<SearchHit[]> {
     return this.read(async (q) => {
-      const r = await q.query(
-        `select time, inspection_id, product_serial, site, line, camera_id, model_version, defect_count from ${this.t('inspections')}
-          where product_serial like $1 escape '\\' or inspection_id like $1 escape '\\'
-          order by (coalesce(product_serial = $2, false) or inspection_id = $2) desc, time desc limit $3`,
-        [prefixPattern(prefix), prefix, limit],
-      );
-      return r.rows.map(hit);
+      const cols = 'time, inspection_id, product_serial, site, line, camera_id, model_version, defect_count';
+      const part = (c: string) =>
+        `(select ${cols} from ${this.t('inspections')} where ${c} collate "C" >= $1 and ${c} collate "C" < $2 order by ${c} collate "C", time desc limit $3)`;
+      const r = await q.query(`${part('product_serial')} union all ${part('inspection_id')}`, [prefix, prefixUpperBound(prefix), limit]);
+      const seen = new Set<string>();
+      const hits: SearchHit[] = [];
+      for (const row of r.rows) {
+        const h = hit(row);
+        const k = `${h.inspectionId}\u0000${h.time}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        hits.push(h);
+      }
+      const exact = (h: SearchHit) => (h.productSerial === prefix || h.inspectionId === prefix ? 1 : 0);
+      hits.sort((a, b) => exact(b) - exact(a) || b.time.localeCompare(a.time));
+      return hits.slice(0, limit);
     });
   }
 
