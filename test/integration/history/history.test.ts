@@ -3,7 +3,7 @@
 // window; the API refuses writes because its role cannot write; bad input is a 400 naming the field;
 // concurrent `db migrate` leaves exactly one schema; images are retained apart from rows.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -218,6 +218,33 @@ describe('history: rollups, traceability and the read-only API', function () {
     }
     const rows = await query(pg.url, `select count(*)::int n from "${schema}".inspections`);
     assert.equal(rows[0].n, 0);
+  });
+
+  it('linesight history serve: refuses a role that can write, serves with --allow-writable-role', async () => {
+    sink = await openSink(pg.url, schema);
+    const refused = await run(process.execPath, [BIN, 'history', 'serve', '--db', pg.url, '--schema', schema, '--port', '0']).then(
+      () => 'started',
+      (e: { stderr: string }) => e.stderr,
+    );
+    assert.match(refused, /role can write .*--readonly-role/);
+    const child = spawn(process.execPath, [BIN, 'history', 'serve', '--db', pg.url, '--schema', schema, '--port', '0', '--allow-writable-role'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /history API at (http:\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      const doc = await get(`${base}/openapi.json`);
+      assert.equal(doc.status, 200);
+      const bad = await get(`${base}/search?q=`);
+      assert.deepEqual([bad.status, bad.body.field], [400, 'q']);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('keeps thumbnails and annotated images longer than full frames, and rows apart from both', async () => {

@@ -106,6 +106,19 @@ describe('TimescaleDB: full licence (continuous aggregates, compression, policie
     assert.equal(j.length, 4 + 5 + ROLLUPS.length, JSON.stringify(j));
   });
 
+  it('four sinks starting at once on an empty schema: exactly one schema and exactly the intended jobs', async () => {
+    await dropSchema(url!, schema);
+    const sinks = await Promise.all(Array.from({ length: 4 }, () => openSink(url!, schema, { compressAfterDays: 7, retainDays: 30 })));
+    try {
+      const h = await query(url!, `select count(*)::int n from timescaledb_information.hypertables where hypertable_schema = $1`, [schema]);
+      assert.equal(h[0].n, 5);
+      const j = await jobs(url!, schema);
+      assert.equal(j.length, 4 + 5 + ROLLUPS.length, JSON.stringify(j));
+    } finally {
+      await Promise.all(sinks.map((s) => s.close()));
+    }
+  });
+
   it('continuous aggregates equal count(*) over the raw rows after late, replayed and compressed data', async () => {
     const sink = await openSink(url!, schema, { compressAfterDays: 7 });
     try {
