@@ -290,7 +290,10 @@ async function migrateLocked(q: Queryable, opts: SchemaOptions): Promise<Migrati
       report.rollups.push({ name: def.name, kind });
     }
   }
-  await q.query(`create table if not exists ${qualified(schema, 'line_devices')} (site text, line text not null, device text not null, primary key (line, device))`);
+  // Which PLC devices belong to which line (traceability's tag samples): with the contract tables only.
+  if (kinds.has('inspections') || opts.lineDevices?.length) {
+    await q.query(`create table if not exists ${qualified(schema, 'line_devices')} (site text, line text not null, device text not null, primary key (line, device))`);
+  }
   for (const ld of opts.lineDevices ?? []) {
     await q.query(`insert into ${qualified(schema, 'line_devices')} (site, line, device) values ($1, $2, $3) on conflict (line, device) do update set site = excluded.site`, [ld.site ?? null, ld.line, ld.device]);
   }

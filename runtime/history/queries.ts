@@ -126,6 +126,11 @@ export class HistoryQueries {
     return qualified(this.schema, name);
   }
 
+  private async exists(q: Queryable, table: string): Promise<boolean> {
+    const r = await q.query(`select to_regclass($1) is not null as ok`, [this.t(table)]);
+    return r.rows[0]?.ok === true;
+  }
+
   /** Runs `fn` in a READ ONLY transaction (as the read-only role when one is set). */
   async read<T>(fn: (q: Queryable) => Promise<T>, isolation: 'read committed' | 'repeatable read' = 'read committed'): Promise<T> {
     const c = await this.db.connect();
@@ -213,13 +218,14 @@ export class HistoryQueries {
       `select idx, defect_class, confidence, box_x, box_y, box_width, box_height from ${this.t('detections')} where inspection_id = $1 and time = $2 order by idx`,
       [id, at],
     );
-    const img = await q.query(`select kind, format, width, height, size_bytes, path is not null as external from ${this.t('images')} where inspection_id = $1 and time = $2 order by kind`, [id, at]).catch(
-      (err: { code?: string }) => {
-        if (err.code === '42P01') return { rows: [] }; // the sink stores no images (images: none)
-        throw err;
-      },
-    );
-    const devs = await q.query(`select device from ${this.t('line_devices')} where line = $1 order by device`, [inspection.line]).catch(() => ({ rows: [] as Array<Record<string, unknown>> }));
+    // A sink with images: none has no images table; a schema made before line_devices has no mapping. Checked
+    // first: inside the read-only transaction a failed query would abort everything after it.
+    const img = (await this.exists(q, 'images'))
+      ? await q.query(`select kind, format, width, height, size_bytes, path is not null as external from ${this.t('images')} where inspection_id = $1 and time = $2 order by kind`, [id, at])
+      : { rows: [] as Array<Record<string, unknown>> };
+    const devs = (await this.exists(q, 'line_devices'))
+      ? await q.query(`select device from ${this.t('line_devices')} where line = $1 order by device`, [inspection.line])
+      : { rows: [] as Array<Record<string, unknown>> };
     const devices = devs.rows.map((d) => String(d.device));
     const t0 = new Date(inspection.time).getTime();
     const from = new Date(t0 - windowSeconds * 1000).toISOString();

@@ -100,6 +100,19 @@ describe('history: rollups, traceability and the read-only API', function () {
     assert.equal(p.body.inspections[0].inspection.inspectionId, 'insp-1');
   });
 
+  it('an inspection from a sink without images and a line with no devices mapped: the detail still answers, with every device', async () => {
+    sink = await openSink(pg.url, schema, { images: 'none' });
+    await query(pg.url, `drop table "${schema}".line_devices`);
+    const t = BASE + 7_200_000;
+    assert.deepEqual(await sink.send([inspection(5, t), [{ device: 'plcA', tag: 'speed', value: 3, quality: 'good', ts: t - 1000 }, { device: 'plcB', tag: 'speed', value: 4, quality: 'good', ts: t + 1000 }]]), []);
+    api = await startHistoryServer({ db: pg.url, schema, allowWritableRole: true });
+    const d = await get(`${api.url}/inspections/insp-5`);
+    assert.equal(d.status, 200, JSON.stringify(d.body));
+    assert.deepEqual(d.body.images, []);
+    assert.equal(d.body.tags.devices, 'all');
+    assert.deepEqual(d.body.tags.samples.map((x: { device: string }) => x.device), ['plcA', 'plcB']);
+  });
+
   it('defect-rate series, worst lines and CSV export come from the rollups and the rows', async () => {
     sink = await openSink(pg.url, schema);
     const all = Array.from({ length: 90 }, (_, i) => inspection(i, BASE + i * 20_000));
