@@ -11,8 +11,8 @@ import { Client } from 'pg';
 import { migrate } from '../../../nodes/timescale-sink/db-schema';
 import { CONTRACT_TABLES } from '../../../nodes/timescale-sink/row-mapper';
 import { startHistoryServer, type HistoryServer } from '../../../runtime/history/server';
-import { dropSchema, freshSchema, pgService, type PgService } from '../../support/services';
-import { query } from '../timescale-sink/harness';
+import { freshSchema, pgService, type PgService } from '../../support/services';
+import { dropSchemaRetrying as dropSchema, query } from '../timescale-sink/harness';
 import { action, assertRollupsMatch, BASE, inspection, openSink, tagBatch, type Sink } from './support';
 
 const run = promisify(execFile);

@@ -12,9 +12,9 @@ import { migrate, type SchemaOptions } from '../../../nodes/timescale-sink/db-sc
 import { CONTRACT_TABLES } from '../../../nodes/timescale-sink/row-mapper';
 import { ROLLUPS } from '../../../nodes/timescale-sink/rollups';
 import { startHistoryServer } from '../../../runtime/history/server';
-import { dropSchema, freshSchema } from '../../support/services';
-import { query } from '../timescale-sink/harness';
-import { assertRollupsMatch, BASE, inspection, openSink, tagBatch } from '../history/support';
+import { freshSchema } from '../../support/services';
+import { dropSchemaRetrying as dropSchema, query } from '../timescale-sink/harness';
+import { assertRollupsMatch, BASE, inspection, openSink, refreshCagg, tagBatch } from '../history/support';
 
 const run = promisify(execFile);
 const BIN = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'linesight.js');
@@ -48,7 +48,7 @@ const jobs = (url: string, schema: string) =>
 
 async function refreshAll(url: string, schema: string): Promise<void> {
   // refresh_continuous_aggregate cannot run inside a transaction: one statement per call, autocommit.
-  for (const def of ROLLUPS) await query(url, `call refresh_continuous_aggregate('"${schema}"."${def.name}"', null, null)`);
+  for (const def of ROLLUPS) await refreshCagg(url, schema, def.name);
 }
 
 describe('TimescaleDB: full licence (continuous aggregates, compression, policies)', function () {

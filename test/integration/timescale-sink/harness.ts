@@ -126,3 +126,20 @@ export function clusterOnPort(lsclusters: string, port: number): { version: stri
   }
   return undefined;
 }
+
+/**
+ * drop schema ... cascade, retried: on TimescaleDB a continuous-aggregate refresh job running at that moment
+ * makes the drop fail ("tuple concurrently deleted", a deadlock); the next attempt succeeds.
+ */
+export async function dropSchemaRetrying(url: string, schema: string, attempts = 6): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await query(url, `drop schema if exists "${schema.replace(/"/g, '""')}" cascade`);
+      return;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (i >= attempts || !(e.code === 'XX000' || e.code === '40P01' || e.code === '40001' || /concurrently/.test(e.message ?? ''))) throw err;
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
+}
