@@ -32,6 +32,23 @@ describe('linesight db migrate', function () {
     assert.deepEqual(cols.map((c) => c.column_name), ['time', 'inspection_id']);
   });
 
+  it('creates a read-only role and the line/device map when asked, and prints the rollups', async () => {
+    const role = `ls_ro_cli_${process.pid}`;
+    try {
+      const r = await run(process.execPath, [BIN, 'db', 'migrate', '--url', pg.url, '--schema', schema, '--readonly-role', role, '--line-device', 'line1=plc1', '--line-device', 'line1=plc1b']);
+      assert.match(r.stdout, /inspection_rollup_1m: (continuous aggregate|rollup table kept by the sinks)/);
+      assert.match(r.stdout, new RegExp(`created read-only role ${role}|${role} may read schema`));
+      const priv = await query(pg.url, `select has_table_privilege($1, $2, 'SELECT') s, has_table_privilege($1, $2, 'INSERT') i`, [role, `"${schema}".inspections`]);
+      assert.deepEqual(priv[0], { s: true, i: false });
+      const ld = await query(pg.url, `select line, device from "${schema}".line_devices order by device`);
+      assert.deepEqual(ld, [{ line: 'line1', device: 'plc1' }, { line: 'line1', device: 'plc1b' }]);
+      await assert.rejects(run(process.execPath, [BIN, 'db', 'migrate', '--url', pg.url, '--schema', schema, '--line-device', 'line1']), /--line-device must be LINE=DEVICE/);
+    } finally {
+      await dropSchema(pg.url, schema);
+      await query(pg.url, `drop owned by "${role}"; drop role if exists "${role}"`).catch(() => undefined);
+    }
+  });
+
   it('refuses a schema name that is not an identifier', async () => {
     await assert.rejects(run(process.execPath, [BIN, 'db', 'migrate', '--url', pg.url, '--schema', 'x"; drop schema public; --']), /schema .* is not a valid identifier/);
   });
