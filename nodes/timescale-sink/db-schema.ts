@@ -8,7 +8,7 @@
 import { LinesightError } from '../../contracts/errors';
 import { assertIdentifier, qualified, quoteIdent, quoteLiteral } from '../timescale-db';
 import type { TableSpec } from './row-mapper';
-import { caggPolicy, caggSQL, ROLLUPS, rollupTableSQL } from './rollups';
+import { caggPolicy, caggSQL, maintainSQL, ROLLUPS, rollupTableSQL } from './rollups';
 import { applyRetention, imageTableDays, type RetentionOptions } from './retention';
 import { systemClock, type Clock } from '../../lib/clock';
 
@@ -284,6 +284,9 @@ async function migrateLocked(q: Queryable, opts: SchemaOptions): Promise<Migrati
           kind = 'continuous-aggregate';
         } else {
           for (const sql of rollupTableSQL(schema, def)) await q.query(sql);
+          // Rows stored before the rollup existed (an upgrade) are counted once, now, under the same lock.
+          const r = await q.query(maintainSQL(schema, [def], `select * from ${qualified(schema, def.source)}`));
+          if (Number(r.rows[0]?.n)) notes.push(`${def.name}: filled from ${r.rows[0].n} ${def.source} rows already stored`);
           kind = 'table';
         }
       }

@@ -60,6 +60,17 @@ describe('history: rollups, traceability and the read-only API', function () {
     });
   }
 
+  it('rollups made for a history that already has rows (an upgrade) start equal to count(*)', async () => {
+    const c0 = await connect(pg.url);
+    await migrate(c0, { schema, tables: Object.values(CONTRACT_TABLES), rollups: false }).finally(() => c0.end());
+    sink = await openSink(pg.url, schema, { createTables: false });
+    assert.deepEqual(await sink.send([...Array.from({ length: 80 }, (_, i) => inspection(i)), ...Array.from({ length: 30 }, (_, i) => tagBatch(i))]), []);
+    const c1 = await connect(pg.url);
+    const report = await migrate(c1, { schema, tables: Object.values(CONTRACT_TABLES) }).finally(() => c1.end());
+    assert.ok(report.notes.some((n) => /inspection_rollup_1m: filled from 80 inspections rows/.test(n)) || report.rollups.every((r) => r.kind === 'continuous-aggregate'), report.notes.join('\n'));
+    await assertRollupsMatch(pg.url, schema);
+  });
+
   it('traceability: an inspection with its detections, images, the line\'s tag samples within ± window, actions and model version', async () => {
     const c0 = await connect(pg.url);
     await migrate(c0, { schema, tables: Object.values(CONTRACT_TABLES), lineDevices: [{ line: 'line1', device: 'plc-l1' }] }).finally(() => c0.end());
