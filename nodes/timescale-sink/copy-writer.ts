@@ -13,6 +13,7 @@ import { LinesightError } from '../../contracts/errors';
 import { qualified, quoteIdent } from '../timescale-db';
 import type { ColumnSpec, Row, TableSpec } from './row-mapper';
 import type { Queryable } from './db-schema';
+import { maintainSQL, rollupInputs, type RollupDef } from './rollups';
 
 export interface TableWriter {
   readonly method: 'copy' | 'unnest';
@@ -57,6 +58,27 @@ export function* copyChunks(rows: Row[], chunkBytes = 64 * 1024): Generator<stri
 
 const cols = (t: TableSpec) => t.columns.map((c) => quoteIdent(c.name)).join(', ');
 
+/** Rollups the sink keeps (plain PostgreSQL, PGlite, Apache-only TimescaleDB), by raw table. */
+export type MaintainedRollups = Map<string, RollupDef[]>;
+
+// Rows spooled by an older version may have fewer values than the table now has columns (columns are
+// only ever added at the end): the missing ones are NULL.
+function padded(table: TableSpec, rows: Row[]): Row[] {
+  const n = table.columns.length;
+  return rows.some((r) => r.values.length < n) ? rows.map((r) => (r.values.length < n ? { ...r, values: [...r.values, ...new Array(n - r.values.length).fill(null)] } : r)) : rows;
+}
+
+/** Column arrays of the rows for an unnest(...) source. */
+function columnArrays(table: TableSpec, rows: Row[], only?: string[]): { arrays: unknown[][]; names: string[]; types: string[] } {
+  const idx = only ? only.map((n) => table.columns.findIndex((c) => c.name === n)) : table.columns.map((_, i) => i);
+  const arrays: unknown[][] = idx.map(() => new Array(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const v = rows[r].values;
+    for (let k = 0; k < idx.length; k++) arrays[k][r] = v[idx[k]] ?? null;
+  }
+  return { arrays, names: idx.map((i) => table.columns[i].name), types: idx.map((i) => table.columns[i].type) };
+}
+
 export class CopyWriter implements TableWriter {
   readonly method = 'copy' as const;
   // Staging tables are per connection (temporary); remember which connection has which.
@@ -66,6 +88,7 @@ export class CopyWriter implements TableWriter {
   constructor(
     private readonly pool: Pool,
     private readonly schema: string,
+    private readonly rollups: MaintainedRollups = new Map(),
   ) {}
 
   private stageName(table: string): string {
@@ -85,6 +108,7 @@ export class CopyWriter implements TableWriter {
   readonly counts = { direct: 0, staged: 0 };
 
   async write(table: TableSpec, rows: Row[]): Promise<number> {
+    rows = padded(table, rows);
     const until = this.stagedUntil.get(table.name);
     if (until === undefined || Date.now() >= until) {
       try {
@@ -125,9 +149,22 @@ export class CopyWriter implements TableWriter {
         // pipeline destroys the COPY stream on any failure, which aborts the COPY on the server.
         await pipeline(Readable.from(copyChunks(rows)), copy);
         let n = copy.rowCount ?? rows.length;
+        const defs = this.rollups.get(table.name);
         if (staged) {
-          const r = await client.query(`insert into ${qualified(this.schema, table.name)} (${cols(table)}) select ${cols(table)} from pg_temp.${quoteIdent(stage)} on conflict do nothing`);
-          n = r.rowCount ?? 0;
+          const insert = `insert into ${qualified(this.schema, table.name)} (${cols(table)}) select ${cols(table)} from pg_temp.${quoteIdent(stage)} on conflict do nothing`;
+          if (defs?.length) {
+            // Only the rows that were new reach the rollups: a replay adds nothing to them either.
+            const r = await client.query(maintainSQL(this.schema, defs, `${insert} returning *`));
+            n = Number(r.rows[0].n);
+          } else {
+            const r = await client.query(insert);
+            n = r.rowCount ?? 0;
+          }
+        } else if (defs?.length) {
+          // The COPY went straight in, so every row was new: the rollups get the same rows, same transaction.
+          const a = columnArrays(table, rows, rollupInputs(table.name));
+          const src = `select * from unnest(${a.types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) as u(${a.names.map(quoteIdent).join(', ')})`;
+          await client.query(maintainSQL(this.schema, defs, src), a.arrays);
         }
         await client.query('commit');
         return n;
@@ -153,6 +190,7 @@ export class UnnestWriter implements TableWriter {
   constructor(
     private readonly db: Queryable,
     private readonly schema: string,
+    private readonly rollups: MaintainedRollups = new Map(),
   ) {}
 
   private statement(t: TableSpec): string {
@@ -160,20 +198,18 @@ export class UnnestWriter implements TableWriter {
     if (!s) {
       const arrays = t.columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
       s = `insert into ${qualified(this.schema, t.name)} (${cols(t)}) select * from unnest(${arrays}) on conflict do nothing`;
+      const defs = this.rollups.get(t.name);
+      // One statement: the raw rows and the rollups of exactly the rows that were new, or nothing.
+      if (defs?.length) s = maintainSQL(this.schema, defs, `${s} returning *`);
       this.sql.set(t.name, s);
     }
     return s;
   }
 
   async write(table: TableSpec, rows: Row[]): Promise<number> {
-    const n = table.columns.length;
-    const arrays: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
-    for (let r = 0; r < rows.length; r++) {
-      const v = rows[r].values;
-      for (let c = 0; c < n; c++) arrays[c][r] = v[c] ?? null;
-    }
+    const { arrays } = columnArrays(table, rows);
     const res = await this.db.query(this.statement(table), arrays);
-    return res.rowCount ?? 0;
+    return this.rollups.get(table.name)?.length ? Number(res.rows[0].n) : (res.rowCount ?? 0);
   }
 }
 

@@ -1,9 +1,15 @@
 // The sink's tables in PostgreSQL: DDL from table specs, a hypertable when the TimescaleDB extension is
-// available (with optional compression and retention policies), otherwise declarative range partitions by
-// day that are created ahead of time (and on demand for older data). Used by the sink on first use and by
-// `linesight db migrate`. Names are validated identifiers, always quoted; partition bounds are computed here.
+// available, otherwise declarative range partitions by day that are created ahead of time (and on demand
+// for older data); the rollups (continuous aggregates with the Timescale licence, tables the sink keeps
+// elsewhere); compression and retention policies where the licence has them; an optional read-only role.
+// Used by the sink on first use and by `linesight db migrate`: one transaction under one advisory lock, so
+// concurrent migrations and sinks leave exactly one schema and never half of one. Names are validated
+// identifiers, always quoted; partition bounds are computed here.
+import { LinesightError } from '../../contracts/errors';
 import { assertIdentifier, qualified, quoteIdent, quoteLiteral } from '../timescale-db';
 import type { TableSpec } from './row-mapper';
+import { caggPolicy, caggSQL, maintainSQL, ROLLUPS, rollupTableSQL } from './rollups';
+import { applyRetention, imageTableDays, type RetentionOptions } from './retention';
 import { systemClock, type Clock } from '../../lib/clock';
 
 export interface Queryable {
@@ -12,24 +18,48 @@ export interface Queryable {
 
 export type StorageMode = 'hypertable' | 'partitions';
 
-export interface SchemaOptions {
+export interface SchemaOptions extends RetentionOptions {
   schema: string;
   tables: TableSpec[];
   /** Use the TimescaleDB extension when available ('auto'), never ('off'), or fail without it ('require'). */
   timescale?: 'auto' | 'off' | 'require';
   /** Plain PostgreSQL: daily partitions created this many days ahead of today. */
   partitionDaysAhead?: number;
-  /** TimescaleDB: compress chunks older than this many days (0 = no compression policy). */
+  /** TimescaleDB (Timescale licence): compress chunks older than this many days (0 = no compression policy). */
   compressAfterDays?: number;
-  /** Drop data older than this many days (0 = keep forever): a retention policy, or dropped partitions. */
-  retainDays?: number;
+  /** Create the rollups of the contract tables (default true). */
+  rollups?: boolean;
+  /** A role that may only read the history (created with LOGIN when missing; granted SELECT on the schema). */
+  readonlyRole?: string;
+  /** Password for a newly created read-only role (never logged). */
+  readonlyPassword?: string;
+  /** Which PLC devices belong to which line (for traceability's tag samples). */
+  lineDevices?: Array<{ line: string; device: string; site?: string }>;
   /** Clock for "today" (tests). */
   clock?: Pick<Clock, 'now'>;
 }
 
+export interface TimescaleInfo {
+  /** The server has the extension's files (pg_available_extensions). */
+  available: boolean;
+  /** The extension is created in this database. */
+  installed: boolean;
+  /** timescaledb is in shared_preload_libraries (required before it can be used). */
+  preloaded: boolean;
+  version?: string;
+  /** timescaledb.license: 'apache' (no compression, policies, continuous aggregates) or 'timescale'. */
+  license?: string;
+}
+
+export type RollupKind = 'continuous-aggregate' | 'table' | 'missing';
+
 export interface MigrationReport {
   mode: StorageMode;
+  timescale: TimescaleInfo;
+  /** TimescaleDB with the Timescale licence: compression, policies and continuous aggregates. */
+  fullLicence: boolean;
   tables: Array<{ table: string; kind: TableKind }>;
+  rollups: Array<{ name: string; kind: RollupKind }>;
   partitionsCreated: string[];
   notes: string[];
 }
@@ -37,6 +67,9 @@ export interface MigrationReport {
 export type TableKind = 'hypertable' | 'partitioned' | 'plain' | 'missing';
 
 const DAY_MS = 86_400_000;
+
+/** The advisory lock every migration (db migrate and every sink) takes for its whole transaction. */
+export const MIGRATE_LOCK_SQL = `select pg_advisory_xact_lock(hashtext('linesight db migrate'))`;
 
 export function columnDDL(spec: TableSpec): string {
   return spec.columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull ? ' not null' : ''}`).join(',\n  ');
@@ -51,10 +84,13 @@ export function createTableSQL(schema: string, spec: TableSpec, partitioned: boo
 }
 
 export function indexSQL(schema: string, spec: TableSpec): string[] {
-  return (spec.indexes ?? []).map((cols) => {
+  const prefix = (spec.prefixIndexes ?? []).map(
+    (c) => `create index if not exists ${quoteIdent(`${spec.name}_${assertIdentifier(c, 'prefixIndexes')}_prefix_idx`.slice(0, 63))} on ${qualified(schema, spec.name)} ((${quoteIdent(c)} collate "C"))`,
+  );
+  return prefix.concat((spec.indexes ?? []).map((cols) => {
     const name = `${spec.name}_${cols.join('_')}_idx`.slice(0, 63);
     return `create index if not exists ${quoteIdent(name)} on ${qualified(schema, spec.name)} (${cols.map((c, i) => (i === cols.length - 1 && c === spec.columns[0].name ? `${quoteIdent(c)} desc` : quoteIdent(c))).join(', ')})`;
-  });
+  }));
 }
 
 function checkSpec(spec: TableSpec): void {
@@ -81,107 +117,281 @@ export function partitionSQL(schema: string, table: string, dayMs: number): stri
   return `create table if not exists ${qualified(schema, partitionName(table, dayMs))} partition of ${qualified(schema, table)} for values from (${quoteLiteral(from)}) to (${quoteLiteral(to)})`;
 }
 
-export async function describeTable(q: Queryable, schema: string, table: string): Promise<TableKind> {
+/** What the server offers of TimescaleDB. Reads only catalogs and settings, never loads the library. */
+export async function detectTimescale(q: Queryable): Promise<TimescaleInfo> {
+  const installed = await q.query(`select extversion::text as v from pg_extension where extname = 'timescaledb'`);
+  let available: string | undefined;
+  try {
+    const r = await q.query(`select default_version::text as v from pg_available_extensions where name = 'timescaledb'`);
+    available = r.rows[0]?.v as string | undefined;
+  } catch {
+    /* embedded servers may not list extensions */
+  }
+  const pre = await q.query(`select coalesce((select setting from pg_settings where name = 'shared_preload_libraries'), '') as s`);
+  const preloaded = String(pre.rows[0]?.s ?? '')
+    .split(',')
+    .some((x) => x.trim().replace(/^["']|["']$/g, '') === 'timescaledb');
+  const info: TimescaleInfo = { available: !!available || installed.rows.length > 0, installed: installed.rows.length > 0, preloaded, version: (installed.rows[0]?.v as string) ?? available };
+  if (preloaded) {
+    const l = await q.query(`select current_setting('timescaledb.license', true) as l`);
+    info.license = (l.rows[0]?.l as string) || undefined;
+  }
+  return info;
+}
+
+export function notPreloadedError(ts: TimescaleInfo): LinesightError {
+  return new LinesightError(
+    `TimescaleDB ${ts.version ?? ''} is installed on the server but not loaded: add timescaledb to shared_preload_libraries in postgresql.conf and restart PostgreSQL${ts.installed ? '' : ' (or use timescale "off" for plain daily partitions)'}`.replace('  ', ' '),
+    { code: 'TIMESCALE_NOT_PRELOADED', field: 'timescale' },
+  );
+}
+
+export async function describeTable(q: Queryable, schema: string, table: string, ts?: TimescaleInfo): Promise<TableKind> {
   const r = await q.query(
     `select c.relkind::text as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`,
     [schema, table],
   );
   if (!r.rows.length) return 'missing';
   if (r.rows[0].kind === 'p') return 'partitioned';
-  if (await hasTimescale(q)) {
+  ts ??= await detectTimescale(q);
+  if (ts.installed) {
+    // Touching TimescaleDB's catalog without the library preloaded ends the session (FATAL): say why instead.
+    if (!ts.preloaded) throw notPreloadedError(ts);
     const h = await q.query(`select 1 from timescaledb_information.hypertables where hypertable_schema = $1 and hypertable_name = $2`, [schema, table]);
     if (h.rows.length) return 'hypertable';
   }
   return 'plain';
 }
 
+/** 'continuous-aggregate', 'table' or 'missing' for a rollup name. */
+export async function describeRollup(q: Queryable, schema: string, name: string): Promise<RollupKind> {
+  const r = await q.query(`select c.relkind::text as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`, [schema, name]);
+  if (!r.rows.length) return 'missing';
+  return r.rows[0].kind === 'v' ? 'continuous-aggregate' : 'table';
+}
+
 /** True when the timescaledb extension is installed in this database. */
 export async function hasTimescale(q: Queryable): Promise<boolean> {
-  const r = await q.query(`select 1 from pg_extension where extname = 'timescaledb'`);
-  return r.rows.length > 0;
+  return (await detectTimescale(q)).installed;
 }
 
 /** True when the server could install timescaledb (it is among the available extensions). */
 export async function timescaleAvailable(q: Queryable): Promise<boolean> {
+  return (await detectTimescale(q)).available;
+}
+
+/** A pg Pool (a connection is taken for the transaction), or one connection (a Client). */
+export type Lockable = Queryable & { connect?: unknown; totalCount?: number };
+type PooledClient = Queryable & { release(err?: Error | boolean): void; on(ev: 'error', fn: (e: Error) => void): unknown; off(ev: 'error', fn: (e: Error) => void): unknown };
+
+/**
+ * Runs `fn` in one transaction holding the migration lock, on one connection (taken from a pool when
+ * given one). Anything that fails rolls everything back: no half-made schema.
+ */
+export async function underMigrationLock<T>(db: Lockable, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  const pooled = typeof db.connect === 'function' && typeof db.totalCount === 'number';
+  const client = pooled ? await (db.connect as () => Promise<PooledClient>)() : undefined;
+  let broken: Error | undefined;
+  const onError = (e: Error) => (broken ??= e);
+  client?.on('error', onError);
+  const q: Queryable = client ?? db;
   try {
-    const r = await q.query(`select 1 from pg_available_extensions where name = 'timescaledb'`);
-    return r.rows.length > 0;
-  } catch {
-    return false;
+    await q.query('begin');
+    try {
+      await q.query(MIGRATE_LOCK_SQL);
+      const out = await fn(q);
+      await q.query('commit');
+      return out;
+    } catch (err) {
+      await q.query('rollback').catch((e: Error) => (broken ??= e));
+      throw err;
+    }
+  } finally {
+    client?.off('error', onError);
+    client?.release(broken ?? false);
   }
 }
 
 /**
- * Creates the schema and tables when missing and reports what it found. Safe to run again and from
- * several processes at once: every statement is "if not exists" or tolerates a concurrent creator.
+ * Creates the schema, tables, rollups, policies and role when missing, applies changed policies, and
+ * reports what it found. Safe to run again and from several processes at once (one transaction under one
+ * advisory lock).
  */
-export async function migrate(q: Queryable, opts: SchemaOptions): Promise<MigrationReport> {
-  const schema = assertIdentifier(opts.schema, 'schema');
+export function migrate(db: Lockable, opts: SchemaOptions): Promise<MigrationReport> {
+  assertIdentifier(opts.schema, 'schema');
+  if (opts.readonlyRole !== undefined) assertIdentifier(opts.readonlyRole, 'readonlyRole');
+  return underMigrationLock(db, (q) => migrateLocked(q, opts));
+}
+
+async function migrateLocked(q: Queryable, opts: SchemaOptions): Promise<MigrationReport> {
+  const schema = opts.schema;
   const notes: string[] = [];
+  const want = opts.timescale ?? 'auto';
+  const ts = await detectTimescale(q);
+  if (ts.installed && !ts.preloaded) throw notPreloadedError(ts);
   let mode: StorageMode = 'partitions';
-  if ((opts.timescale ?? 'auto') !== 'off') {
-    if (await hasTimescale(q)) mode = 'hypertable';
-    else if (await timescaleAvailable(q)) {
-      try {
-        await q.query('create extension if not exists timescaledb');
-        mode = 'hypertable';
-      } catch (err) {
-        notes.push(`timescaledb is available but could not be created (${(err as Error).message}); using daily partitions`);
-      }
+  if (want !== 'off') {
+    if (ts.installed) mode = 'hypertable';
+    else if (ts.available && ts.preloaded) {
+      await q.query('create extension if not exists timescaledb');
+      Object.assign(ts, await detectTimescale(q));
+      mode = 'hypertable';
+    } else if (ts.available) {
+      if (want === 'require') throw notPreloadedError(ts);
+      notes.push('timescaledb is on the server but not in shared_preload_libraries; using daily range partitions');
     } else notes.push('timescaledb extension not available on this server; using daily range partitions');
   }
-  if (opts.timescale === 'require' && mode !== 'hypertable') throw new Error(`timescale: "require" but ${notes.join('; ')}`);
+  if (want === 'require' && mode !== 'hypertable') throw new LinesightError(`timescale: "require" but ${notes.join('; ')}`, { field: 'timescale' });
+  const full = mode === 'hypertable' && ts.license === 'timescale';
+  if (mode === 'hypertable' && !full) {
+    notes.push(
+      `TimescaleDB ${ts.version} with the ${ts.license ?? 'unknown'} licence: hypertables without compression, policies or continuous aggregates; old chunks are dropped by the sink's own drop_chunks job and the rollups are tables the sink keeps`,
+    );
+    if (opts.compressAfterDays) notes.push(`compress-after ${opts.compressAfterDays} days ignored: compression needs the Timescale licence`);
+  }
 
-  await tolerate(() => q.query(`create schema if not exists ${quoteIdent(schema)}`));
-  const report: MigrationReport = { mode, tables: [], partitionsCreated: [], notes };
+  await q.query(`create schema if not exists ${quoteIdent(schema)}`);
+  const report: MigrationReport = { mode, timescale: ts, fullLicence: full, tables: [], rollups: [], partitionsCreated: [], notes };
+  const keeper = new PartitionKeeper(q, schema, opts.clock);
+  const kinds = new Map<string, TableKind>();
   for (const spec of opts.tables) {
-    let kind = await describeTable(q, schema, spec.name);
+    let kind = await describeTable(q, schema, spec.name, ts);
     if (kind === 'missing') {
-      await tolerate(() => q.query(createTableSQL(schema, spec, mode === 'partitions')));
+      await q.query(createTableSQL(schema, spec, mode === 'partitions'));
       if (mode === 'hypertable') {
-        await q.query(`select create_hypertable($1::regclass, $2::name, chunk_time_interval => interval '1 day', if_not_exists => true)`, [
-          `${qualified(schema, spec.name)}`,
-          spec.columns[0].name,
-        ]);
+        await q.query(`select create_hypertable($1::regclass, $2::name, chunk_time_interval => interval '1 day', if_not_exists => true)`, [qualified(schema, spec.name), spec.columns[0].name]);
       }
-      kind = await describeTable(q, schema, spec.name);
-    }
-    for (const sql of indexSQL(schema, spec)) await tolerate(() => q.query(sql));
-    if (kind === 'hypertable') await timescalePolicies(q, schema, spec, opts, notes);
-    if (kind === 'partitioned') {
-      const keeper = new PartitionKeeper(q, schema, opts.clock);
-      report.partitionsCreated.push(...(await keeper.createAhead(spec.name, opts.partitionDaysAhead ?? 7)));
-      if (opts.retainDays) notes.push(...(await keeper.dropOlderThan(spec.name, opts.retainDays)).map((p) => `dropped partition ${p}`));
-    }
+      kind = await describeTable(q, schema, spec.name, ts);
+    } else await addMissingColumns(q, schema, spec, notes);
+    for (const sql of indexSQL(schema, spec)) await q.query(sql);
+    if (kind === 'hypertable' && full) await timescalePolicies(q, schema, spec, opts, notes);
+    if (kind === 'partitioned') report.partitionsCreated.push(...(await keeper.createAhead(spec.name, opts.partitionDaysAhead ?? 7)));
+    kinds.set(spec.name, kind);
     report.tables.push({ table: spec.name, kind });
   }
+  if (opts.rollups !== false) {
+    for (const def of ROLLUPS) {
+      if (!kinds.has(def.source)) continue;
+      let kind = await describeRollup(q, schema, def.name);
+      if (kind === 'missing') {
+        if (full && kinds.get(def.source) === 'hypertable') {
+          await q.query(caggSQL(schema, def));
+          const p = caggPolicy(def);
+          await q.query(
+            `select add_continuous_aggregate_policy($1::regclass, start_offset => null, end_offset => $2::interval, schedule_interval => $3::interval, if_not_exists => true)`,
+            [qualified(schema, def.name), p.endOffset, p.schedule],
+          );
+          kind = 'continuous-aggregate';
+        } else {
+          for (const sql of rollupTableSQL(schema, def)) await q.query(sql);
+          // Rows stored before the rollup existed (an upgrade) are counted once, now, under the same lock.
+          const r = await q.query(maintainSQL(schema, [def], `select * from ${qualified(schema, def.source)}`));
+          if (Number(r.rows[0]?.n)) notes.push(`${def.name}: filled from ${r.rows[0].n} ${def.source} rows already stored`);
+          kind = 'table';
+        }
+      }
+      report.rollups.push({ name: def.name, kind });
+    }
+  }
+  // Which PLC devices belong to which line (traceability's tag samples): with the contract tables only.
+  if (kinds.has('inspections') || opts.lineDevices?.length) {
+    await q.query(`create table if not exists ${qualified(schema, 'line_devices')} (site text, line text not null, device text not null, primary key (line, device))`);
+  }
+  for (const ld of opts.lineDevices ?? []) {
+    await q.query(`insert into ${qualified(schema, 'line_devices')} (site, line, device) values ($1, $2, $3) on conflict (line, device) do update set site = excluded.site`, [ld.site ?? null, ld.line, ld.device]);
+  }
+  notes.push(...(await applyRetention(q, schema, kinds, full, opts, opts.clock, keeper)));
+  if (opts.readonlyRole) notes.push(...(await readonlyRole(q, schema, opts.readonlyRole, opts.readonlyPassword)));
   return report;
 }
 
-async function timescalePolicies(q: Queryable, schema: string, spec: TableSpec, opts: SchemaOptions, notes: string[]): Promise<void> {
-  const rel = qualified(schema, spec.name);
-  if (opts.compressAfterDays) {
-    const seg = (spec.segmentBy ?? []).map((c) => assertIdentifier(c, 'segmentBy')).join(',');
-    // ALTER TABLE ... SET takes literals only; the segment columns are validated identifiers.
-    await q.query(`alter table ${rel} set (timescaledb.compress${seg ? `, timescaledb.compress_segmentby = ${quoteLiteral(seg)}` : ''})`);
-    await q.query(`select add_compression_policy($1::regclass, make_interval(days => $2::int), if_not_exists => true)`, [rel, opts.compressAfterDays]);
-    notes.push(`${spec.name}: compress after ${opts.compressAfterDays} days`);
-  }
-  if (opts.retainDays) {
-    await q.query(`select add_retention_policy($1::regclass, make_interval(days => $2::int), if_not_exists => true)`, [rel, opts.retainDays]);
-    notes.push(`${spec.name}: keep ${opts.retainDays} days`);
+async function addMissingColumns(q: Queryable, schema: string, spec: TableSpec, notes: string[]): Promise<void> {
+  const r = await q.query(`select column_name::text as c from information_schema.columns where table_schema = $1 and table_name = $2`, [schema, spec.name]);
+  const have = new Set(r.rows.map((x) => String(x.c)));
+  for (const c of spec.columns) {
+    if (have.has(c.name) || c.notNull) continue;
+    await q.query(`alter table ${qualified(schema, spec.name)} add column if not exists ${quoteIdent(c.name)} ${c.type}`);
+    notes.push(`${spec.name}: added column ${c.name}`);
   }
 }
 
-// A concurrent creator makes "if not exists" statements fail with duplicate_table / unique_violation on
-// the catalog; the object exists afterwards either way.
-async function tolerate(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '42P07' && code !== '23505' && code !== '42P06' && code !== '42710') throw err;
+/** Compression settings chosen for the rollup and traceability queries: segments per line/camera, newest first. */
+export function compressionSettings(spec: TableSpec): { segmentBy: string[]; orderBy: string; index: string } {
+  const seg = (spec.segmentBy ?? []).map((c) => assertIdentifier(c, 'segmentBy'));
+  const time = spec.columns[0].name;
+  // Every column of the natural key must be a segment or an order column (TimescaleDB's rule for unique indexes).
+  const rest = spec.key.filter((k) => k !== time && !seg.includes(k)).map(quoteIdent);
+  // Order-by columns have min/max sparse indexes already (and TimescaleDB allows no bloom filter on them).
+  const index = (spec.bloom ?? []).filter((c) => c !== time && !spec.key.includes(c) && !seg.includes(c)).map((c) => `bloom(${quoteIdent(assertIdentifier(c, 'bloom'))})`).join(', ');
+  return { segmentBy: seg, orderBy: [`${quoteIdent(time)} desc`, ...rest].join(', '), index };
+}
+
+interface Job {
+  job_id: number;
+  days: number | null;
+}
+
+async function policyJob(q: Queryable, proc: string, schema: string, table: string, key: string): Promise<Job | undefined> {
+  const r = await q.query(
+    `select job_id, extract(epoch from (config->>$4)::interval) / 86400 as days from timescaledb_information.jobs
+      where proc_name = $1 and hypertable_schema = $2 and hypertable_name = $3`,
+    [proc, schema, table, key],
+  );
+  return r.rows[0] ? { job_id: Number(r.rows[0].job_id), days: r.rows[0].days === null ? null : Number(r.rows[0].days) } : undefined;
+}
+
+/** Makes the compression and retention policies of a hypertable what the options say; 0 removes one. */
+async function timescalePolicies(q: Queryable, schema: string, spec: TableSpec, opts: SchemaOptions, notes: string[]): Promise<void> {
+  const rel = qualified(schema, spec.name);
+  const compress = spec.name === 'images' ? 0 : (opts.compressAfterDays ?? 0);
+  const cjob = await policyJob(q, 'policy_compression', schema, spec.name, 'compress_after');
+  if (compress) {
+    const h = await q.query(`select compression_enabled from timescaledb_information.hypertables where hypertable_schema = $1 and hypertable_name = $2`, [schema, spec.name]);
+    if (h.rows[0]?.compression_enabled !== true) {
+      const cs = compressionSettings(spec);
+      // ALTER TABLE ... SET takes literals only; the columns are validated identifiers.
+      await q.query(
+        `alter table ${rel} set (timescaledb.compress${cs.segmentBy.length ? `, timescaledb.compress_segmentby = ${quoteLiteral(cs.segmentBy.map(quoteIdent).join(', '))}` : ''}, timescaledb.compress_orderby = ${quoteLiteral(cs.orderBy)}${cs.index ? `, timescaledb.compress_index = ${quoteLiteral(cs.index)}` : ''})`,
+      );
+    }
   }
+  if (cjob && cjob.days !== compress) {
+    await q.query(`select remove_compression_policy($1::regclass, if_exists => true)`, [rel]);
+    if (!compress) notes.push(`${spec.name}: compression policy removed`);
+  }
+  if (compress && (!cjob || cjob.days !== compress)) {
+    await q.query(`select add_compression_policy($1::regclass, make_interval(days => $2::int))`, [rel, compress]);
+    notes.push(`${spec.name}: compress after ${compress} days`);
+  }
+  const retain = spec.name === 'images' ? imageTableDays(opts) : (opts.retainDays ?? 0);
+  const rjob = await policyJob(q, 'policy_retention', schema, spec.name, 'drop_after');
+  if (rjob && rjob.days !== retain) {
+    await q.query(`select remove_retention_policy($1::regclass, if_exists => true)`, [rel]);
+    if (!retain) notes.push(`${spec.name}: retention policy removed (kept forever)`);
+  }
+  if (retain && (!rjob || rjob.days !== retain)) {
+    await q.query(`select add_retention_policy($1::regclass, make_interval(days => $2::int))`, [rel, retain]);
+    notes.push(`${spec.name}: keep ${retain} days`);
+  }
+}
+
+/** A login role that may read the schema and nothing else (also for tables created later). */
+async function readonlyRole(q: Queryable, schema: string, role: string, password?: string): Promise<string[]> {
+  const notes: string[] = [];
+  const exists = await q.query(`select 1 from pg_roles where rolname = $1`, [role]);
+  const r = quoteIdent(role);
+  if (!exists.rows.length) {
+    // Role names and passwords take no parameters in DDL: the name is a checked identifier, the password a quoted literal.
+    await q.query(`create role ${r} login nosuperuser nocreatedb nocreaterole noinherit${password ? ` password ${quoteLiteral(password)}` : ''}`);
+    notes.push(`created read-only role ${role}`);
+  }
+  const s = quoteIdent(schema);
+  await q.query(`grant usage on schema ${s} to ${r}`);
+  await q.query(`grant select on all tables in schema ${s} to ${r}`);
+  await q.query(`alter default privileges in schema ${s} grant select on tables to ${r}`);
+  await q.query(`revoke create on schema ${s} from ${r}`);
+  notes.push(`${role} may read schema ${schema} (select only)`);
+  return notes;
 }
 
 /**

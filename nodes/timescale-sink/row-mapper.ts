@@ -25,8 +25,12 @@ export interface TableSpec {
   key: string[];
   /** Columns to segment compressed chunks by (TimescaleDB only). */
   segmentBy?: string[];
+  /** Columns looked up by equality (traceability) that get bloom-filter sparse indexes in compressed chunks. */
+  bloom?: string[];
   /** Secondary indexes (column lists) for the usual queries. */
   indexes?: string[][];
+  /** Text columns searched by prefix (the history API's search box): an index on (column collate "C"). */
+  prefixIndexes?: string[];
 }
 
 /** One row on its way to the database: values in the table's column order, and where it came from. */
@@ -61,8 +65,10 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
       T('attributes', 'jsonb', 'attributes'),
     ],
     key: ['inspection_id', 'time'],
-    segmentBy: ['site', 'line'],
+    segmentBy: ['site', 'line', 'camera_id'],
+    bloom: ['product_serial', 'inspection_id'],
     indexes: [['product_serial', 'time']],
+    prefixIndexes: ['product_serial', 'inspection_id'],
   },
   detections: {
     name: 'detections',
@@ -80,9 +86,12 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
       T('box_y', 'double precision', 'box.y'),
       T('box_width', 'double precision', 'box.width'),
       T('box_height', 'double precision', 'box.height'),
+      // Added after the first release: last, so rows spooled by an older version still line up.
+      T('model_version', 'text', 'msg.payload.modelVersion'),
     ],
     key: ['inspection_id', 'idx', 'time'],
-    segmentBy: ['site', 'line'],
+    segmentBy: ['site', 'line', 'camera_id'],
+    bloom: ['inspection_id'],
     indexes: [['defect_class', 'time']],
   },
   images: {
@@ -132,6 +141,8 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
       T('reason', 'text', 'reason'),
     ],
     key: ['action_id', 'time'],
+    segmentBy: ['line'],
+    bloom: ['inspection_id'],
     indexes: [['inspection_id', 'time']],
   },
 };
@@ -218,7 +229,7 @@ export function mapInspection(p: Inspection, ticket: number, opts: ContractMapOp
     out.push({
       table: 'detections',
       rows: p.detections.map((d, i) => ({
-        values: [time, p.inspectionId, i, p.site, p.line, p.cameraId, p.productSerial ?? null, d.defectClass, d.confidence, d.box?.x ?? null, d.box?.y ?? null, d.box?.width ?? null, d.box?.height ?? null],
+        values: [time, p.inspectionId, i, p.site, p.line, p.cameraId, p.productSerial ?? null, d.defectClass, d.confidence, d.box?.x ?? null, d.box?.y ?? null, d.box?.width ?? null, d.box?.height ?? null, p.modelVersion ?? null],
         ticket,
         prefix: `payload.detections[${i}]`,
       })),

@@ -34,6 +34,7 @@ export const editor: NodeEditor = {
     { prop: 'timescale', icon: 'clock-o' },
     { prop: 'partitionDaysAhead', width: '60px' },
     { fields: [{ prop: 'compressAfterDays', width: '60px' }, { prop: 'retainDays', width: '60px' }] },
+    { fields: [{ prop: 'imageRetainDays', icon: 'picture-o', width: '60px' }, { prop: 'imageVariantRetainDays', width: '60px' }] },
     { fields: [{ prop: 'batchSize', icon: 'cubes', width: '70px' }, { prop: 'batchAgeMs', width: '60px' }, { prop: 'maxInFlight', width: '40px' }] },
     { prop: 'method', icon: 'bolt' },
     { fields: [{ prop: 'maxMemoryRows', icon: 'hdd-o', width: '80px' }, { prop: 'spool' }, { prop: 'spoolMaxMB', width: '60px' }] },

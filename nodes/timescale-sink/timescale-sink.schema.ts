@@ -72,6 +72,19 @@ export interface TimescaleSinkConfig {
    */
   retainDays: number;
   /**
+   * Full-frame images: keep this many days (images are most of the bytes); empty = retainDays; 0 = forever.
+   * @TJS-type integer
+   * @minimum 0
+   */
+  imageRetainDays?: number;
+  /**
+   * Thumbnail and annotated image variants: keep this many days (may be longer than full frames);
+   * empty = imageRetainDays; 0 = forever.
+   * @TJS-type integer
+   * @minimum 0
+   */
+  imageVariantRetainDays?: number;
+  /**
    * Inspection images: not stored, bytes in the images table, or files under imageDir with the path in the table.
    * @default "database"
    */

@@ -8,7 +8,9 @@ import type { Inspection } from '../../contracts/messages';
 import type { ServerInfo } from '../timescale-db';
 import { BatchWriter, type Spool, type WriterState } from './batch-writer';
 import { classifyError, CopyWriter, explainRowError, UnnestWriter, type TableWriter } from './copy-writer';
-import { describeTable, migrate, PartitionKeeper, type MigrationReport } from './db-schema';
+import { describeRollup, describeTable, detectTimescale, migrate, PartitionKeeper, type MigrationReport, type TableKind } from './db-schema';
+import { applyRetention } from './retention';
+import { rollupsOf, type RollupDef } from './rollups';
 import { imagePathFor, storeImage } from './image-store';
 import { CONTRACT_TABLES, CustomMapping, claimedContract, fieldOf, mapContract, type MappedRows, type Row, type TableSpec } from './row-mapper';
 import type { TimescaleSinkConfig } from './timescale-sink.schema';
@@ -33,6 +35,8 @@ interface Setup {
   partitioned: Set<string>;
   keeper: PartitionKeeper;
   report?: MigrationReport;
+  /** Rollups this sink keeps up to date (where they are tables, not continuous aggregates). */
+  maintained: Map<string, RollupDef[]>;
 }
 
 export interface PipelineEvents {
@@ -179,36 +183,57 @@ export class WritePipeline {
           partitionDaysAhead: this.cfg.partitionDaysAhead,
           compressAfterDays: this.cfg.compressAfterDays,
           retainDays: this.cfg.retainDays,
+          imageRetainDays: this.cfg.imageRetainDays,
+          imageVariantRetainDays: this.cfg.imageVariantRetainDays,
+          imageDir: this.cfg.images === 'path' ? this.cfg.imageDir : undefined,
+          rollups: !this.custom,
         }),
       );
       for (const n of report.notes) this.events.log?.(n);
     }
     const partitioned = new Set<string>();
+    const kinds = new Map<string, TableKind>();
+    const ts = await detectTimescale(q);
     for (const t of this.tableSpecs) {
-      const kind = await describeTable(q, this.db.schema, t.name);
+      const kind = await describeTable(q, this.db.schema, t.name, ts);
       if (kind === 'missing') {
         throw new LinesightError(`table ${this.db.schema}.${t.name} does not exist: enable "create tables" or run linesight db migrate`, { code: '42P01' });
       }
       if (kind === 'partitioned') partitioned.add(t.name);
+      kinds.set(t.name, kind);
+    }
+    const maintained = new Map<string, RollupDef[]>();
+    if (!this.custom) {
+      for (const t of this.tableSpecs) {
+        const defs: RollupDef[] = [];
+        for (const def of rollupsOf(t.name)) if ((await describeRollup(q, this.db.schema, def.name)) === 'table') defs.push(def);
+        if (defs.length) maintained.set(t.name, defs);
+      }
     }
     const useCopy = this.cfg.method === 'copy' || (this.cfg.method === 'auto' && info.copy);
     if (this.cfg.method === 'copy' && !info.copy) this.events.log?.('this server does not support COPY FROM STDIN (embedded PGlite): using unnest inserts');
-    const writer: TableWriter = useCopy && info.copy ? new CopyWriter(this.db.pool, this.db.schema) : new UnnestWriter(this.db.pool, this.db.schema);
+    const writer: TableWriter = useCopy && info.copy ? new CopyWriter(this.db.pool, this.db.schema, maintained) : new UnnestWriter(this.db.pool, this.db.schema, maintained);
     this.method = writer.method;
     const keeper = new PartitionKeeper(q, this.db.schema);
-    if (partitioned.size && !this.maintenance) {
-      // Keep partitions ahead of the clock (and old ones dropped) while the node runs.
+    const fullLicence = ts.installed && ts.license === 'timescale';
+    const retention = {
+      retainDays: this.cfg.retainDays,
+      imageRetainDays: this.cfg.imageRetainDays,
+      imageVariantRetainDays: this.cfg.imageVariantRetainDays,
+      imageDir: this.cfg.images === 'path' ? this.cfg.imageDir : undefined,
+    };
+    const retains = !!(this.cfg.retainDays || this.cfg.imageRetainDays || this.cfg.imageVariantRetainDays);
+    if ((partitioned.size || retains) && !this.maintenance) {
+      // Keep partitions ahead of the clock, and drop what is past its period (rows and images), while the node runs.
       this.maintenance = setInterval(() => {
         void this.serialised(async () => {
-          for (const t of partitioned) {
-            await keeper.createAhead(t, this.cfg.partitionDaysAhead);
-            if (this.cfg.retainDays) await keeper.dropOlderThan(t, this.cfg.retainDays);
-          }
-        }).catch((err: Error) => this.events.log?.(`partition upkeep failed: ${err.message}`));
+          for (const t of partitioned) await keeper.createAhead(t, this.cfg.partitionDaysAhead);
+          if (retains) for (const n of await applyRetention(q, this.db.schema, kinds, fullLicence, retention, undefined, keeper)) this.events.log?.(n);
+        }).catch((err: Error) => this.events.log?.(`partition upkeep / retention failed: ${err.message}`));
       }, DAY_MS / 24);
       this.maintenance.unref();
     }
-    return { writer, tables: new Map(this.tableSpecs.map((t) => [t.name, t])), partitioned, keeper, report };
+    return { writer, tables: new Map(this.tableSpecs.map((t) => [t.name, t])), partitioned, keeper, report, maintained };
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {

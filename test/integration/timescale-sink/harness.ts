@@ -117,3 +117,29 @@ export class CuttableProxy {
     this.server = undefined;
   }
 }
+
+/** The cluster (version, name) that `pg_lsclusters -h` lists on `port`. */
+export function clusterOnPort(lsclusters: string, port: number): { version: string; name: string } | undefined {
+  for (const line of lsclusters.split('\n')) {
+    const [version, name, p] = line.trim().split(/\s+/);
+    if (version && name && Number(p) === port) return { version, name };
+  }
+  return undefined;
+}
+
+/**
+ * drop schema ... cascade, retried: on TimescaleDB a continuous-aggregate refresh job running at that moment
+ * makes the drop fail ("tuple concurrently deleted", a deadlock); the next attempt succeeds.
+ */
+export async function dropSchemaRetrying(url: string, schema: string, attempts = 6): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await query(url, `drop schema if exists "${schema.replace(/"/g, '""')}" cascade`);
+      return;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (i >= attempts || !(e.code === 'XX000' || e.code === '40P01' || e.code === '40001' || /concurrently/.test(e.message ?? ''))) throw err;
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
+}

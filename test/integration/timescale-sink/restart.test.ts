@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { TagSample } from '../../../contracts/messages';
 import { dropSchema, freshSchema } from '../../support/services';
 import { sleep, waitFor } from '../../support/wait';
-import { helper, loadSink, query, unloadSink } from './harness';
+import { clusterOnPort, helper, loadSink, query, unloadSink } from './harness';
 
 const run = promisify(execFile);
 
@@ -20,10 +20,19 @@ describe('timescale-sink across a PostgreSQL restart', function () {
   let schema: string | undefined;
   let tmp: string;
 
-  before(function () {
+  // The cluster to restart is the one listening on the port the URL names (not always "main").
+  let cluster: { version: string; name: string } | undefined;
+  before(async function () {
     const host = url ? new URL(url).hostname : '';
     if (!url || !['127.0.0.1', 'localhost'].includes(host) || !fs.existsSync('/etc/postgresql')) {
       console.log(`      [skip] needs LINESIGHT_PG_URL at this machine's own PostgreSQL (127.0.0.1) to restart it; got ${url ? host : 'no LINESIGHT_PG_URL'}`);
+      return this.skip();
+    }
+    const port = Number(new URL(url).port || 5432);
+    const out = await run('pg_lsclusters', ['-h']).then((r) => r.stdout, () => '');
+    cluster = clusterOnPort(out, port);
+    if (!cluster) {
+      console.log(`      [skip] no pg_lsclusters cluster listens on port ${port} (the one LINESIGHT_PG_URL names), so there is none this test may restart`);
       this.skip();
     }
   });
@@ -36,13 +45,14 @@ describe('timescale-sink across a PostgreSQL restart', function () {
     await unloadSink();
     await helper.stopServer();
     // Leave the shared server up for everyone else.
-    await waitFor('PostgreSQL accepting connections again', async () => (await run('pg_isready', ['-h', '127.0.0.1', '-q']).then(() => true, () => false)), 60_000, 500);
+    const port = String(new URL(url!).port || 5432);
+    await waitFor('PostgreSQL accepting connections again', async () => (await run('pg_isready', ['-h', '127.0.0.1', '-p', port, '-q']).then(() => true, () => false)), 60_000, 500);
     if (schema) await dropSchema(url!, schema);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('writes exactly 100,000 rows with no duplicates when the server restarts in the middle', async () => {
-    const version = fs.readdirSync('/etc/postgresql').sort().pop()!;
+    const { version, name } = cluster!;
     const r = await loadSink(url!, schema!, { spool: true, spoolFile: path.join(tmp, 'spool.db'), maxMemoryRows: 20_000, batchSize: 5000, batchAgeMs: 100 });
     const MESSAGES = 1000;
     const PER = 100;
@@ -56,7 +66,7 @@ describe('timescale-sink across a PostgreSQL restart', function () {
       r.sink.receive({ payload: message(m) });
       if (m === 300) {
         rowsAtRestart = await waitFor('the first rows written', async () => (await query(url!, `select count(*)::int n from "${schema}".tag_samples`))[0].n, 60_000, 20);
-        restart = run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
+        restart = run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'restart']);
       }
       // A steady stream, not one burst, so the restart lands while batches are being written.
       if (m % 20 === 19) await sleep(15);
@@ -75,3 +85,4 @@ describe('timescale-sink across a PostgreSQL restart', function () {
     assert.equal(Number(sum), ((MESSAGES * PER - 1) * MESSAGES * PER) / 2, 'every value present once');
   });
 });
+

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Inspection, LineAction, TagSample } from '../../../contracts/messages';
 import { sampleInspection } from '../../fixtures/contracts';
-import { dropSchema, freshSchema, pgService, type PgService } from '../../support/services';
+import { freshSchema, pgService, type PgService } from '../../support/services';
 import { waitFor } from '../../support/wait';
 import { DiskSpool } from '../../../nodes/timescale-sink/spool';
-import { CuttableProxy, helper, loadSink, query, sendAll, unloadSink } from './harness';
+import { CuttableProxy, dropSchemaRetrying as dropSchema, helper, loadSink, query, sendAll, unloadSink } from './harness';
 
 const DAY = 86_400_000;
 

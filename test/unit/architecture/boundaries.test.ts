@@ -124,6 +124,12 @@ describe('architecture: who may import whom', () => {
     assert.equal(show(edges.filter((e) => e.from.startsWith('editor-plugins/') && !/^(contracts|lib|editor-plugins)\//.test(e.to))), '');
   });
 
+  it('the history API reads through public faces only and is a program of its own (no repository, agent, CLI or dev imports)', () => {
+    const bad = edges.filter((e) => e.from.startsWith('runtime/history/') && !/^(contracts|lib|runtime\/history)\//.test(e.to) && !isPublicFace(e.to));
+    assert.equal(show(bad), '');
+    assert.ok(edges.some((e) => e.from.startsWith('runtime/history/') && e.to === 'nodes/timescale-db/index.ts'), 'the rule is not vacuous');
+  });
+
   it('the repository and the agent are separate programs (the agent uses only the repository client)', () => {
     const bad = edges.filter(
       (e) =>

@@ -17,7 +17,7 @@ describe('timescale-sink row mapper', () => {
     assert.equal(ins.values.length, CONTRACT_TABLES.inspections.columns.length);
     const det = out[1].rows;
     assert.equal(det.length, 2);
-    assert.deepEqual(det[1].values.slice(1), ['insp-3', 1, 'plant1', 'line1', 'cam1', 'SN100003', 'scratch', 0.6, 10, 20, 30, 40]);
+    assert.deepEqual(det[1].values.slice(1), ['insp-3', 1, 'plant1', 'line1', 'cam1', 'SN100003', 'scratch', 0.6, 10, 20, 30, 40, 'yolo-v8.2']);
     assert.equal(det[1].ticket, 9);
     assert.equal(fieldOf(CONTRACT_TABLES.detections.columns[8], det[1]), 'payload.detections[1].confidence');
     assert.equal(fieldOf(CONTRACT_TABLES.detections.columns[0], det[1]), 'payload.capturedAt');
