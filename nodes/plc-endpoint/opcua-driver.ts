@@ -228,8 +228,16 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
 
   async write(writes: TagWriteRequest[], opts: WriteOptions = {}): Promise<WriteOutcome[]> {
     const tags = checkWritable(this.table, writes) as OpcuaTag[];
-    const session = this.requireSession();
-    const types = await this.dataTypeOf(session, tags);
+    // As with Modbus, a write that cannot reach the device names the (first) tag it was for.
+    const failed = (err: unknown) => new WriteError(`tag "${tags[0].name}": write failed: ${(err as Error).message}`, tags[0].name);
+    let session: ClientSession;
+    let types: DataType[];
+    try {
+      session = this.requireSession();
+      types = await this.dataTypeOf(session, tags);
+    } catch (err) {
+      throw err instanceof WriteError ? err : failed(err);
+    }
     // Everything is checked before anything is written.
     const values = writes.map((w, i) => {
       const t = tags[i];
@@ -257,6 +265,8 @@ export class OpcuaDriver extends EventEmitter implements PlcDriver {
           value: { value: { dataType: types[i], arrayType: VariantArrayType.Scalar, value: toVariantValue(values[i], types[i]) } },
         })),
       );
+    } catch (err) {
+      throw failed(err);
     } finally {
       this.inFlight--;
     }

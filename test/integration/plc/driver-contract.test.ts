@@ -110,9 +110,6 @@ function opcua(): Implementation {
     async stop() {
       await sim?.stop();
     },
-    known: {
-      writeErrorNamesTagWhenDown: 'OpcuaDriver.write throws a plain Error "not connected to <url>" from requireSession, not a WriteError naming the tag as ModbusDriver does',
-    },
   };
 }
 
