@@ -22,6 +22,12 @@ export interface ProductImageOptions {
   quality?: number;
 }
 
+/** "1920x1200" as a size; undefined unless it is WxH with both sides at least 16 pixels. */
+export function imageSize(text: string): { width: number; height: number } | undefined {
+  const m = /^(\d+)x(\d+)$/i.exec(text.trim());
+  return m && +m[1] >= 16 && +m[2] >= 16 ? { width: +m[1], height: +m[2] } : undefined;
+}
+
 /** Small deterministic PRNG (mulberry32) so a seed always gives the same picture. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

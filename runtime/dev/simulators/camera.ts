@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { CameraClient, type InspectionStream, type ProtoInspection, type SubmitReply } from './camera-client';
-import { productImage, prng, type ProductImage } from './camera-images';
+import { imageSize, productImage, prng, type ProductImage } from './camera-images';
 import { Backoff } from '../../../lib/backoff';
 
 export interface CameraSimOptions {
@@ -162,9 +162,9 @@ const CODE_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_
 const grpcCodeName = (c: number) => CODE_NAMES[c] ?? `CODE_${c}`;
 
 function parseSize(s: string): { width: number; height: number } {
-  const m = /^(\d+)x(\d+)$/i.exec(s);
-  if (!m || +m[1] < 16 || +m[2] < 16) throw new Error(`--size must be WxH with both >= 16, e.g. 1920x1200; got "${s}"`);
-  return { width: +m[1], height: +m[2] };
+  const size = imageSize(s);
+  if (!size) throw new Error(`--size must be WxH with both >= 16, e.g. 1920x1200; got "${s}"`);
+  return size;
 }
 
 export function register(sim: Command): void {

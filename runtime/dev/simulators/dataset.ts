@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFECT_CLASSES, productImage, prng } from './camera-images';
+import { DEFECT_CLASSES, imageSize, productImage, prng } from './camera-images';
 
 export interface DatasetOptions {
   /** Folder to write; it must not exist yet or be empty. */
@@ -136,9 +136,9 @@ export async function writeDataset(options: DatasetOptions): Promise<DatasetMani
 
 export function parseSizes(s: string): { width: number; height: number }[] {
   return s.split(',').map((part) => {
-    const m = /^(\d+)x(\d+)$/i.exec(part.trim());
-    if (!m || +m[1] < 16 || +m[2] < 16) throw new Error(`--size must be WxH[,WxH...] with each side >= 16, e.g. 1920x1200,640x480; got "${part}"`);
-    return { width: +m[1], height: +m[2] };
+    const size = imageSize(part);
+    if (!size) throw new Error(`--size must be WxH[,WxH...] with each side >= 16, e.g. 1920x1200,640x480; got "${part}"`);
+    return size;
   });
 }
 
