@@ -321,7 +321,7 @@ class Sidebar {
       const devices = await call<Device[]>('GET', '/devices');
       const rows = devices
         .map((d) => `<tr data-device="${esc(d.id)}"><td><b>${esc(d.id)}</b><br><small class="ls-repo-dim">${esc(Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}</small></td>
-          <td>${esc(d.tier)}</td><td>${esc(d.running ?? '—')}</td>
+          <td>${esc(d.tier)}</td><td class="ls-repo-ver">${esc(d.running ?? '—').replace('@', '@<wbr>')}</td>
           ${fleetStateCell(d)}<td><small>${esc(when(d.lastSeen))}</small></td></tr>${
             // Why it is in that state (a gate it waits for, a refused desired state, the nodes of a degraded
             // device), across the whole row.

@@ -34,6 +34,24 @@ describe('e2e: a degraded device in the sidebar fleet table (Chromium, repositor
     const colour = await cell.evaluate((el) => getComputedStyle(el).color);
     assert.equal(colour, 'rgb(187, 119, 0)', 'yellow (#b70), the colour of waiting and degraded');
     await browser.shot('fleet-degraded');
+    // At the sidebar's default width no word of the headers, device ids, tiers and states breaks mid-word ("devi/ce").
+    const split = await page.evaluate(() => {
+      const out: string[] = [];
+      const cells = document.querySelectorAll('#ls-repo-fleet th, #ls-repo-fleet td.ls-repo-state, #ls-repo-fleet tr[data-device] td:first-child b, #ls-repo-fleet tr[data-device] td:nth-child(2)');
+      for (const cell of Array.from(cells)) {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode() as Text | null; node; node = walker.nextNode() as Text | null) {
+          for (const m of node.data.matchAll(/\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, m.index!);
+            range.setEnd(node, m.index! + m[0].length);
+            if (new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1) out.push(m[0]);
+          }
+        }
+      }
+      return out;
+    });
+    assert.deepEqual(split, [], 'words broken across lines in the fleet table');
 
     await asDevice.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: 'line-inspection@1.0.0', ts: Date.now() });
     await page.click('#ls-repo-fleet-refresh');
