@@ -142,6 +142,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
     // Deploying a flow never needs a package registry: only installed node types may be used.
     externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
     nodesExcludes: devOnlyNodeModules(userDir),
+    // The Linesight nodes are what a Linesight runtime is for: their category comes first in the palette.
+    paletteCategories: ['Linesight', 'subflows', 'common', 'function', 'network', 'sequence', 'parser', 'storage'],
     editorTheme: {
       page: { title: `Linesight · ${opts.tier}` },
       header: { title: `Linesight · ${opts.tier}` },

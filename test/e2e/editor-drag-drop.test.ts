@@ -14,10 +14,12 @@ describe('e2e: editor drag-and-drop (Chromium + real line runtime)', function ()
   this.timeout(180_000);
   const e2e = useE2E();
 
-  it('lists the Linesight nodes in their own palette category', async () => {
+  it('lists the Linesight nodes in their own palette category, first in the palette', async () => {
     const rt = await e2e.runtime({ tier: 'line' });
     const browser = await e2e.browser('editor-palette');
     await openEditor(browser.page, rt.url);
+    const categories = await browser.page.$$eval('#red-ui-palette-container .red-ui-palette-category', (els) => els.filter((e) => (e as HTMLElement).offsetParent !== null).map((e) => e.id.replace('red-ui-palette-container-', '')));
+    assert.equal(categories[0], 'Linesight', `the Linesight category comes first: ${categories.join(', ')}`);
     const types = await paletteTypes(browser.page, 'Linesight');
     for (const t of ['contract-check', 'camera-intake', 'defect-rule', 'plc-read', 'plc-write', 'image-compress', 'cloud-bridge', 'cloud-bridge-in']) {
       assert.ok(types.includes(t), `Linesight category lists ${t}: ${types}`);
