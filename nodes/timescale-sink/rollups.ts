@@ -19,8 +19,11 @@ export interface Measure {
   merge: string;
   /** Raw columns the aggregate reads. */
   reads: string[];
-  /** The same aggregate computed in the sink's process (see aggregateRows), over the column `reads[0]`. */
-  js: 'count' | 'countPositive' | 'sum' | 'countNonNull' | 'min' | 'max' | 'sumNullable';
+  /**
+   * The same aggregate computed in the sink's process (see aggregateRows), over the column `reads[0]`;
+   * `[lo, hi]` counts values with lo <= v < hi (hi null: no upper bound).
+   */
+  js: 'count' | 'countPositive' | 'sum' | 'countNonNull' | 'min' | 'max' | 'sumNullable' | [number, number | null];
 }
 
 export interface RollupDef {
@@ -56,6 +59,9 @@ const BUCKETS = [
   ['1d', '1 day'],
 ] as const;
 
+/** Confidence bins of confidence_rollup_1h: [k/10, (k+1)/10), the last open above (so 1.0 counts). */
+export const CONFIDENCE_BINS: Array<[number, number | null]> = Array.from({ length: 10 }, (_, k) => [k / 10, k === 9 ? null : (k + 1) / 10]);
+
 /** Every rollup, keyed by name. */
 export const ROLLUPS: RollupDef[] = [
   ...BUCKETS.map(([suffix, bucket]): RollupDef => ({
@@ -76,6 +82,21 @@ export const ROLLUPS: RollupDef[] = [
     groupBy: ['site', 'line', 'camera_id', 'model_version', 'defect_class'],
     measures: [sum('detections', 'count(*)', [], 'count')],
   })),
+  // Confidence distribution per model version: what a canary line's new model is compared by. Ten bins of 0.1
+  // (the last takes 1.0), and the sum for the mean.
+  {
+    name: 'confidence_rollup_1h',
+    source: 'detections',
+    bucket: '1 hour',
+    groupBy: ['site', 'line', 'model_version', 'defect_class'],
+    measures: [
+      sum('detections', 'count(*)', [], 'count'),
+      { name: 'confidence_sum', type: 'double precision', agg: 'sum(confidence)', merge: 't.confidence_sum + excluded.confidence_sum', reads: ['confidence'], js: 'sum' },
+      ...CONFIDENCE_BINS.map(([lo, hi], k) =>
+        sum(`conf_${k}`, `sum(case when confidence >= ${lo}${hi === null ? '' : ` and confidence < ${hi}`} then 1 else 0 end)::bigint`, ['confidence'], [lo, hi]),
+      ),
+    ],
+  },
   {
     name: 'tag_rollup_1m',
     source: 'tag_samples',
@@ -216,6 +237,11 @@ export function aggregateRows(def: RollupDef, names: string[], arrays: unknown[]
       const v = num(reads[i]![r]);
       if (v === null) continue;
       const a = g.acc[i];
+      if (Array.isArray(m.js)) {
+        const [lo, hi] = m.js;
+        if (v >= lo && (hi === null || v < hi)) g.acc[i] = a! + 1;
+        continue;
+      }
       switch (m.js) {
         case 'countPositive': g.acc[i] = a! + (v > 0 ? 1 : 0); break;
         case 'sum': g.acc[i] = a! + v; break;
