@@ -3,7 +3,8 @@
 // simulated camera (`linesight simulate camera`) sends products. A defect the camera sends shows on the
 // screen, its boxes drawn and the shift's counts moved, within two seconds of the camera sending it
 // (measured from the camera's capture time, which it stamps as it sends); the lamp and the line state
-// follow the PLC; and the page loads nothing from anywhere but the runtime on 127.0.0.1.
+// follow the PLC, also when it goes away; and the page loads nothing from anywhere but the runtime on
+// 127.0.0.1.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { exampleFlow, loadTemplate } from '../../runtime/dev/demo/templates';
@@ -32,10 +33,10 @@ describe('e2e: the line screen (Dashboard 2.0) of line-inspection, with the simu
     return c;
   }
 
-  it('shows a defect from the camera with its boxes within 2 s, moves the counts, follows lamp and line state, and loads nothing from off the machine', async () => {
+  it('shows a defect from the camera with its boxes within 2 s, moves the counts, follows lamp and line state (PLC gone: offline), and loads nothing from off the machine', async () => {
     const plcPort = await freePort();
     const cameraPort = await freePort();
-    await child('plc-simulator', ['simulate', 'plc', '--host', '127.0.0.1', '--port', String(plcPort)], /^ready$/);
+    const plc = await child('plc-simulator', ['simulate', 'plc', '--host', '127.0.0.1', '--port', String(plcPort)], /^ready$/);
     const mqtt = await mqttService();
     const site = `e2escreen${randomBytes(3).toString('hex')}`;
     const rt = await e2e.runtime({ tier: 'line' });
@@ -118,6 +119,14 @@ describe('e2e: the line screen (Dashboard 2.0) of line-inspection, with the simu
     await browser.shot('line-screen');
     assert.ok(await page.locator('canvas').count() > 0, 'the speed trend chart is drawn');
     assert.deepEqual(offMachine, [], 'the line screen loads nothing from off this machine (no CDN)');
+
+    // The PLC goes away: the screen says so, in grey, with the reason, instead of showing stale values as live.
+    await plc.stop(5000);
+    await page.waitForSelector('[data-test="line-status"].ls-state-offline', { timeout: 30_000 });
+    assert.equal(await page.textContent('[data-test="line-state"]'), 'OFFLINE');
+    assert.equal(await page.getAttribute('[data-test="line-status"] .ls-lamp', 'data-lamp'), 'unknown');
+    assert.match(await page.textContent('[data-test="line-status"] .ls-reason') ?? '', /\S/, 'the reason is shown');
+    await browser.shot('plc-offline');
 
     // The same flow in the editor: every node, the dashboard's included, is valid.
     await openEditor(page, rt.url);
