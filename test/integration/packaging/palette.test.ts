@@ -7,14 +7,17 @@ import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT, PALETTE_NAME, paletteNodeFiles, paletteRoot } from '../../../runtime/paths';
+import { DASHBOARD_NAME, PACKAGE_ROOT, PALETTE_NAME, paletteNodeFiles, paletteRoot } from '../../../runtime/paths';
 import { linesightNodeTypes } from '../../../runtime/repo/node-types';
 import { devOnlyNodeModules } from '../../../runtime/tier/tier-runtime';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
 
-/** What a plain Node-RED user directory must never receive from the palette. */
-const FORBIDDEN = ['node-red', 'aedes', '@electric-sql/pglite', 'express'];
+/**
+ * What a plain Node-RED user directory must never receive from the palette. Dashboard 2.0 is among them: the
+ * line-inspection example's line screen uses it, but a user installs it (or has it) beside the palette.
+ */
+const FORBIDDEN = ['node-red', 'aedes', '@electric-sql/pglite', 'express', DASHBOARD_NAME];
 
 /**
  * The environment of a user's shell: `npm test` passes its settings down as npm_* variables and puts this
@@ -105,6 +108,7 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
     // The Node-RED of this checkout (4.1), started the way a user starts theirs. Node-RED also scans the
     // node_modules it sits in; the development-only Node-RED modules there are excluded, and a module in the
     // user directory wins over the same module found beside Node-RED, so what loads is the tarball's.
+    // Dashboard 2.0 found there stands in for the one a user installs for the example's line screen.
     const port = await freePort();
     const redJs = require.resolve('node-red/red.js', { paths: [PACKAGE_ROOT] });
     const t0 = Date.now();
@@ -153,6 +157,8 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
     const ls = npm(['ls', '--all', '--json'], userDir, 120_000);
     const tree = JSON.parse(ls.stdout) as LsEntry;
     assert.ok(tree.dependencies?.[PALETTE_NAME]?.version, `the palette is installed: ${tail(ls.stderr)}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) assert.equal(manifest[field]?.[DASHBOARD_NAME], undefined, `the palette's ${field} leave Dashboard 2.0 to the user`);
     const installed = installedNames(tree);
     assert.deepEqual(FORBIDDEN.filter((name) => installed.has(name)), [], 'none of these is in the installed dependency tree');
     for (const name of FORBIDDEN) assert.equal(fs.existsSync(path.join(userDir, 'node_modules', name)), false, `no node_modules/${name}`);
@@ -170,7 +176,8 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
       assert.equal(s.local, true, `${s.id} is loaded from the user directory`);
       assert.equal(s.version, JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
     }
-    assert.deepEqual([...new Set(sets.map((s) => s.module))].sort(), ['node-red', PALETTE_NAME].sort(), 'nothing but Node-RED core and the palette');
+    assert.deepEqual([...new Set(sets.map((s) => s.module))].sort(), ['node-red', PALETTE_NAME, DASHBOARD_NAME].sort(), 'nothing but Node-RED core, the palette and Dashboard 2.0 beside Node-RED');
+    assert.ok(sets.filter((s) => s.module === DASHBOARD_NAME).every((s) => !s.local), 'Dashboard 2.0 is not in the user directory: the palette did not bring it');
   });
 
   it('registers the flow-repository sidebar plugin with no error', async () => {
