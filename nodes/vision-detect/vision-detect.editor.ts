@@ -18,7 +18,7 @@ export const editor: NodeEditor = {
   rows: [
     nameRow,
     { fields: [{ prop: 'source', icon: 'cube', width: '110px', options: ['name', 'file'] }, { prop: 'model', width: '50%' }] },
-    { fields: [{ prop: 'modelsDir', icon: 'folder-open' }], group: 'ls-vd-name' },
+    { fields: [{ prop: 'modelsDir', icon: 'folder-open', width: '190px' }], group: 'ls-vd-name' },
     { fields: [{ prop: 'confidence', icon: 'sliders', width: '60px' }, { prop: 'iou', width: '60px' }] },
     { prop: 'maxDetections', icon: 'th', width: '70px' },
     { fields: [{ prop: 'threads', icon: 'microchip', width: '50px' }, { prop: 'concurrency', width: '50px' }, { prop: 'maxQueued', width: '60px' }] },
