@@ -3,7 +3,7 @@
 // when the agent installs a new version.
 import type { NodeAPI } from 'node-red';
 import type { Inspection } from '../../contracts/messages';
-import { WorkQueue } from '../image-compress';
+import { QueueFullError, WorkQueue } from '../image-compress';
 import { defineNode, fmt, LinesightError, status } from '../kit/node-kit';
 import { Detector } from './detector';
 import { ImageInputError } from './letterbox';
@@ -31,8 +31,8 @@ export = function register(RED: NodeAPI) {
       try {
         first = modelFromName(modelsDir!, config.model);
       } catch (err) {
-        problem = (err as Error).message;
-        node.error(`${label}: ${problem}; waiting for the agent to install it`);
+        problem = `${config.model} not installed`;
+        node.error(`${label}: ${(err as Error).message}; waiting for the agent to install it`);
       }
     }
 
@@ -109,7 +109,11 @@ export = function register(RED: NodeAPI) {
           done();
         } catch (err) {
           errors++;
-          const reason = err instanceof ImageInputError ? `model ${model}: ${err.message}` : err instanceof ModelError ? err.message : (err as Error).message;
+          const reason =
+            err instanceof ImageInputError ? `model ${model}: ${err.message}`
+            : err instanceof ModelError || err instanceof QueueFullError ? err.message
+            : !slot.label ? `model ${model}: no model loaded${problem ? ` (${problem})` : ''}`
+            : (err as Error).message;
           throw new LinesightError(`vision-detect: inspection ${payload.inspectionId ?? '?'}: ${reason}`, { cause: err });
         } finally {
           showStatus();

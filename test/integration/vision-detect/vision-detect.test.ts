@@ -260,6 +260,25 @@ describe('vision-detect (integration, real Node-RED, the project model)', functi
     assert.equal(outs.length, 0, 'nothing half-written goes on');
   });
 
+  it('a model name the agent has not installed yet: red status, inspections fail naming it; once installed it runs', async () => {
+    models = new ModelsDir();
+    const { vd, outs, caught, statuses } = await loadDetectFlow({ source: 'name', model: NAME, modelsDir: models.dir, pollSeconds: '1' });
+    // Logged while the node starts, before a listener can be attached: read Node-RED's log.
+    const logged = helper.log().args.map((a: any[]) => String(a[0]?.msg ?? ''));
+    assert.ok(logged.some((m: string) => /model defect-detector: cannot read .*current\.json: ENOENT; waiting for the agent to install it/.test(m)), logged.join('\n'));
+    await waitFor('red status', () => statuses.at(-1)?.fill === 'red', 10_000);
+    assert.match(statuses.at(-1)!.text!, /defect-detector not installed/);
+    const frame = await productImage({ width: 640, height: 480, defects: 1, seed: 12 });
+    vd.receive({ payload: inspectionOf('early', frame) });
+    await waitFor('the error', () => caught.length === 1, 10_000);
+    assert.match(caught[0].error.message, /inspection early: model defect-detector: no model loaded \(defect-detector not installed\)/);
+    models.install('1.0.0');
+    // The count of failed inspections stays in the status: "defect-detector@1.0.0 · 1 failed".
+    await waitFor('green with the model', () => statuses.at(-1)?.text === 'defect-detector@1.0.0 · 1 failed' && statuses.at(-1)?.fill === 'green', 20_000);
+    vd.receive({ payload: inspectionOf('later', frame) });
+    await waitFor('the result', () => outs.some((o) => o.payload.inspectionId === 'later' && o.payload.modelVersion === 'defect-detector@1.0.0'), 20_000);
+  });
+
   it('a corrupt image goes to Catch naming the model and the reason; an inspection without an image passes through', async () => {
     const { vd, outs, caught } = await loadDetectFlow({ source: 'file', model: path.join(SHIPPED, '1.1.0') });
     const frame = await productImage({ width: 1280, height: 800, defects: 1, seed: 5 });
