@@ -271,7 +271,7 @@ export function buildApp(
       return principal;
     }
     const sessionId = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    if (!sessionId) throw new ApiError(401, 'log in (POST /api/v1/session) or send a bearer token (Authorization: Bearer <token>)');
+    if (!sessionId) throw new ApiError(401, 'a valid bearer token is required (Authorization: Bearer <token>), or a session (log in with POST /api/v1/session)');
     checkOrigin(req);
     const found = await store.session(sessionId);
     if (!found) throw new ApiError(401, 'the session has ended or is unknown; log in again');
