@@ -189,6 +189,8 @@ describe('repo: people, roles and sessions', function () {
       assert.equal((await refusedLogin('admin', adminPassword, { origin: 'https://evil.example' })).status, 403, 'and a login from a foreign page');
       // The right token from the repository's own origin; a GET needs none; a bearer request needs none.
       assert.equal((await admin.request('PATCH', route, { body: change, origin: h.repo.url })).status, 200);
+      assert.equal((await admin.request('PATCH', route, { body: change, origin: h.repo.url.replace('http:', 'https:') })).status, 200, 'behind a TLS proxy');
+      assert.equal((await admin.request('PATCH', route, { body: change, origin: `${h.repo.url}.evil.example` })).status, 403);
       assert.equal((await admin.request('GET', route, { csrf: false })).status, 200);
       assert.equal((await bearer('PATCH', route, h.repo.adminToken!, { labels: { bearer: 'yes' } })).status, 200);
     });
