@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { API_ROOT } from '../../../contracts/fleet/protocol';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
+import { LOGIN_LIMITS } from '../../../runtime/repo/store/sessions';
 import { describeRequest, fuzzRepository } from '../../support/openapi-fuzz';
 import { login, startHarness, type Harness } from './harness';
 
@@ -34,7 +35,9 @@ describe('repo: OpenAPI-driven fuzzer', function () {
   const seed = process.env.LINESIGHT_FUZZ_SEED ? Number(process.env.LINESIGHT_FUZZ_SEED) : Date.now() % 2 ** 31;
 
   async function run(label: string, budgetSeconds: number, concurrency: number, runSeed: number) {
-    // A fresh login each run: the fuzzer logs its session out now and then (DELETE /session).
+    // A fresh login each run: the fuzzer logs its session out now and then (DELETE /session), and its wrong
+    // passwords reach the failed-login limit of this address: the repository's clock moves past its window.
+    h.clock.advance(LOGIN_LIMITS.windowMs);
     const s = await login(h.repo.url, 'admin', h.repo.adminPassword!);
     const session = { cookie: s.cookie, csrfToken: s.csrfToken };
     console.log(`      [fuzz] ${label}: seed ${runSeed} (LINESIGHT_FUZZ_SEED=${seed} repeats the run), ${budgetSeconds} s, ${concurrency} at a time`);

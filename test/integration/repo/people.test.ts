@@ -145,6 +145,8 @@ describe('repo: people, roles and sessions', function () {
       // The cookie is stored only as a hash.
       const stored = await h.repo.db.query(`select id_hash from ${h.repo.db.s}.sessions`);
       assert.ok(stored.rows.every((r) => !s.cookie.includes(r.id_hash)));
+      assert.equal((await s.request('DELETE', api('/session'), { csrf: false })).status, 403, 'logging out needs the CSRF token too');
+      assert.equal((await bearer('DELETE', api('/session'), h.repo.adminToken!)).status, 401, 'a token has no session to end');
       const out = await s.request('DELETE', api('/session'));
       assert.equal(out.status, 204);
       assert.match(out.headers.get('set-cookie') ?? '', /^ls_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
