@@ -41,7 +41,7 @@ export interface DemoStatus {
 
 export interface Demo {
   editors: Partial<Record<Tier, string>>;
-  repository: { url: string; adminTokenFile: string | undefined; adminPasswordFile: string | undefined };
+  repository: { url: string; adminTokenFile: string | undefined };
   cloudHistoryUrl: string;
   factoryHistoryUrl: string;
   plc: { host: string; port: number };
@@ -197,7 +197,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
 
     return {
       editors,
-      repository: { url: repo.url, adminTokenFile: repo.adminTokenFile, adminPasswordFile: repo.adminPasswordFile },
+      repository: { url: repo.url, adminTokenFile: repo.adminTokenFile },
       cloudHistoryUrl: cloudDb.url,
       factoryHistoryUrl: factoryDb.url,
       plc,
