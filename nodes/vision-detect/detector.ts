@@ -1,7 +1,7 @@
 // One loaded model: an ONNX Runtime session checked against its card, and `detect` = letterbox, run, decode.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import type { Detection, InspectionImage } from '../../contracts/messages';
 import { letterboxImage, type PrepareOptions, type PreparedImage } from './letterbox';
 import { ModelError } from './model-card';
@@ -13,12 +13,31 @@ export interface SessionOptions {
   threads: number;
 }
 
+/**
+ * ONNX Runtime, loaded on first use: it is an optional peer of the palette (its install is ~300 MB), so the
+ * other nodes load without it and vision-detect says what to install.
+ */
+let runtime: typeof Ort | undefined;
+export function onnxRuntime(): typeof Ort {
+  if (!runtime) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      runtime = require('onnxruntime-node') as typeof Ort;
+    } catch (err) {
+      throw new Error(
+        `vision-detect needs onnxruntime-node, which is not installed: run "npm install onnxruntime-node@~1.31" in the Node-RED user directory (${(err as Error).message.split('\n')[0]})`,
+      );
+    }
+  }
+  return runtime;
+}
+
 const shapeText = (shape: ReadonlyArray<number | string>) => `[${shape.join(', ')}]`;
 
 export class Detector {
   private constructor(
     readonly ref: ModelRef,
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
   ) {}
 
   get label(): string {
@@ -42,9 +61,9 @@ export class Detector {
       const actual = crypto.createHash('sha256').update(bytes).digest('hex');
       if (actual !== ref.sha256) throw new ModelError(label, `${ref.file} has sha256 ${actual}, expected ${ref.sha256} (corrupt or half-written file)`);
     }
-    let session: ort.InferenceSession;
+    let session: Ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
+      session = await onnxRuntime().InferenceSession.create(bytes, {
         intraOpNumThreads: o.threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
@@ -65,7 +84,7 @@ export class Detector {
       if (!session.outputNames.includes(card.output.name)) throw new ModelError(label, `has no output "${card.output.name}" (its outputs: ${session.outputNames.join(', ')})`);
       const detector = new Detector(ref, session);
       const blank = new Float32Array(3 * card.input.width * card.input.height).fill(card.input.pad[0] / 255);
-      let out: ort.Tensor;
+      let out: Ort.Tensor;
       try {
         out = await detector.run(blank);
       } catch (err) {
@@ -83,9 +102,9 @@ export class Detector {
   }
 
   /** Raw inference on a prepared tensor (NCHW float32 of the card's input size). */
-  async run(tensor: Float32Array): Promise<ort.Tensor> {
+  async run(tensor: Float32Array): Promise<Ort.Tensor> {
     const { input, output } = this.ref.card;
-    const result = await this.session.run({ [input.name]: new ort.Tensor('float32', tensor, [1, 3, input.height, input.width]) }, [output.name]);
+    const result = await this.session.run({ [input.name]: new (onnxRuntime().Tensor)('float32', tensor, [1, 3, input.height, input.width]) }, [output.name]);
     return result[output.name]!;
   }
 
@@ -96,7 +115,7 @@ export class Detector {
 
   /** Detections on a prepared image, boxes in the original image's pixels. */
   async infer(prepared: PreparedImage, o: DecodeOptions): Promise<Detection[]> {
-    let out: ort.Tensor;
+    let out: Ort.Tensor;
     try {
       out = await this.run(prepared.tensor);
     } catch (err) {
