@@ -10,6 +10,7 @@ import { StoreContext, type StoreOptions } from './context';
 import { DeploymentStore } from './deployments';
 import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
+import { ModelStore } from './models';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
 import { TokenStore } from './tokens';
@@ -19,6 +20,7 @@ export type { AuditEntry } from './audit';
 export type { DeploymentView } from './deployments';
 export type { DeviceView } from './devices';
 export type { AdminTokenView } from './tokens';
+export type { ModelRef, ModelSummary, ModelUploadView, ModelVersionSummary } from './models';
 export type { StoredVersion, TemplateView, VersionSummary } from './templates';
 
 export class RepoStore {
@@ -28,16 +30,18 @@ export class RepoStore {
   readonly devices: DeviceStore;
   readonly deployments: DeploymentStore;
   readonly audit: AuditLog;
+  readonly models: ModelStore;
   private readonly ctx: StoreContext;
 
   constructor(options: StoreOptions) {
     const ctx = (this.ctx = new StoreContext(options));
     this.tokens = new TokenStore(ctx);
     this.templates = new TemplateStore(ctx, options);
-    this.desired = new DesiredStates(ctx, options.privateKeyPem);
+    this.models = new ModelStore(ctx, options.modelStorage, options.privateKeyPem);
+    this.desired = new DesiredStates(ctx, options.privateKeyPem, this.models);
     const rollouts = new Rollouts(ctx, this.desired);
     this.devices = new DeviceStore(ctx, this.desired, rollouts);
-    this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts);
+    this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts, this.models);
     this.audit = new AuditLog(ctx);
   }
 
