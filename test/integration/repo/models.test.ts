@@ -106,7 +106,7 @@ describe('repo: model registry', function () {
     const a = writeArtifact('d.onnx', 1000);
     const up = await h.admin.createModelUpload('over', { version: '1.0.0', format: 'onnx', sha256: a.sha256, bytes: 1000 });
     const put = (range: string | undefined, body: Buffer) =>
-      fetch(`${h.repo.url}${API_ROOT}/models/uploads/${up.uploadId}`, { method: 'PUT', headers: { authorization: `Bearer ${h.repo.adminToken}`, 'content-type': 'application/octet-stream', ...(range ? { 'content-range': range } : {}) }, body });
+      fetch(`${h.repo.url}${API_ROOT}/models/uploads/${up.uploadId}`, { method: 'PUT', headers: { authorization: `Bearer ${h.repo.adminToken}`, 'content-type': 'application/octet-stream', ...(range ? { 'content-range': range } : {}) }, body: new Uint8Array(body) });
     const bad = await put(undefined, a.data);
     assert.equal(bad.status, 422);
     assert.equal((await bad.json()).problems[0].field, 'Content-Range');
