@@ -17,7 +17,7 @@ import { lineFlow, lineTemplate } from '../test/fixtures/repo/templates';
 import { report, timeIt } from './support/report';
 
 const BYTES = 100 * 1024 * 1024;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 async function main(): Promise<void> {
   const db = await pgService();

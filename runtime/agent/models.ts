@@ -131,8 +131,7 @@ export class AgentModels {
 
     const partial = path.join(this.modelDir(want.name), `.${want.version}.partial`);
     ensurePrivateDir(this.modelDir(want.name));
-    await this.download(want, partial);
-    const actual = await fileSha256(partial);
+    const actual = await this.download(want, partial);
     if (actual !== want.sha256) {
       // Never resumed from: the next attempt starts over.
       fs.rmSync(partial, { force: true });
@@ -147,14 +146,18 @@ export class AgentModels {
     this.o.log?.(`[agent] model ${want.name}@${want.version} installed (${want.bytes} bytes, sha256 and signature verified)`);
   }
 
-  /** Downloads into `partial`, resuming what is there with Range + If-Range (the sha256 is the ETag). */
-  private async download(want: DesiredModel, partial: string): Promise<void> {
+  /**
+   * Downloads into `partial`, resuming what is there with Range + If-Range (the sha256 is the ETag), and
+   * answers the sha256 of the whole file: hashed as the bytes arrive (what was there before is hashed
+   * first), so a 100 MB artifact is not read back from disk to be checked.
+   */
+  private async download(want: DesiredModel, partial: string): Promise<string> {
     let offset = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
     if (offset > want.bytes) {
       fs.rmSync(partial, { force: true });
       offset = 0;
     }
-    if (offset === want.bytes) return;
+    if (offset === want.bytes) return fileSha256(partial);
     const { url, headers } = this.o.fetcher.artifactRequest(`${want.href}/artifact`);
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
@@ -172,15 +175,25 @@ export class AgentModels {
       throw new DeviceApiError(`repository refused model ${want.name}@${want.version} download: HTTP ${status}`, status);
     }
     // 200: the repository sent the whole artifact (it ignored or could not honour the range): start over.
+    const hash = crypto.createHash('sha256');
+    if (status === 206 && offset > 0) for await (const chunk of fs.createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
     const out = fs.createWriteStream(partial, { flags: status === 206 ? 'a' : 'w', mode: 0o600 });
-    const stages: NodeJS.ReadWriteStream[] = this.o.rateBytesPerSec ? [rateLimiter(this.o.rateBytesPerSec)] : [];
+    const stages: Transform[] = [hashing, ...(this.o.rateBytesPerSec ? [rateLimiter(this.o.rateBytesPerSec)] : [])];
     try {
-      await pipeline(res, ...(stages as [Transform]), out);
+      await pipeline(res, ...(stages as [Transform, Transform]), out);
     } catch (err) {
       throw new DeviceApiError(`model ${want.name}@${want.version} download cut at byte ${fs.existsSync(partial) ? fs.statSync(partial).size : 0}: ${(err as Error).message}`);
     }
     const size = fs.statSync(partial).size;
     if (size < want.bytes) throw new DeviceApiError(`model ${want.name}@${want.version} download ended at byte ${size} of ${want.bytes}`);
+    // More bytes than signed: the hash cannot match; the caller refuses it.
+    return hash.digest('hex');
   }
 
   /** Writes current.json atomically (temp + rename). */

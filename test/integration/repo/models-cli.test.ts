@@ -1,13 +1,14 @@
 // `linesight models` as a process against a real repository: publish (and resume an upload a previous
 // run left half done), list, show, diff side by side; and `flows deploy --model` pinning a model.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
+import { waitFor } from '../../support/wait';
 import { startHarness, type Harness } from './harness';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'linesight.js');
@@ -68,6 +69,32 @@ describe('repo: linesight models (process)', function () {
     assert.match(diff.out, /\* classes\[2\]\s+-\s+stain/);
     assert.doesNotMatch(diff.out, /classes\[0\]/, 'unchanged rows are left out');
     assert.equal((await cli('models', 'show', 'detector')).code, 2);
+  });
+
+  it('an uploading process killed mid-stream (SIGKILL): models publish resumes from the offset the repository kept', async () => {
+    const data = crypto.randomBytes(6 * 1024 * 1024);
+    const file = path.join(dir, 'killed.onnx');
+    fs.writeFileSync(file, data);
+    const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+    const up = await h.admin.createModelUpload('killed', { version: '1.0.0', format: 'onnx', sha256, bytes: data.length });
+    // A client process that sends the whole artifact as one chunk, gets 2 MiB across and then stalls.
+    const script = `
+      const http = require('node:http'); const fs = require('node:fs');
+      const [url, token, file, total] = process.argv.slice(1);
+      const req = http.request(url, { method: 'PUT', headers: { authorization: 'Bearer ' + token, 'content-type': 'application/octet-stream', 'content-length': total, 'content-range': 'bytes 0-' + (Number(total) - 1) + '/' + total } });
+      req.on('error', () => {});
+      req.write(fs.readFileSync(file).subarray(0, 2 * 1024 * 1024));
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', script, `${h.repo.url}/api/v1/models/uploads/${up.uploadId}`, h.repo.adminToken!, file, String(data.length)], { stdio: 'ignore' });
+    const offset = await waitFor('2 MiB of the killed client on the repository', async () => ((await h.admin.modelUploadOffset(up.uploadId)) === 2 * 1024 * 1024 ? true : null), 30_000);
+    assert.ok(offset);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const r = await cli('models', 'publish', file, '--name', 'killed', '--semver', '1.0.0', '--json');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).sha256, sha256);
+    const audit = (await h.admin.audit({ subject: 'killed@1.0.0' })).map((e) => e.action).reverse();
+    assert.deepEqual(audit, ['model.upload.start', 'model.publish'], 'one upload, resumed, then published');
   });
 
   it('flows deploy --model pins a model version for a canary', async () => {
