@@ -12,6 +12,8 @@ import { OffsetMismatch, TooManyBytes, type ModelStorage } from '../model-storag
 import { versionKey } from '../publish-checks';
 import { actorName, ApiError, iso, type Query, type Row, type StoreContext } from './context';
 
+/** An upload not finished within this long is discarded (its bytes too) when the next one is announced. */
+export const UPLOAD_EXPIRY_MS = 7 * 24 * 3600 * 1000;
 /** Largest artifact accepted: 2 GiB. */
 export const MAX_MODEL_BYTES = 2 * 1024 ** 3;
 export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -78,6 +80,7 @@ export class ModelStore {
   async createUpload(name: string, body: RepoModelUploadCreate, actor: Principal): Promise<ModelUploadView> {
     this.checkName(name);
     if (body.bytes > MAX_MODEL_BYTES) throw new ApiError(422, 'upload refused', [{ field: 'bytes', reason: `must be at most ${MAX_MODEL_BYTES} (2 GiB)` }]);
+    await this.expireUploads();
     const id = await this.ctx.db.tx(async (q) => {
       if (await this.versionTaken(q, name, body.version)) throw this.conflict(name, body.version);
       const same = await q(`select id from ${this.ctx.s}.model_uploads where name = $1 and version = $2 and sha256 = $3 and bytes = $4 order by created_at limit 1`, [name, body.version, body.sha256, body.bytes]);
@@ -91,6 +94,12 @@ export class ModelStore {
       return uploadId;
     });
     return (await this.getUpload(id))!;
+  }
+
+  /** Abandoned uploads do not fill the disk: those older than UPLOAD_EXPIRY_MS go, rows and bytes. */
+  private async expireUploads(): Promise<void> {
+    const old = await this.ctx.db.query(`delete from ${this.ctx.s}.model_uploads where created_at < $1 returning id`, [new Date(this.ctx.now() - UPLOAD_EXPIRY_MS)]);
+    for (const r of old.rows) await this.storage.discard(r.id as string);
   }
 
   async getUpload(uploadId: string): Promise<ModelUploadView | undefined> {

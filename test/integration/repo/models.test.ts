@@ -224,4 +224,19 @@ describe('repo: model registry', function () {
     await device.reportStatus('model-dev-2', { deviceId: 'model-dev-2', state: 'running', running: `${lineTemplate.slug}@1.0.0`, models: [{ name: 'detector', version: '1.4.0' }], ts: Date.now() });
     assert.deepEqual((await h.admin.getDevice('model-dev-2')).models, [{ name: 'detector', version: '1.4.0' }]);
   });
+
+  it('an upload abandoned for more than 7 days is discarded, bytes and all, when the next one is announced', async () => {
+    const a = writeArtifact('old.onnx', 4000);
+    const up = await h.admin.createModelUpload('abandoned', { version: '1.0.0', format: 'onnx', sha256: a.sha256, bytes: 4000 });
+    await h.admin.putModelChunk(up.uploadId, a.file, 0, 1999, 4000);
+    const partial = path.join(h.dataDir, 'models', 'uploads', `${up.uploadId}.partial`);
+    assert.ok(fs.existsSync(partial));
+    h.clock.advance(6 * 24 * 3600 * 1000);
+    await h.admin.createModelUpload('abandoned', { version: '1.0.1', format: 'onnx', sha256: a.sha256, bytes: 4000 });
+    assert.equal(await h.admin.modelUploadOffset(up.uploadId), 2000, 'six days old: kept');
+    h.clock.advance(2 * 24 * 3600 * 1000);
+    await h.admin.createModelUpload('abandoned', { version: '1.0.2', format: 'onnx', sha256: a.sha256, bytes: 4000 });
+    await refused(h.admin.modelUploadOffset(up.uploadId), 404);
+    assert.ok(!fs.existsSync(partial));
+  });
 });
