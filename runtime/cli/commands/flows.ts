@@ -256,7 +256,8 @@ export function register(program: Command): void {
       if (!devices.length) console.log('  none registered');
       for (const d of devices) {
         const desired = d.desired ? `${d.desired.template}@${d.desired.version}` : '-';
-        console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${(d.degraded ? `${d.state}/degraded` : d.state).padEnd(12)} running ${d.running ?? '-'}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
+        const models = d.models?.length ? `  models ${d.models.map((m) => `${m.name}@${m.version}`).join(', ')}` : '';
+        console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${(d.degraded ? `${d.state}/degraded` : d.state).padEnd(12)} running ${d.running ?? '-'}${models}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
         // Why: what a gate waits for, a refused desired state, a failure, the nodes of a degraded device.
         for (const r of d.reasons ?? []) console.log(`  ${''.padEnd(20)} ${r}`);
       }
@@ -264,7 +265,8 @@ export function register(program: Command): void {
       if (!deployments.length) console.log('  none');
       for (const d of deployments) {
         const counts = Object.entries(d.counts).map(([k, n]) => `${n} ${k}`).join(', ');
-        console.log(`  ${d.id}  ${`${d.template}@${d.version}`.padEnd(28)} ${d.strategy.padEnd(7)} ${d.state.padEnd(12)} ${counts}`);
+        const models = d.models?.length ? ` models ${d.models.map((m) => `${m.name}@${m.version}`).join(', ')}` : '';
+        console.log(`  ${d.id}  ${`${d.template}@${d.version}`.padEnd(28)} ${d.strategy.padEnd(7)} ${d.state.padEnd(12)} ${counts}${models}`);
       }
     }));
 

@@ -104,5 +104,7 @@ describe('repo: linesight models (process)', function () {
     const r = await cli('flows', 'deploy', `${lineTemplate.slug}@1.0.0`, '--ids', 'cli-line-1', '--model', 'detector=1.1.0');
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /models detector@1\.1\.0/);
+    const status = await cli('flows', 'status');
+    assert.match(status.out, /line-inspection@1\.0\.0\s+all\s+rolling out\s+1 pending models detector@1\.1\.0/);
   });
 });
