@@ -125,6 +125,11 @@ export class ModelStore {
     } catch (err) {
       if (err instanceof OffsetMismatch) throw new ApiError(409, err.message, undefined, { offset: err.offset });
       if (err instanceof TooManyBytes) throw new ApiError(413, `chunk refused: ${err.message}`);
+      // The client went away mid-chunk: what arrived is kept; not the repository's error.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || (err as Error).message === 'aborted') {
+        throw new ApiError(400, `the chunk was cut at byte ${await this.storage.uploadOffset(uploadId)}; HEAD tells the offset to resume from`);
+      }
       throw err;
     }
     const upload = { ...up, offset };

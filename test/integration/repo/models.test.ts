@@ -20,6 +20,8 @@ describe('repo: model registry', function () {
   this.timeout(120_000);
   let h: Harness;
   let dir: string;
+  /** What the repository logged: a request that failed inside it is logged with its stack. */
+  const logged: string[] = [];
   const metadata = { input: { width: 320, height: 320, channels: 3, layout: 'NCHW' }, classes: ['scratch', 'hole', 'stain'], metrics: { precision: 0.91, recall: 0.88 }, dataset: { name: 'synthetic-v1' } };
 
   const writeArtifact = (name: string, bytes: number) => {
@@ -30,7 +32,7 @@ describe('repo: model registry', function () {
   };
 
   before(async () => {
-    h = await startHarness((await pgService()).kind === 'real' ? { poolSize: 8 } : {});
+    h = await startHarness({ ...((await pgService()).kind === 'real' ? { poolSize: 8 } : {}), log: (line) => logged.push(line) });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linesight-models-'));
   });
   after(async () => {
@@ -75,6 +77,8 @@ describe('repo: model registry', function () {
       const o = await h.admin.modelUploadOffset(up.uploadId);
       return o === sent ? o : null;
     });
+    // A client going away is not a server error.
+    assert.deepEqual(logged.filter((l) => /^request .* failed/.test(l)), []);
     // A chunk that does not start at the offset is refused with the offset.
     const wrong = await refused(h.admin.putModelChunk(up.uploadId, a.file, 0, 1023, a.data.length), 409);
     assert.match(wrong.message, new RegExp(`at byte ${sent}`));
