@@ -97,6 +97,21 @@ describe('repo: linesight models (process)', function () {
     assert.deepEqual(audit, ['model.upload.start', 'model.publish'], 'one upload, resumed, then published');
   });
 
+  it('flows publish carries the models a manifest declares; a deploy resolves them to the newest match', async () => {
+    const tpl = path.join(dir, 'needs-model');
+    fs.mkdirSync(tpl);
+    fs.writeFileSync(
+      path.join(tpl, 'manifest.json'),
+      JSON.stringify({ slug: 'needs-model', title: 'Needs a model', tier: 'line', version: '1.0.0', parameters: lineTemplate.parameters, requiredNodes: ['inject', 'debug'], models: [{ name: 'detector', range: '^1.0.0' }], flow: lineFlow('n') }),
+    );
+    const r = await cli('flows', 'publish', tpl);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual((await h.admin.getVersion('needs-model', '1.0.0') as { models?: unknown }).models, [{ name: 'detector', range: '^1.0.0' }]);
+    await h.admin.registerDevice({ id: 'cli-line-0', tier: 'line', parameters: { LINE_ID: 'L0' } });
+    const dep = await h.admin.createDeployment({ template: 'needs-model', version: '1.0.0', target: { ids: ['cli-line-0'] } });
+    assert.deepEqual(dep.models, [{ name: 'detector', version: '1.1.0' }]);
+  });
+
   it('flows deploy --model pins a model version for a canary', async () => {
     await h.admin.createTemplate(lineTemplate);
     await h.admin.publishVersion(lineTemplate.slug, { version: '1.0.0', flow: lineFlow('m') });
