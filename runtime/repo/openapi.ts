@@ -193,7 +193,17 @@ export function openApiDocument(): Obj {
         summary: 'how far an upload got: `Upload-Offset` (bytes received) and `Upload-Length` headers',
         security: ADMIN,
         parameters: [uploadId],
-        responses: { 200: { description: 'offset in the Upload-Offset header' }, ...authErrors, 404: err('no such upload (finished, refused or never started)') },
+        responses: {
+          200: {
+            description: 'offset in the Upload-Offset header',
+            headers: {
+              'Upload-Offset': { description: 'bytes received so far: the next chunk starts here', schema: { type: 'integer', minimum: 0 } },
+              'Upload-Length': { description: 'the size announced', schema: { type: 'integer', minimum: 1 } },
+            },
+          },
+          ...authErrors,
+          404: err('no such upload (finished, refused or never started)'),
+        },
       },
       put: {
         summary: 'append a chunk: `Content-Range: bytes <first>-<last>/<total>`, first = the current offset; the last chunk publishes the version when the sha256 matches',
