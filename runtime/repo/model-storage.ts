@@ -39,6 +39,12 @@ export class FileModelStorage implements ModelStorage {
   private readonly blobs: string;
   /** Appends to one upload are serialised in this process; the offset check refuses the loser. */
   private readonly busy = new Set<string>();
+  /**
+   * The running sha256 of each upload this process received from its first byte, and how many bytes it
+   * covers: the last chunk then needs no second pass over up to 2 GiB. Any doubt (a restart, a cut whose
+   * buffered bytes never reached the disk) and the upload is read back instead.
+   */
+  private readonly hashes = new Map<string, { hash: crypto.Hash; bytes: number }>();
 
   constructor(readonly dir: string) {
     ensurePrivateDir(dir);
@@ -74,10 +80,18 @@ export class FileModelStorage implements ModelStorage {
       const now = await this.uploadOffset(uploadId);
       if (now !== offset) throw new OffsetMismatch(now, `the upload is at byte ${now}, not ${offset}`);
       let seen = 0;
+      if (offset === 0) this.hashes.set(uploadId, { hash: crypto.createHash('sha256'), bytes: 0 });
+      const running = this.hashes.get(uploadId);
+      const tracked = running && running.bytes === offset ? running : undefined;
+      if (!tracked) this.hashes.delete(uploadId);
       const limit = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           seen += chunk.length;
           if (seen > maxBytes) return cb(new TooManyBytes(`more than the ${maxBytes} bytes announced`));
+          if (tracked) {
+            tracked.hash.update(chunk);
+            tracked.bytes += chunk.length;
+          }
           cb(null, chunk);
         },
       });
@@ -87,15 +101,20 @@ export class FileModelStorage implements ModelStorage {
       } catch (err) {
         // What arrived before the client went away is kept: the client resumes from HEAD's offset.
         if (err instanceof TooManyBytes) await fs.promises.truncate(this.partial(uploadId), offset).catch(() => {});
+        if (tracked && tracked.bytes !== (await this.uploadOffset(uploadId))) this.hashes.delete(uploadId);
         throw err;
       }
-      return this.uploadOffset(uploadId);
+      const received = await this.uploadOffset(uploadId);
+      if (tracked && tracked.bytes !== received) this.hashes.delete(uploadId);
+      return received;
     } finally {
       this.busy.delete(uploadId);
     }
   }
 
   async uploadSha256(uploadId: string): Promise<string> {
+    const running = this.hashes.get(uploadId);
+    if (running && running.bytes === (await this.uploadOffset(uploadId))) return running.hash.copy().digest('hex');
     const hash = crypto.createHash('sha256');
     await pipeline(fs.createReadStream(this.partial(uploadId)), hash);
     return hash.digest('hex');
@@ -106,9 +125,11 @@ export class FileModelStorage implements ModelStorage {
     ensurePrivateDir(path.dirname(target));
     // rename is atomic: a reader sees the whole artifact or none.
     await fs.promises.rename(this.partial(uploadId), target);
+    this.hashes.delete(uploadId);
   }
 
   async discard(uploadId: string): Promise<void> {
+    this.hashes.delete(uploadId);
     await fs.promises.rm(this.partial(uploadId), { force: true });
   }
 
