@@ -37,6 +37,70 @@ export interface DeployGate {
   lineState?: LineStateGate;
 }
 
+/** A model version a desired state names: the artifact's hash and size, and the repository's signature. */
+export interface DesiredModel {
+  /** @pattern ^[a-z0-9][a-z0-9._-]{0,62}$ */
+  name: string;
+  /** @maxLength 128 */
+  version: string;
+  /** @pattern ^[0-9a-f]{64}$ */
+  sha256: string;
+  /**
+   * @TJS-type integer
+   * @minimum 0
+   */
+  bytes: number;
+  /** The repository's signature over the model version document (signModelVersion). */
+  signature: string;
+  /** Route (relative to the API root) of the ModelVersionDocument; the artifact is at `${href}/artifact`. */
+  href: string;
+}
+
+/** What a model version's signature covers: everything a device installs and shows. */
+export interface SignedModelFields {
+  name: string;
+  version: string;
+  format: string;
+  /** sha256 (hex) of the artifact's bytes. */
+  sha256: string;
+  bytes: number;
+  metadata: ModelMetadata;
+}
+
+/**
+ * Metadata of a model version (what `linesight models publish --metadata model.json` sends). Fields not named
+ * here are kept as given.
+ */
+export interface ModelMetadata {
+  /** Input size the model expects, e.g. `{ "width": 640, "height": 640, "channels": 3 }`. */
+  input?: { width?: number; height?: number; channels?: number; layout?: string; [k: string]: unknown };
+  /** Class names by output index. */
+  classes?: string[];
+  /** Evaluation figures, e.g. `{ "precision": 0.91, "recall": 0.88 }`. */
+  metrics?: { [name: string]: number | string };
+  /** The dataset it was trained on (name, query, hash…). */
+  dataset?: unknown;
+  changelog?: string;
+  [k: string]: unknown;
+}
+
+/** GET /api/v1/models/{name}/versions/{version} */
+export interface ModelVersionDocument extends SignedModelFields {
+  /** Ed25519 signature (base64) by the repository key over canonicalJson of the SignedModelFields. */
+  signature: string;
+  changelog?: string;
+  publisher: string;
+  createdAt: string;
+}
+
+/** A model a device runs, as its status report names it. */
+export interface RunningModel {
+  /** @maxLength 64 */
+  name: string;
+  /** @maxLength 128 */
+  version: string;
+}
+
 /** The version a desired state names. */
 export interface DesiredVersion {
   template: string;
@@ -71,8 +135,12 @@ export interface DesiredState {
    * @minimum 0
    */
   generation: number;
-  /** Reserved for model artifacts a deployment carries (a later issue); signed with the rest when present. */
-  models?: unknown[];
+  /**
+   * Model artifacts the device should run beside the flow (from the template version's declared ranges,
+   * resolved at deploy, or the deployment's pins); absent when none. Signed with the rest.
+   * @maxItems 32
+   */
+  models?: DesiredModel[];
   /** Ed25519 signature (base64) by the repository key over canonicalJson of every other field. */
   signature?: string;
 }
@@ -140,5 +208,10 @@ export interface DeviceStatusReport {
    * healthy; older repositories ignore the field and older agents never send it.
    */
   degraded?: boolean;
+  /**
+   * The model versions the runtime runs (what each `current.json` points at); absent from older agents.
+   * @maxItems 32
+   */
+  models?: RunningModel[];
   ts: number;
 }

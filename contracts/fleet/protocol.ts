@@ -3,10 +3,10 @@
 // Both sides import this file so they cannot disagree.
 import crypto from 'node:crypto';
 import { canonicalJson } from './canonical-json';
-import type { DesiredState, SignedDesiredState } from './protocol.schema';
+import type { DesiredState, SignedDesiredState, SignedModelFields } from './protocol.schema';
 
 export { canonicalJson };
-export type { DeployGate, DeployWindow, DesiredState, DesiredVersion, DeviceState, DeviceStatusReport, LineStateGate, SignedDesiredState, VersionDocument } from './protocol.schema';
+export type { DesiredModel, ModelMetadata, ModelVersionDocument, RunningModel, SignedModelFields, DeployGate, DeployWindow, DesiredState, DesiredVersion, DeviceState, DeviceStatusReport, LineStateGate, SignedDesiredState, VersionDocument } from './protocol.schema';
 
 /** sha256 (hex) of the canonical form of a Node-RED flow. */
 export function flowSha256(flow: unknown): string {
@@ -22,6 +22,27 @@ export function signFlow(flow: unknown, privateKeyPem: string): string {
 export function verifyFlow(flow: unknown, signatureB64: string, publicKeyPem: string): boolean {
   try {
     return crypto.verify(null, Buffer.from(canonicalJson(flow), 'utf8'), crypto.createPublicKey(publicKeyPem), Buffer.from(signatureB64, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** The bytes a model version is signed over: canonical JSON of exactly the SignedModelFields. */
+function modelBytes(doc: SignedModelFields): Buffer {
+  const { name, version, format, sha256, bytes, metadata } = doc;
+  return Buffer.from(canonicalJson({ name, version, format, sha256, bytes, metadata: metadata ?? {} }), 'utf8');
+}
+
+/** Ed25519 signature (base64) over a model version's name, version, format, artifact hash, size and metadata. */
+export function signModelVersion(doc: SignedModelFields, privateKey: string | crypto.KeyObject): string {
+  const key = typeof privateKey === 'string' ? crypto.createPrivateKey(privateKey) : privateKey;
+  return crypto.sign(null, modelBytes(doc), key).toString('base64');
+}
+
+/** True only when `signatureB64` is the repository key's signature over these model fields. */
+export function verifyModelVersion(doc: SignedModelFields, signatureB64: string, publicKeyPem: string): boolean {
+  try {
+    return crypto.verify(null, modelBytes(doc), crypto.createPublicKey(publicKeyPem), Buffer.from(signatureB64, 'base64'));
   } catch {
     return false;
   }

@@ -46,6 +46,8 @@ export interface TemplateManifest {
   requiredNodes?: string[];
   /** What changed: text for this version, or one entry per version. */
   changelog?: string | ChangelogEntry[];
+  /** Models the flow needs, each a semver range resolved at deploy, e.g. `[{"name": "defect-detector", "range": "^1.0.0"}]`. */
+  models?: Array<{ name: string; range: string }>;
   flowFile?: string;
   flow?: unknown[];
 }

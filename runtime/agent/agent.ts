@@ -23,6 +23,7 @@ import type { RuntimeAdmin } from './runtime-admin';
 import { canTransition, RESTING, reportedState, type AgentStateName } from './states';
 import { RuntimeSupervisor, type ExitInfo } from './supervisor';
 import { verifyVersion, type DesiredVersion } from './verify';
+import { AgentModels, ModelRefused, type CurrentModel } from './models';
 
 export interface AgentOptions {
   deviceId: string;
@@ -47,6 +48,10 @@ export interface AgentOptions {
   runtime: { port: number; host?: string; userDir: string; insecure?: boolean; logLevel?: string; nodeFlags?: string[] };
   /** Where last-good.json and the pinned repository key live (default <userDir>/.linesight/agent). */
   stateDir?: string;
+  /** Where models are installed, one folder per model with current.json (default <stateDir>/models); the runtime gets it as LINESIGHT_MODELS_DIR. */
+  modelsDir?: string;
+  /** Model download rate limit in bytes per second (default: unlimited). */
+  modelRateBytesPerSec?: number;
   /** Pinned repository public key; otherwise fetched once from the repository and pinned on disk. */
   repoKeyPem?: string;
   crashLoopExits?: number;
@@ -70,7 +75,8 @@ export interface StateChange {
 /** Same key = same version with the same parameters = nothing to deploy. */
 export function targetKey(d: DesiredState): string | null {
   if (!d.version) return null;
-  return `${d.version.sha256}:${flowSha256(d.parameters ?? {})}`;
+  const models = d.models?.length ? `:${flowSha256(d.models.map((m) => [m.name, m.version, m.sha256]))}` : '';
+  return `${d.version.sha256}:${flowSha256(d.parameters ?? {})}${models}`;
 }
 
 /** One attempt: that content under one deployment. A version that failed here is tried again only by a new deployment. */
@@ -99,6 +105,7 @@ export class EdgeAgent extends EventEmitter {
   reasons: string[] = [];
   readonly store: AgentStore;
   readonly supervisor: RuntimeSupervisor;
+  readonly models: AgentModels;
   private readonly api: DeviceApi;
   private mqtt: MqttClient | null = null;
   private source: DesiredSource | null = null;
@@ -131,13 +138,21 @@ export class EdgeAgent extends EventEmitter {
     this.store = new AgentStore(o.stateDir ?? path.join(o.runtime.userDir, '.linesight', 'agent'));
     this.lastGood = this.store.lastGood();
     this.api = new DeviceApi(o.repoUrl, o.deviceId, o.token);
+    const api = this.api;
+    this.models = new AgentModels({
+      dir: o.modelsDir ?? path.join(this.store.dir, 'models'),
+      fetcher: { document: (href) => api.modelDocument(href), artifactRequest: (href) => api.artifactRequest(href) },
+      rateBytesPerSec: o.modelRateBytesPerSec,
+      log: this.log,
+    });
     this.supervisor = new RuntimeSupervisor({
       tier: o.tier,
       ...o.runtime,
       crashLoopExits: o.crashLoopExits,
       crashLoopWindowMs: o.crashLoopWindowMs,
       onOutput: o.onRuntimeOutput ?? this.log,
-      env: o.runtimeEnv,
+      // The flow finds its models here (vision-detect watches <dir>/<name>/current.json).
+      env: { ...(o.runtimeEnv ?? process.env), LINESIGHT_MODELS_DIR: this.models.dir },
     });
     this.supervisor.on('exit', (e: ExitInfo) => this.log(`[agent] runtime exited (${e.code ?? e.signal}); ${e.recentExits} exit(s) recently`));
     this.supervisor.on('crash-loop', (e: ExitInfo) => this.onCrashLoop(e));
@@ -160,6 +175,15 @@ export class EdgeAgent extends EventEmitter {
   async start(): Promise<void> {
     if (this.o.brokerUrl) this.mqtt = connectFleetBroker(this.o.brokerUrl, `linesight-agent-${this.o.deviceId}-${process.pid}`, this.log, this.o.brokerLogin);
     this.reporter = new Reporter(this.api, this.mqtt, this.log);
+    // No network needed: the runtime starts on the last good models (current.json is put back on them if
+    // a switch was interrupted).
+    if (this.lastGood?.models?.length) {
+      try {
+        this.models.switchTo(this.lastGood.models);
+      } catch (err) {
+        this.log(`[agent] the last good models are not all installed: ${(err as Error).message}`);
+      }
+    }
     try {
       await this.supervisor.start(this.lastGood?.flow);
       await this.takeBaseline();
@@ -318,9 +342,24 @@ export class EdgeAgent extends EventEmitter {
       return;
     }
     this.checkCurrent(key);
+    const publicKey = await this.retry(key, 'fetch the repository key', () => this.repositoryKey());
+    // Each model is downloaded (resuming), hashed and its signature checked before anything is installed;
+    // one that is not what the repository signed fails this attempt and the current models stay.
+    for (const m of d.models ?? []) {
+      try {
+        await this.retry(key, `download model ${m.name}@${m.version}`, () => this.models.ensure(m, publicKey));
+      } catch (err) {
+        if (!(err instanceof ModelRefused) && !(err instanceof DeviceApiError)) throw err;
+        const reasons = [err.message];
+        this.log(`[agent] refused ${target}: ${err.message}`);
+        this.store.recordFailure({ key: attempt, target, state: 'failed', reasons, at: Date.now() });
+        this.to('failed', target, reasons);
+        return;
+      }
+      this.checkCurrent(key);
+    }
 
     this.to('verifying', target, []);
-    const publicKey = await this.retry(key, 'fetch the repository key', () => this.repositoryKey());
     if (this.supervisor.state === 'crash-looping') {
       // The running version keeps killing Node-RED, so waiting for it to stay up could take forever, and
       // the new version may be the fix. Start the runtime on an empty flow to check and install it; if
@@ -351,10 +390,23 @@ export class EdgeAgent extends EventEmitter {
     await this.waitForGate(d, key, target);
 
     this.to('deploying', target, []);
+    const models = (d.models ?? []).map((m) => ({ name: m.name, version: m.version, sha256: m.sha256 }));
+    let previousModels = new Map<string, CurrentModel | null>();
+    try {
+      previousModels = this.models.switchTo(models);
+    } catch (err) {
+      const reasons = [`could not switch to the models: ${(err as Error).message}`];
+      this.store.recordFailure({ key: attempt, target, state: 'failed', reasons, at: Date.now() });
+      this.to('failed', target, reasons);
+      return;
+    }
     const verdict = await this.deployAndWatch(flow, target);
     if (verdict.healthy) {
       this.checkHealth();
-      this.lastGood = { target, sha256: v.sha256, key: content, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now() };
+      // Disk stays bounded: of each model, the version now running and the one before it.
+      for (const m of models) this.models.prune(m.name, [m.version, ...(previousModels.get(m.name)?.version ? [previousModels.get(m.name)!.version] : [])]);
+      const kept = (this.lastGood?.models ?? []).filter((m) => !models.some((x) => x.name === m.name));
+      this.lastGood = { target, sha256: v.sha256, key: content, deploymentId: d.deploymentId, parameters: d.parameters ?? {}, flow, deployedAt: Date.now(), models: [...kept, ...models] };
       this.store.saveLastGood(this.lastGood);
       this.driftSha = null;
       this.baseline = null; // the drift check waits for the new one
@@ -363,6 +415,8 @@ export class EdgeAgent extends EventEmitter {
       return;
     }
     this.to('rolling-back', target, verdict.reasons);
+    // The models go back with the flow: the runtime's model watcher swaps to the previous current.json.
+    this.models.restore(previousModels);
     const restored = await this.restoreLastGood();
     const reasons = restored ? verdict.reasons : [...verdict.reasons, 'restoring the last good version failed too'];
     this.store.recordFailure({ key: attempt, target, state: restored ? 'rolled back' : 'failed', reasons, at: Date.now() });
@@ -378,6 +432,7 @@ export class EdgeAgent extends EventEmitter {
       try {
         return await fn();
       } catch (err) {
+        if (err instanceof ModelRefused) throw err;
         if (err instanceof DeviceApiError && err.status && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
         this.log(`[agent] could not ${what} (will retry): ${(err as Error).message}`);
         await this.pause(backoff.next());
@@ -657,7 +712,8 @@ export class EdgeAgent extends EventEmitter {
     const reasons = [...stateReasons, ...(degraded ? this.health.reasons : []), ...this.refusals];
     const deploymentId = this.desired?.deploymentId ?? this.lastGood?.deploymentId ?? null;
     // deploying and health-check both read "verifying" to the fleet: say it once.
-    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}|${deploymentId}|${degraded}`;
+    const models = this.lastGood?.models?.map((m) => ({ name: m.name, version: m.version }));
+    const sig = `${reported}|${target}|${reasons.join('\n')}|${this.running}|${deploymentId}|${degraded}|${JSON.stringify(models ?? null)}`;
     if (sig === this.lastReportSig && state !== 'drifted') return;
     this.lastReportSig = sig;
     const report: DeviceStatusReport = {
@@ -671,6 +727,7 @@ export class EdgeAgent extends EventEmitter {
       ts: Date.now(),
     };
     if (degraded) report.degraded = true;
+    if (models) report.models = models;
     this.emit('report', report);
     this.reporter.report(report);
   }

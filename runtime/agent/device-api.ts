@@ -3,7 +3,7 @@
 // typed client (one HTTP path for the CLI, the sidebar and the agent); failures become DeviceApiError
 // with the HTTP status the agent's retry and rollback decisions read. The client (and its token) is
 // never kept in an enumerable field.
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type ModelVersionDocument, type VersionDocument } from '../../contracts/fleet/protocol';
 import { RepoApiError, RepoClient } from '../repo/client';
 
 export class DeviceApiError extends Error {
@@ -25,7 +25,24 @@ export class DeviceApi {
   ) {
     const url = repoUrl.replace(/\/+$/, '').replace(new RegExp(`${API_ROOT}$`), '');
     Object.defineProperty(this, 'client', { value: new RepoClient({ url, token, timeoutMs }), enumerable: false });
+    Object.defineProperty(this, 'authorization', { value: `Bearer ${token}`, enumerable: false });
     this.root = url + API_ROOT;
+  }
+
+  private readonly authorization!: string;
+
+  private route(href: string): string {
+    return href.startsWith(API_ROOT + '/') ? href.slice(API_ROOT.length) : href.startsWith('/') ? href : `/${href}`;
+  }
+
+  /** A model version document (metadata, sha256, signature) at `href`. */
+  modelDocument(href: string): Promise<ModelVersionDocument> {
+    return this.refused(`model ${href}`, () => this.client.getRoute<ModelVersionDocument>(API_ROOT + this.route(href)));
+  }
+
+  /** URL and headers to stream a model artifact with (Range is the caller's). */
+  artifactRequest(href: string): { url: string; headers: Record<string, string> } {
+    return { url: this.root + this.route(href), headers: { authorization: this.authorization } };
   }
 
   async desired(etag: string | null): Promise<DesiredFetch> {

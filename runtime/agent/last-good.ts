@@ -16,6 +16,8 @@ export interface LastGood {
   parameters: DesiredState['parameters'];
   /** The flow as deployed (parameters filled in). */
   flow: unknown[];
+  /** The model versions it ran with (what each current.json pointed at); absent before models existed. */
+  models?: Array<{ name: string; version: string; sha256: string }>;
   deployedAt: number;
 }
 

@@ -3,7 +3,7 @@
 // Every string, list and map has a bound here; what JSON Schema cannot say (no NUL characters, no lone
 // surrogates, nesting at most 64 deep) input-limits.ts checks on every body before these schemas run.
 // What the agent sends and the deploy gate it checks are fleet contracts: they come from contracts/fleet.
-import type { DeployWindow, DeviceStatusReport, LineStateGate } from '../../contracts/fleet/protocol.schema';
+import type { DeployWindow, DeviceStatusReport, LineStateGate, ModelMetadata } from '../../contracts/fleet/protocol.schema';
 
 /**
  * Labels: names (letters, digits, `.`, `_`, `/`, `-`; up to 63) to strings of up to 256 characters; at most 64.
@@ -83,6 +83,64 @@ export interface RepoVersionPublish {
   changelog?: string;
   /** @maxLength 128 */
   author?: string;
+  /**
+   * Models the flow needs: each resolved at deploy to the newest published version in its semver range.
+   * @maxItems 32
+   */
+  models?: RepoModelRequirement[];
+}
+
+/** A model a template version needs. */
+export interface RepoModelRequirement {
+  /** @pattern ^[a-z0-9][a-z0-9._-]{0,62}$ */
+  name: string;
+  /**
+   * A semver range, e.g. `^1.2.0` or `1.x`.
+   * @minLength 1
+   * @maxLength 128
+   */
+  range: string;
+}
+
+/**
+ * Model versions a deployment pins, by model name (overriding the version's declared ranges, or adding a model).
+ * @maxProperties 32
+ * @propertyNames {"pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"}
+ * @patternProperties {".*": {"type": "string", "minLength": 1, "maxLength": 128}}
+ */
+export interface RepoModelPins {
+  [name: string]: string;
+}
+
+/** POST /api/v1/models/{name}/uploads: announces an artifact; its bytes follow with PUT /models/uploads/{uploadId}. */
+export interface RepoModelUploadCreate {
+  /**
+   * Semantic version, new for this model.
+   * @maxLength 128
+   * @pattern ^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$
+   */
+  version: string;
+  /**
+   * Artifact format, e.g. `onnx` (any file type is stored as-is).
+   * @pattern ^[a-z0-9][a-z0-9._-]{0,31}$
+   */
+  format: string;
+  /**
+   * sha256 (hex) of the whole artifact; the upload completes only when the bytes match it.
+   * @pattern ^[0-9a-f]{64}$
+   */
+  sha256: string;
+  /**
+   * Size in bytes (at most 2 GiB).
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 2147483648
+   */
+  bytes: number;
+  /** @maxProperties 64 */
+  metadata?: ModelMetadata;
+  /** @maxLength 20000 */
+  changelog?: string;
 }
 
 /** POST /api/v1/devices */
@@ -154,6 +212,8 @@ export interface RepoDeploymentCreate {
   waveSize?: number;
   window?: DeployWindow;
   lineState?: LineStateGate;
+  /** Model versions to run, by name: pins a declared model's version or adds one. */
+  models?: RepoModelPins;
 }
 
 /**

@@ -1,11 +1,29 @@
 // Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
 // editor sidebar's server side. No dependencies beyond Node's fetch.
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline } from 'node:stream/promises';
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type ModelVersionDocument, type VersionDocument } from '../../contracts/fleet/protocol';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoModelUploadCreate, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import type { FieldProblem } from '../../contracts/schemas';
-import type { AuditEntry, DeploymentView, DeviceView, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
+import type { AuditEntry, DeploymentView, DeviceView, ModelSummary, ModelUploadView, ModelVersionSummary, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
 
-export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, TemplateView, TokenView, UserView, VersionSummary };
+export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, ModelSummary, ModelUploadView, ModelVersionDocument, ModelVersionSummary, TemplateView, TokenView, UserView, VersionSummary };
+
+/** sha256 (hex) and size of a file, read as a stream. */
+export async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = crypto.createHash('sha256');
+  await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), hash);
+  return { sha256: hash.digest('hex'), bytes: fs.statSync(file).size };
+}
+
+export interface PublishModelOptions extends Omit<RepoModelUploadCreate, 'sha256' | 'bytes'> {
+  /** Bytes per PUT (default 64 MiB); an interrupted chunk is resumed from the offset the repository holds. */
+  chunkBytes?: number;
+  onProgress?: (offset: number, bytes: number) => void;
+}
 
 /** The repository answered with an error; `problems` names fields when it refused a body. */
 export class RepoApiError extends Error {
@@ -126,6 +144,74 @@ export class RepoClient {
   listUsers = () => this.get<UserView[]>(`${API_ROOT}/users`);
   createUser = (u: RepoUserCreate) => this.post<UserView>(`${API_ROOT}/users`, u);
   updateUser = (name: string, u: RepoUserUpdate) => this.call<UserView>('PATCH', `${API_ROOT}/users/${enc(name)}`, u).then((r) => r.body);
+
+  listModels = () => this.get<ModelSummary[]>(`${API_ROOT}/models`);
+  getModel = (name: string) => this.get<{ name: string; versions: ModelVersionSummary[] }>(`${API_ROOT}/models/${enc(name)}`);
+  getModelVersion = (name: string, version: string) => this.get<ModelVersionDocument>(`${API_ROOT}/models/${enc(name)}/versions/${enc(version)}`);
+  createModelUpload = (name: string, body: RepoModelUploadCreate) => this.post<ModelUploadView>(`${API_ROOT}/models/${enc(name)}/uploads`, body);
+
+  /** How many bytes of an upload the repository holds (HEAD). */
+  async modelUploadOffset(uploadId: string): Promise<number> {
+    const r = await this.call<string>('HEAD', `${API_ROOT}/models/uploads/${enc(uploadId)}`);
+    return Number(r.headers.get('upload-offset'));
+  }
+
+  /**
+   * Streams bytes `start`..`end` of `file` as one chunk of the upload (never read whole into memory);
+   * answers the upload's offset afterwards and, on the last chunk, the published version.
+   */
+  putModelChunk(uploadId: string, file: string, start: number, end: number, total: number): Promise<ModelUploadView & { complete: boolean; version?: ModelVersionDocument }> {
+    const url = new URL(`${this.base}${API_ROOT}/models/uploads/${enc(uploadId)}`);
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${total}` };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'PUT', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = text ? JSON.parse(text) : {};
+          } catch {
+            /* not JSON: the status says enough */
+          }
+          if ((res.statusCode ?? 500) >= 400) return reject(new RepoApiError(res.statusCode ?? 500, String(parsed.error ?? `HTTP ${res.statusCode} from PUT ${url.pathname}`), (parsed.problems as FieldProblem[]) ?? []));
+          resolve(parsed as never);
+        });
+      });
+      req.on('error', (err) => reject(new RepoApiError(0, `cannot reach the repository at ${this.base}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+      fs.createReadStream(file, { start, end, highWaterMark: 1 << 20 }).on('error', (err) => req.destroy(err)).pipe(req);
+    });
+  }
+
+  /**
+   * Publishes a model artifact: announces it (the same announcement resumes an unfinished upload from the
+   * repository's offset), then streams the rest in chunks, retrying a cut chunk from the new offset.
+   */
+  async publishModel(name: string, file: string, opts: PublishModelOptions): Promise<ModelVersionDocument> {
+    const { chunkBytes = 64 * 1024 * 1024, onProgress, ...meta } = opts;
+    const { sha256, bytes } = await fileSha256(file);
+    const up = await this.createModelUpload(name, { ...meta, sha256, bytes });
+    let offset = up.offset;
+    let failures = 0;
+    for (;;) {
+      onProgress?.(offset, bytes);
+      const end = Math.min(offset + chunkBytes, bytes) - 1;
+      try {
+        const r = await this.putModelChunk(up.uploadId, file, offset, end, bytes);
+        if (r.complete && r.version) return r.version;
+        offset = r.offset;
+        failures = 0;
+      } catch (err) {
+        // A cut connection (0) or a chunk the repository did not expect (409): ask where it is and go on.
+        const status = (err as RepoApiError).status;
+        if ((status !== 0 && status !== 409) || /already published/.test((err as Error).message) || ++failures > 5) throw err;
+        offset = await this.modelUploadOffset(up.uploadId);
+      }
+    }
+  }
 
   audit = (opts: { limit?: number; subject?: string } = {}) => {
     const q = new URLSearchParams();

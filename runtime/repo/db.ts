@@ -186,6 +186,50 @@ update {s}.admin_tokens set owner_pipeline = name where owner_user is null;
 alter table {s}.admin_tokens add constraint admin_tokens_one_owner check ((owner_user is null) <> (owner_pipeline is null));
 `,
   },
+  {
+    version: 7,
+    name: 'model registry: models, immutable signed versions, resumable uploads; models in versions, deployments and devices',
+    sql: `
+create table {s}.model_versions (
+  name text not null,
+  version text not null,
+  version_key text not null,
+  format text not null,
+  sha256 text not null,
+  bytes bigint not null,
+  metadata jsonb not null default '{}'::jsonb,
+  signature text not null,
+  changelog text,
+  publisher text not null,
+  created_at timestamptz not null default now(),
+  primary key (name, version)
+);
+create unique index model_versions_name_version_key on {s}.model_versions (name, version_key);
+create function {s}.model_versions_immutable() returns trigger language plpgsql as $$
+begin
+  raise exception 'published model versions are immutable (% %)', old.name, old.version;
+end $$;
+create trigger model_versions_immutable before update or delete on {s}.model_versions
+  for each row execute function {s}.model_versions_immutable();
+create table {s}.model_uploads (
+  id text primary key,
+  name text not null,
+  version text not null,
+  format text not null,
+  sha256 text not null,
+  bytes bigint not null,
+  metadata jsonb not null default '{}'::jsonb,
+  changelog text,
+  publisher text not null,
+  created_at timestamptz not null default now()
+);
+alter table {s}.versions add column models jsonb;
+alter table {s}.deployments add column models jsonb;
+alter table {s}.deployment_devices add column previous_models jsonb;
+alter table {s}.devices add column desired_models jsonb;
+alter table {s}.devices add column running_models jsonb;
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

@@ -7,7 +7,7 @@ import { API_ROOT } from '../../contracts/fleet/protocol';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
 import { LOGIN_LIMITS } from './store/sessions';
 
-const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];
+const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy', 'RepoModelUploadCreate'];
 
 type Obj = Record<string, unknown>;
 
@@ -74,6 +74,7 @@ export function openApiDocument(): Obj {
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
   // The answer of GET /devices/{id}/desired and the retained MQTT message: generated from the fleet contract.
   schemas.DesiredState = selfContained(loadSchema('SignedDesiredState'));
+  schemas.ModelVersionDocument = selfContained(loadSchema('ModelVersionDocument'));
   const body = (name: string, limit = SMALL_BODY_LIMIT) => ({
     required: true,
     description: `JSON of at most ${limit}, read only once the token is accepted`,
@@ -83,6 +84,8 @@ export function openApiDocument(): Obj {
   const version = param('version', 'semantic version');
   const id = param('id', 'device id');
   const depId = param('id', 'deployment id');
+  const modelName = param('name', 'model name');
+  const uploadId = param('uploadId', 'upload id');
   const refused = { 422: err('validation failed; `problems` names each field and reason') };
   const deploymentAction = (summary: string) => ({
     post: { summary, ...role('deployer'), parameters: [depId], responses: { 200: ok('the deployment'), ...authErrors, 404: err('no such deployment'), 409: err('not allowed in the current state') } },
@@ -176,6 +179,84 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/deployments/{id}/resume`]: deploymentAction('release waves again'),
     [`${API_ROOT}/deployments/{id}/rollback`]: deploymentAction("every device it reached goes back to its previous version"),
     [`${API_ROOT}/deployments/{id}/cancel`]: deploymentAction('stop a deployment not yet finished: devices still queued, pending or waiting go back to their previous version; devices running it stay'),
+    [`${API_ROOT}/models`]: {
+      get: { summary: 'list models: name, versions, latest', ...role('viewer'), responses: { 200: ok('models', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+    },
+    [`${API_ROOT}/models/{name}`]: {
+      get: { summary: "a model's versions (metadata, no signatures)", ...role('viewer'), parameters: [modelName], responses: { 200: ok('name and versions'), ...authErrors, 404: err('no such model') } },
+    },
+    [`${API_ROOT}/models/{name}/uploads`]: {
+      post: {
+        summary: 'announce a model artifact (version, format, sha256, size up to 2 GiB, metadata); answers the upload id and the offset to send from',
+        description:
+          'The bytes follow with PUT /models/uploads/{uploadId}. Announcing the same name, version, sha256 and size again answers the same upload and how far it got, ' +
+          'so an interrupted publisher resumes there. A version already published (also one equal by semver precedence) is 409.',
+        ...role('deployer'),
+        parameters: [modelName],
+        requestBody: body('RepoModelUploadCreate'),
+        responses: { 201: ok('uploadId, offset, bytes'), ...authErrors, 409: err('the version is already published'), ...refused },
+      },
+    },
+    [`${API_ROOT}/models/uploads/{uploadId}`]: {
+      head: {
+        summary: 'how far an upload got: `Upload-Offset` (bytes received) and `Upload-Length` headers',
+        ...role('deployer'),
+        parameters: [uploadId],
+        responses: {
+          200: {
+            description: 'offset in the Upload-Offset header',
+            headers: {
+              'Upload-Offset': { description: 'bytes received so far: the next chunk starts here', schema: { type: 'integer', minimum: 0 } },
+              'Upload-Length': { description: 'the size announced', schema: { type: 'integer', minimum: 1 } },
+            },
+          },
+          ...authErrors,
+          404: err('no such upload (finished, refused or never started)'),
+        },
+      },
+      put: {
+        summary: 'append a chunk: `Content-Range: bytes <first>-<last>/<total>`, first = the current offset; the last chunk publishes the version when the sha256 matches',
+        description:
+          'The body is the raw bytes (streamed to storage, never held in memory); the token is checked before any byte is read, and no more bytes than the range names are accepted. ' +
+          'A chunk that does not start at the offset is 409 with `offset`; a connection cut mid-chunk keeps the bytes received (HEAD tells how many). ' +
+          'When the last byte arrives the artifact is hashed: a mismatch with the announced sha256 is 422 and the upload is discarded; a match signs and publishes the version (201).',
+        ...role('deployer'),
+        parameters: [uploadId, { name: 'Content-Range', in: 'header', required: true, schema: { type: 'string', pattern: '^bytes \\d+-\\d+/\\d+$' } }],
+        requestBody: { required: true, description: 'the chunk, at most the bytes its Content-Range names', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          200: ok('the upload and its new offset (`complete: false`)'),
+          201: ok('complete: the published ModelVersionDocument under `version`'),
+          ...authErrors,
+          404: err('no such upload'),
+          409: err('the chunk does not start at the offset (`offset` says where), or the version was published meanwhile'),
+          413: err('more bytes than the Content-Range names'),
+          422: err('Content-Range missing or not the announced total, or the sha256 does not match (the upload is discarded)'),
+        },
+      },
+    },
+    [`${API_ROOT}/models/{name}/versions/{version}`]: {
+      get: {
+        summary: 'a model version: metadata, sha256, size and the repository signature; a device token reads only versions a deployment assigned to it',
+        ...DEVICE_OR_VIEWER,
+        parameters: [modelName, version],
+        responses: { 200: ok('ModelVersionDocument', ref('ModelVersionDocument')), ...authErrors, 404: err('no such model version') },
+      },
+    },
+    [`${API_ROOT}/models/{name}/versions/{version}/artifact`]: {
+      get: {
+        summary: "the artifact's bytes; HTTP Range (one range) for resuming, ETag = the sha256 (If-None-Match, If-Range); a device token reads only versions assigned to it",
+        ...DEVICE_OR_VIEWER,
+        parameters: [modelName, version, { name: 'Range', in: 'header', required: false, schema: { type: 'string' } }],
+        responses: {
+          200: { description: 'the whole artifact', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          206: { description: 'the range asked for (Content-Range)', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          304: { description: 'unchanged (If-None-Match)' },
+          ...authErrors,
+          404: err('no such model version'),
+          416: err('the range is outside the artifact'),
+        },
+      },
+    },
     [`${API_ROOT}/admin-tokens`]: {
       get: { summary: 'admin tokens (names and ids; never the tokens)', ...role('admin'), responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
       post: { summary: 'create a named admin token (e.g. for CI); the token is in the answer once', ...role('admin'), requestBody: body('RepoAdminTokenCreate'), responses: { 201: ok('id, name and token'), ...authErrors, 409: err('name taken'), ...refused } },

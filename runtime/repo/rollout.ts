@@ -58,10 +58,13 @@ export function nextStep(state: DeploymentState, targets: RolloutTarget[]): Roll
  * How a device's status report moves its target in a deployment of `version` ("slug@semver").
  * Returns undefined when the report says nothing about this deployment (e.g. `offline`, `drifted`).
  */
-export function targetStateFromReport(report: Pick<DeviceStatusReport, 'state' | 'running' | 'target'>, version: string): TargetState | undefined {
+export function targetStateFromReport(report: Pick<DeviceStatusReport, 'state' | 'running' | 'target' | 'models'>, version: string, models: { name: string; version: string }[] = []): TargetState | undefined {
   switch (report.state) {
     case 'running':
-      return report.running === version ? 'running' : undefined;
+      // A deployment that carries models is running once the device runs them too (older agents do not say).
+      if (report.running !== version) return undefined;
+      if (report.models && !models.every((m) => report.models!.some((r) => r.name === m.name && r.version === m.version))) return undefined;
+      return 'running';
     case 'failed':
     case 'rolled back':
       return !report.target || report.target === version ? report.state : undefined;

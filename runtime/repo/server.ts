@@ -7,7 +7,7 @@ import path from 'node:path';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
-import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoModelUploadCreate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import { bearerToken, cookieValue, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
 import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT } from './input-limits';
@@ -16,6 +16,8 @@ import { availableNodeTypes } from './node-types';
 import type { RepoNodeTypePolicy } from './node-policy';
 import { createMqttNotifier, type DesiredNotifier } from './notifier';
 import { openApiDocument } from './openapi';
+import { FileModelStorage, type ModelStorage } from './model-storage';
+import { serveArtifact } from './model-download';
 import { ensurePrivateDir } from '../../lib/private-files';
 import { redactText, redactUrl } from '../../lib/redact';
 import { ApiError, RepoStore } from './store/repo-store';
@@ -56,6 +58,8 @@ export interface RepoServerOptions {
   secureCookies?: boolean;
   /** The first admin user's password (default: LINESIGHT_ADMIN_PASSWORD, else random, written to `<dataDir>/admin-password`). */
   adminPassword?: string;
+  /** Where model artifacts are kept; default the filesystem under `<dataDir>/models` (0700). */
+  modelStorage?: ModelStorage;
 }
 
 export interface RepoServer {
@@ -111,6 +115,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     privateKeyPem: keys.privateKeyPem,
     knownTypes: opts.knownTypes ?? availableNodeTypes(),
     nodeTypePolicy: opts.nodeTypePolicy,
+    modelStorage: opts.modelStorage ?? new FileModelStorage(path.join(opts.dataDir, 'models')),
     now: opts.now,
     offlineAfterIntervals: opts.offlineAfterIntervals,
     sessions: { idleMs: opts.sessionIdleMs, maxAgeMs: opts.sessionMaxAgeMs },
@@ -321,7 +326,7 @@ export function buildApp(
    * Authenticates and authorises, then checks path and query parameters, then reads and checks the JSON body
    * (at most `bodyLimit`, default SMALL_BODY_LIMIT). A `none` route reads no body: it must parse its own.
    */
-  const guard = (rule: AuthRule, opts: { bodyLimit?: string } = {}) => async (req: Request, res: Response, next: NextFunction) => {
+  const guard = (rule: AuthRule, opts: { bodyLimit?: string; raw?: boolean } = {}) => async (req: Request, res: Response, next: NextFunction) => {
     // Remember the route pattern now: once the router is left, req.route and req.baseUrl are gone.
     res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
     try {
@@ -331,6 +336,8 @@ export function buildApp(
       req.principal = principal;
       const paramsRefused = [...paramProblems(req.params, 'path'), ...paramProblems(req.query as Record<string, unknown>, 'query')];
       if (paramsRefused.length) throw new ApiError(422, 'request refused', paramsRefused);
+      // A raw route (a model chunk) reads its own body as a stream, after this check and within its own limit.
+      if (opts.raw) return next();
       readBody(opts.bodyLimit ?? SMALL_BODY_LIMIT, req, res, next);
     } catch (err) {
       next(err);
@@ -435,6 +442,48 @@ export function buildApp(
   api.post('/deployments/:id/resume', guard('deployer'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/rollback', guard('deployer'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
   api.post('/deployments/:id/cancel', guard('deployer'), h(async (req, res) => res.json(await store.cancelDeployment(p(req, 'id'), req.principal!))));
+
+  // ---- models: resumable uploads, signed immutable versions, artifacts a device may download when assigned ----
+  api.get('/models', guard('viewer'), h(async (_req, res) => res.json(await store.models.listModels())));
+  api.get('/models/:name', guard('viewer'), h(async (req, res) => {
+    const versions = await store.models.listVersions(p(req, 'name'));
+    if (!versions.length) throw new ApiError(404, `no model ${p(req, 'name')}`);
+    res.json({ name: p(req, 'name'), versions });
+  }));
+  api.post('/models/:name/uploads', guard('deployer'), h(async (req, res) => {
+    const up = await store.models.createUpload(p(req, 'name'), body<RepoModelUploadCreate>('RepoModelUploadCreate', req), req.principal!);
+    res.status(201).set('Location', `${API_ROOT}/models/uploads/${up.uploadId}`).set('Upload-Offset', String(up.offset)).json(up);
+  }));
+  api.head('/models/uploads/:uploadId', guard('deployer'), h(async (req, res) => {
+    const up = await store.models.getUpload(p(req, 'uploadId'));
+    if (!up) throw new ApiError(404, `no upload ${p(req, 'uploadId')}`);
+    res.set('Upload-Offset', String(up.offset)).set('Upload-Length', String(up.bytes)).set('Cache-Control', 'no-store').status(200).end();
+  }));
+  api.put('/models/uploads/:uploadId', guard('deployer', { raw: true }), h(async (req, res) => {
+    const { upload, version } = await store.models.appendUpload(p(req, 'uploadId'), req.headers['content-range'], req, req.principal!);
+    res.set('Upload-Offset', String(upload.offset));
+    if (version) return res.status(201).json({ ...upload, complete: true, version });
+    res.json({ ...upload, complete: false });
+  }));
+  api.get('/models/:name/versions/:version', guard('device-or-viewer'), h(async (req, res) => {
+    const [name, version] = [p(req, 'name'), p(req, 'version')];
+    const who = req.principal!;
+    if (who.kind === 'device' && !(await store.models.deviceMayRead(who.deviceId, name, version))) throw new ApiError(403, `model ${name}@${version} is not assigned to device ${who.deviceId}`);
+    const doc = await store.models.getVersion(name, version);
+    if (!doc) throw new ApiError(404, `no model version ${name}@${version}`);
+    res.json(doc);
+  }));
+  api.get('/models/:name/versions/:version/artifact', guard('device-or-viewer'), h(async (req, res) => {
+    const [name, version] = [p(req, 'name'), p(req, 'version')];
+    const who = req.principal!;
+    if (who.kind === 'device' && !(await store.models.deviceMayRead(who.deviceId, name, version))) throw new ApiError(403, `model ${name}@${version} is not assigned to device ${who.deviceId}`);
+    const doc = await store.models.getVersion(name, version);
+    if (!doc) throw new ApiError(404, `no model version ${name}@${version}`);
+    await serveArtifact(req, res, store.models.storage, doc.sha256);
+  }));
+  api.all('/models/:name/versions/:version', guard('none'), (_req, res) => {
+    res.status(405).set('Allow', 'GET').json({ error: 'published model versions are immutable; publish a new version instead' });
+  });
 
   api.get('/admin-tokens', guard('admin'), h(async (_req, res) => res.json(await store.listAdminTokens())));
   api.post('/admin-tokens', guard('admin'), h(async (req, res) => res.status(201).json(await store.issueAdminToken(body<RepoAdminTokenCreate>('RepoAdminTokenCreate', req).name, user(req)))));

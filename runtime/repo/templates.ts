@@ -103,6 +103,7 @@ export async function publishTemplate(client: RepoClient, source: TemplateSource
   }
   if (opts.ifPublished === 'skip' && existing?.versions.includes(version)) return { created };
   const changelog = opts.changelog ?? (source.manifest ? changelogFor(source.manifest, version) : undefined);
-  const published = await client.publishVersion(slug, { version, flow: source.flow, changelog, author: opts.author });
+  const models = source.manifest?.models;
+  const published = await client.publishVersion(slug, { version, flow: source.flow, changelog, author: opts.author, ...(models?.length ? { models } : {}) });
   return { created, published };
 }

@@ -440,7 +440,7 @@ export function buildRequest(n: number, seed: number, doc: Doc, ops: Op[], token
   let body: string | Buffer | undefined;
   let contentType: string | undefined;
   const bodySchema = op.requestBody?.content?.['application/json']?.schema;
-  if (bodySchema || (method !== 'GET' && rnd.chance(0.2))) {
+  if (bodySchema || (method !== 'GET' && method !== 'HEAD' && rnd.chance(0.2))) {
     contentType = 'application/json';
     const valid = valueFor(bodySchema, ctx);
     const roll = rnd.next();

@@ -93,6 +93,7 @@ const scalar = (v: string): string | number | boolean => (v === 'true' ? true : 
 
 function printDeployment(d: DeploymentView): void {
   console.log(`deployment ${d.id}: ${d.template}@${d.version}, ${d.strategy}, ${d.state}${d.reason ? ` (${d.reason})` : ''}`);
+  if (d.models?.length) console.log(`  models ${d.models.map((m) => `${m.name}@${m.version}`).join(', ')}`);
   if (d.gate?.window) console.log(`  window ${d.gate.window.from}-${d.gate.window.to}${d.gate.window.timezone ? ` ${d.gate.window.timezone}` : ''}`);
   if (d.gate?.lineState) console.log(`  only while ${d.gate.lineState.tag} = ${JSON.stringify(d.gate.lineState.idleValue)}`);
   for (const x of d.devices) {
@@ -198,6 +199,7 @@ export function register(program: Command): void {
     .option('--window <from-to>', 'apply only between local times, e.g. 22:00-06:00')
     .option('--timezone <tz>', 'IANA time zone of --window (default: the device clock)')
     .option('--line-state <tag=value>', 'apply only while this PLC tag has this (idle) value')
+    .option('--model <name=version>', 'run this model version (pins a model the version declares, or adds one; repeatable)', keyValue('--model'))
     .option('--wait', 'wait until the deployment completes (exit 0) or halts (exit 1)', false)
     .option('--timeout <seconds>', 'give up waiting after this long (exit 1)', int, 600)
     .action(run(async (ref: string, o: Record<string, any>, cmd: Command) => { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -210,6 +212,7 @@ export function register(program: Command): void {
       if (o.label) body.target.labels = o.label;
       if (o.canary !== undefined) body.canary = o.canary;
       if (o.waveSize !== undefined) body.waveSize = o.waveSize;
+      if (o.model) body.models = o.model;
       if (o.window) {
         const m = /^(\d\d:\d\d)-(\d\d:\d\d)$/.exec(o.window);
         if (!m) throw new CliError('--window must look like 22:00-06:00', 2);
@@ -253,7 +256,8 @@ export function register(program: Command): void {
       if (!devices.length) console.log('  none registered');
       for (const d of devices) {
         const desired = d.desired ? `${d.desired.template}@${d.desired.version}` : '-';
-        console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${(d.degraded ? `${d.state}/degraded` : d.state).padEnd(12)} running ${d.running ?? '-'}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
+        const models = d.models?.length ? `  models ${d.models.map((m) => `${m.name}@${m.version}`).join(', ')}` : '';
+        console.log(`  ${d.id.padEnd(20)} ${d.tier.padEnd(8)} ${(d.degraded ? `${d.state}/degraded` : d.state).padEnd(12)} running ${d.running ?? '-'}${models}  desired ${desired}  last seen ${d.lastSeen ?? 'never'}`);
         // Why: what a gate waits for, a refused desired state, a failure, the nodes of a degraded device.
         for (const r of d.reasons ?? []) console.log(`  ${''.padEnd(20)} ${r}`);
       }
@@ -261,7 +265,8 @@ export function register(program: Command): void {
       if (!deployments.length) console.log('  none');
       for (const d of deployments) {
         const counts = Object.entries(d.counts).map(([k, n]) => `${n} ${k}`).join(', ');
-        console.log(`  ${d.id}  ${`${d.template}@${d.version}`.padEnd(28)} ${d.strategy.padEnd(7)} ${d.state.padEnd(12)} ${counts}`);
+        const models = d.models?.length ? ` models ${d.models.map((m) => `${m.name}@${m.version}`).join(', ')}` : '';
+        console.log(`  ${d.id}  ${`${d.template}@${d.version}`.padEnd(28)} ${d.strategy.padEnd(7)} ${d.state.padEnd(12)} ${counts}${models}`);
       }
     }));
 

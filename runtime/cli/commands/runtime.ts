@@ -92,6 +92,8 @@ interface AgentCliOptions {
   initialHeapMib?: string;
   refuseNodeTypes?: string;
   statusGrace: number;
+  modelsDir?: string;
+  modelRate?: number;
 }
 
 /**
@@ -126,6 +128,8 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
     pollIntervalMs: o.pollInterval * 1000,
     healthWindowMs: o.healthWindow * 1000,
     statusGraceMs: o.statusGrace * 1000,
+    modelsDir: o.modelsDir,
+    modelRateBytesPerSec: o.modelRate,
     refuseNodeTypes: parseTypeList(o.refuseNodeTypes ?? process.env.LINESIGHT_AGENT_REFUSE_NODE_TYPES ?? 'exec'),
     repoKeyPem: o.repoKey ? fs.readFileSync(o.repoKey, 'utf8') : undefined,
     runtime: { port: o.port, host: o.host, userDir: o.userDir, insecure: o.insecure, logLevel: o.logLevel, nodeFlags: runtimeNodeFlags(initialHeapMiB(o.initialHeapMib)) },
@@ -163,6 +167,12 @@ export function register(program: Command): void {
     .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors, red node statuses or crashes', parseSeconds, 10)
     .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')
     .option('--refuse-node-types <list>', 'edge agent: node types this device never runs, even in a signed version; comma-separated, "none" for none (env LINESIGHT_AGENT_REFUSE_NODE_TYPES; default exec)')
+    .option('--models-dir <dir>', 'edge agent: where models are installed (<name>/<version>/ and <name>/current.json; default <user-dir>/.linesight/agent/models); the runtime gets it as LINESIGHT_MODELS_DIR')
+    .option('--model-rate <bytes/s>', 'edge agent: model download rate limit in bytes per second (default: unlimited)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of bytes per second');
+      return n;
+    })
     .option('--status-grace <s>', 'edge agent: seconds a node may show a red status before it fails the health window or makes the device degraded', parseSeconds, 3)
     .action(async (o) => {
       if (o.device || o.repo || o.token) return runAgent(o as AgentCliOptions);

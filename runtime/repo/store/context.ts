@@ -3,6 +3,7 @@
 import type { FieldProblem } from '../../../contracts/schemas';
 import type { AuditActor, Principal } from '../auth';
 import { advisoryXactLock, type RepoDb } from '../db';
+import type { ModelStorage } from '../model-storage';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { recordAudit } from './audit';
 import type { SessionOptions } from './sessions';
@@ -26,6 +27,8 @@ export interface StoreOptions {
   now?: () => number;
   /** A device is offline after this many missed poll intervals. */
   offlineAfterIntervals?: number;
+  /** Where model artifacts are kept (the server passes the filesystem store under <dataDir>/models). */
+  modelStorage: ModelStorage;
   /** Called after a commit that changed these devices' desired state. */
   onDesiredChange?: (deviceIds: string[]) => void;
   /** Session idle and absolute expiry. */

@@ -9,6 +9,7 @@ import { checkNodeTypePolicy } from '../node-policy';
 import { assignWaves, isOffline, type DeploymentState, type TargetState } from '../rollout';
 import { actorName, ApiError, iso, type Query, type StoreContext } from './context';
 import type { DeviceStore } from './devices';
+import type { ModelStore } from './models';
 import type { Rollouts } from './rollouts';
 import { compileParameterSchema, type TemplateStore } from './templates';
 
@@ -21,6 +22,8 @@ export interface DeploymentView {
   canary: number;
   waveSize: number;
   gate: DeployGate | null;
+  /** The model versions it runs (resolved at deploy from the version's ranges and the pins). */
+  models: { name: string; version: string }[];
   state: DeploymentState;
   reason: string | null;
   createdBy: string;
@@ -36,6 +39,7 @@ export class DeploymentStore {
     private readonly templates: TemplateStore,
     private readonly devices: DeviceStore,
     private readonly rollouts: Rollouts,
+    private readonly models: ModelStore,
   ) {}
 
   private async resolveTargets(body: RepoDeploymentCreate, templateTier: string, parameterSchema: Record<string, unknown>): Promise<string[]> {
@@ -81,7 +85,8 @@ export class DeploymentStore {
     if (!template) throw new ApiError(422, 'deployment refused', [{ field: 'template', reason: `no template "${body.template}"` }]);
     if (!template.versions.includes(body.version)) throw new ApiError(422, 'deployment refused', [{ field: 'version', reason: `${body.template} has no version "${body.version}"` }]);
     // The policy may have tightened since the version was published.
-    const refused = checkNodeTypePolicy((await this.templates.getVersion(body.template, body.version))?.flow ?? [], template.tier, this.templates.nodeTypePolicy);
+    const stored = await this.templates.getVersion(body.template, body.version);
+    const refused = checkNodeTypePolicy(stored?.flow ?? [], template.tier, this.templates.nodeTypePolicy);
     if (refused.length) throw this.templates.policyRefusal(`deployment of ${body.template}@${body.version}`, refused.map((p) => ({ field: `version (${p.field})`, reason: p.reason })));
     if (body.window?.timezone) {
       try {
@@ -92,6 +97,7 @@ export class DeploymentStore {
     }
     if (body.window && body.window.from === body.window.to) throw new ApiError(422, 'deployment refused', [{ field: 'window', reason: 'from and to must differ' }]);
     const ids = await this.resolveTargets(body, template.tier, template.parameters);
+    const models = await this.models.resolve(stored?.models ?? [], body.models ?? {});
     const strategy = body.strategy ?? 'all';
     const canary = body.canary ?? 1;
     const waveSize = body.waveSize ?? 0;
@@ -103,14 +109,14 @@ export class DeploymentStore {
     await this.ctx.db.tx(async (q) => {
       await this.rollouts.lock(q);
       await q(
-        `insert into ${this.ctx.s}.deployments (id, template, version, target, strategy, canary, wave_size, gate, state, created_by, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'rolling out', $9, $10, $10)`,
-        [id, body.template, body.version, JSON.stringify(body.target), strategy, canary, waveSize, Object.keys(gate).length ? JSON.stringify(gate) : null, actorName(actor), this.ctx.nowDate()],
+        `insert into ${this.ctx.s}.deployments (id, template, version, target, strategy, canary, wave_size, gate, state, created_by, created_at, updated_at, models)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'rolling out', $9, $10, $10, $11)`,
+        [id, body.template, body.version, JSON.stringify(body.target), strategy, canary, waveSize, Object.keys(gate).length ? JSON.stringify(gate) : null, actorName(actor), this.ctx.nowDate(), JSON.stringify(models)],
       );
       for (const { deviceId, wave } of assignWaves(ids, strategy, canary, waveSize)) {
         await q(`insert into ${this.ctx.s}.deployment_devices (deployment_id, device_id, wave, state, updated_at) values ($1, $2, $3, 'queued', $4)`, [id, deviceId, wave, this.ctx.nowDate()]);
       }
-      await this.ctx.audit(q, actor, 'deployment.create', id, { template: body.template, version: body.version, target: body.target, strategy, canary, waveSize, gate, devices: ids });
+      await this.ctx.audit(q, actor, 'deployment.create', id, { template: body.template, version: body.version, models, target: body.target, strategy, canary, waveSize, gate, devices: ids });
       changed.push(...(await this.rollouts.advance(q, id, actor)));
     });
     this.ctx.notify(changed);
@@ -209,6 +215,7 @@ export class DeploymentStore {
       canary: d.canary,
       waveSize: d.wave_size,
       gate: d.gate,
+      models: d.models ?? [],
       state: d.state,
       reason: d.reason,
       createdBy: d.created_by,

@@ -3,12 +3,13 @@
 import crypto from 'node:crypto';
 import { API_ROOT, signDesiredState, type DesiredState } from '../../../contracts/fleet/protocol';
 import type { Query, StoreContext } from './context';
+import type { ModelStore } from './models';
 
 export class DesiredStates {
   /** Parsed once: every desired-state read (each agent poll) is signed with it. */
   private readonly signingKey: crypto.KeyObject;
 
-  constructor(private readonly ctx: StoreContext, privateKeyPem: string) {
+  constructor(private readonly ctx: StoreContext, privateKeyPem: string, private readonly models: ModelStore) {
     this.signingKey = crypto.createPrivateKey(privateKeyPem);
   }
 
@@ -58,7 +59,7 @@ export class DesiredStates {
    */
   async unsignedDesiredState(id: string): Promise<DesiredState | undefined> {
     const r = await this.ctx.db.query(
-      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, dep.gate, v.sha256, v.signature
+      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models, dep.gate, v.sha256, v.signature
          from ${this.ctx.s}.devices d
          left join ${this.ctx.s}.deployments dep on dep.id = d.desired_deployment
          left join ${this.ctx.s}.versions v on v.template = d.desired_template and v.version = d.desired_version
@@ -78,6 +79,9 @@ export class DesiredStates {
       : null;
     const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
     if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
+    // Absent when none, so a desired state without models reads (and is signed) as before models existed.
+    const models = version ? await this.models.desiredModels(d.desired_models) : [];
+    if (models.length) state.models = models;
     return state;
   }
 }

@@ -23,7 +23,9 @@ export interface DeviceView {
   running: string | null;
   runningSha256: string | null;
   reasons: string[];
-  desired: { template: string; version: string; deploymentId: string | null } | null;
+  desired: { template: string; version: string; deploymentId: string | null; models: { name: string; version: string }[] } | null;
+  /** The model versions its last report said it runs. */
+  models: { name: string; version: string }[];
   createdAt: string;
 }
 
@@ -45,7 +47,8 @@ export class DeviceStore {
       running: r.running,
       runningSha256: r.running_sha256,
       reasons: r.reasons,
-      desired: r.desired_template ? { template: r.desired_template, version: r.desired_version, deploymentId: r.desired_deployment } : null,
+      desired: r.desired_template ? { template: r.desired_template, version: r.desired_version, deploymentId: r.desired_deployment, models: r.desired_models ?? [] } : null,
+      models: r.running_models ?? [],
       createdAt: iso(r.created_at)!,
     };
   }
@@ -122,18 +125,19 @@ export class DeviceStore {
       const deploymentId: string | null = report.deploymentId ?? dev.desired_deployment ?? null;
       // The deployment is locked before the device row (lockForReport says why).
       const dep = deploymentId ? await this.rollouts.lockForReport(q, deploymentId) : undefined;
-      const prev = (await q(`select reported_state, running, reasons, degraded from ${this.ctx.s}.devices where id = $1 for update`, [id])).rows[0];
+      const prev = (await q(`select reported_state, running, reasons, degraded, running_models from ${this.ctx.s}.devices where id = $1 for update`, [id])).rows[0];
       const degraded = report.degraded === true;
       await q(
-        `update ${this.ctx.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6, degraded = $7 where id = $1`,
-        [id, this.ctx.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? []), degraded],
+        `update ${this.ctx.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6, degraded = $7, running_models = coalesce($8, running_models) where id = $1`,
+        [id, this.ctx.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? []), degraded, report.models ? JSON.stringify(report.models) : null],
       );
       const { moved, changed: released } = dep ? await this.rollouts.applyReport(q, dep, id, report, actor) : { moved: undefined, changed: [] };
       changed.push(...released);
       // Heartbeats are not audited (one a poll interval per device); a report that changes something is.
       // A refused desired state (a forgery or replay the agent saw) changes the reasons: that is audited too.
-      if (moved || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded || canonicalJson(prev.reasons ?? []) !== canonicalJson(report.reasons ?? [])) {
-        await this.ctx.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, ...(degraded ? { degraded } : {}), deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [] });
+      const modelsChanged = !!report.models && canonicalJson(prev.running_models ?? []) !== canonicalJson(report.models);
+      if (moved || modelsChanged || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded || canonicalJson(prev.reasons ?? []) !== canonicalJson(report.reasons ?? [])) {
+        await this.ctx.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, ...(degraded ? { degraded } : {}), deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [], ...(report.models ? { models: report.models } : {}) });
       }
     });
     this.ctx.notify(changed);

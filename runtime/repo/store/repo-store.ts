@@ -10,6 +10,7 @@ import { StoreContext, type StoreOptions } from './context';
 import { DeploymentStore } from './deployments';
 import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
+import { ModelStore } from './models';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
 import { SessionStore } from './sessions';
@@ -23,6 +24,7 @@ export type { DeviceView } from './devices';
 export type { AdminTokenView, TokenView } from './tokens';
 export type { UserView } from './users';
 export type { SessionView } from './sessions';
+export type { ModelRef, ModelSummary, ModelUploadView, ModelVersionSummary } from './models';
 export type { StoredVersion, TemplateView, VersionSummary } from './templates';
 
 export class RepoStore {
@@ -34,6 +36,7 @@ export class RepoStore {
   readonly devices: DeviceStore;
   readonly deployments: DeploymentStore;
   readonly audit: AuditLog;
+  readonly models: ModelStore;
   private readonly ctx: StoreContext;
 
   constructor(options: StoreOptions) {
@@ -42,10 +45,11 @@ export class RepoStore {
     this.users = new UserStore(ctx);
     this.sessions = new SessionStore(ctx, this.users, options.sessions);
     this.templates = new TemplateStore(ctx, options);
-    this.desired = new DesiredStates(ctx, options.privateKeyPem);
+    this.models = new ModelStore(ctx, options.modelStorage, options.privateKeyPem);
+    this.desired = new DesiredStates(ctx, options.privateKeyPem, this.models);
     const rollouts = new Rollouts(ctx, this.desired);
     this.devices = new DeviceStore(ctx, this.desired, rollouts);
-    this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts);
+    this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts, this.models);
     this.audit = new AuditLog(ctx);
   }
 

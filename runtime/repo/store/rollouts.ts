@@ -13,6 +13,8 @@ export interface ReportedDeployment {
   template: string;
   version: string;
   state: DeploymentState;
+  /** The model versions it runs. */
+  models: { name: string; version: string }[];
 }
 
 export class Rollouts {
@@ -31,7 +33,7 @@ export class Rollouts {
     );
     const step = nextStep(d.state, targets);
     for (const deviceId of step.activate) {
-      const dev = (await q(`select desired_template, desired_version, desired_deployment, running from ${this.ctx.s}.devices where id = $1 for update`, [deviceId])).rows[0];
+      const dev = (await q(`select desired_template, desired_version, desired_deployment, running, desired_models from ${this.ctx.s}.devices where id = $1 for update`, [deviceId])).rows[0];
       // The version to return to on rollback: what it was told to run, else what it reports running if a
       // deployment really released that version to it (a report alone assigns nothing: see deviceMayRead).
       let prevT: string | null = dev.desired_template;
@@ -45,15 +47,15 @@ export class Rollouts {
         if (assigned.rowCount) [prevT, prevV] = [t, v];
       }
       await q(
-        `update ${this.ctx.s}.deployment_devices set state = 'pending', previous_template = $3, previous_version = $4, released_at = $5, updated_at = $5 where deployment_id = $1 and device_id = $2`,
-        [id, deviceId, prevT, prevV, this.ctx.nowDate()],
+        `update ${this.ctx.s}.deployment_devices set state = 'pending', previous_template = $3, previous_version = $4, previous_models = $6, released_at = $5, updated_at = $5 where deployment_id = $1 and device_id = $2`,
+        [id, deviceId, prevT, prevV, this.ctx.nowDate(), dev.desired_models === null || dev.desired_models === undefined ? null : JSON.stringify(dev.desired_models)],
       );
       // A newer deployment takes the device over from an older one still in progress.
       await q(
         `update ${this.ctx.s}.deployment_devices set state = 'superseded', updated_at = $3 where device_id = $1 and deployment_id <> $2 and state in ('queued', 'pending', 'downloading', 'verifying', 'waiting')`,
         [deviceId, id, this.ctx.nowDate()],
       );
-      await q(`update ${this.ctx.s}.devices set desired_template = $2, desired_version = $3, desired_deployment = $4 where id = $1`, [deviceId, d.template, d.version, id]);
+      await q(`update ${this.ctx.s}.devices set desired_template = $2, desired_version = $3, desired_deployment = $4, desired_models = $5 where id = $1`, [deviceId, d.template, d.version, id, d.models === null || d.models === undefined ? null : JSON.stringify(d.models)]);
       await this.desired.bumpGeneration(q, deviceId);
     }
     if (step.state !== d.state || step.reason || step.activate.length) {
@@ -73,8 +75,8 @@ export class Rollouts {
    */
   async lockForReport(q: Query, deploymentId: string): Promise<ReportedDeployment | undefined> {
     await this.lock(q);
-    const row = (await q(`select template, version, state from ${this.ctx.s}.deployments where id = $1 for update`, [deploymentId])).rows[0];
-    return row && { id: deploymentId, template: row.template, version: row.version, state: row.state };
+    const row = (await q(`select template, version, state, models from ${this.ctx.s}.deployments where id = $1 for update`, [deploymentId])).rows[0];
+    return row && { id: deploymentId, template: row.template, version: row.version, state: row.state, models: row.models ?? [] };
   }
 
   /**
@@ -85,7 +87,7 @@ export class Rollouts {
     if (dep.state === 'rolled back' || dep.state === 'cancelled') return { changed: [] };
     const row = (await q(`select state from ${this.ctx.s}.deployment_devices where deployment_id = $1 and device_id = $2 for update`, [dep.id, deviceId])).rows[0];
     if (!row || row.state === 'queued' || row.state === 'superseded' || row.state === 'cancelled') return { changed: [] };
-    const next = targetStateFromReport(report, `${dep.template}@${dep.version}`);
+    const next = targetStateFromReport(report, `${dep.template}@${dep.version}`, dep.models);
     if (!next || next === row.state) return { changed: [] };
     await q(`update ${this.ctx.s}.deployment_devices set state = $3, reasons = $4, updated_at = $5 where deployment_id = $1 and device_id = $2`, [
       dep.id,
@@ -110,8 +112,11 @@ export class Rollouts {
    * its desired state (a newer one wins); true when its desired state changed.
    */
   async restorePrevious(q: Query, deploymentId: string, deviceId: string, previousTemplate: string | null, previousVersion: string | null): Promise<boolean> {
+    // The models it ran before go back with the version.
     const u = await q(
-      `update ${this.ctx.s}.devices set desired_template = $3, desired_version = $4, desired_deployment = null where id = $1 and desired_deployment = $2`,
+      `update ${this.ctx.s}.devices set desired_template = $3, desired_version = $4, desired_deployment = null,
+              desired_models = (select previous_models from ${this.ctx.s}.deployment_devices where deployment_id = $2 and device_id = $1)
+        where id = $1 and desired_deployment = $2`,
       [deviceId, deploymentId, previousTemplate, previousVersion],
     );
     if (!u.rowCount) return false;

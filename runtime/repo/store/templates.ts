@@ -4,7 +4,7 @@ import Ajv from 'ajv';
 import semver from 'semver';
 import type { FieldProblem } from '../../../contracts/schemas';
 import { canonicalJson, flowSha256, signFlow, type VersionDocument } from '../../../contracts/fleet/protocol';
-import type { RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
+import type { RepoModelRequirement, RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
 import type { Principal } from '../auth';
 import { checkNodeTypePolicy, checkRequiredNodes, DEFAULT_NODE_TYPE_POLICY, type RepoNodeTypePolicy } from '../node-policy';
 import { checkFlow, checkVersion, nodeTypesOf, versionKey } from '../publish-checks';
@@ -23,7 +23,7 @@ export interface TemplateView {
 }
 
 /** A published version as stored: the VersionDocument served to devices, plus the node types it uses. */
-export type StoredVersion = VersionDocument & { nodeTypes: string[] };
+export type StoredVersion = VersionDocument & { nodeTypes: string[]; models?: RepoModelRequirement[] };
 
 /** A version in a template's list: everything but the flow. */
 export type VersionSummary = Omit<VersionDocument, 'flow'>;
@@ -116,6 +116,10 @@ export class TemplateStore {
     // A valid version refused is a duplicate (equal by semver precedence): a conflict, whatever the flow.
     if (versionProblems.length && semver.valid(body.version)) throw new ApiError(409, `version ${slug}@${body.version} refused`, versionProblems);
     const problems = [...versionProblems, ...checkFlow(body.flow, { knownTypes: this.opts.knownTypes, parameterSchema: template.parameters })];
+    (body.models ?? []).forEach((m, i) => {
+      if (!semver.validRange(m.range)) problems.push({ field: `models[${i}].range`, reason: `"${m.range}" is not a semver range` });
+      if (body.models!.findIndex((x) => x.name === m.name) !== i) problems.push({ field: `models[${i}].name`, reason: `model ${m.name} is named twice` });
+    });
     if (problems.length) throw new ApiError(422, `version ${slug}@${body.version} refused`, problems);
     const refused = checkNodeTypePolicy(body.flow, template.tier, this.nodeTypePolicy);
     if (refused.length) throw this.policyRefusal(`version ${slug}@${body.version}`, refused);
@@ -126,9 +130,9 @@ export class TemplateStore {
       // The unique (template, version_key) index settles a race between publishers of versions equal by
       // semver precedence (2.0.0 and 2.0.0+b1), on every replica.
       const r = await q(
-        `insert into ${this.ctx.s}.versions (template, version, version_key, flow_json, sha256, signature, node_types, changelog, author, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing`,
-        [slug, body.version, versionKey(body.version), canonicalJson(body.flow), sha256, signature, JSON.stringify(nodeTypesOf(body.flow)), body.changelog ?? null, author, this.ctx.nowDate()],
+        `insert into ${this.ctx.s}.versions (template, version, version_key, flow_json, sha256, signature, node_types, changelog, author, created_at, models)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict do nothing`,
+        [slug, body.version, versionKey(body.version), canonicalJson(body.flow), sha256, signature, JSON.stringify(nodeTypesOf(body.flow)), body.changelog ?? null, author, this.ctx.nowDate(), body.models?.length ? JSON.stringify(body.models) : null],
       );
       if (!r.rowCount) throw new ApiError(409, `version ${slug}@${body.version} refused`, [{ field: 'version', reason: `${body.version} is already published; published versions never change` }]);
       await q(`update ${this.ctx.s}.templates set updated_at = $2 where slug = $1`, [slug, this.ctx.nowDate()]);
@@ -151,6 +155,7 @@ export class TemplateStore {
       changelog: (v.changelog ?? undefined) as string | undefined,
       author: (v.author ?? undefined) as string | undefined,
       createdAt: iso(v.created_at)!,
+      ...(v.models ? { models: v.models as RepoModelRequirement[] } : {}),
     };
   }
 
