@@ -41,7 +41,12 @@ function nodesOf(flow: unknown): Map<string, FlowNode> {
   return m;
 }
 
-const ref = (n: FlowNode): NodeRef => (typeof n.name === 'string' && n.name ? { id: n.id, type: n.type, name: n.name } : { id: n.id, type: n.type });
+// A tab's name is its label.
+const nameOf = (n: FlowNode) => (typeof n.name === 'string' && n.name ? n.name : n.type === 'tab' && typeof n.label === 'string' && n.label ? n.label : undefined);
+const ref = (n: FlowNode): NodeRef => {
+  const name = nameOf(n);
+  return name ? { id: n.id, type: n.type, name } : { id: n.id, type: n.type };
+};
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 export function diffFlows(from: unknown, to: unknown): FlowDiff {

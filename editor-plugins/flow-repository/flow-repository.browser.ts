@@ -481,16 +481,28 @@ function renderDiff(a: string, b: string, d: FlowDiff): string {
  * Node-RED adds a plugin's pinned tab button after its own (info, help, debug, config, context) and, at
  * the default sidebar width, hides the last buttons for room: ours only showed in the ▾ menu. Until the
  * person has arranged the buttons (dragging them saves `editor.sidebar.order`), ours sits beside info
- * and the editor's own width rule hides one of the core buttons instead.
+ * and the editor's own width rule hides one of the core buttons instead. Every tab added later (another
+ * plugin's) re-sorts the row by the saved order, so the row is watched rather than arranged once.
  */
-function placeTabButton(): void {
-  if (RED.settings.get('editor.sidebar.order')) return;
+function placeTabButton(attempt = 0): void {
   const ours = $('#red-ui-tab-linesight-flow-repository-link-button');
   const info = $('#red-ui-tab-info-link-button');
-  if (!ours.length || !info.length) return;
-  ours.insertAfter(info).show();
-  // The tab bar recomputes which buttons fit on a resize.
-  $(window).trigger('resize');
+  // Plugins load before the editor adds its own tabs: wait for info's button (at most about 10 s).
+  if (!ours.length || !info.length) {
+    if (attempt < 100) setTimeout(() => placeTabButton(attempt + 1), 100);
+    return;
+  }
+  const place = () => {
+    if (RED.settings.get('editor.sidebar.order')) return;
+    const button = $('#red-ui-tab-linesight-flow-repository-link-button');
+    const after = $('#red-ui-tab-info-link-button');
+    if (!button.length || !after.length || after.next().is(button)) return;
+    button.insertAfter(after).show();
+    // The tab bar recomputes which buttons fit on a resize.
+    $(window).trigger('resize');
+  };
+  place();
+  new MutationObserver(place).observe(ours.parent()[0], { childList: true });
 }
 
 RED.plugins.registerPlugin('linesight-flow-repository', {

@@ -78,9 +78,14 @@ describe('e2e: shipped templates and examples open without an invalid node (Chro
         await importByPaste(browser.page, s.flow);
         // Validation runs when the editor draws the imported nodes.
         await browser.page.waitForTimeout(300);
-        await browser.page.evaluate(() => { const RED = (window as any).RED; const ids: string[] = []; RED.nodes.eachWorkspace((w: any) => ids.push(w.id)); RED.workspaces.show(ids[ids.length - 1]); });
+        // Look at it as a person would: the imported tab, shown.
+        await browser.page.evaluate(() => {
+          const RED = (window as any).RED;
+          const ids: string[] = [];
+          RED.nodes.eachWorkspace((w: any) => ids.push(w.id));
+          RED.workspaces.show(ids[ids.length - 1]);
+        });
         await browser.page.waitForTimeout(500);
-        console.log(await browser.page.evaluate(() => { const RED = (window as any).RED; const o: string[] = []; RED.nodes.eachConfig((n: any) => o.push(`${n.type} ${n.valid} ${JSON.stringify(n.validationErrors)} port=${JSON.stringify(n.port)}`)); RED.nodes.eachNode((n: any) => o.push(`${n.type} ${n.valid} ${JSON.stringify(n.validationErrors)}`)); return o.join('\n'); }));
         const bad = await invalidEverywhere(browser.page);
         await browser.shot(s.what.replace(/[^a-z0-9]+/gi, '-'));
         if (bad.length) problems.push(`${s.what}: ${bad.join('; ')}`);
@@ -97,6 +102,10 @@ describe('e2e: shipped templates and examples open without an invalid node (Chro
         });
       }
       assert.deepEqual(problems, [], 'no shipped flow opens with an invalid node');
+      // The check itself sees a broken config node (a port that is not a number) when there is one.
+      const tab = mine[0].flow.find((n) => (n as { type?: string }).type === 'tab') as { id: string };
+      await importByPaste(browser.page, [{ ...tab, label: 'broken' }, { id: 'broken-db', type: 'timescale-db', z: tab.id, name: 'broken', url: '', port: 'not-a-port', tls: 'disable', poolSize: 10, schema: 'public', connectTimeoutMs: 10000 }]);
+      assert.match((await invalidEverywhere(browser.page)).join('; '), /timescale-db "broken"/, 'a timescale-db with port "not-a-port" is flagged');
     });
   }
 });

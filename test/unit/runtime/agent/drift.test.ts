@@ -26,7 +26,7 @@ describe('agent drift', () => {
       { rev: 'r1', flows: tab([{ name: 'PLC_PORT', value: '502', type: 'num' }, { name: 'SITE', value: 'p1', type: 'str' }]) },
       { rev: 'r2', flows: tab([{ name: 'PLC_PORT', value: '5020', type: 'num' }, { name: 'SITE', value: 'p1', type: 'str' }, { name: 'LINE', value: 'l2', type: 'str' }]) },
     );
-    assert.deepEqual(d?.reasons, ['edited in the local editor: nodes 1 changed (tab t: parameter LINE, parameter PLC_PORT)']);
+    assert.deepEqual(d?.reasons, ['edited in the local editor: nodes 1 changed (tab "Line": parameter LINE, parameter PLC_PORT)']);
     const diff = diffFlows(tab([]), tab([{ name: 'UPLINK_URL', value: 'mqtt://x', type: 'str' }]));
     assert.deepEqual(changedParts(diff.changed[0]), ['parameter UPLINK_URL']);
   });
