@@ -123,6 +123,8 @@ export interface NodeContext<C, K extends object = Record<string, string>> {
   RED: NodeAPI;
   /** `type "name"` for messages. */
   label: string;
+  /** Node-RED's own definition of the node (its wires, its tab): what the config schema leaves out. */
+  def: NodeDef;
 }
 
 export interface NodeHandlers {
@@ -162,7 +164,7 @@ export function defineNode<C, K extends object = Record<string, string>>(
       const config = spec.configSchema
         ? validateConfig<C>(spec.configSchema, def as unknown as Record<string, unknown>, label)
         : (def as unknown as C);
-      handlers = setup({ node, config, RED, label }) ?? {};
+      handlers = setup({ node, config, RED, label, def }) ?? {};
     } catch (err) {
       configError = err as Error;
       node.status(status.failed(err instanceof ValidationError ? statusWord('invalidConfig') : (err as LinesightError).statusText ?? statusWord('failedToStart')));
