@@ -15,6 +15,8 @@ export interface JQueryLike {
   prop(name: string, value: unknown): JQueryLike;
   appendTo(target: JQueryLike | unknown): JQueryLike;
   parent(): JQueryLike;
+  closest(selector: string): JQueryLike;
+  insertAfter(target: JQueryLike): JQueryLike;
   empty(): JQueryLike;
   append(content: JQueryLike | string): JQueryLike;
   each(fn: (this: unknown, index: number) => void): JQueryLike;

@@ -31,6 +31,8 @@ export function attachTagPicker(input: string, endpointSelect: string, only?: (t
   const { $ } = editorGlobals();
   const picker = $('<select class="ls-tag-picker" style="width:auto; margin-left:4px"></select>');
   picker.appendTo($(input).parent());
+  // Room for the picker on the input's row.
+  $(input).css('width', 'calc(70% - 90px)');
   const fill = () => {
     const tags = (endpointTags($(endpointSelect).val()) ?? []).filter((t) => !only || only(t));
     picker.empty();
@@ -53,8 +55,9 @@ export function attachTagPicker(input: string, endpointSelect: string, only?: (t
 /** A line under the endpoint picker naming the tags a message may write, refilled when it changes. */
 export function attachWritableHint(endpointSelect: string): void {
   const { $ } = editorGlobals();
-  const hint = $('<div class="form-tips ls-writable-tags" style="margin-top:4px"></div>');
-  hint.appendTo($(endpointSelect).parent());
+  // A row of its own under the endpoint picker, aligned with the inputs.
+  const hint = $('<div class="form-tips ls-writable-tags" style="margin: -6px 0 12px 105px; max-width: 400px"></div>');
+  hint.insertAfter($(endpointSelect).closest('.form-row'));
   const fill = () => {
     const tags = endpointTags($(endpointSelect).val());
     const writable = (tags ?? []).filter((t) => t.writable).map((t) => t.name);
