@@ -505,6 +505,88 @@ function placeTabButton(attempt = 0): void {
   new MutationObserver(place).observe(ours.parent()[0], { childList: true });
 }
 
+/**
+ * A remote deploy (the agent's, another editor's) must not go unnoticed: Node-RED's own "flows updated"
+ * notice hides itself after 10 s, and a later Deploy from this stale editor replaced the newer flows. The
+ * notice here stays until answered (Reload, or keep my edits), and a Deploy while the editor is stale asks
+ * first, naming when the newer flows arrived.
+ */
+function guardStaleDeploys(): void {
+  let staleSince: Date | undefined;
+  let notice: any;
+  const reload = () => {
+    // The edits are given up on purpose: no "leave this page?" prompt.
+    RED.nodes.dirty(false);
+    window.location.reload();
+  };
+  const onRemoteDeploy = (revision: string) => {
+    const mine = RED.nodes.version();
+    // Our own deploy announces itself too: in flight (spinner) or already answered with this revision.
+    if (mine === null || mine === revision || $('.red-ui-deploy-button-spinner').is(':visible')) return;
+    staleSince = staleSince ?? new Date();
+    const text = $('<div id="ls-stale-notice">').append(
+      $('<p>').text(`The flows on this runtime were deployed from elsewhere at ${staleSince.toLocaleTimeString()} (a remote deploy). This editor shows older flows.`),
+    );
+    notice?.close?.();
+    notice = RED.notify(text, {
+      type: 'warning',
+      fixed: true,
+      modal: false,
+      buttons: [
+        { text: 'Keep my edits', click: () => notice.close() },
+        { text: 'Reload', class: 'primary', click: reload },
+      ],
+    });
+  };
+  RED.comms.subscribe('notification/runtime-deploy', (_topic: string, msg: { revision?: string }) => {
+    // After the editor's own deploy answer has had time to set its revision.
+    if (msg?.revision) setTimeout(() => onRemoteDeploy(msg.revision!), 500);
+  });
+  const current = () => {
+    // Deployed (after the question below) or loaded afresh: this editor is current again.
+    staleSince = undefined;
+    notice?.close?.();
+  };
+  RED.events.on('deploy', current);
+  RED.events.on('flows:loaded', current);
+  const ask = (go: () => void) => {
+    const since = staleSince!;
+    const dialog = RED.notify(
+      $('<div id="ls-stale-deploy">').append(
+        $('<p>').text(`Newer flows were deployed to this runtime at ${since.toLocaleTimeString()}, after this editor loaded its flows. Deploying now replaces them with what you see here.`),
+      ),
+      {
+        type: 'warning',
+        fixed: true,
+        modal: true,
+        buttons: [
+          { text: 'Cancel', click: () => dialog.close() },
+          { text: 'Reload the newer flows', class: 'primary', click: reload },
+          {
+            text: 'Deploy over them',
+            click: () => {
+              dialog.close();
+              staleSince = undefined;
+              go();
+            },
+          },
+        ],
+      },
+    );
+  };
+  const button = document.getElementById('red-ui-header-button-deploy');
+  button?.addEventListener(
+    'click',
+    (e) => {
+      if (!staleSince || button.classList.contains('disabled')) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      ask(() => button.click());
+    },
+    true,
+  );
+}
+
 RED.plugins.registerPlugin('linesight-flow-repository', {
   onadd() {
     const bar = new Sidebar();
@@ -524,5 +606,6 @@ RED.plugins.registerPlugin('linesight-flow-repository', {
     // The publish form follows the open flow.
     RED.events.on('workspace:change', () => bar.choosePublishTemplate());
     placeTabButton();
+    guardStaleDeploys();
   },
 });
