@@ -9,6 +9,8 @@ import { writeTagProblems, writeTargetsOf, type WriteTarget } from './write-targ
 /** The plc-write nodes the actions output (port 0) is wired to, with their endpoints' tag tables. */
 function wiredWriteTargets(nodeId: string): WriteTarget[] {
   const { RED } = editorGlobals();
+  // A node not on a workspace (a palette preview, a stand-in editor) has nothing wired.
+  if (typeof RED.nodes.filterLinks !== 'function' || !nodeId) return [];
   const wiredTo = RED.nodes.filterLinks({ source: { id: nodeId }, sourcePort: 0 }).map((l) => l.target.id);
   return writeTargetsOf(wiredTo, (id) => RED.nodes.node(id) as never);
 }

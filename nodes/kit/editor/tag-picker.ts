@@ -11,7 +11,8 @@ export interface EndpointTag {
 /** The tag table of a plc-endpoint config node in the editor; undefined when there is no such node or table. */
 export function endpointTags(endpointId: unknown): EndpointTag[] | undefined {
   if (typeof endpointId !== 'string' || !endpointId || endpointId === '_ADD_') return undefined;
-  const ep = editorGlobals().RED.nodes.node(endpointId);
+  const { RED } = editorGlobals();
+  const ep = typeof RED.nodes.node === 'function' ? RED.nodes.node(endpointId) : undefined;
   if (!ep || !Array.isArray(ep.tags)) return undefined;
   return (ep.tags as Array<{ name?: unknown; writable?: unknown }>).filter((t) => typeof t?.name === 'string' && t.name).map((t) => ({ name: t.name as string, writable: t.writable === true }));
 }
