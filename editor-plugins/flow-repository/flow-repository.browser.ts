@@ -587,6 +587,31 @@ function guardStaleDeploys(): void {
   );
 }
 
+/**
+ * Any import that brings a flow tab (Import > Examples, the clipboard, a dropped file) shows that tab, as
+ * the sidebar's import does, instead of leaving it behind the current one; a tab whose name is taken gets
+ * " (2)", " (3)"… Tabs added while the editor loads its flows are left alone.
+ */
+function showImportedTabs(): void {
+  let loaded = false;
+  RED.events.on('flows:loaded', () => (loaded = true));
+  RED.events.on('flows:add', (ws: { id: string; label: string }) => {
+    if (!loaded) return;
+    const taken: string[] = [];
+    RED.nodes.eachWorkspace((w: { id: string; label: string }) => void (w.id !== ws.id && taken.push(w.label)));
+    if (taken.includes(ws.label)) {
+      let i = 2;
+      while (taken.includes(`${ws.label} (${i})`)) i++;
+      ws.label = `${ws.label} (${i})`;
+      RED.workspaces.refresh?.();
+    }
+    // After the import has finished adding the tab's nodes.
+    setTimeout(() => {
+      if (RED.nodes.workspace(ws.id)) RED.workspaces.show(ws.id);
+    }, 0);
+  });
+}
+
 RED.plugins.registerPlugin('linesight-flow-repository', {
   onadd() {
     const bar = new Sidebar();
@@ -607,5 +632,6 @@ RED.plugins.registerPlugin('linesight-flow-repository', {
     RED.events.on('workspace:change', () => bar.choosePublishTemplate());
     placeTabButton();
     guardStaleDeploys();
+    showImportedTabs();
   },
 });

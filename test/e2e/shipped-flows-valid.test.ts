@@ -78,14 +78,9 @@ describe('e2e: shipped templates and examples open without an invalid node (Chro
         await importByPaste(browser.page, s.flow);
         // Validation runs when the editor draws the imported nodes.
         await browser.page.waitForTimeout(300);
-        // Look at it as a person would: the imported tab, shown.
-        await browser.page.evaluate(() => {
-          const RED = (window as any).RED;
-          const ids: string[] = [];
-          RED.nodes.eachWorkspace((w: any) => ids.push(w.id));
-          RED.workspaces.show(ids[ids.length - 1]);
-        });
-        await browser.page.waitForTimeout(500);
+        // The import shows its own tab (#16: it used to land behind the current one).
+        const tabId = (s.flow.find((n) => (n as { type?: string }).type === 'tab') as { id: string }).id;
+        assert.equal(await browser.page.evaluate(() => (window as any).RED.workspaces.active()), tabId, `${s.what} is shown after its import`);
         const bad = await invalidEverywhere(browser.page);
         await browser.shot(s.what.replace(/[^a-z0-9]+/gi, '-'));
         if (bad.length) problems.push(`${s.what}: ${bad.join('; ')}`);
