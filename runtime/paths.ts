@@ -13,6 +13,14 @@ export const PALETTE_NAME = '@linesight/node-red-linesight';
  * node_modules); in an installed `linesight`, its node_modules. Its compiled files arrive with `npm run build`.
  */
 export function paletteRoot(): string {
+  // A checkout's own workspace first: the node_modules link points at the checkout npm installed into,
+  // which is another checkout when a worktree shares its node_modules (it would run that one's build).
+  const own = path.join(PACKAGE_ROOT, 'packages', 'palette');
+  try {
+    if ((JSON.parse(fs.readFileSync(path.join(own, 'package.json'), 'utf8')) as { name?: string }).name === PALETTE_NAME) return fs.realpathSync(own);
+  } catch {
+    // Not a checkout (an installed `linesight`): its dependency below.
+  }
   return fs.realpathSync(path.dirname(require.resolve(`${PALETTE_NAME}/package.json`, { paths: [PACKAGE_ROOT] })));
 }
 

@@ -16,6 +16,8 @@ export interface ChangedNode extends NodeRef {
   wiresChanged: boolean;
   /** Only the position or size changed among layout fields. */
   moved: boolean;
+  /** When `env` changed (a tab's parameters): the names whose value was added, removed or changed, sorted. */
+  parameters?: string[];
 }
 
 export interface FlowDiff {
@@ -39,7 +41,12 @@ function nodesOf(flow: unknown): Map<string, FlowNode> {
   return m;
 }
 
-const ref = (n: FlowNode): NodeRef => (typeof n.name === 'string' && n.name ? { id: n.id, type: n.type, name: n.name } : { id: n.id, type: n.type });
+// A tab's name is its label.
+const nameOf = (n: FlowNode) => (typeof n.name === 'string' && n.name ? n.name : n.type === 'tab' && typeof n.label === 'string' && n.label ? n.label : undefined);
+const ref = (n: FlowNode): NodeRef => {
+  const name = nameOf(n);
+  return name ? { id: n.id, type: n.type, name } : { id: n.id, type: n.type };
+};
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 export function diffFlows(from: unknown, to: unknown): FlowDiff {
@@ -60,11 +67,26 @@ export function diffFlows(from: unknown, to: unknown): FlowDiff {
       else if (k === 'wires') wiresChanged = true;
       else properties.push(k);
     }
-    if (properties.length || moved || wiresChanged) d.changed.push({ ...ref(after), properties: properties.sort(), wiresChanged, moved });
+    if (properties.length || moved || wiresChanged) {
+      const parameters = properties.includes('env') ? changedEnvNames(before.env, after.env) : [];
+      d.changed.push({ ...ref(after), properties: properties.sort(), wiresChanged, moved, ...(parameters.length ? { parameters } : {}) });
+    }
     else d.unchanged++;
   }
   d.same = !d.added.length && !d.removed.length && !d.changed.length;
   return d;
+}
+
+/** Names of `env` entries (a tab's or global-config's parameters) added, removed or with another value or type. */
+function changedEnvNames(before: unknown, after: unknown): string[] {
+  const entries = (env: unknown) => {
+    const m = new Map<string, string>();
+    if (Array.isArray(env)) for (const e of env) if (e && typeof (e as { name?: unknown }).name === 'string') m.set((e as { name: string }).name, canonicalJson(e));
+    return m;
+  };
+  const a = entries(before);
+  const b = entries(after);
+  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
 }
 
 /** The same diff without nodes that were only moved: what matters for behaviour. */
@@ -74,9 +96,13 @@ export function ignoringLayout(d: FlowDiff): FlowDiff {
   return { ...d, changed, unchanged, same: !d.added.length && !d.removed.length && !changed.length };
 }
 
-/** What changed on one node, as words: its properties, then "wires" and "position". */
+/**
+ * What changed on one node, as words: its properties (a changed `env` as each parameter it names:
+ * "parameter PLC_PORT"), then "wires" and "position".
+ */
 export function changedParts(c: ChangedNode): string[] {
-  return [...c.properties, ...(c.wiresChanged ? ['wires'] : []), ...(c.moved ? ['position'] : [])];
+  const props = c.parameters?.length ? c.properties.flatMap((p) => (p === 'env' ? c.parameters!.map((n) => `parameter ${n}`) : [p])) : c.properties;
+  return [...props, ...(c.wiresChanged ? ['wires'] : []), ...(c.moved ? ['position'] : [])];
 }
 
 /** A unified-diff-like text for the terminal. */

@@ -9,6 +9,7 @@ import { fillParameters } from '../../contracts/fleet/parameters';
 import { deploymentBody } from './deploy-form';
 import { ACTION_LABELS, actionsFor, type DeploymentAction } from './deployment-actions';
 import { publishRefusal } from './publish-check';
+import { importTabName, labelTabs, originOf, publishableFlow, tierRefusal } from './flow-origin';
 
 declare const RED: any;
 declare const $: any;
@@ -68,6 +69,8 @@ class Sidebar {
   private versions: VersionSummary[] = [];
   private rolloutTimer: ReturnType<typeof setInterval> | undefined;
   private fleetTimer: ReturnType<typeof setInterval> | undefined;
+  /** This runtime's tier (line, factory, cloud), from its settings. */
+  private tier: string | null = null;
 
   constructor() {
     this.root.html(`
@@ -86,6 +89,7 @@ class Sidebar {
       <div class="ls-repo-section" id="ls-repo-publish">
         <div class="ls-repo-head"><span>Publish the current flow</span></div>
         <div class="ls-repo-row"><label>Template</label><select id="ls-repo-publish-template"></select></div>
+        <div class="ls-repo-help" id="ls-repo-publish-origin"></div>
         <div class="ls-repo-row"><label>Version</label><input type="text" id="ls-repo-publish-version" placeholder="1.0.1"></div>
         <div class="ls-repo-row"><label>Changelog</label><textarea id="ls-repo-publish-changelog" rows="2" placeholder="what changed and why"></textarea></div>
         <button class="red-ui-button" id="ls-repo-publish-go"><i class="fa fa-upload"></i> Publish</button>
@@ -107,17 +111,23 @@ class Sidebar {
     this.root.find('#ls-repo-deployments-refresh').on('click', () => this.loadDeployments());
     this.root.find('#ls-repo-diff').on('click', () => this.showDiff());
     this.root.find('#ls-repo-publish-go').on('click', () => this.publish());
-    this.root.find('#ls-repo-publish-template').on('change', () => this.suggestVersion());
+    this.root.find('#ls-repo-publish-template').on('change', () => {
+      const t = this.templates.find((x) => x.slug === this.root.find('#ls-repo-publish-template').val());
+      const warn = t && tierRefusal(t, this.tier);
+      this.root.find('#ls-repo-publish-origin').toggleClass('ls-bad', !!warn).text(warn ?? '');
+      this.suggestVersion();
+    });
   }
 
   async refresh(): Promise<void> {
     const status = this.root.find('#ls-repo-status');
     try {
-      const cfg = await new Promise<{ configured: boolean; url: string | null }>((res, rej) => $.getJSON('linesight/repository/config').done(res).fail((x: any) => rej(new Error(x.statusText))));
+      const cfg = await new Promise<{ configured: boolean; url: string | null; tier?: string | null }>((res, rej) => $.getJSON('linesight/repository/config').done(res).fail((x: any) => rej(new Error(x.statusText))));
       if (!cfg.configured) {
         status.attr('class', 'ls-repo-status ls-bad').text('No repository configured for this runtime (settings: linesight.repository = {url, token}).');
         return;
       }
+      this.tier = cfg.tier ?? null;
       this.templates = await call<Template[]>('GET', '/templates');
       status.attr('class', 'ls-repo-status ls-good').text(`Connected to ${cfg.url}`);
     } catch (err) {
@@ -132,13 +142,36 @@ class Sidebar {
     }
     const sel = this.root.find('#ls-repo-publish-template').empty();
     for (const t of this.templates) sel.append(el('<option>').val(t.slug).text(`${t.slug} (${t.tier})`));
-    if (this.selected) {
-      sel.val(this.selected.slug);
-      await this.select(this.selected.slug);
-    }
-    this.suggestVersion();
+    if (this.selected) await this.select(this.selected.slug);
+    this.choosePublishTemplate();
     await this.loadFleet();
     await this.loadDeployments();
+  }
+
+  /**
+   * The publish form's template: the one the open flow came from (its import, the last publish from this
+   * tab, or its parameters and node types), never simply the first in the list; the form says why.
+   */
+  choosePublishTemplate(): void {
+    if (!this.templates.length) return;
+    const ws = RED.workspaces.active();
+    const tab = ws ? RED.nodes.workspace(ws) : undefined;
+    const types = ws ? RED.nodes.filterNodes({ z: ws }).map((n: { type: string }) => n.type) : [];
+    let remembered: string | undefined;
+    try {
+      remembered = window.localStorage.getItem(`linesight-published-${ws}`) ?? undefined;
+    } catch {
+      remembered = undefined;
+    }
+    const origin = originOf(tab, types, this.templates, remembered);
+    const sameTier = this.templates.filter((t) => !this.tier || t.tier === this.tier);
+    const slug = origin?.slug ?? (sameTier[0] ?? this.templates[0]).slug;
+    this.root.find('#ls-repo-publish-template').val(slug);
+    const t = this.templates.find((x) => x.slug === slug)!;
+    const why = origin ? `${slug}: ${origin.why}` : `no template found for this flow; ${slug} is the first ${this.tier ?? ''} template`;
+    const warn = tierRefusal(t, this.tier);
+    this.root.find('#ls-repo-publish-origin').toggleClass('ls-bad', !!warn).text(warn ? `${why}. ${warn}` : why);
+    this.suggestVersion();
   }
 
   private suggestVersion(): void {
@@ -166,8 +199,6 @@ class Sidebar {
       tr.find('.ls-repo-pick').on('change', () => this.root.find('#ls-repo-diff').prop('disabled', this.root.find('.ls-repo-pick:checked').length !== 2));
       table.append(tr);
     }
-    this.root.find('#ls-repo-publish-template').val(slug);
-    this.suggestVersion();
   }
 
   private async showDiff(): Promise<void> {
@@ -214,14 +245,24 @@ class Sidebar {
       }
       try {
         const doc = await call<{ flow: unknown[] }>('GET', `/templates/${encodeURIComponent(t.slug)}/versions/${encodeURIComponent(version)}`);
-        const flow = fillParameters(doc.flow, values);
+        // A tab of its own named template@version (a second import of it gets " (2)"), shown at once.
+        const labels: string[] = [];
+        RED.nodes.eachWorkspace((w: { label: string }) => void labels.push(w.label));
+        const name = importTabName(t.slug, version, labels);
+        const flow = labelTabs(fillParameters(doc.flow, values), name);
+        const before = new Set<string>();
+        RED.nodes.eachWorkspace((w: { id: string }) => void before.add(w.id));
         try {
           RED.view.importNodes(flow, { generateIds: false, addFlow: false, touchImport: true });
         } catch (err) {
           // The same version is already in the workspace: import a copy with new ids.
           RED.view.importNodes(flow, { generateIds: true, addFlow: false, touchImport: true });
         }
-        msg.attr('class', 'ls-repo-msg ls-good').text(`Imported ${t.slug}@${version}. Press Deploy to run it here.`);
+        let added: string | undefined;
+        RED.nodes.eachWorkspace((w: { id: string }) => void (before.has(w.id) ? undefined : (added = added ?? w.id)));
+        if (added) RED.workspaces.show(added);
+        this.choosePublishTemplate();
+        msg.attr('class', 'ls-repo-msg ls-good').text(`Imported ${t.slug}@${version} into the flow "${name}". Press Deploy to run it here.`);
       } catch (err) {
         msg.attr('class', 'ls-repo-msg ls-bad').text((err as Error).message);
       }
@@ -236,14 +277,20 @@ class Sidebar {
     if (!slug) return void msg.attr('class', 'ls-repo-msg ls-bad').text('Choose a template.');
     if (!version) return void msg.attr('class', 'ls-repo-msg ls-bad').text('version is required');
     if (!changelog) return void msg.attr('class', 'ls-repo-msg ls-bad').text('changelog is required: say what changed');
-    const flow = currentFlow();
     const template = this.templates.find((x) => x.slug === slug);
-    const refusal = template && publishRefusal(flow, template);
+    // Parameters go out as ${NAME} with the template's defaults, not this runtime's values.
+    const flow = template ? publishableFlow(currentFlow(), template) : currentFlow();
+    const refusal = template && (tierRefusal(template, this.tier) ?? publishRefusal(flow, template));
     if (refusal) return void msg.attr('class', 'ls-repo-msg ls-bad').text(refusal);
     try {
       const user = RED.user?.username?.() ?? RED.settings?.user?.username;
       await call('POST', `/templates/${encodeURIComponent(slug)}/versions`, { version, flow, changelog, ...(user ? { author: user } : {}) });
       msg.attr('class', 'ls-repo-msg ls-good').text(`Published ${slug}@${version}.`);
+      try {
+        window.localStorage.setItem(`linesight-published-${RED.workspaces.active()}`, slug);
+      } catch {
+        // No storage (private window): the default falls back to the flow's parameters and nodes.
+      }
       this.root.find('#ls-repo-publish-changelog').val('');
       template?.versions.push(version);
       await this.refresh();
@@ -430,6 +477,141 @@ function renderDiff(a: string, b: string, d: FlowDiff): string {
   return parts.join('');
 }
 
+/**
+ * Node-RED adds a plugin's pinned tab button after its own (info, help, debug, config, context) and, at
+ * the default sidebar width, hides the last buttons for room: ours only showed in the ▾ menu. Until the
+ * person has arranged the buttons (dragging them saves `editor.sidebar.order`), ours sits beside info
+ * and the editor's own width rule hides one of the core buttons instead. Every tab added later (another
+ * plugin's) re-sorts the row by the saved order, so the row is watched rather than arranged once.
+ */
+function placeTabButton(attempt = 0): void {
+  const ours = $('#red-ui-tab-linesight-flow-repository-link-button');
+  const info = $('#red-ui-tab-info-link-button');
+  // Plugins load before the editor adds its own tabs: wait for info's button (at most about 10 s).
+  if (!ours.length || !info.length) {
+    if (attempt < 100) setTimeout(() => placeTabButton(attempt + 1), 100);
+    return;
+  }
+  const place = () => {
+    if (RED.settings.get('editor.sidebar.order')) return;
+    const button = $('#red-ui-tab-linesight-flow-repository-link-button');
+    const after = $('#red-ui-tab-info-link-button');
+    if (!button.length || !after.length || after.next().is(button)) return;
+    button.insertAfter(after).show();
+    // The tab bar recomputes which buttons fit on a resize.
+    $(window).trigger('resize');
+  };
+  place();
+  new MutationObserver(place).observe(ours.parent()[0], { childList: true });
+}
+
+/**
+ * A remote deploy (the agent's, another editor's) must not go unnoticed: Node-RED's own "flows updated"
+ * notice hides itself after 10 s, and a later Deploy from this stale editor replaced the newer flows. The
+ * notice here stays until answered (Reload, or keep my edits), and a Deploy while the editor is stale asks
+ * first, naming when the newer flows arrived.
+ */
+function guardStaleDeploys(): void {
+  let staleSince: Date | undefined;
+  let notice: any;
+  const reload = () => {
+    // The edits are given up on purpose: no "leave this page?" prompt.
+    RED.nodes.dirty(false);
+    window.location.reload();
+  };
+  const onRemoteDeploy = (revision: string) => {
+    const mine = RED.nodes.version();
+    // Our own deploy announces itself too: in flight (spinner) or already answered with this revision.
+    if (mine === null || mine === revision || $('.red-ui-deploy-button-spinner').is(':visible')) return;
+    staleSince = staleSince ?? new Date();
+    const text = $('<div id="ls-stale-notice">').append(
+      $('<p>').text(`The flows on this runtime were deployed from elsewhere at ${staleSince.toLocaleTimeString()} (a remote deploy). This editor shows older flows.`),
+    );
+    notice?.close?.();
+    notice = RED.notify(text, {
+      type: 'warning',
+      fixed: true,
+      modal: false,
+      buttons: [
+        { text: 'Keep my edits', click: () => notice.close() },
+        { text: 'Reload', class: 'primary', click: reload },
+      ],
+    });
+  };
+  RED.comms.subscribe('notification/runtime-deploy', (_topic: string, msg: { revision?: string }) => {
+    // After the editor's own deploy answer has had time to set its revision.
+    if (msg?.revision) setTimeout(() => onRemoteDeploy(msg.revision!), 500);
+  });
+  const current = () => {
+    // Deployed (after the question below) or loaded afresh: this editor is current again.
+    staleSince = undefined;
+    notice?.close?.();
+  };
+  RED.events.on('deploy', current);
+  RED.events.on('flows:loaded', current);
+  const ask = (go: () => void) => {
+    const since = staleSince!;
+    const dialog = RED.notify(
+      $('<div id="ls-stale-deploy">').append(
+        $('<p>').text(`Newer flows were deployed to this runtime at ${since.toLocaleTimeString()}, after this editor loaded its flows. Deploying now replaces them with what you see here.`),
+      ),
+      {
+        type: 'warning',
+        fixed: true,
+        modal: true,
+        buttons: [
+          { text: 'Cancel', click: () => dialog.close() },
+          { text: 'Reload the newer flows', class: 'primary', click: reload },
+          {
+            text: 'Deploy over them',
+            click: () => {
+              dialog.close();
+              staleSince = undefined;
+              go();
+            },
+          },
+        ],
+      },
+    );
+  };
+  const button = document.getElementById('red-ui-header-button-deploy');
+  button?.addEventListener(
+    'click',
+    (e) => {
+      if (!staleSince || button.classList.contains('disabled')) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      ask(() => button.click());
+    },
+    true,
+  );
+}
+
+/**
+ * Any import that brings a flow tab (Import > Examples, the clipboard, a dropped file) shows that tab, as
+ * the sidebar's import does, instead of leaving it behind the current one; a tab whose name is taken gets
+ * " (2)", " (3)"… Tabs added while the editor loads its flows are left alone.
+ */
+function showImportedTabs(): void {
+  let loaded = false;
+  RED.events.on('flows:loaded', () => (loaded = true));
+  RED.events.on('flows:add', (ws: { id: string; label: string }) => {
+    if (!loaded) return;
+    const taken: string[] = [];
+    RED.nodes.eachWorkspace((w: { id: string; label: string }) => void (w.id !== ws.id && taken.push(w.label)));
+    if (taken.includes(ws.label)) {
+      let i = 2;
+      while (taken.includes(`${ws.label} (${i})`)) i++;
+      ws.label = `${ws.label} (${i})`;
+      RED.workspaces.refresh?.();
+    }
+    // After the import has finished adding the tab's nodes.
+    setTimeout(() => {
+      if (RED.nodes.workspace(ws.id)) RED.workspaces.show(ws.id);
+    }, 0);
+  });
+}
+
 RED.plugins.registerPlugin('linesight-flow-repository', {
   onadd() {
     const bar = new Sidebar();
@@ -446,5 +628,10 @@ RED.plugins.registerPlugin('linesight-flow-repository', {
       onremove: () => bar.hide(),
     });
     RED.actions.add('linesight:show-flow-repository', () => RED.sidebar.show('linesight-flow-repository'));
+    // The publish form follows the open flow.
+    RED.events.on('workspace:change', () => bar.choosePublishTemplate());
+    placeTabButton();
+    guardStaleDeploys();
+    showImportedTabs();
   },
 });

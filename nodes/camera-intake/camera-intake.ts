@@ -115,7 +115,7 @@ export = function register(RED: NodeAPI) {
           node.status(status.ok(`listening :${port}`));
         } catch (err) {
           const wait = backoff.next();
-          node.status(status.disconnected(`cannot listen: ${(err as Error).message.slice(0, 60)}`));
+          node.status(status.disconnected(`cannot listen: ${(err as Error).message}`));
           node.warn(`${label} cannot listen on ${config.host}:${config.port}: ${(err as Error).message}; retrying in ${wait} ms`);
           retry = setTimeout(listen, wait);
         }

@@ -3,6 +3,7 @@
 // admin routes, so the editor judges rules with exactly the engine the node runs.
 import { formToRule, newRule, ruleToForm, summarize, WINDOW_FORM_FIELDS, type RuleForm } from './editor-model';
 import type { DefectRule } from './defect-rule.schema';
+import { writeTagProblems, writeTargetsOf } from './write-targets';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const RED: any;
@@ -175,7 +176,10 @@ class RuleEditor {
   private async validate(): Promise<void> {
     try {
       const res = await post('linesight/defect-rule/validate', { rules: this.rules(), knownClasses: $('#node-input-knownClasses').val() });
-      this.problems = res.problems ?? [];
+      // And every write against the tag table of the plc-write(s) the actions output is wired to.
+      const wiredTo = RED.nodes.filterLinks({ source: { id: this.node.id }, sourcePort: 0 }).map((l: any) => l.target.id);
+      const targets = writeTargetsOf(wiredTo, (id) => RED.nodes.node(id));
+      this.problems = [...(res.problems ?? []), ...writeTagProblems(this.rules(), targets)];
     } catch (err) {
       this.problems = [{ ruleId: '', field: '', reason: `could not validate: ${(err as Error).message}` }];
     }

@@ -9,6 +9,7 @@ import { RuleEngine, type PendingReset } from './rule-engine';
 import { assertRules, parseClassList, ruleProblems } from './rule-validation';
 import { runTrial, type TrialRequest } from './rule-trial';
 import { StatusThrottle } from '../kit/status-throttle';
+import { writeTagProblems, writeTargetsOf } from './write-targets';
 
 const STATUS_EVERY_MS = 500;
 
@@ -39,9 +40,16 @@ export = function register(RED: NodeAPI) {
     }
   });
 
-  defineNode<DefectRuleConfig>(RED, { type: 'defect-rule', configSchema: 'DefectRuleConfig' }, ({ node, config }) => {
+  defineNode<DefectRuleConfig>(RED, { type: 'defect-rule', configSchema: 'DefectRuleConfig' }, ({ node, config, label, def }) => {
     const knownClasses = parseClassList(config.knownClasses);
     const rules = assertRules(config.rules, { knownClasses });
+    // At deploy: every write against the tag table of each plc-write the actions output is wired to. The
+    // rules still run (a correct write still lands); the status stays red and names the first problem.
+    const flow = new Map<string, Record<string, unknown>>();
+    RED.nodes.eachNode((n) => void flow.set(n.id, n as unknown as Record<string, unknown>));
+    const wiredTo = ((def as unknown as { wires?: string[][] }).wires?.[0] ?? []).filter((id) => typeof id === 'string');
+    const tagProblems = writeTagProblems(rules, writeTargetsOf(wiredTo, (id) => flow.get(id) as never));
+    if (tagProblems.length) node.error(`${label}: ${tagProblems.map((p) => `rule "${p.ruleId}" ${p.field}: ${p.reason}`).join('; ')}`);
     let inspections = 0;
     let fired = 0;
     let lastRule = '';
@@ -60,6 +68,7 @@ export = function register(RED: NodeAPI) {
     // Status is throttled: at 100 inspections/s the editor does not need 100 updates/s.
     const throttle = new StatusThrottle((s) => node.status(s), STATUS_EVERY_MS);
     const touchStatus = () => throttle.update(() => {
+      if (tagProblems.length) return status.failed(`rule ${tagProblems[0].ruleId}: ${tagProblems[0].reason}`);
       const text = `${engine.ruleCount} rules, ${fmt(inspections)} inspected, ${fmt(fired)} fired${lastRule ? ` (last ${lastRule})` : ''}${refused}`;
       return fired ? status.busy(text) : status.ok(text);
     });

@@ -227,6 +227,6 @@ export function newRule(taken: readonly string[]): DefectRule {
     id: `rule-${i}`,
     condition: { classes: [], minConfidence: 0.8 },
     window: { kind: 'each' },
-    action: { kind: 'alarm', severity: 'warning', writes: [{ tag: 'alarm_lamp', value: true }], holdMs: 5000 },
+    action: { kind: 'alarm', severity: 'warning', writes: [{ tag: 'AlarmLamp', value: true }], holdMs: 5000 },
   };
 }

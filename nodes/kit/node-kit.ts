@@ -4,6 +4,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import { validatorFor, toProblems, ValidationError } from '../../contracts/schemas';
 import { redactText } from '../../lib/redact';
 import { LinesightError } from '../../contracts/errors';
+import { statusText } from './status-text';
 
 export { LinesightError };
 
@@ -47,16 +48,19 @@ export function statusWord(word: StatusWord): string {
   return text && !text.endsWith(key) ? text : STATUS_WORDS[word];
 }
 
-/** Status dots used by every node: one vocabulary, so the editor reads the same everywhere. */
+/**
+ * Status dots used by every node: one vocabulary, so the editor reads the same everywhere. Every text is
+ * shortened at a word boundary and says an address once (status-text.ts).
+ */
 export const status = {
   /** Connected or idle and healthy. */
-  ok: (text = statusWord('ok')): NodeStatus => ({ fill: 'green', shape: 'dot', text }),
-  connecting: (text = statusWord('connecting')): NodeStatus => ({ fill: 'yellow', shape: 'ring', text }),
-  disconnected: (text = statusWord('disconnected')): NodeStatus => ({ fill: 'red', shape: 'ring', text }),
+  ok: (text = statusWord('ok')): NodeStatus => ({ fill: 'green', shape: 'dot', text: statusText(text) }),
+  connecting: (text = statusWord('connecting')): NodeStatus => ({ fill: 'yellow', shape: 'ring', text: statusText(text) }),
+  disconnected: (text = statusWord('disconnected')): NodeStatus => ({ fill: 'red', shape: 'ring', text: statusText(text) }),
   /** A failure that needs a person: bad config, a write that cannot succeed. */
-  failed: (text = statusWord('failed')): NodeStatus => ({ fill: 'red', shape: 'dot', text }),
+  failed: (text = statusWord('failed')): NodeStatus => ({ fill: 'red', shape: 'dot', text: statusText(text) }),
   /** Activity or backlog, e.g. "backlog 1,204". */
-  busy: (text: string): NodeStatus => ({ fill: 'blue', shape: 'dot', text }),
+  busy: (text: string): NodeStatus => ({ fill: 'blue', shape: 'dot', text: statusText(text) }),
   clear: (): NodeStatus => ({}),
 };
 
@@ -119,6 +123,8 @@ export interface NodeContext<C, K extends object = Record<string, string>> {
   RED: NodeAPI;
   /** `type "name"` for messages. */
   label: string;
+  /** Node-RED's own definition of the node (its wires, its tab): what the config schema leaves out. */
+  def: NodeDef;
 }
 
 export interface NodeHandlers {
@@ -158,7 +164,7 @@ export function defineNode<C, K extends object = Record<string, string>>(
       const config = spec.configSchema
         ? validateConfig<C>(spec.configSchema, def as unknown as Record<string, unknown>, label)
         : (def as unknown as C);
-      handlers = setup({ node, config, RED, label }) ?? {};
+      handlers = setup({ node, config, RED, label, def }) ?? {};
     } catch (err) {
       configError = err as Error;
       node.status(status.failed(err instanceof ValidationError ? statusWord('invalidConfig') : (err as LinesightError).statusText ?? statusWord('failedToStart')));

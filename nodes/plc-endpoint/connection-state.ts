@@ -1,6 +1,7 @@
 // The connection states every connector reports and every node using an endpoint shows.
 import type { NodeStatus } from 'node-red';
 import { status } from '../kit/node-kit';
+import { statusText } from '../kit/status-text';
 
 export type ConnectionPhase = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -22,7 +23,7 @@ export function statusFor(s: ConnectionState, okText = 'connected'): NodeStatus 
     case 'connecting':
       return status.connecting(s.attempts ? `connecting (attempt ${s.attempts + 1})` : 'connecting');
     case 'disconnected':
-      return status.disconnected(`${s.reason ? s.reason.slice(0, 40) : 'disconnected'}${s.retryInMs !== undefined ? `, retry in ${(s.retryInMs / 1000).toFixed(1)} s` : ''}`);
+      return status.disconnected(`${s.reason ? statusText(s.reason, 40) : 'disconnected'}${s.retryInMs !== undefined ? `, retry in ${(s.retryInMs / 1000).toFixed(1)} s` : ''}`);
     case 'closed':
       return status.clear();
   }

@@ -1,6 +1,7 @@
 // The plc-read edit form; defaults and checks come from PlcReadConfig (plc-read.schema.ts).
 import { configPicker, nameRow } from '../kit/editor/components';
 import type { NodeEditor } from '../kit/editor/node-editor';
+import { attachTagPicker, endpointTags, unknownTags } from '../kit/editor/tag-picker';
 
 export const editor: NodeEditor = {
   type: 'plc-read',
@@ -21,4 +22,14 @@ export const editor: NodeEditor = {
     { fields: ['reportByException'], checkboxFirst: true },
     { prop: 'maxGap', width: '60px' },
   ],
+  crossChecks: {
+    // Every tag listed must be in the endpoint's table (names are case-sensitive: "LineSpeed").
+    tags(value) {
+      const missing = unknownTags(value, endpointTags(this.endpoint));
+      return missing.length ? `not in the endpoint's tag table: ${missing.join(', ')}` : true;
+    },
+  },
+  oneditprepare() {
+    attachTagPicker('#node-input-tags', '#node-input-endpoint');
+  },
 };

@@ -32,7 +32,7 @@ export = function register(RED: NodeAPI) {
       polls++;
       throttle.update(() => {
         const bad = samples.filter((s) => s.quality === 'bad');
-        return bad.length ? status.failed(`${fmt(bad.length)} bad: ${bad[0].reason ?? ''}`.slice(0, 60)) : driver.state.phase === 'connected' ? status.ok(okText()) : undefined;
+        return bad.length ? status.failed(`${fmt(bad.length)} bad: ${bad[0].reason ?? ''}`) : driver.state.phase === 'connected' ? status.ok(okText()) : undefined;
       });
     };
     const emit = (samples: TagSample[], base: NodeMessage = {}) => {

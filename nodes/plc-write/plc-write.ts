@@ -14,7 +14,13 @@ export = function register(RED: NodeAPI) {
     const okText = () => (ok || failed ? `${fmt(ok)} written${failed ? `, ${fmt(failed)} failed` : ''}` : 'connected');
     const { driver, detach } = linkEndpoint(RED, config.endpoint, node, label, okText);
     const throttle = new StatusThrottle((s) => node.status(s));
-    const showOk = () => throttle.update(() => (driver.state.phase === 'connected' ? (failed ? status.busy(okText()) : status.ok(okText())) : undefined));
+    let lastError: string | undefined;
+    // A failed write is a red dot naming why (an unknown tag, a value out of range) until a write lands again.
+    const showOk = () =>
+      throttle.update(() => {
+        if (lastError) return status.failed(`${okText()}: ${lastError}`);
+        return driver.state.phase === 'connected' ? status.ok(okText()) : undefined;
+      });
     return {
       async input(msg, send, done) {
         let timer: NodeJS.Timeout | undefined;
@@ -25,12 +31,14 @@ export = function register(RED: NodeAPI) {
           });
           const written = await Promise.race([driver.write(writes, { verify: config.verify }), timeout]);
           ok += written.length;
+          lastError = undefined;
           (msg as Record<string, unknown>).written = written;
           showOk();
           send(msg);
           done();
         } catch (err) {
           failed++;
+          lastError = (err as Error).message;
           showOk();
           done(err as Error);
         } finally {

@@ -91,7 +91,7 @@ export = function register(RED: NodeAPI) {
         })
         .catch((err: Error) => {
           if (closed) return;
-          direct(status.disconnected(`database: ${err.message}`.slice(0, 80)));
+          direct(status.disconnected(`database: ${err.message}`));
           if (backoff.attempts === 0) node.warn(`${label}: ${err.message}; rows wait and the sink retries`);
           readyTimer = setTimeout(prepare, backoff.next());
         });

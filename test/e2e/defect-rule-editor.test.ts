@@ -36,10 +36,10 @@ describe('e2e: defect-rule editor (Chromium + real line runtime)', function () {
     assert.match(await page.innerText('#dr-problems'), /scratch-burst.*window\.count.*is required for a count window/s);
     await page.fill(field('count'), '2');
     await page.fill(field('durationMs'), '60000');
-    await page.fill(field('writes'), 'alarm_lamp=true');
+    await page.fill(field('writes'), 'AlarmLamp=true');
     await page.fill(field('holdMs'), '3000');
     await page.waitForSelector('#dr-problems:has-text("rules are valid")', { timeout: 15_000 });
-    assert.match(await page.innerText('#dr-rule-list'), /scratch-burst[\s\S]*scratch >= 0\.8, 2 within 60000 ms → alarm \(alarm_lamp=true\)/);
+    assert.match(await page.innerText('#dr-rule-list'), /scratch-burst[\s\S]*scratch >= 0\.8, 2 within 60000 ms → alarm \(AlarmLamp=true\)/);
     await browser.shot('rule-form');
 
     // try it: two scratches 1 s apart fire on the second; the hold then resets the lamp
@@ -49,8 +49,8 @@ describe('e2e: defect-rule editor (Chromium + real line runtime)', function () {
     await page.waitForSelector('#dr-try-output:has-text("fires")', { timeout: 15_000 });
     const tried = await page.innerText('#dr-try-output');
     assert.match(tried, /t1: fail[\s\S]*matches scratch-burst: .*1 of 2 matching/);
-    assert.match(tried, /t2: fail[\s\S]*fires scratch-burst: .*2 matching inspections within 60000 ms[\s\S]*alarm writes alarm_lamp=true/);
-    assert.match(tried, /hold of scratch-burst ends: writes alarm_lamp=false/);
+    assert.match(tried, /t2: fail[\s\S]*fires scratch-burst: .*2 matching inspections within 60000 ms[\s\S]*alarm writes AlarmLamp=true/);
+    assert.match(tried, /hold of scratch-burst ends: writes AlarmLamp=false/);
     await browser.shot('try-it');
 
     // a second rule, disabled in the table
@@ -77,7 +77,7 @@ describe('e2e: defect-rule editor (Chromium + real line runtime)', function () {
     const node = flows.find((n) => n.type === 'defect-rule')!;
     assert.equal(node.name, 'line 1 rules');
     assert.deepEqual(node.rules, [
-      { id: 'scratch-burst', condition: { classes: ['scratch'], minConfidence: 0.8 }, window: { kind: 'count', count: 2, durationMs: 60000 }, action: { kind: 'alarm', severity: 'warning', writes: [{ tag: 'alarm_lamp', value: true }], holdMs: 3000 } },
+      { id: 'scratch-burst', condition: { classes: ['scratch'], minConfidence: 0.8 }, window: { kind: 'count', count: 2, durationMs: 60000 }, action: { kind: 'alarm', severity: 'warning', writes: [{ tag: 'AlarmLamp', value: true }], holdMs: 3000 } },
       { id: 'crack-stop', enabled: false, condition: { classes: ['crack'], minConfidence: 0.8 }, window: { kind: 'each' }, action: { kind: 'stop', severity: 'warning', writes: [{ tag: 'line_stop', value: true }], holdMs: 5000 } },
     ]);
 

@@ -52,6 +52,11 @@ describe('e2e: the one-command demo (linesight demo, as npm start runs it)', fun
       // What the demo itself said (agents, runtimes, status lines) is the first thing to read.
       throw new Error(`${err.message}\n--- demo output (last 80 lines) ---\n${out.split('\n').slice(-80).join('\n')}`);
     });
+    // Each deployment's progress was told as events, and the status is printed when it changes (#16).
+    assert.match(out, /demo: deployment line-inspection@[\d.]+ \(\S+\): line-1 (\S+ -> )*running/, `deployment events:\n${out}`);
+    await waitFor('a status line naming the rows, the lamp and each device', async () => /demo: cloud history: [\d,]+ inspections; alarm lamp: \S+.* line-1 running/.test(out), 30_000, 500).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- demo output (last 40 lines) ---\n${out.split('\n').slice(-40).join('\n')}`);
+    });
     const modbus = new ModbusRTU();
     await modbus.connectTCP(plcUrl.hostname, { port: Number(plcUrl.port) });
     modbus.setID(1);

@@ -17,8 +17,11 @@ export interface NodeEditor {
   credentials?: Record<string, { type: 'text' | 'password' }>;
   rows: Row[];
   label: (this: EditedNode) => string;
-  /** Checks across fields that one property's schema cannot say, e.g. "a table name when the target is custom". */
-  crossChecks?: Record<string, (this: EditedNode, value: unknown) => boolean>;
+  /**
+   * Checks across fields (or nodes) that one property's schema cannot say, e.g. "a table name when the
+   * target is custom". false: invalid; a string: invalid, and why (shown on the node's warning).
+   */
+  crossChecks?: Record<string, (this: EditedNode, value: unknown) => boolean | string>;
   oneditprepare?: (this: EditedNode) => void;
   oneditsave?: (this: EditedNode) => void;
   oneditresize?: (this: EditedNode, size: { height: number; width: number }) => void;
@@ -35,7 +38,9 @@ export function nodeDefinition(editor: NodeEditor, schema: ConfigSchema, transla
     defaults[prop].validate = function validate(this: unknown, value: unknown, opt?: { label?: string }) {
       const first = own ? own.call(this, value, opt) : true;
       if (first !== true) return first;
-      return check.call(this as EditedNode, value) ? true : opt ? `${opt.label ?? prop}: ${translate('kit.validation.invalid')}` : false;
+      const verdict = check.call(this as EditedNode, value);
+      if (verdict === true) return true;
+      return opt ? `${opt.label ?? prop}: ${typeof verdict === 'string' ? verdict : translate('kit.validation.invalid')}` : false;
     };
   }
   const { type: _type, rows: _rows, crossChecks: _checks, ...behaviour } = editor;

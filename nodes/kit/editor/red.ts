@@ -14,6 +14,11 @@ export interface JQueryLike {
   prop(name: string): unknown;
   prop(name: string, value: unknown): JQueryLike;
   appendTo(target: JQueryLike | unknown): JQueryLike;
+  parent(): JQueryLike;
+  closest(selector: string): JQueryLike;
+  insertAfter(target: JQueryLike): JQueryLike;
+  empty(): JQueryLike;
+  append(content: JQueryLike | string): JQueryLike;
   each(fn: (this: unknown, index: number) => void): JQueryLike;
   outerHeight(includeMargin?: boolean): number;
   // editableList is a Node-RED jQuery widget with a string-dispatched API.
@@ -46,7 +51,12 @@ export interface NodeDefinition {
 }
 
 export interface RedEditor {
-  nodes: { registerType(type: string, definition: NodeDefinition): void };
+  nodes: {
+    registerType(type: string, definition: NodeDefinition): void;
+    /** A node or config node of the workspace by id. */
+    node(id: string): Record<string, unknown> | undefined;
+    filterLinks(filter: { source?: { id: string }; sourcePort?: number }): Array<{ target: { id: string } }>;
+  };
   notify(message: string, type?: 'warning' | 'error' | 'success' | 'compact'): void;
   _(key: string, vars?: Record<string, unknown>): string;
 }

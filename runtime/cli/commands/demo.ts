@@ -51,14 +51,27 @@ export function register(program: Command): void {
         '',
       ];
       console.log(redactText(lines.join('\n')));
+      // Looked at every 2 s, printed only when it changed; deployments (the sidebar's too) as events.
+      const { StatusReport } = require('../../dev/demo/status-report') as typeof import('../../dev/demo/status-report');
+      const changes = new StatusReport();
+      demo.status().then((s) => changes.deploymentEvents(s.deployments), () => []); // the start-up deployments were told already
+      let lastProblem = '';
+      let busy = false;
       const report = setInterval(async () => {
+        if (busy) return;
+        busy = true;
         try {
           const s = await demo.status();
-          say(`cloud history: ${s.historyRows} inspections; alarm lamp: ${s.alarmLamp === null ? 'unknown' : s.alarmLamp ? 'ON' : 'off'}${s.alarmLampSeenOn ? ' (has lit)' : ''}; ${s.devices.map((d) => `${d.id} ${d.state}${d.running ? ` ${d.running}` : ''}`).join(', ')}`);
+          for (const line of changes.deploymentEvents(s.deployments)) say(line);
+          const line = changes.statusLine(s);
+          if (line) say(line);
+          lastProblem = '';
         } catch (err) {
-          say(`status: ${(err as Error).message}`);
+          if ((err as Error).message !== lastProblem) say(`status: ${(lastProblem = (err as Error).message)}`);
+        } finally {
+          busy = false;
         }
-      }, 10_000);
+      }, 2_000);
       let stopping = false;
       const stop = () => {
         if (stopping) return;

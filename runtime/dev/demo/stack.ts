@@ -13,6 +13,7 @@ import { createRepoServer, type RepoServer } from '../../repo/server';
 import { RepoClient, type DeploymentView } from '../../repo/client';
 import { defaultParameters } from '../../../contracts/fleet/templates';
 import type { FlowTemplate } from '../../repo/templates';
+import { StatusReport, type DeploymentLine } from './status-report';
 import { loadTemplates, publishShippedTemplate, screenPath } from './templates';
 import { startChild, type Child } from './children';
 import { availableNodeTypes } from '../../repo/node-types';
@@ -32,11 +33,17 @@ export interface DemoOptions {
   say?: (line: string) => void;
 }
 
+function deploymentLine(v: DeploymentView): DeploymentLine {
+  return { id: v.id, template: v.template, version: v.version, state: v.state, devices: v.devices.map((d) => ({ deviceId: d.deviceId, state: d.state, reasons: d.reasons ?? [] })) };
+}
+
 export interface DemoStatus {
   historyRows: number;
   alarmLamp: boolean | null;
   alarmLampSeenOn: boolean;
-  devices: Array<{ id: string; state: string; running: string | null }>;
+  devices: Array<{ id: string; state: string; running: string | null; reasons: string[] }>;
+  /** The most recent deployments with each device's state, newest first. */
+  deployments: DeploymentLine[];
 }
 
 export interface Demo {
@@ -161,8 +168,11 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       deployments.push(await client.createDeployment({ template: t.manifest.slug, version: t.manifest.version, target: { ids: [DEVICES[tier]] }, strategy: 'all' }));
     }
     const deadline = Date.now() + 180_000;
+    // Each deployment's progress as events while the demo waits for it.
+    const progress = new StatusReport();
     for (;;) {
       const views = await Promise.all(deployments.map((d) => client.getDeployment(d.id)));
+      for (const line of progress.deploymentEvents(views.map(deploymentLine))) say(line);
       const states = views.flatMap((v) => v.devices.map((d) => `${d.deviceId} ${d.state}`));
       if (views.every((v) => v.devices.every((d) => d.state === 'running'))) break;
       const failed = views.flatMap((v) => v.devices.filter((d) => d.state === 'failed' || d.state === 'rolled back'));
@@ -219,8 +229,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         } finally {
           await pg.end().catch(() => {});
         }
-        const devices = (await client.listDevices()).map((d) => ({ id: d.id, state: d.state, running: d.running }));
-        return { historyRows, alarmLamp: lamp, alarmLampSeenOn: alarmSeenOn, devices };
+        const devices = (await client.listDevices()).map((d) => ({ id: d.id, state: d.state, running: d.running, reasons: d.reasons ?? [] }));
+        const recent = (await client.listDeployments()).slice(0, 5);
+        const deployments = (await Promise.all(recent.map((d) => client.getDeployment(d.id)))).map(deploymentLine);
+        return { historyRows, alarmLamp: lamp, alarmLampSeenOn: alarmSeenOn, devices, deployments };
       },
       stop: stopAll,
     };

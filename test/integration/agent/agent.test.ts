@@ -99,7 +99,8 @@ describe('edge agent: real repository, real Node-RED runtimes', function () {
     const res = await fetch(`${b.url}flows`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(edited) });
     assert.equal(res.status, 204);
     const s = await b.waitFor('drifted');
-    assert.deepEqual(s.reasons, ['edited in the local editor: nodes 1 changed (fn1)']);
+    // The node by type and name, and what changed on it (#16: drift without names).
+    assert.deepEqual(s.reasons, ['edited in the local editor: nodes 1 changed (function "answer": func)']);
     await waitFor('the repository to show drifted', async () => (await fleet.device(ids.b)).reportedState === 'drifted', 20_000);
     const dev = await fleet.device(ids.b);
     assert.equal(dev.running, V('1.0.0'));

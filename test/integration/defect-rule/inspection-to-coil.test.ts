@@ -29,13 +29,13 @@ function flow(grpcPort: number, modbusPort: number) {
     {
       id: 'ep', type: 'plc-endpoint', name: 'pymodbus', protocol: 'modbus-tcp', host: '127.0.0.1', port: modbusPort, unitId: 1, timeoutMs: 2000,
       tags: [
-        { name: 'alarm_lamp', address: 'c:0', type: 'bool', writable: true },
+        { name: 'AlarmLamp', address: 'c:0', type: 'bool', writable: true },
         { name: 'divert', address: 'c:1', type: 'bool', writable: true },
         { name: 'last_result', address: 'hr:0', type: 'uint16', writable: true },
       ],
     },
     { id: 'ci', z: 't1', type: 'camera-intake', name: 'camera', host: '127.0.0.1', port: grpcPort, site: 'plant1', line: 'line1', wires: [['dr']] },
-    { id: 'dr', z: 't1', type: 'defect-rule', name: 'rules', rules: [alarmCoilRule('alarm_lamp', HOLD_MS)], wires: [['pw'], ['verdict']] },
+    { id: 'dr', z: 't1', type: 'defect-rule', name: 'rules', rules: [alarmCoilRule('AlarmLamp', HOLD_MS)], wires: [['pw'], ['verdict']] },
     { id: 'pw', z: 't1', type: 'plc-write', name: 'coil', endpoint: 'ep', wires: [[]] },
     // The verdict output lands in a register too (1 pass, 2 fail), so the test knows each inspection was judged.
     {

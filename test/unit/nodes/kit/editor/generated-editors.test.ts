@@ -9,6 +9,9 @@ import { PACKAGE_ROOT, paletteNodeFiles } from '../../../../../runtime/paths';
 import { neutralValue, resolveProperty, type ConfigSchema, type EditorDefault } from '../../../../../nodes/kit/editor/editor-defaults';
 import { referencedKeys, lookup } from '../../../../../nodes/kit/editor/form';
 
+// Properties an editor checks against other nodes (crossChecks): the tags of the wired or chosen plc-endpoint.
+const CROSS_CHECKED = new Set(['defect-rule.rules', 'plc-read.tags']);
+
 interface Registered {
   category: string;
   defaults: Record<string, EditorDefault>;
@@ -92,7 +95,7 @@ describe('generated editors against the config schemas', () => {
         for (const [prop, raw] of Object.entries(schema.properties)) {
           const p = resolveProperty(schema, raw);
           const validate = def.defaults[prop].validate;
-          const constrained = !p.nodeType && (p.enum || p.minimum !== undefined || p.maximum !== undefined || p.type === 'number' || p.type === 'integer' || p.pattern || p.minLength);
+          const constrained = !p.nodeType && (p.enum || p.minimum !== undefined || p.maximum !== undefined || p.type === 'number' || p.type === 'integer' || p.pattern || p.minLength || CROSS_CHECKED.has(`${type}.${prop}`));
           assert.equal(Boolean(validate), Boolean(constrained), `${type}.${prop} has a validator exactly when the schema constrains it`);
           if (!validate) continue;
           if (p.default !== undefined) assert.equal(validate.call({}, p.default, {}), true, `${type}.${prop}: default ${JSON.stringify(p.default)} passes`);
