@@ -4,6 +4,7 @@
 // the same set.
 import { loadSchema } from '../../contracts/schemas';
 import { API_ROOT } from '../../contracts/fleet/protocol';
+import { DEFAULT_DEVICE_PAGE, DEVICE_STATE_FILTERS, MAX_DEVICE_PAGE } from './device-query';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
 
 const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];
@@ -79,6 +80,7 @@ export function openApiDocument(): Obj {
     post: { summary, security: ADMIN, parameters: [depId], responses: { 200: ok('the deployment'), ...authErrors, 404: err('no such deployment'), 409: err('not allowed in the current state') } },
   });
   const paths: Obj = {
+    '/': { get: { summary: 'the fleet console (a single page; its scripts and styles are served under /console/)', security: [], responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 503: { description: 'the console is not built' } } } },
     '/healthz': { get: { summary: 'liveness: the service and its database answer', security: [], responses: { 200: ok('healthy') } } },
     '/metrics': { get: { summary: 'Prometheus text metrics', security: [], responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     [`${API_ROOT}/openapi.json`]: { get: { summary: 'this document', security: [], responses: { 200: ok('OpenAPI document') } } },
@@ -127,7 +129,22 @@ export function openApiDocument(): Obj {
       },
     },
     [`${API_ROOT}/devices`]: {
-      get: { summary: 'list devices with truthful liveness', security: ADMIN, responses: { 200: ok('devices', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      get: {
+        summary: 'list devices with truthful liveness; filtered and paged when any query parameter is given',
+        description:
+          'Without query parameters: every device, as an array. With any of them: `{devices, total, offset, limit}`, the page of devices (by id) matching every filter given; ' +
+          '`total` counts all matching devices.',
+        security: ADMIN,
+        parameters: [
+          { name: 'tier', in: 'query', required: false, schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
+          { name: 'label', in: 'query', required: false, description: 'key=value; repeat for several (all must match)', style: 'form', explode: true, schema: { type: 'array', items: { type: 'string', pattern: '^[^=]+=', maxLength: MAX_PARAM_LENGTH } } },
+          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: [...DEVICE_STATE_FILTERS] } },
+          { name: 'q', in: 'query', required: false, description: 'text in the id, labels, versions or reasons (case-insensitive)', schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
+          { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_PAGE, default: DEFAULT_DEVICE_PAGE } },
+        ],
+        responses: { 200: ok('devices (array), or a page `{devices, total, offset, limit}` when filtered or paged', { oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object', required: ['devices', 'total', 'offset', 'limit'] }] }), ...authErrors, ...refused },
+      },
       post: { summary: 'register a device; its token is in the answer once', security: ADMIN, requestBody: body('RepoDeviceRegister'), responses: { 201: ok('device and token'), ...authErrors, 409: err('id taken'), ...refused } },
     },
     [`${API_ROOT}/devices/{id}`]: {

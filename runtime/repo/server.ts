@@ -3,11 +3,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import crypto from 'node:crypto';
 import type { Server } from 'node:http';
+import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
 import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
 import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
 import { openDatabase, type RepoDb } from './db';
 import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT } from './input-limits';
@@ -19,6 +22,23 @@ import { openApiDocument } from './openapi';
 import { ensurePrivateDir } from '../../lib/private-files';
 import { redactText, redactUrl } from '../../lib/redact';
 import { ApiError, RepoStore } from './store/repo-store';
+
+/** Where the built console lives (scripts/build.mjs bundles runtime/repo/console there) and its URL. */
+const CONSOLE_BUNDLE = path.join(__dirname, 'console', 'bundle');
+const CONSOLE_ASSETS = '/console';
+// The console's own scripts and styles only; uPlot sizes its canvas with inline styles.
+const CONSOLE_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+let consoleHtml: string | undefined;
+
+/** index.html with its asset URLs carrying the package version, so a new release is never served stale. */
+function consolePage(): string | undefined {
+  if (consoleHtml) return consoleHtml;
+  const file = path.join(__dirname, 'console', 'index.html');
+  if (!fs.existsSync(file) || !fs.existsSync(path.join(CONSOLE_BUNDLE, 'console.js'))) return undefined;
+  const version = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  consoleHtml = fs.readFileSync(file, 'utf8').replaceAll('{{assets}}', CONSOLE_ASSETS).replaceAll('{{version}}', version);
+  return consoleHtml;
+}
 
 /** How many devices' desired states are read and published at once after a change. */
 const PUBLISH_CONCURRENCY = 8;
@@ -268,6 +288,14 @@ export function buildApp(
     res.type('text/plain; version=0.0.4').send(renderMetrics(await store.counts(), http, startedAt, now()));
   }));
 
+  // The fleet console: one page and its bundle (scripts, styles), all from the package, no CDN.
+  app.get('/', guard('none'), (_req, res) => {
+    const page = consolePage();
+    if (!page) return res.status(503).type('text/plain').send('the console is not built: run npm run build');
+    res.type('html').set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': CONSOLE_CSP, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'same-origin' }).send(page);
+  });
+  app.use(CONSOLE_ASSETS, express.static(CONSOLE_BUNDLE, { index: false, fallthrough: true, maxAge: '1d', setHeaders: (res) => res.set('X-Content-Type-Options', 'nosniff') }));
+
   const api = express.Router();
   api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument()));
   api.get('/keys/public', guard('none'), (_req, res) => res.type('application/x-pem-file').send(publicKeyPem));
@@ -305,7 +333,14 @@ export function buildApp(
     res.status(405).set('Allow', 'GET').json({ error: 'published versions are immutable; publish a new version instead' });
   });
 
-  api.get('/devices', guard('admin'), h(async (_req, res) => res.json(await store.listDevices())));
+  api.get('/devices', guard('admin'), h(async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    // Without a filter or page the answer stays the whole list, as the CLI and the sidebar read it.
+    if (isPlainListing(query)) return res.json(await store.listDevices());
+    const parsed = parseDeviceQuery(query);
+    if (parsed.problems.length) throw new ApiError(422, 'query refused', parsed.problems);
+    res.json(pageDevices(await store.listDevices(), parsed.query));
+  }));
   api.post('/devices', guard('admin'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
   api.get('/devices/:id', guard('admin'), h(async (req, res) => {
     const d = await store.getDevice(p(req, 'id'));
