@@ -98,6 +98,7 @@ function LogTail({ api, id }: { api: ConsoleApi; id: string }) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [note, setNote] = useState<string>();
   const [live, setLive] = useState(false);
+  const [unavailable, setUnavailable] = useState(false);
   const [follow, setFollow] = useState(true);
   const box = useRef<HTMLDivElement>(null);
   const query = useMemo(() => {
@@ -120,6 +121,7 @@ function LogTail({ api, id }: { api: ConsoleApi; id: string }) {
     setLines([]);
     setNote(undefined);
     setLive(false);
+    setUnavailable(false);
     (async () => {
       const history = new URLSearchParams(query);
       history.set('limit', '500');
@@ -128,7 +130,9 @@ function LogTail({ api, id }: { api: ConsoleApi; id: string }) {
         add([...page.lines].sort((a, b) => a.seq - b.seq));
         if (page.dropped) setNote(`${page.dropped} older lines were dropped by the device's bounded buffer`);
       } catch (err) {
-        setNote((err as { status?: number }).status === 404 ? 'This repository keeps no device logs yet.' : describeFailure(err));
+        const missing = (err as { status?: number }).status === 404;
+        setUnavailable(missing);
+        setNote(missing ? 'This repository keeps no device logs yet.' : describeFailure(err));
         return;
       }
       // The live tail: server-sent events read from a fetch body, so a token works as well as the cookie.
@@ -186,7 +190,7 @@ function LogTail({ api, id }: { api: ConsoleApi; id: string }) {
       }
     >
       <Message text={note} tone="off" />
-      <div class="log" ref={box} id="log-lines">
+      <div class="log" ref={box} id="log-lines" hidden={unavailable}>
         {lines.map((l) => (
           <div class={`line lvl-${logLevelTone(l.level)}`} key={l.seq} data-seq={l.seq}>
             <time>{new Date(l.ts).toISOString().slice(11, 23)}</time>
