@@ -204,3 +204,69 @@ export interface RepoNodeTypePolicy {
     cloud?: RepoNodeTypeTierPolicy;
   };
 }
+
+/** A role: `viewer` sees everything and changes nothing; `deployer` publishes, deploys and edits devices; `admin` also manages users and tokens. */
+export type RepoRole = 'viewer' | 'deployer' | 'admin';
+
+/**
+ * A user name: letters, digits, `.`, `_`, `@`, `-`; up to 64.
+ * @pattern ^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$
+ */
+export type RepoUserName = string;
+
+/**
+ * A password: 8 to 72 characters (bcrypt reads at most 72 bytes; a longer password is refused, not cut).
+ * @minLength 8
+ * @maxLength 72
+ */
+export type RepoPassword = string;
+
+/** POST /api/v1/session: log in. */
+export interface RepoSessionCreate {
+  /**
+   * @minLength 1
+   * @maxLength 64
+   */
+  username: string;
+  /**
+   * @minLength 1
+   * @maxLength 1024
+   */
+  password: string;
+}
+
+/** POST /api/v1/users */
+export interface RepoUserCreate {
+  name: RepoUserName;
+  role: RepoRole;
+  password: RepoPassword;
+}
+
+/** PATCH /api/v1/users/{name}: a disabled user cannot log in and their sessions and tokens stop at once. */
+export interface RepoUserUpdate {
+  role?: RepoRole;
+  disabled?: boolean;
+  password?: RepoPassword;
+}
+
+/** Whom a token belongs to: a user, or a pipeline (e.g. a CI job) that is no person. */
+export type RepoTokenOwner = { user: RepoUserName } | { pipeline: RepoPipelineName };
+
+/**
+ * A pipeline name, e.g. `github-release`.
+ * @pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
+ */
+export type RepoPipelineName = string;
+
+/** POST /api/v1/tokens */
+export interface RepoTokenCreate {
+  /**
+   * What the token is for, e.g. `ci`; unique; shown as the actor in the audit log.
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
+   */
+  name: string;
+  /** At most the role of the user creating it (and of the user owning it). */
+  role: RepoRole;
+  /** Default: whoever creates it. Only an admin may create a token for someone else or for a pipeline. */
+  owner?: RepoTokenOwner;
+}

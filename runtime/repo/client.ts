@@ -1,11 +1,11 @@
 // Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
 // editor sidebar's server side. No dependencies beyond Node's fetch.
 import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import type { FieldProblem } from '../../contracts/schemas';
-import type { AuditEntry, DeploymentView, DeviceView, TemplateView, VersionSummary } from './store/repo-store';
+import type { AuditEntry, DeploymentView, DeviceView, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
 
-export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, TemplateView, VersionSummary };
+export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, TemplateView, TokenView, UserView, VersionSummary };
 
 /** The repository answered with an error; `problems` names fields when it refused a body. */
 export class RepoApiError extends Error {
@@ -115,9 +115,17 @@ export class RepoClient {
   rollbackDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/rollback`);
   cancelDeployment = (id: string) => this.post<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}/cancel`);
 
-  listAdminTokens = () => this.get<{ id: string; name: string; createdAt: string }[]>(`${API_ROOT}/admin-tokens`);
+  listAdminTokens = () => this.get<TokenView[]>(`${API_ROOT}/admin-tokens`);
   createAdminToken = (name: string) => this.post<{ id: string; name: string; token: string }>(`${API_ROOT}/admin-tokens`, { name });
   revokeAdminToken = (id: string) => this.call<void>('DELETE', `${API_ROOT}/admin-tokens/${enc(id)}`).then(() => undefined);
+
+  listTokens = () => this.get<TokenView[]>(`${API_ROOT}/tokens`);
+  createToken = (t: RepoTokenCreate) => this.post<TokenView & { token: string }>(`${API_ROOT}/tokens`, t);
+  revokeToken = (id: string) => this.call<void>('DELETE', `${API_ROOT}/tokens/${enc(id)}`).then(() => undefined);
+
+  listUsers = () => this.get<UserView[]>(`${API_ROOT}/users`);
+  createUser = (u: RepoUserCreate) => this.post<UserView>(`${API_ROOT}/users`, u);
+  updateUser = (name: string, u: RepoUserUpdate) => this.call<UserView>('PATCH', `${API_ROOT}/users/${enc(name)}`, u).then((r) => r.body);
 
   audit = (opts: { limit?: number; subject?: string } = {}) => {
     const q = new URLSearchParams();

@@ -150,6 +150,42 @@ alter table {s}.versions enable trigger versions_immutable;
 create unique index versions_template_version_key on {s}.versions (template, version_key);
 `,
   },
+  {
+    version: 5,
+    name: 'people: users with roles, sessions, failed logins; API tokens carry a role and an owner',
+    // Tokens from before were all admin tokens without an owner: each becomes the token of a pipeline named
+    // like the token, so the audit log can still name it.
+    sql: `
+create table {s}.users (
+  name text primary key,
+  password_hash text not null,
+  role text not null check (role in ('viewer', 'deployer', 'admin')),
+  disabled boolean not null default false,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  last_login_at timestamptz
+);
+create table {s}.sessions (
+  id_hash text primary key,
+  user_name text not null references {s}.users(name),
+  created_at timestamptz not null,
+  last_seen_at timestamptz not null,
+  expires_at timestamptz not null
+);
+create index sessions_user on {s}.sessions (user_name);
+create table {s}.login_failures (
+  scope text not null,
+  key text not null,
+  at timestamptz not null
+);
+create index login_failures_key on {s}.login_failures (scope, key, at);
+alter table {s}.admin_tokens add column role text not null default 'admin' check (role in ('viewer', 'deployer', 'admin'));
+alter table {s}.admin_tokens add column owner_user text references {s}.users(name);
+alter table {s}.admin_tokens add column owner_pipeline text;
+update {s}.admin_tokens set owner_pipeline = name where owner_user is null;
+alter table {s}.admin_tokens add constraint admin_tokens_one_owner check ((owner_user is null) <> (owner_pipeline is null));
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

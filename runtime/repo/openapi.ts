@@ -6,8 +6,9 @@ import { loadSchema } from '../../contracts/schemas';
 import { API_ROOT } from '../../contracts/fleet/protocol';
 import { DEFAULT_DEVICE_PAGE, DEVICE_STATE_FILTERS, MAX_DEVICE_PAGE } from './device-query';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
+import { LOGIN_LIMITS } from './store/sessions';
 
-const REQUEST_SCHEMAS = ['RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];
+const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy'];
 
 type Obj = Record<string, unknown>;
 
@@ -54,9 +55,17 @@ const json = (schema: Obj) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json(ref('RepoError')) });
 const ok = (description: string, schema: Obj = { type: 'object' }) => ({ description, content: json(schema) });
 const param = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: MAX_PARAM_LENGTH } });
-const ADMIN = [{ adminToken: [] }];
-const DEVICE_OR_ADMIN = [{ adminToken: [] }, { deviceToken: [] }];
-const authErrors = { 401: err('no or unknown token'), 403: err('token not allowed here') };
+/**
+ * Who may call an operation: `x-linesight-role` names the lowest role (a user's session or an API token of
+ * that role or higher); `deviceToken` in `security` means a device token is accepted too.
+ */
+const PEOPLE = [{ bearerToken: [] }, { sessionCookie: [] }];
+const role = (need: 'viewer' | 'deployer' | 'admin') => ({ security: PEOPLE, 'x-linesight-role': need });
+const DEVICE_OR_VIEWER = { security: [...PEOPLE, { deviceToken: [] }], 'x-linesight-role': 'viewer' };
+const authErrors = {
+  401: err('no or unknown token, or no live session'),
+  403: err('the role is too low (the answer names the role needed), a device token on a route for people, or, with the session cookie: CSRF token missing or wrong, or a foreign Origin'),
+};
 
 let cached: Obj | undefined;
 
@@ -77,7 +86,7 @@ export function openApiDocument(): Obj {
   const depId = param('id', 'deployment id');
   const refused = { 422: err('validation failed; `problems` names each field and reason') };
   const deploymentAction = (summary: string) => ({
-    post: { summary, security: ADMIN, parameters: [depId], responses: { 200: ok('the deployment'), ...authErrors, 404: err('no such deployment'), 409: err('not allowed in the current state') } },
+    post: { summary, ...role('deployer'), parameters: [depId], responses: { 200: ok('the deployment'), ...authErrors, 404: err('no such deployment'), 409: err('not allowed in the current state') } },
   });
   const paths: Obj = {
     '/': { get: { summary: 'the fleet console (a single page; its scripts and styles are served under /console/)', security: [], responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 503: { description: 'the console is not built' } } } },
@@ -91,30 +100,30 @@ export function openApiDocument(): Obj {
       get: {
         summary: 'the node-type policy: which node types templates may use, repository-wide and per tier',
         description: 'Set with `linesight repo --node-type-policy <file>` / `--refuse-node-types <list>` (env LINESIGHT_NODE_TYPE_POLICY / LINESIGHT_REFUSE_NODE_TYPES). Enforced when templates are created, versions published and deployments made.',
-        security: DEVICE_OR_ADMIN,
+        ...DEVICE_OR_VIEWER,
         responses: { 200: ok('the policy in force', ref('RepoNodeTypePolicy')), ...authErrors },
       },
     },
     [`${API_ROOT}/templates`]: {
-      get: { summary: 'list templates', security: ADMIN, responses: { 200: ok('templates', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      get: { summary: 'list templates', ...role('viewer'), responses: { 200: ok('templates', { type: 'array', items: { type: 'object' } }), ...authErrors } },
       post: {
         summary: 'create a template',
         description: 'Its `requiredNodes` may not name a node type the node-type policy refuses for its tier (422 naming each).',
-        security: ADMIN,
+        ...role('deployer'),
         requestBody: body('RepoTemplateCreate'),
         responses: { 201: ok('created'), ...authErrors, 409: err('slug taken'), ...refused },
       },
     },
-    [`${API_ROOT}/templates/{slug}`]: { get: { summary: 'one template with its versions', security: ADMIN, parameters: [slug], responses: { 200: ok('template'), ...authErrors, 404: err('no such template') } } },
+    [`${API_ROOT}/templates/{slug}`]: { get: { summary: 'one template with its versions', ...role('viewer'), parameters: [slug], responses: { 200: ok('template'), ...authErrors, 404: err('no such template') } } },
     [`${API_ROOT}/templates/{slug}/versions`]: {
-      get: { summary: 'versions of a template', security: ADMIN, parameters: [slug], responses: { 200: ok('versions', { type: 'array', items: { type: 'object' } }), ...authErrors, 404: err('no such template') } },
+      get: { summary: 'versions of a template', ...role('viewer'), parameters: [slug], responses: { 200: ok('versions', { type: 'array', items: { type: 'object' } }), ...authErrors, 404: err('no such template') } },
       post: {
         summary: 'publish a new immutable version (checked, hashed and signed)',
         description:
           "The flow must be well formed, use only known node types and declared parameters, and use no node type the repository's node-type policy " +
           `(GET ${API_ROOT}/policy/node-types; default: \`exec\` refused, \`function\` allowed) refuses for the template's tier. ` +
           'A refusal by the policy is 422 with one problem per refused node (`flow[i].type`, naming the node id, its type and the rule) and the policy in force as `policy`.',
-        security: ADMIN,
+        ...role('deployer'),
         parameters: [slug],
         requestBody: body('RepoVersionPublish', FLOW_BODY_LIMIT),
         responses: { 201: ok('the version document'), ...authErrors, 404: err('no such template'), 409: err('version exists'), 422: err('validation failed, or the node-type policy refuses a node; `problems` names each field (node) and reason') },
@@ -123,7 +132,7 @@ export function openApiDocument(): Obj {
     [`${API_ROOT}/templates/{slug}/versions/{version}`]: {
       get: {
         summary: 'a version document (flow, sha256, signature); a device token reads only versions a deployment assigned to it (current, previous, last known good), never one it merely reports running',
-        security: DEVICE_OR_ADMIN,
+        ...DEVICE_OR_VIEWER,
         parameters: [slug, version],
         responses: { 200: ok('VersionDocument'), ...authErrors, 404: err('no such version') },
       },
@@ -134,7 +143,7 @@ export function openApiDocument(): Obj {
         description:
           'Without query parameters: every device, as an array. With any of them: `{devices, total, offset, limit}`, the page of devices (by id) matching every filter given; ' +
           '`total` counts all matching devices.',
-        security: ADMIN,
+        ...role('viewer'),
         parameters: [
           { name: 'tier', in: 'query', required: false, schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
           { name: 'label', in: 'query', required: false, description: 'key=value; repeat for several (all must match)', style: 'form', explode: true, schema: { type: 'array', items: { type: 'string', pattern: '^[^=]+=', maxLength: MAX_PARAM_LENGTH } } },
@@ -145,17 +154,17 @@ export function openApiDocument(): Obj {
         ],
         responses: { 200: ok('devices (array), or a page `{devices, total, offset, limit}` when filtered or paged', { oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object', required: ['devices', 'total', 'offset', 'limit'] }] }), ...authErrors, ...refused },
       },
-      post: { summary: 'register a device; its token is in the answer once', security: ADMIN, requestBody: body('RepoDeviceRegister'), responses: { 201: ok('device and token'), ...authErrors, 409: err('id taken'), ...refused } },
+      post: { summary: 'register a device; its token is in the answer once', ...role('deployer'), requestBody: body('RepoDeviceRegister'), responses: { 201: ok('device and token'), ...authErrors, 409: err('id taken'), ...refused } },
     },
     [`${API_ROOT}/devices/{id}`]: {
-      get: { summary: 'one device', security: ADMIN, parameters: [id], responses: { 200: ok('device'), ...authErrors, 404: err('no such device') } },
-      patch: { summary: 'change labels, parameters or poll interval', security: ADMIN, parameters: [id], requestBody: body('RepoDeviceUpdate'), responses: { 200: ok('device'), ...authErrors, 404: err('no such device'), ...refused } },
+      get: { summary: 'one device', ...role('viewer'), parameters: [id], responses: { 200: ok('device'), ...authErrors, 404: err('no such device') } },
+      patch: { summary: 'change labels, parameters or poll interval', ...role('deployer'), parameters: [id], requestBody: body('RepoDeviceUpdate'), responses: { 200: ok('device'), ...authErrors, 404: err('no such device'), ...refused } },
     },
-    [`${API_ROOT}/devices/{id}/token`]: { post: { summary: "replace a device's token", security: ADMIN, parameters: [id], responses: { 200: ok('the new token'), ...authErrors, 404: err('no such device') } } },
+    [`${API_ROOT}/devices/{id}/token`]: { post: { summary: "replace a device's token", ...role('admin'), parameters: [id], responses: { 200: ok('the new token'), ...authErrors, 404: err('no such device') } } },
     [`${API_ROOT}/devices/{id}/desired`]: {
       get: {
         summary: "the device's DesiredState, signed whole by the repository key (`signature`) with a `generation` that only grows; send If-None-Match with the last ETag to get 304 when unchanged",
-        security: DEVICE_OR_ADMIN,
+        ...DEVICE_OR_VIEWER,
         parameters: [id, { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
         responses: { 200: ok('DesiredState', ref('DesiredState')), 304: { description: 'unchanged' }, ...authErrors, 404: err('no such device') },
       },
@@ -170,36 +179,73 @@ export function openApiDocument(): Obj {
       },
     },
     [`${API_ROOT}/deployments`]: {
-      get: { summary: 'list deployments', security: ADMIN, responses: { 200: ok('deployments', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      get: { summary: 'list deployments', ...role('viewer'), responses: { 200: ok('deployments', { type: 'array', items: { type: 'object' } }), ...authErrors } },
       post: {
         summary: 'deploy a version to devices by tier, ids or labels (all, or canary then waves)',
         description: 'A version that uses a node type the node-type policy refuses now (it may have tightened since publishing) is refused with 422.',
-        security: ADMIN,
+        ...role('deployer'),
         requestBody: body('RepoDeploymentCreate'),
         responses: { 201: ok('the deployment'), ...authErrors, ...refused },
       },
     },
-    [`${API_ROOT}/deployments/{id}`]: { get: { summary: 'a deployment with each device', security: ADMIN, parameters: [depId], responses: { 200: ok('deployment'), ...authErrors, 404: err('no such deployment') } } },
+    [`${API_ROOT}/deployments/{id}`]: { get: { summary: 'a deployment with each device', ...role('viewer'), parameters: [depId], responses: { 200: ok('deployment'), ...authErrors, 404: err('no such deployment') } } },
     [`${API_ROOT}/deployments/{id}/pause`]: deploymentAction('stop releasing further waves'),
     [`${API_ROOT}/deployments/{id}/resume`]: deploymentAction('release waves again'),
     [`${API_ROOT}/deployments/{id}/rollback`]: deploymentAction("every device it reached goes back to its previous version"),
     [`${API_ROOT}/deployments/{id}/cancel`]: deploymentAction('stop a deployment not yet finished: devices still queued, pending or waiting go back to their previous version; devices running it stay'),
     [`${API_ROOT}/admin-tokens`]: {
-      get: { summary: 'admin tokens (names and ids; never the tokens)', security: ADMIN, responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
-      post: { summary: 'create a named admin token (e.g. for CI); the token is in the answer once', security: ADMIN, requestBody: body('RepoAdminTokenCreate'), responses: { 201: ok('id, name and token'), ...authErrors, 409: err('name taken'), ...refused } },
+      get: { summary: 'admin tokens (names and ids; never the tokens)', ...role('admin'), responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: { summary: 'create a named admin token (e.g. for CI); the token is in the answer once', ...role('admin'), requestBody: body('RepoAdminTokenCreate'), responses: { 201: ok('id, name and token'), ...authErrors, 409: err('name taken'), ...refused } },
     },
     [`${API_ROOT}/admin-tokens/{tokenId}`]: {
       delete: {
         summary: 'revoke an admin token (not the last one)',
-        security: ADMIN,
+        ...role('admin'),
         parameters: [param('tokenId', 'admin token id')],
         responses: { 204: { description: 'revoked' }, ...authErrors, 404: err('no such token'), 409: err('the last admin token') },
       },
     },
+    [`${API_ROOT}/tokens`]: {
+      get: { summary: 'API tokens (never the tokens themselves): every token for an admin, your own for anyone else', ...role('viewer'), responses: { 200: ok('tokens', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: {
+        summary: 'create an API token with a role, owned by a user or a pipeline; the token is in the answer once',
+        description: 'Its role is at most your own (403) and at most its owner\'s (422). Without `owner` it is yours; only an admin may create one for another user or a pipeline (403). A token of a user never acts above that user\'s current role and stops when the user is disabled.',
+        ...role('viewer'),
+        requestBody: body('RepoTokenCreate'),
+        responses: { 201: ok('id, token, name, role, owner'), ...authErrors, 409: err('name taken'), ...refused },
+      },
+    },
+    [`${API_ROOT}/tokens/{tokenId}`]: {
+      delete: { summary: 'revoke an API token at once (an admin any, anyone else their own)', ...role('viewer'), parameters: [param('tokenId', 'token id')], responses: { 204: { description: 'revoked' }, ...authErrors, 404: err('no such token') } },
+    },
+    [`${API_ROOT}/users`]: {
+      get: { summary: 'users: name, role, disabled, createdAt, lastLoginAt', ...role('admin'), responses: { 200: ok('users', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      post: { summary: 'create a user', ...role('admin'), requestBody: body('RepoUserCreate'), responses: { 201: ok('the user'), ...authErrors, 409: err('name taken'), ...refused } },
+    },
+    [`${API_ROOT}/users/{name}`]: {
+      patch: {
+        summary: 'change a user\'s role, disabled flag or password; disabling or a new password ends their sessions at once',
+        ...role('admin'),
+        parameters: [param('name', 'user name')],
+        requestBody: body('RepoUserUpdate'),
+        responses: { 200: ok('the user'), ...authErrors, 404: err('no such user'), 409: err('it would leave no enabled admin'), ...refused },
+      },
+    },
+    [`${API_ROOT}/session`]: {
+      post: {
+        summary: 'log in: sets the `ls_session` cookie (HttpOnly, SameSite=Strict, Secure over https) and answers the user, the CSRF token and when the session ends',
+        description: `A session ends after it is unused for the idle time (default 8 h) and at its absolute age (default 7 days). Every failed login is answered 401 with one message. Failed logins are limited to ${LOGIN_LIMITS.perAddress} per client address and ${LOGIN_LIMITS.perUser} per user name in ${LOGIN_LIMITS.windowMs / 60_000} minutes; beyond that 429 with Retry-After.`,
+        security: [],
+        requestBody: body('RepoSessionCreate'),
+        responses: { 200: ok('{user: {name, role}, csrfToken, expiresAt}'), 401: err('user name or password is wrong'), 403: err('a foreign Origin'), 429: err('too many failed logins; Retry-After says when to try again'), ...refused },
+      },
+      get: { summary: 'the current session (cookie only)', security: [{ sessionCookie: [] }], responses: { 200: ok('{user: {name, role}, csrfToken, expiresAt}'), ...authErrors } },
+      delete: { summary: 'log out (cookie and X-CSRF-Token)', security: [{ sessionCookie: [] }], responses: { 204: { description: 'logged out; the cookie is cleared' }, ...authErrors } },
+    },
     [`${API_ROOT}/audit`]: {
       get: {
-        summary: 'the audit log of every write, newest first',
-        security: ADMIN,
+        summary: 'the audit log of every write, login, failed login and logout, newest first; `actor` is user:<name>, token:<name>(user:<u>|pipeline:<p>), device:<id>, system:bootstrap or client:<address>',
+        ...role('viewer'),
         parameters: [
           { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
           { name: 'subject', in: 'query', required: false, schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
@@ -232,11 +278,17 @@ export function openApiDocument(): Obj {
         'Bad input is answered 4xx with `problems` naming each field and reason, never 5xx. Every answer carries `X-Request-Id`.',
       ].join('\n'),
     },
-    security: ADMIN,
+    security: PEOPLE,
     components: {
       securitySchemes: {
-        adminToken: { type: 'http', scheme: 'bearer', description: 'admin token: publish, register, deploy' },
-        deviceToken: { type: 'http', scheme: 'bearer', description: "device token: its own desired state, its assigned versions, its own status" },
+        bearerToken: { type: 'http', scheme: 'bearer', description: 'API token (`lsa_…`) with a role, owned by a user or a pipeline; needs no CSRF token' },
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'ls_session',
+          description: 'login session from POST /session (HttpOnly, SameSite=Strict). Every request with it that is not GET/HEAD/OPTIONS must send `X-CSRF-Token` (from the login answer or GET /session); a request whose Origin is not the repository\'s own is refused (403).',
+        },
+        deviceToken: { type: 'http', scheme: 'bearer', description: "device token (`lsd_…`): its own desired state, its assigned versions, its own status" },
       },
       schemas,
     },

@@ -9,9 +9,9 @@ import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
-import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
-import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
+import { bearerToken, cookieValue, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
 import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT } from './input-limits';
 import { renderMetrics, type HttpCounter } from './metrics';
@@ -69,6 +69,14 @@ export interface RepoServerOptions {
   knownTypes?: Set<string>;
   /** Node types templates may use (default: `exec` refused); served at GET /api/v1/policy/node-types. */
   nodeTypePolicy?: RepoNodeTypePolicy;
+  /** A login session unused this long ends (default 8 h). */
+  sessionIdleMs?: number;
+  /** A login session ends this long after login (default 7 days). */
+  sessionMaxAgeMs?: number;
+  /** Mark the session cookie Secure even on plain HTTP (behind a TLS-terminating proxy). Always Secure over https. */
+  secureCookies?: boolean;
+  /** The first admin user's password (default: LINESIGHT_ADMIN_PASSWORD, else random, written to `<dataDir>/admin-password`). */
+  adminPassword?: string;
 }
 
 export interface RepoServer {
@@ -79,15 +87,25 @@ export interface RepoServer {
   /** Set on the start that created it; it is also in `adminTokenFile`. */
   adminToken?: string;
   adminTokenFile?: string;
+  /** Set on the start that created the first admin user with a random password; it is also in `adminPasswordFile`. */
+  adminPassword?: string;
+  adminPasswordFile?: string;
   publicKeyPem: string;
   close(): Promise<void>;
 }
 
-type AuthRule = 'admin' | 'device-or-admin' | 'device-self' | 'none';
+/**
+ * Who may call a route: a role or higher (a user's session or an API token); `device-or-viewer` also a
+ * device token (for its own device only where the path names one); `device-self` only the device's own
+ * token; `session` only a logged-in browser; `none` anyone.
+ */
+type AuthRule = Role | 'device-or-viewer' | 'device-self' | 'session' | 'none';
 
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
+    /** The cookie value, when the request came with a live session. */
+    sessionId?: string;
   }
 }
 
@@ -116,6 +134,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     nodeTypePolicy: opts.nodeTypePolicy,
     now: opts.now,
     offlineAfterIntervals: opts.offlineAfterIntervals,
+    sessions: { idleMs: opts.sessionIdleMs, maxAgeMs: opts.sessionMaxAgeMs },
     // One publish at a time, in order, so the retained message always ends on the latest state.
     onDesiredChange: (ids) => {
       publishing = publishing.then(() => publishDesired(ids));
@@ -156,6 +175,20 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     });
   }
 
+  // The first admin user, then the first admin token (which belongs to that user), as on every first start.
+  const givenPassword = opts.adminPassword ?? (process.env.LINESIGHT_ADMIN_PASSWORD || undefined);
+  const firstPassword = givenPassword ?? newPassword();
+  let adminPassword: string | undefined;
+  let adminPasswordFile: string | undefined;
+  if (await store.createFirstAdmin(firstPassword)) {
+    if (givenPassword) {
+      log('created the first admin user "admin" with the password given in LINESIGHT_ADMIN_PASSWORD');
+    } else {
+      adminPassword = firstPassword;
+      adminPasswordFile = writeAdminPasswordFile(opts.dataDir, firstPassword);
+      log(`created the first admin user "admin"; its password is in ${adminPasswordFile} (mode 0600) and will not be shown again`);
+    }
+  }
   let adminToken: string | undefined;
   let adminTokenFile: string | undefined;
   adminToken = await store.createFirstAdminToken('initial');
@@ -166,7 +199,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
 
   const http: HttpCounter = { requests: new Map() };
   const startedAt = Date.now();
-  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log);
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -189,6 +222,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     db,
     adminToken,
     adminTokenFile,
+    adminPassword,
+    adminPasswordFile,
     publicKeyPem: keys.publicKeyPem,
     async close() {
       server.closeAllConnections?.();
@@ -210,6 +245,7 @@ export function buildApp(
   now: () => number = Date.now,
   /** Where a request that failed inside the repository is logged, with its request id. */
   log: (line: string) => void = () => {},
+  cookies: { secureCookies?: boolean } = {},
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -238,6 +274,60 @@ export function buildApp(
     next();
   });
 
+  const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+  /** The repository's own origin as the browser sees it (scheme and Host header). */
+  const ownOrigin = (req: Request) => `${req.protocol}://${req.headers.host ?? ''}`;
+  /** A browser request from another site's page is refused, whatever it carries. */
+  const checkOrigin = (req: Request) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== ownOrigin(req)) throw new ApiError(403, `requests from another origin (${origin.slice(0, 200)}) are refused; use the repository's own pages or a bearer token`);
+  };
+
+  /** Who is asking: a bearer token (API or device), else the session cookie (with its Origin and CSRF checks). */
+  const authenticate = async (req: Request): Promise<Principal> => {
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer || req.headers.authorization !== undefined) {
+      const principal = await store.authenticate(bearer);
+      if (!principal) throw new ApiError(401, 'a valid bearer token is required (Authorization: Bearer <token>)');
+      return principal;
+    }
+    const sessionId = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (!sessionId) throw new ApiError(401, 'log in (POST /api/v1/session) or send a bearer token (Authorization: Bearer <token>)');
+    checkOrigin(req);
+    const found = await store.session(sessionId);
+    if (!found) throw new ApiError(401, 'the session has ended or is unknown; log in again');
+    if (!SAFE_METHODS.has(req.method)) {
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !sameSecret(sent, found.session.csrfToken)) throw new ApiError(403, 'CSRF token missing or wrong (send the X-CSRF-Token header from GET /api/v1/session)');
+    }
+    req.sessionId = sessionId;
+    return found.principal;
+  };
+
+  /** Refuses (403, naming the role needed) a principal the rule does not admit. */
+  const authorise = (rule: Exclude<AuthRule, 'none'>, principal: Principal, req: Request) => {
+    if (principal.kind === 'device') {
+      if (rule !== 'device-or-viewer' && rule !== 'device-self') throw new ApiError(403, `this route needs role ${rule === 'session' ? 'viewer (a logged-in user)' : rule}; a device token was given`);
+      if (req.params.id !== undefined && req.params.id !== principal.deviceId) throw new ApiError(403, `a device token may act only for its own device (${principal.deviceId}), not ${req.params.id}`);
+      return;
+    }
+    if (rule === 'device-self') throw new ApiError(403, 'this route is for the device itself; use the device token');
+    if (rule === 'session') {
+      if (principal.via !== 'session') throw new ApiError(401, 'no session: this route is for a logged-in browser (POST /api/v1/session)');
+      return;
+    }
+    const need: Role = rule === 'device-or-viewer' ? 'viewer' : rule;
+    if (!roleAtLeast(principal.role, need)) throw new ApiError(403, `this route needs role ${need}; ${principal.via === 'token' ? `the token ${principal.tokenName} has` : `${principal.name} has`} ${principal.role}`);
+  };
+
+  /** Reads and checks the JSON body (at most `limit`), then goes on. */
+  const readBody = (limit: string, req: Request, res: Response, next: NextFunction) =>
+    jsonParser(limit)(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      const bodyRefused = jsonProblems(req.body);
+      next(bodyRefused.length ? new ApiError(422, 'request body refused', bodyRefused) : undefined);
+    });
+
   /**
    * Authenticates and authorises, then checks path and query parameters, then reads and checks the JSON body
    * (at most `bodyLimit`, default SMALL_BODY_LIMIT). A `none` route reads no body: it must parse its own.
@@ -247,28 +337,20 @@ export function buildApp(
     res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
     try {
       if (rule === 'none') return next();
-      const principal = await store.authenticate(bearerToken(req.headers.authorization));
-      if (!principal) throw new ApiError(401, 'a valid bearer token is required (Authorization: Bearer <token>)');
-      if (principal.kind === 'device') {
-        if (rule === 'admin') throw new ApiError(403, 'this route needs an admin token; a device token was given');
-        if (rule !== 'device-or-admin' || req.params.id !== undefined) {
-          if (req.params.id !== undefined && req.params.id !== principal.deviceId) throw new ApiError(403, `a device token may act only for its own device (${principal.deviceId}), not ${req.params.id}`);
-        }
-      } else if (rule === 'device-self') {
-        throw new ApiError(403, 'this route is for the device itself; use the device token');
-      }
+      const principal = await authenticate(req);
+      authorise(rule, principal, req);
       req.principal = principal;
       const paramsRefused = [...paramProblems(req.params, 'path'), ...paramProblems(req.query as Record<string, unknown>, 'query')];
       if (paramsRefused.length) throw new ApiError(422, 'request refused', paramsRefused);
-      jsonParser(opts.bodyLimit ?? SMALL_BODY_LIMIT)(req, res, (err?: unknown) => {
-        if (err) return next(err);
-        const bodyRefused = jsonProblems(req.body);
-        next(bodyRefused.length ? new ApiError(422, 'request body refused', bodyRefused) : undefined);
-      });
+      readBody(opts.bodyLimit ?? SMALL_BODY_LIMIT, req, res, next);
     } catch (err) {
       next(err);
     }
   };
+  /** The user behind a request that passed a role rule. */
+  const user = (req: Request): UserPrincipal => req.principal as UserPrincipal;
+  /** Secure when the request came over https, or always with --secure-cookies. */
+  const secure = (req: Request) => req.secure || cookies.secureCookies === true;
   const body = <T>(schema: string, req: Request): T => {
     try {
       return assertValid<T>(schema, req.body ?? {}, 'request body');
@@ -300,24 +382,24 @@ export function buildApp(
   const api = express.Router();
   api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument()));
   api.get('/keys/public', guard('none'), (_req, res) => res.type('application/x-pem-file').send(publicKeyPem));
-  api.get('/policy/node-types', guard('device-or-admin'), (_req, res) => res.json(store.nodeTypePolicy));
+  api.get('/policy/node-types', guard('device-or-viewer'), (_req, res) => res.json(store.nodeTypePolicy));
 
-  api.get('/templates', guard('admin'), h(async (_req, res) => res.json(await store.listTemplates())));
-  api.post('/templates', guard('admin'), h(async (req, res) => res.status(201).json(await store.createTemplate(body<RepoTemplateCreate>('RepoTemplateCreate', req), req.principal!))));
-  api.get('/templates/:slug', guard('admin'), h(async (req, res) => {
+  api.get('/templates', guard('viewer'), h(async (_req, res) => res.json(await store.listTemplates())));
+  api.post('/templates', guard('deployer'), h(async (req, res) => res.status(201).json(await store.createTemplate(body<RepoTemplateCreate>('RepoTemplateCreate', req), req.principal!))));
+  api.get('/templates/:slug', guard('viewer'), h(async (req, res) => {
     const t = await store.getTemplate(p(req, 'slug'));
     if (!t) throw new ApiError(404, `no template ${p(req, 'slug')}`);
     res.json(t);
   }));
-  api.get('/templates/:slug/versions', guard('admin'), h(async (req, res) => {
+  api.get('/templates/:slug/versions', guard('viewer'), h(async (req, res) => {
     if (!(await store.getTemplate(p(req, 'slug')))) throw new ApiError(404, `no template ${p(req, 'slug')}`);
     res.json(await store.listVersions(p(req, 'slug')));
   }));
-  api.post('/templates/:slug/versions', guard('admin', { bodyLimit: FLOW_BODY_LIMIT }), h(async (req, res) => {
+  api.post('/templates/:slug/versions', guard('deployer', { bodyLimit: FLOW_BODY_LIMIT }), h(async (req, res) => {
     const v = await store.publishVersion(p(req, 'slug'), body<RepoVersionPublish>('RepoVersionPublish', req), req.principal!);
     res.status(201).json(v);
   }));
-  api.get('/templates/:slug/versions/:version', guard('device-or-admin'), h(async (req, res) => {
+  api.get('/templates/:slug/versions/:version', guard('device-or-viewer'), h(async (req, res) => {
     const slug = p(req, 'slug');
     const version = p(req, 'version');
     const who = req.principal!;
@@ -334,7 +416,7 @@ export function buildApp(
     res.status(405).set('Allow', 'GET').json({ error: 'published versions are immutable; publish a new version instead' });
   });
 
-  api.get('/devices', guard('admin'), h(async (req, res) => {
+  api.get('/devices', guard('viewer'), h(async (req, res) => {
     const query = req.query as Record<string, unknown>;
     // Without a filter or page the answer stays the whole list, as the CLI and the sidebar read it.
     if (isPlainListing(query)) return res.json(await store.listDevices());
@@ -342,15 +424,15 @@ export function buildApp(
     if (parsed.problems.length) throw new ApiError(422, 'query refused', parsed.problems);
     res.json(pageDevices(await store.listDevices(), parsed.query));
   }));
-  api.post('/devices', guard('admin'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
-  api.get('/devices/:id', guard('admin'), h(async (req, res) => {
+  api.post('/devices', guard('deployer'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
+  api.get('/devices/:id', guard('viewer'), h(async (req, res) => {
     const d = await store.getDevice(p(req, 'id'));
     if (!d) throw new ApiError(404, `no device ${p(req, 'id')}`);
     res.json(d);
   }));
-  api.patch('/devices/:id', guard('admin'), h(async (req, res) => res.json(await store.updateDevice(p(req, 'id'), body<RepoDeviceUpdate>('RepoDeviceUpdate', req), req.principal!))));
+  api.patch('/devices/:id', guard('deployer'), h(async (req, res) => res.json(await store.updateDevice(p(req, 'id'), body<RepoDeviceUpdate>('RepoDeviceUpdate', req), req.principal!))));
   api.post('/devices/:id/token', guard('admin'), h(async (req, res) => res.json({ token: await store.rotateDeviceToken(p(req, 'id'), req.principal!) })));
-  api.get('/devices/:id/desired', guard('device-or-admin'), h(async (req, res) => {
+  api.get('/devices/:id/desired', guard('device-or-viewer'), h(async (req, res) => {
     const id = p(req, 'id');
     if (req.principal!.kind === 'device') await store.touchDevice(id);
     const state = await store.unsignedDesiredState(id);
@@ -368,26 +450,61 @@ export function buildApp(
     res.status(204).end();
   }));
 
-  api.get('/deployments', guard('admin'), h(async (_req, res) => res.json(await store.listDeployments())));
-  api.post('/deployments', guard('admin'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));
-  api.get('/deployments/:id', guard('admin'), h(async (req, res) => {
+  api.get('/deployments', guard('viewer'), h(async (_req, res) => res.json(await store.listDeployments())));
+  api.post('/deployments', guard('deployer'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));
+  api.get('/deployments/:id', guard('viewer'), h(async (req, res) => {
     const d = await store.getDeployment(p(req, 'id'));
     if (!d) throw new ApiError(404, `no deployment ${p(req, 'id')}`);
     res.json(d);
   }));
-  api.post('/deployments/:id/pause', guard('admin'), h(async (req, res) => res.json(await store.pauseDeployment(p(req, 'id'), req.principal!))));
-  api.post('/deployments/:id/resume', guard('admin'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
-  api.post('/deployments/:id/rollback', guard('admin'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
-  api.post('/deployments/:id/cancel', guard('admin'), h(async (req, res) => res.json(await store.cancelDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/pause', guard('deployer'), h(async (req, res) => res.json(await store.pauseDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/resume', guard('deployer'), h(async (req, res) => res.json(await store.resumeDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/rollback', guard('deployer'), h(async (req, res) => res.json(await store.rollbackDeployment(p(req, 'id'), req.principal!))));
+  api.post('/deployments/:id/cancel', guard('deployer'), h(async (req, res) => res.json(await store.cancelDeployment(p(req, 'id'), req.principal!))));
 
   api.get('/admin-tokens', guard('admin'), h(async (_req, res) => res.json(await store.listAdminTokens())));
-  api.post('/admin-tokens', guard('admin'), h(async (req, res) => res.status(201).json(await store.issueAdminToken(body<RepoAdminTokenCreate>('RepoAdminTokenCreate', req).name, req.principal!))));
+  api.post('/admin-tokens', guard('admin'), h(async (req, res) => res.status(201).json(await store.issueAdminToken(body<RepoAdminTokenCreate>('RepoAdminTokenCreate', req).name, user(req)))));
   api.delete('/admin-tokens/:tokenId', guard('admin'), h(async (req, res) => {
     await store.revokeAdminToken(p(req, 'tokenId'), req.principal!);
     res.status(204).end();
   }));
+  // Anyone may hold tokens of their own (at most their role); an admin manages everyone's and pipelines'.
+  api.get('/tokens', guard('viewer'), h(async (req, res) => res.json(await store.listTokens(user(req)))));
+  api.post('/tokens', guard('viewer'), h(async (req, res) => res.status(201).json(await store.issueToken(body<RepoTokenCreate>('RepoTokenCreate', req), user(req)))));
+  api.delete('/tokens/:tokenId', guard('viewer'), h(async (req, res) => {
+    await store.revokeToken(p(req, 'tokenId'), user(req));
+    res.status(204).end();
+  }));
 
-  api.get('/audit', guard('admin'), h(async (req, res) => {
+  api.get('/users', guard('admin'), h(async (_req, res) => res.json(await store.listUsers())));
+  api.post('/users', guard('admin'), h(async (req, res) => res.status(201).json(await store.createUser(body<RepoUserCreate>('RepoUserCreate', req), req.principal!))));
+  api.patch('/users/:name', guard('admin'), h(async (req, res) => res.json(await store.updateUser(p(req, 'name'), body<RepoUserUpdate>('RepoUserUpdate', req), req.principal!))));
+
+  // Login reads its own body: the route is open to anyone, so its limit is the small one.
+  api.post('/session', guard('none'), (req, res, next) => {
+    try {
+      checkOrigin(req);
+      readBody(SMALL_BODY_LIMIT, req, res, next);
+    } catch (err) {
+      next(err);
+    }
+  }, h(async (req, res) => {
+    const { username, password } = body<RepoSessionCreate>('RepoSessionCreate', req);
+    const { sessionId, ...session } = await store.login(username, password, req.socket.remoteAddress ?? 'unknown');
+    res.set('Set-Cookie', sessionCookie(sessionId, store.sessions.maxAgeMs / 1000, secure(req))).set('Cache-Control', 'no-store');
+    res.json(session);
+  }));
+  api.get('/session', guard('session'), h(async (req, res) => {
+    const found = await store.session(req.sessionId);
+    if (!found) throw new ApiError(401, 'the session has ended; log in again');
+    res.set('Cache-Control', 'no-store').json(found.session);
+  }));
+  api.delete('/session', guard('session'), h(async (req, res) => {
+    await store.logout(req.sessionId!, user(req));
+    res.set('Set-Cookie', sessionCookie('', 0, secure(req))).status(204).end();
+  }));
+
+  api.get('/audit', guard('viewer'), h(async (req, res) => {
     const limit = req.query.limit !== undefined ? Number(req.query.limit) : undefined;
     if (limit !== undefined && !Number.isInteger(limit)) throw new ApiError(422, 'query refused', [{ field: 'limit', reason: 'must be an integer' }]);
     res.json(await store.auditLog({ limit, subject: typeof req.query.subject === 'string' ? req.query.subject : undefined }));
@@ -399,6 +516,7 @@ export function buildApp(
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     // A body refused before it was read (no token, too big) is not read now either: close the connection.
     if (!req.complete && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) res.set('Connection', 'close');
+    if (err instanceof ApiError && typeof err.detail?.retryAfterSeconds === 'number') res.set('Retry-After', String(err.detail.retryAfterSeconds));
     if (err instanceof ApiError) return res.status(err.status).json({ error: err.message, ...(err.problems ? { problems: err.problems } : {}), ...err.detail });
     const e = err as { type?: string; status?: number; message?: string; limit?: number };
     if (e?.type === 'entity.parse.failed') return res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });

@@ -1,5 +1,5 @@
 // The audit log: one entry per write, committed in the write's own transaction; read newest first.
-import type { Principal } from '../auth';
+import { actorText, type AuditActor } from '../auth';
 import { iso, type Query, type StoreContext } from './context';
 
 export interface AuditEntry {
@@ -11,8 +11,9 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-export async function recordAudit(q: Query, s: string, at: Date, actor: Principal, action: string, subject: string, detail: Record<string, unknown>): Promise<void> {
-  const who = actor.kind === 'admin' ? `admin:${actor.name}` : `device:${actor.deviceId}`;
+/** `actor` as `user:<name>`, `token:<name>(user:<u>|pipeline:<p>)`, `device:<id>`, `system:bootstrap` or `client:<address>`. */
+export async function recordAudit(q: Query, s: string, at: Date, actor: AuditActor, action: string, subject: string, detail: Record<string, unknown>): Promise<void> {
+  const who = actorText(actor);
   await q(`insert into ${s}.audit (at, actor, action, subject, detail) values ($1, $2, $3, $4, $5)`, [at, who, action, subject, JSON.stringify(detail)]);
 }
 

@@ -1,10 +1,11 @@
 // What every part of the repository store shares: the database, the clock, the audit writer, the rollout
 // lock and the desired-state change notification. Every write and its audit entry commit in one transaction.
 import type { FieldProblem } from '../../../contracts/schemas';
-import type { Principal } from '../auth';
+import type { AuditActor, Principal } from '../auth';
 import { advisoryXactLock, type RepoDb } from '../db';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { recordAudit } from './audit';
+import type { SessionOptions } from './sessions';
 
 /** An answer the API gives as-is: status code, message and field problems. */
 export class ApiError extends Error {
@@ -27,6 +28,8 @@ export interface StoreOptions {
   offlineAfterIntervals?: number;
   /** Called after a commit that changed these devices' desired state. */
   onDesiredChange?: (deviceIds: string[]) => void;
+  /** Session idle and absolute expiry. */
+  sessions?: SessionOptions;
 }
 
 /** A query inside a transaction (or on the pool). */
@@ -36,7 +39,7 @@ export type Row = Record<string, any>; // eslint-disable-line @typescript-eslint
 export const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
 /** Who did it, as the audit log and the `createdBy` of a deployment name them. */
-export const actorName = (actor: Principal): string => (actor.kind === 'admin' ? actor.name : actor.deviceId);
+export const actorName = (actor: Principal): string => (actor.kind === 'user' ? actor.name : actor.deviceId);
 
 export class StoreContext {
   readonly db: RepoDb;
@@ -57,7 +60,7 @@ export class StoreContext {
     return new Date(this.now());
   }
 
-  async audit(q: Query, actor: Principal, action: string, subject: string, detail: Record<string, unknown> = {}): Promise<void> {
+  async audit(q: Query, actor: AuditActor, action: string, subject: string, detail: Record<string, unknown> = {}): Promise<void> {
     await recordAudit(q, this.s, this.nowDate(), actor, action, subject, detail);
   }
 

@@ -2,8 +2,8 @@
 // deployments and rollouts, audit) over one database and clock, and RepoStore, the face the HTTP server
 // uses. Callers are told which devices' desired state changed (onDesiredChange) so they can notify them.
 import type { DesiredState, DeviceStatusReport } from '../../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
-import type { Principal } from '../auth';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from '../api.schema';
+import type { AuditActor, Principal, UserPrincipal } from '../auth';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { AuditLog } from './audit';
 import { StoreContext, type StoreOptions } from './context';
@@ -12,17 +12,23 @@ import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
+import { SessionStore } from './sessions';
 import { TokenStore } from './tokens';
+import { UserStore } from './users';
 
 export { ApiError, type StoreOptions } from './context';
 export type { AuditEntry } from './audit';
 export type { DeploymentView } from './deployments';
 export type { DeviceView } from './devices';
-export type { AdminTokenView } from './tokens';
+export type { AdminTokenView, TokenView } from './tokens';
+export type { UserView } from './users';
+export type { SessionView } from './sessions';
 export type { StoredVersion, TemplateView, VersionSummary } from './templates';
 
 export class RepoStore {
   readonly tokens: TokenStore;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
   readonly templates: TemplateStore;
   readonly desired: DesiredStates;
   readonly devices: DeviceStore;
@@ -33,6 +39,8 @@ export class RepoStore {
   constructor(options: StoreOptions) {
     const ctx = (this.ctx = new StoreContext(options));
     this.tokens = new TokenStore(ctx);
+    this.users = new UserStore(ctx);
+    this.sessions = new SessionStore(ctx, this.users, options.sessions);
     this.templates = new TemplateStore(ctx, options);
     this.desired = new DesiredStates(ctx, options.privateKeyPem);
     const rollouts = new Rollouts(ctx, this.desired);
@@ -48,8 +56,20 @@ export class RepoStore {
   authenticate = (token: string | undefined) => this.tokens.authenticate(token);
   createFirstAdminToken = (name: string) => this.tokens.createFirstAdminToken(name);
   listAdminTokens = () => this.tokens.listAdminTokens();
-  issueAdminToken = (name: string, actor: Principal) => this.tokens.issueAdminToken(name, actor);
-  revokeAdminToken = (id: string, actor: Principal) => this.tokens.revokeAdminToken(id, actor);
+  issueAdminToken = (name: string, actor: UserPrincipal) => this.tokens.issueAdminToken(name, actor);
+  revokeAdminToken = (id: string, actor: AuditActor) => this.tokens.revokeAdminToken(id, actor);
+  listTokens = (actor: UserPrincipal) => this.tokens.listTokens(actor);
+  issueToken = (body: RepoTokenCreate, actor: UserPrincipal) => this.tokens.issueToken(body, actor);
+  revokeToken = (id: string, actor: UserPrincipal) => this.tokens.revokeToken(id, actor);
+
+  createFirstAdmin = (password: string) => this.users.createFirstAdmin(password);
+  listUsers = () => this.users.listUsers();
+  createUser = (body: RepoUserCreate, actor: AuditActor) => this.users.createUser(body, actor);
+  updateUser = (name: string, body: RepoUserUpdate, actor: AuditActor) => this.users.updateUser(name, body, actor);
+
+  login = (username: string, password: string, address: string) => this.sessions.login(username, password, address);
+  session = (sessionId: string | undefined) => this.sessions.lookup(sessionId);
+  logout = (sessionId: string, actor: UserPrincipal) => this.sessions.logout(sessionId, actor);
 
   createTemplate = (body: RepoTemplateCreate, actor: Principal) => this.templates.createTemplate(body, actor);
   listTemplates = () => this.templates.listTemplates();

@@ -83,13 +83,14 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('creates the admin token and signing key with mode 0600, says where, and never prints them', () => {
-    for (const f of ['admin-token', 'signing-key.pem']) {
+  it('creates the admin token, the admin password and signing key with mode 0600, says where, and never prints them', () => {
+    for (const f of ['admin-token', 'admin-password', 'signing-key.pem']) {
       assert.equal(fs.statSync(path.join(dataDir, f)).mode & 0o777, 0o600, f);
       assert.match(repo.out(), new RegExp(path.join(dataDir, f).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
     }
     assert.match(adminToken, /^lsa_/);
     assert.ok(!repo.out().includes(adminToken), 'the admin token must not be printed');
+    assert.ok(!repo.out().includes(fs.readFileSync(path.join(dataDir, 'admin-password'), 'utf8').trim()), 'the admin password must not be printed');
     assert.ok(!repo.out().includes(fs.readFileSync(path.join(dataDir, 'signing-key.pem'), 'utf8').split('\n')[1]!), 'the key must not be printed');
   });
 
@@ -241,7 +242,7 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     r = flows(['cancel', dep]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot cancel deployment .* it is cancelled \(HTTP 409\)/);
-    assert.ok((await admin.audit({ subject: dep })).some((e) => e.action === 'deployment.cancel' && e.actor === 'admin:initial'));
+    assert.ok((await admin.audit({ subject: dep })).some((e) => e.action === 'deployment.cancel' && e.actor === 'token:initial(user:admin)'));
   });
 
   it('deploy refusals: bad window syntax exits 2, an unknown version exits 1 naming the field', () => {

@@ -118,7 +118,7 @@ describe('repo: signed desired state, generation, device read scope, cancel', fu
     await refused(h.admin.cancelDeployment(base.id), 409);
     await refused(h.admin.cancelDeployment('dep-nope'), 404);
     const audit = await h.admin.audit({ subject: d.id });
-    assert.ok(audit.some((x) => x.action === 'deployment.cancel' && x.actor === 'admin:initial'), JSON.stringify(audit));
+    assert.ok(audit.some((x) => x.action === 'deployment.cancel' && x.actor === 'token:initial(user:admin)'), JSON.stringify(audit));
     assert.ok(audit.some((x) => x.action === 'deployment.cancel.devices' && JSON.stringify(x.detail.restored) === '["cancel-2"]'));
   });
 

@@ -33,6 +33,7 @@ describe('repo: replicas starting together on an empty database', function () {
         servers.push(...pair);
         const made = pair.filter((s) => s.adminToken);
         assert.equal(made.length, 1, `round ${round}: one replica made the first admin token, not ${made.length}`);
+        assert.equal(pair.filter((s) => s.adminPassword).length, 1, `round ${round}: one replica made the first admin user`);
         const c = new Client({ connectionString: pg.url });
         await c.connect();
         try {

@@ -128,7 +128,7 @@ describe('local secret files (real runtime, agent store, repository data dir)', 
     }
   });
 
-  it('the repository data dir: signing key and admin token 0600 in a 0700 dir, also after an upgrade', async () => {
+  it('the repository data dir: signing key, admin token and admin password 0600 in a 0700 dir, also after an upgrade', async () => {
     const pg = await pgService();
     const schema = await freshSchema(pg.url, 'repo');
     const dataDir = path.join(tempDir('ls-repo-secrets-'), 'data');
@@ -136,13 +136,13 @@ describe('local secret files (real runtime, agent store, repository data dir)', 
     try {
       let repo = await createRepoServer({ db: pg.url, schema, dataDir, poolSize });
       await repo.close();
-      for (const f of ['signing-key.pem', 'admin-token']) assert.equal(octal(mode(path.join(dataDir, f))), '0600', f);
+      for (const f of ['signing-key.pem', 'admin-token', 'admin-password']) assert.equal(octal(mode(path.join(dataDir, f))), '0600', f);
       assert.equal(octal(mode(dataDir)), '0700');
       loosen(dataDir);
       repo = await createRepoServer({ db: pg.url, schema, dataDir, poolSize });
       await repo.close();
       assert.equal(octal(mode(dataDir)), '0700');
-      for (const f of ['signing-key.pem', 'admin-token']) assert.equal(octal(mode(path.join(dataDir, f))), '0600', f);
+      for (const f of ['signing-key.pem', 'admin-token', 'admin-password']) assert.equal(octal(mode(path.join(dataDir, f))), '0600', f);
     } finally {
       await dropSchema(pg.url, schema).catch(() => {});
     }
