@@ -5,6 +5,7 @@ import type { Principal } from '../auth';
 import { advisoryXactLock, type RepoDb } from '../db';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { recordAudit } from './audit';
+import type { TelemetryOptions } from './telemetry';
 
 /** An answer the API gives as-is: status code, message and field problems. */
 export class ApiError extends Error {
@@ -27,6 +28,8 @@ export interface StoreOptions {
   offlineAfterIntervals?: number;
   /** Called after a commit that changed these devices' desired state. */
   onDesiredChange?: (deviceIds: string[]) => void;
+  /** Remote logs and health: how much is kept per device. */
+  telemetry?: TelemetryOptions;
 }
 
 /** A query inside a transaction (or on the pool). */

@@ -2,16 +2,18 @@
 // deployments and rollouts, audit) over one database and clock, and RepoStore, the face the HTTP server
 // uses. Callers are told which devices' desired state changed (onDesiredChange) so they can notify them.
 import type { DesiredState, DeviceStatusReport } from '../../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
+import type { RepoHealthBatch, RepoLogBatch, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from '../api.schema';
 import type { Principal } from '../auth';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { AuditLog } from './audit';
 import { StoreContext, type StoreOptions } from './context';
+import type { LogQuery } from './telemetry';
 import { DeploymentStore } from './deployments';
 import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
+import { TelemetryStore } from './telemetry';
 import { TokenStore } from './tokens';
 
 export { ApiError, type StoreOptions } from './context';
@@ -19,6 +21,7 @@ export type { AuditEntry } from './audit';
 export type { DeploymentView } from './deployments';
 export type { DeviceView } from './devices';
 export type { AdminTokenView } from './tokens';
+export type { HealthSummary, LogQuery, StoredLogLine, StoredSample } from './telemetry';
 export type { StoredVersion, TemplateView, VersionSummary } from './templates';
 
 export class RepoStore {
@@ -28,6 +31,7 @@ export class RepoStore {
   readonly devices: DeviceStore;
   readonly deployments: DeploymentStore;
   readonly audit: AuditLog;
+  readonly telemetry: TelemetryStore;
   private readonly ctx: StoreContext;
 
   constructor(options: StoreOptions) {
@@ -39,6 +43,7 @@ export class RepoStore {
     this.devices = new DeviceStore(ctx, this.desired, rollouts);
     this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts);
     this.audit = new AuditLog(ctx);
+    this.telemetry = new TelemetryStore(ctx, options.telemetry);
   }
 
   get nodeTypePolicy(): RepoNodeTypePolicy {
@@ -78,6 +83,18 @@ export class RepoStore {
   resumeDeployment = (id: string, actor: Principal) => this.deployments.resumeDeployment(id, actor);
   cancelDeployment = (id: string, actor: Principal) => this.deployments.cancelDeployment(id, actor);
   rollbackDeployment = (id: string, actor: Principal) => this.deployments.rollbackDeployment(id, actor);
+
+  appendLogs = (id: string, batch: RepoLogBatch) => this.telemetry.appendLogs(id, batch);
+  readLogs = (id: string, query: LogQuery) => this.telemetry.readLogs(id, query);
+  appendSamples = (id: string, batch: RepoHealthBatch) => this.telemetry.appendSamples(id, batch);
+  readSamples = (id: string, range: { since?: number; until?: number; stepSeconds?: number }) => this.telemetry.readSamples(id, range);
+  fleetHealth = async () => this.telemetry.fleetHealth((await this.listDevices()).map((d) => d.id));
+
+  /** Per-device figures for /metrics: the last sample of each device that sent one, and its health. */
+  async fleetGauges() {
+    const [devices, summaries] = await Promise.all([this.listDevices(), this.telemetry.summaries()]);
+    return devices.map((d) => ({ id: d.id, health: d.health, last: summaries.get(d.id) ?? null }));
+  }
 
   auditLog = (opts: { limit?: number; subject?: string } = {}) => this.audit.entries(opts);
 
