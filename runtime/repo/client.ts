@@ -1,11 +1,20 @@
 // Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
 // editor sidebar's server side. No dependencies beyond Node's fetch.
 import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoLogLevel, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import type { FieldProblem } from '../../contracts/schemas';
-import type { AuditEntry, DeploymentView, DeviceView, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
+import type { AuditEntry, DeploymentView, DeviceView, HealthSummary, StoredLogLine, StoredSample, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
 
-export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, TemplateView, TokenView, UserView, VersionSummary };
+export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, HealthSummary, StoredLogLine, StoredSample, TemplateView, TokenView, UserView, VersionSummary };
+
+export interface LogFilter {
+  since?: number;
+  before?: number;
+  level?: RepoLogLevel;
+  node?: string;
+  q?: string;
+  limit?: number;
+}
 
 /** The repository answered with an error; `problems` names fields when it refused a body. */
 export class RepoApiError extends Error {
@@ -107,6 +116,12 @@ export class RepoClient {
 
   reportStatus = (id: string, report: DeviceStatusReport) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/status`, fitStatusReport(report)).then(() => undefined);
 
+  postLogs = (id: string, batch: RepoLogBatch) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/logs`, batch).then(() => undefined);
+  postHealth = (id: string, batch: RepoHealthBatch) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/health`, batch).then(() => undefined);
+  logs = (id: string, filter: LogFilter = {}) => this.get<{ lines: StoredLogLine[]; dropped: number }>(`${API_ROOT}/devices/${enc(id)}/logs${query(filter)}`);
+  deviceHealth = (id: string, range: { since?: number; until?: number; step?: number } = {}) => this.get<{ samples: StoredSample[] }>(`${API_ROOT}/devices/${enc(id)}/health${query(range)}`);
+  fleetHealth = () => this.get<{ devices: Record<string, { last: HealthSummary | null; spark: { cpu: number[]; rss: number[] } }> }>(`${API_ROOT}/fleet/health`);
+
   listDeployments = () => this.get<Omit<DeploymentView, 'devices'>[]>(`${API_ROOT}/deployments`);
   getDeployment = (id: string) => this.get<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}`);
   createDeployment = (d: RepoDeploymentCreate) => this.post<DeploymentView>(`${API_ROOT}/deployments`, d);
@@ -136,6 +151,12 @@ export class RepoClient {
 }
 
 const enc = encodeURIComponent;
+
+function query(params: object): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  return q.size ? `?${q}` : '';
+}
 
 /** What the repository accepts in a status report's `reasons` (StatusReasons in contracts/fleet/protocol.schema.ts). */
 const MAX_REASONS = 100;

@@ -9,11 +9,11 @@ import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
-import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
 import { bearerToken, cookieValue, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
-import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT } from './input-limits';
+import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT, TELEMETRY_BODY_LIMIT } from './input-limits';
 import { renderMetrics, type HttpCounter } from './metrics';
 import { availableNodeTypes } from './node-types';
 import type { RepoNodeTypePolicy } from './node-policy';
@@ -22,6 +22,8 @@ import { openApiDocument } from './openapi';
 import { ensurePrivateDir } from '../../lib/private-files';
 import { redactText, redactUrl } from '../../lib/redact';
 import { ApiError, RepoStore } from './store/repo-store';
+import type { TelemetryOptions } from './store/telemetry';
+import { healthQuery, logQuery, streamLogs } from './telemetry-routes';
 
 /** Where the built console lives (scripts/build.mjs bundles runtime/repo/console there) and its URL. */
 const CONSOLE_BUNDLE = path.join(__dirname, 'console', 'bundle');
@@ -77,6 +79,8 @@ export interface RepoServerOptions {
   secureCookies?: boolean;
   /** The first admin user's password (default: LINESIGHT_ADMIN_PASSWORD, else random, written to `<dataDir>/admin-password`). */
   adminPassword?: string;
+  /** Remote logs and health kept per device (default: the last 10,000 lines, 24 h of samples). */
+  telemetry?: TelemetryOptions;
 }
 
 export interface RepoServer {
@@ -135,6 +139,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     now: opts.now,
     offlineAfterIntervals: opts.offlineAfterIntervals,
     sessions: { idleMs: opts.sessionIdleMs, maxAgeMs: opts.sessionMaxAgeMs },
+    telemetry: opts.telemetry,
     // One publish at a time, in order, so the retained message always ends on the latest state.
     onDesiredChange: (ids) => {
       publishing = publishing.then(() => publishDesired(ids));
@@ -368,7 +373,8 @@ export function buildApp(
     res.json({ ok: true });
   }));
   app.get('/metrics', guard('none'), h(async (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(renderMetrics(await store.counts(), http, startedAt, now()));
+    const [counts, fleet] = await Promise.all([store.counts(), store.fleetGauges()]);
+    res.type('text/plain; version=0.0.4').send(renderMetrics(counts, http, startedAt, now(), fleet));
   }));
 
   // The fleet console: one page and its bundle (scripts, styles), all from the package, no CDN.
@@ -449,6 +455,35 @@ export function buildApp(
     await store.recordStatus(p(req, 'id'), report, req.principal!);
     res.status(204).end();
   }));
+
+  // Remote logs and health: the device posts its own; reading is for people (viewer routes).
+  api.post('/devices/:id/logs', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
+    await store.appendLogs(p(req, 'id'), body<RepoLogBatch>('RepoLogBatch', req));
+    await store.touchDevice(p(req, 'id'));
+    res.status(204).end();
+  }));
+  api.post('/devices/:id/health', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
+    await store.appendSamples(p(req, 'id'), body<RepoHealthBatch>('RepoHealthBatch', req));
+    // Telemetry proves the device alive as a poll does.
+    await store.touchDevice(p(req, 'id'));
+    res.status(204).end();
+  }));
+  api.get('/devices/:id/logs', guard('viewer'), h(async (req, res) => {
+    const query = logQuery(req.query, true);
+    await store.telemetry.requireDevice(p(req, 'id'));
+    res.json(await store.readLogs(p(req, 'id'), query));
+  }));
+  api.get('/devices/:id/logs/stream', guard('viewer'), h(async (req, res) => {
+    const query = logQuery(req.query, false);
+    await store.telemetry.requireDevice(p(req, 'id'));
+    await streamLogs(store.telemetry, p(req, 'id'), query, req, res, log);
+  }));
+  api.get('/devices/:id/health', guard('viewer'), h(async (req, res) => {
+    const range = healthQuery(req.query);
+    await store.telemetry.requireDevice(p(req, 'id'));
+    res.json({ samples: await store.readSamples(p(req, 'id'), range) });
+  }));
+  api.get('/fleet/health', guard('viewer'), h(async (_req, res) => res.json({ devices: await store.fleetHealth() })));
 
   api.get('/deployments', guard('viewer'), h(async (_req, res) => res.json(await store.listDeployments())));
   api.post('/deployments', guard('deployer'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));
