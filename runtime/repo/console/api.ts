@@ -86,10 +86,18 @@ export function describeFailure(err: unknown): string {
 }
 
 const enc = encodeURIComponent;
+
+/** The token's name and role from a 403 such as "this route needs role admin; the token ci has deployer". */
+export function roleFromRefusal(message: string): SessionUser | undefined {
+  const m = /the token (\S+) has (viewer|deployer|admin)\b/.exec(message);
+  return m ? { name: m[1]!, role: m[2] as Role } : undefined;
+}
 export const canChange = (role: Role | undefined) => role === 'deployer' || role === 'admin';
 
 export class ConsoleApi {
   credentials?: Credentials;
+  /** Called when the repository no longer knows the session or token (401 on a signed-in request). */
+  onSignedOut?: () => void;
 
   constructor(private readonly base = '', private readonly fetchImpl: typeof fetch = (...args) => fetch(...args)) {}
 
@@ -120,6 +128,7 @@ export class ConsoleApi {
     if (!res.ok) {
       const e = (parsed ?? {}) as { error?: string; problems?: { field: string; reason: string }[] };
       const retry = Number(res.headers.get('retry-after'));
+      if (res.status === 401 && this.credentials && route !== '/session') this.onSignedOut?.();
       throw new ApiFailure(res.status, e.error ?? `${method} ${route} answered ${res.status}`, e.problems ?? [], Number.isFinite(retry) && retry > 0 ? retry : undefined);
     }
     return parsed as T;
@@ -145,24 +154,26 @@ export class ConsoleApi {
     }
   }
 
-  /** Signs in with an API token; a repository without sessions treats a working token as admin. */
+  /**
+   * Signs in with an API token. Its role is what the repository says: GET /users answers an admin, and
+   * refuses anyone else naming the role the token has ("… the token ci has deployer").
+   */
   async useToken(token: string): Promise<SessionUser> {
     this.credentials = { kind: 'token', token };
     try {
-      const s = await this.request<{ user: SessionUser }>('GET', '/session');
-      return s.user;
-    } catch (err) {
-      if (!(err instanceof ApiFailure) || err.status !== 404) {
-        this.credentials = undefined;
-        throw err;
-      }
-    }
-    try {
       await this.request('GET', '/devices?limit=1');
-      return { name: 'token', role: 'admin' };
     } catch (err) {
       this.credentials = undefined;
       throw err;
+    }
+    try {
+      await this.request('GET', '/users');
+      return { name: 'token', role: 'admin' };
+    } catch (err) {
+      // A repository without user accounts (404) knows admin tokens only.
+      if (err instanceof ApiFailure && err.status === 404) return { name: 'token', role: 'admin' };
+      const said = err instanceof ApiFailure && err.status === 403 ? roleFromRefusal(err.message) : undefined;
+      return said ?? { name: 'token', role: 'viewer' };
     }
   }
 

@@ -1,6 +1,6 @@
 // The console's shell: who is signed in, the navigation, and the page the URL's hash names.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiFailure, ConsoleApi, describeFailure, type SessionUser } from './api';
+import { ConsoleApi, describeFailure, type SessionUser } from './api';
 import { Message } from './components';
 import { href, parseRoute, type Page, type Route } from './router';
 import { AuditPage } from './pages/audit';
@@ -51,14 +51,15 @@ export function App() {
     })().then((u) => setUser(u ?? null), (err) => (setError(describeFailure(err)), setUser(null)));
   }, [api]);
 
-  // A session that ends (expired, signed out elsewhere) shows the login again.
+  // A session that ends (expired, signed out elsewhere, user disabled) shows the login again.
   useEffect(() => {
-    const on = (e: PromiseRejectionEvent) => {
-      if (e.reason instanceof ApiFailure && e.reason.status === 401) setUser(null);
+    api.onSignedOut = () => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      api.credentials = undefined;
+      setError('your session has ended; sign in again');
+      setUser(null);
     };
-    addEventListener('unhandledrejection', on);
-    return () => removeEventListener('unhandledrejection', on);
-  }, []);
+  }, [api]);
 
   if (user === undefined) return <div class="boot">Loading…</div>;
   if (user === null || route.page === 'login') {
