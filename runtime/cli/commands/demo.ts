@@ -40,6 +40,7 @@ export function register(program: Command): void {
         `  cloud editor      ${demo.editors.cloud ?? '(not started)'}   (cloud history)`,
         `  flow repository   ${demo.repository.url}/api/v1/openapi.json   admin token in ${demo.repository.adminTokenFile ?? '(created on an earlier start)'}`,
         `                    (or open the "Flow repository" tab in any editor's sidebar)`,
+        `                    login: user admin, password ${process.env.LINESIGHT_ADMIN_PASSWORD ? 'from LINESIGHT_ADMIN_PASSWORD' : `in ${path.join(path.resolve(o.dataDir), 'repo', 'admin-password')}`}`,
         `  cloud history     ${demo.cloudHistoryUrl}   (schema cloud: inspections, detections, tag_samples, line_actions)`,
         `  factory history   ${demo.factoryHistoryUrl}   (schema factory)`,
         `  simulated PLC     modbus-tcp://${demo.plc.host}:${demo.plc.port}   alarm lamp = coil 0`,
