@@ -3,7 +3,8 @@
 // request ever scans the whole table. A per-device summary row (last sample, sequence numbers, a CPU/RSS
 // sparkline by minute) answers the fleet view and the device list without reading the samples.
 import { EventEmitter } from 'node:events';
-import type { RepoHealthBatch, RepoHealthNode, RepoHealthSample, RepoLogBatch, RepoLogLevel } from '../api.schema';
+import type { HealthSample as RepoHealthSample, LogLevel as RepoLogLevel, NodeHealth as RepoHealthNode } from '../../../contracts/fleet/protocol';
+import type { RepoHealthBatch, RepoLogBatch } from '../api.schema';
 import { ApiError, type Row, type StoreContext } from './context';
 
 /** Node-RED's numeric levels: a smaller number is more severe. */
