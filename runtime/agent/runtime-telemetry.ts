@@ -37,14 +37,27 @@ export interface RuntimeTelemetryOptions {
   lookup?: (id: string) => { type?: string; name?: string } | undefined;
 }
 
-/** Cuts a message to what the repository stores, saying how long it was. */
-export function fitMessage(text: string): string {
-  if (text.length <= MAX_MESSAGE_LENGTH) return text;
-  const note = `… (${text.length} chars)`;
-  return text.slice(0, MAX_MESSAGE_LENGTH - note.length) + note;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text the repository can store: no NUL, no lone surrogate (either would make it refuse the whole batch),
+ * at most `max` UTF-16 units, never cutting a surrogate pair in two.
+ */
+export function storableText(text: string, max: number, note = ''): string {
+  const clean = text.replace(/\u0000/g, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+  if (clean.length <= max) return clean;
+  let end = max - note.length;
+  const last = clean.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return clean.slice(0, end) + note;
 }
 
-const fitName = (v: unknown) => (typeof v === 'string' && v ? v.slice(0, MAX_NAME_LENGTH) : undefined);
+/** Cuts a message to what the repository stores, saying how long it was. */
+export function fitMessage(text: string): string {
+  return storableText(text, MAX_MESSAGE_LENGTH, `… (${text.length} chars)`);
+}
+
+const fitName = (v: unknown) => (typeof v === 'string' && v ? storableText(v, MAX_NAME_LENGTH) : undefined);
 
 export class RuntimeTelemetry {
   private readonly counts = new Map<string, Counts>();
@@ -75,7 +88,7 @@ export class RuntimeTelemetry {
     if (entry.id && (level === 'error' || level === 'fatal')) this.count(entry.id).errors++;
     const line: DeviceLogLine = { ts: this.now(), level, msg: fitMessage(describe(entry.msg)) };
     if (entry.id) {
-      line.nodeId = entry.id.slice(0, MAX_NAME_LENGTH);
+      line.nodeId = storableText(entry.id, MAX_NAME_LENGTH);
       const known = this.describeNode(entry.id);
       const type = fitName(entry.type) ?? known.type;
       const name = fitName(entry.name) ?? known.name;
@@ -117,8 +130,8 @@ export class RuntimeTelemetry {
       this.statuses.delete(id);
       return;
     }
-    const text = s.text === undefined || s.text === null ? undefined : String(s.text).slice(0, 1024);
-    this.statuses.set(id, { fill: s.fill as NodeStatusSnapshot['fill'], ...(s.shape ? { shape: String(s.shape).slice(0, 32) } : {}), ...(text ? { text } : {}) });
+    const text = s.text === undefined || s.text === null ? undefined : storableText(String(s.text), 1024);
+    this.statuses.set(id, { fill: s.fill as NodeStatusSnapshot['fill'], ...(s.shape ? { shape: storableText(String(s.shape), 32) } : {}), ...(text ? { text } : {}) });
   }
 
   /** 'flows:starting': learn every node's type and name; nodes of the old flows lose their status. */
@@ -148,7 +161,7 @@ export class RuntimeTelemetry {
       const c = this.counts.get(id) ?? { in: 0, out: 0, errors: 0 };
       const known = this.describeNode(id);
       const status = this.statuses.get(id);
-      nodes.push({ id: id.slice(0, MAX_NAME_LENGTH), type: known.type ?? '', ...(known.name ? { name: known.name } : {}), in: c.in, out: c.out, errors: c.errors, ...(status ? { status } : {}) });
+      nodes.push({ id: storableText(id, MAX_NAME_LENGTH), type: known.type ?? '', ...(known.name ? { name: known.name } : {}), in: c.in, out: c.out, errors: c.errors, ...(status ? { status } : {}) });
     }
     this.counts.clear();
     return {

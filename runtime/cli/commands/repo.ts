@@ -24,6 +24,8 @@ export function register(program: Command): void {
     .option('--offline-after <intervals>', 'a device is offline after this many missed poll intervals', parsePositive, 3)
     .option('--node-type-policy <file>', 'JSON node-type policy: {"refuse": [...], "tiers": {"line": {"allow": [...], "refuse": [...]}}} (env LINESIGHT_NODE_TYPE_POLICY)')
     .option('--refuse-node-types <list>', 'node types no template may use, comma-separated; "none" refuses none (env LINESIGHT_REFUSE_NODE_TYPES; default exec)')
+    .option('--keep-log-lines <n>', 'log lines kept per device (remote logs); older ones are pruned as new ones arrive', parsePositive, 10_000)
+    .option('--keep-samples-hours <h>', 'hours of health samples kept per device', parsePositive, 24)
     .action(async (o) => {
       // Loaded here so `linesight flows` does not pay for express and pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -48,6 +50,7 @@ export function register(program: Command): void {
         brokerPassword: process.env.LINESIGHT_REPO_BROKER_PASSWORD || undefined,
         offlineAfterIntervals: o.offlineAfter,
         nodeTypePolicy,
+        telemetry: { maxLogLines: Math.round(o.keepLogLines), sampleRetentionMs: o.keepSamplesHours * 3_600_000 },
         log: say,
       });
       console.log(`linesight repo ready at ${repo.url}`);

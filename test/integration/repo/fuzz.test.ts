@@ -43,7 +43,7 @@ describe('repo: OpenAPI-driven fuzzer', function () {
         if (name === 'slug') return 'line-inspection';
         if (name === 'version') return '1.0.0';
         if (name === 'tokenId') return tokenId;
-        if (name === 'id') return path.startsWith(`${API_ROOT}/deployments`) ? deploymentId : 'line-b';
+        if (name === 'id') return path.startsWith(`${API_ROOT}/deployments`) ? deploymentId : /\/(logs|health)$/.test(path) ? 'line-a' : 'line-b';
         return 'x';
       },
       // Good values by property name, so bodies reach past validation into the store (and its races).

@@ -3,7 +3,7 @@
 // and a sample reports and resets the counts of its interval.
 import assert from 'node:assert/strict';
 import type { DeviceLogLine } from '../../../../contracts/fleet/protocol';
-import { MAX_MESSAGE_LENGTH, RuntimeTelemetry } from '../../../../runtime/agent/runtime-telemetry';
+import { MAX_MESSAGE_LENGTH, RuntimeTelemetry, storableText } from '../../../../runtime/agent/runtime-telemetry';
 import { waitFor } from '../../../support/wait';
 
 describe('agent: runtime telemetry (in the runtime child)', () => {
@@ -26,6 +26,12 @@ describe('agent: runtime telemetry (in the runtime child)', () => {
     assert.deepEqual(sent[1], { ts: 42, level: 'info', msg: 'from another context' });
     assert.equal(sent[2]!.msg.length, MAX_MESSAGE_LENGTH);
     assert.match(sent[2]!.msg, /… \(8202 chars\)$/);
+  });
+
+  it('makes text storable: NUL and lone surrogates replaced, a surrogate pair never cut in two', () => {
+    assert.equal(storableText('a\u0000b\ud800c', 100), 'a\ufffdb\ufffdc');
+    assert.equal(storableText('ab😀', 3), 'ab');
+    assert.equal(storableText('abcdef', 5, '…'), 'abcd…');
   });
 
   it('counts messages in and out and errors per node, keeps statuses, and resets the counts each sample', () => {
