@@ -1,6 +1,6 @@
 // Inside the runtime an agent supervises: turns Node-RED's log into lines for the repository and measures
 // a health sample every interval (CPU over the interval, memory, event-loop delay p99, uptime, each
-// node's messages in/out, errors and status). The runtime command feeds it Node-RED's logger, message
+// active node's messages in/out and errors, and every red or yellow status). The runtime command feeds it Node-RED's logger, message
 // hooks and events; no node-red import, so it is tested alone.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { DeviceLogLine, LogLevel, NodeHealth, NodeStatusSnapshot } from '../../contracts/fleet/protocol';
@@ -154,14 +154,18 @@ export class RuntimeTelemetry {
     const memory = process.memoryUsage();
     const p99 = this.histogram.count ? this.histogram.percentile(99) / 1e6 : 0;
     this.histogram.reset();
-    const ids = new Set([...this.counts.keys(), ...this.statuses.keys()]);
+    // A node is listed when it did something or shows a red or yellow status: a flow of 1,000 quiet green
+    // nodes does not fill the repository with 1,000 rows every interval.
+    const flagged = [...this.statuses].filter(([, st]) => st.fill === 'red' || st.fill === 'yellow').map(([nodeId]) => nodeId);
+    const ids = new Set([...this.counts.keys(), ...flagged]);
     const nodes: NodeHealth[] = [];
     for (const id of ids) {
       if (nodes.length >= MAX_SAMPLE_NODES) break;
       const c = this.counts.get(id) ?? { in: 0, out: 0, errors: 0 };
       const known = this.describeNode(id);
       const status = this.statuses.get(id);
-      nodes.push({ id: storableText(id, MAX_NAME_LENGTH), type: known.type ?? '', ...(known.name ? { name: known.name } : {}), in: c.in, out: c.out, errors: c.errors, ...(status ? { status } : {}) });
+      const shown = status && (status.fill === 'red' || status.fill === 'yellow') ? status : undefined;
+      nodes.push({ id: storableText(id, MAX_NAME_LENGTH), type: known.type ?? '', ...(known.name ? { name: known.name } : {}), in: c.in, out: c.out, errors: c.errors, ...(shown ? { status: shown } : {}) });
     }
     this.counts.clear();
     return {

@@ -34,7 +34,7 @@ describe('agent: runtime telemetry (in the runtime child)', () => {
     assert.equal(storableText('abcdef', 5, '…'), 'abcd…');
   });
 
-  it('counts messages in and out and errors per node, keeps statuses, and resets the counts each sample', () => {
+  it('counts messages in and out and errors per node, keeps red and yellow statuses, and resets the counts each sample', () => {
     t.received({ destination: { id: 'f1' } });
     t.received({ destination: { id: 'f1' } });
     t.sent([{ source: { id: 'f1' } }, { source: { id: 'f1' } }, { source: { id: 'p1' } }]);
@@ -47,7 +47,9 @@ describe('agent: runtime telemetry (in the runtime child)', () => {
     assert.ok(s.rssBytes > 0 && s.heapTotalBytes >= s.heapUsedBytes && s.cpuPercent >= 0 && s.eventLoopP99Ms >= 0);
     const next = t.sample();
     assert.deepEqual(next.nodes, [{ id: 'p1', type: 'plc-read', in: 0, out: 0, errors: 0, status: { fill: 'red', shape: 'ring', text: 'disconnected' } }], 'counts reset; the status stays');
-    t.status('p1', undefined);
-    assert.deepEqual(t.sample().nodes, []);
+    t.status('p1', { fill: 'green', shape: 'dot', text: 'connected' });
+    assert.deepEqual(t.sample().nodes, [], 'a quiet green node is not listed');
+    t.received({ destination: { id: 'p1' } });
+    assert.deepEqual(t.sample().nodes, [{ id: 'p1', type: 'plc-read', in: 1, out: 0, errors: 0 }], 'an active one is, without its green status');
   });
 });
