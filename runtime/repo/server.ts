@@ -466,16 +466,24 @@ export function buildApp(
     res.status(204).end();
   }));
 
+  // Telemetry proves the device alive as a poll does; a device posting lines every second is touched (a
+  // query) at most every few seconds from here.
+  const touchedAt = new Map<string, number>();
+  const touchOften = async (id: string) => {
+    const t = now();
+    if (t - (touchedAt.get(id) ?? -Infinity) < 2000) return;
+    touchedAt.set(id, t);
+    await store.touchDevice(id);
+  };
   // Remote logs and health: the device posts its own; reading is for people (viewer routes).
   api.post('/devices/:id/logs', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
     await store.appendLogs(p(req, 'id'), body<RepoLogBatch>('RepoLogBatch', req));
-    await store.touchDevice(p(req, 'id'));
+    await touchOften(p(req, 'id'));
     res.status(204).end();
   }));
   api.post('/devices/:id/health', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
     await store.appendSamples(p(req, 'id'), body<RepoHealthBatch>('RepoHealthBatch', req));
-    // Telemetry proves the device alive as a poll does.
-    await store.touchDevice(p(req, 'id'));
+    await touchOften(p(req, 'id'));
     res.status(204).end();
   }));
   api.get('/devices/:id/logs', guard('viewer'), h(async (req, res) => {
