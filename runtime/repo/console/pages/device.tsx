@@ -261,7 +261,9 @@ function HealthCharts({ api, id }: { api: ConsoleApi; id: string }) {
           </span>
         </div>
       ) : null}
-      {note ? null : (
+      {note ? null : samples.length === 0 ? (
+        <p class="dim" id="health-empty">No health samples in this period (an agent sends one every 10 s).</p>
+      ) : (
         <div class="charts">
           <TimeChart title="CPU" unit="%" times={t} series={cpu} id="chart-cpu" />
           <TimeChart title="Memory" unit="MiB" times={t} series={mem} id="chart-rss" />
