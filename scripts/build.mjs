@@ -58,6 +58,25 @@ for (const entry of browserTs) {
   });
 }
 
+// The fleet console the repository serves at / (runtime/repo/console): preact + uPlot, TSX, one script and
+// one stylesheet (its CSS imports, uPlot's included), bundled from the package so it works air-gapped.
+const consoleEntry = path.join(root, 'runtime', 'repo', 'console', 'main.tsx');
+if (fs.existsSync(consoleEntry)) {
+  await build({
+    entryPoints: { console: consoleEntry },
+    outdir: path.join(dist, 'runtime', 'repo', 'console', 'bundle'),
+    bundle: true,
+    minify: true,
+    sourcemap: 'linked',
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    logLevel: 'warning',
+  });
+}
+
 for (const a of assets) {
   const dest = path.join(dist, path.relative(root, a));
   fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -87,7 +106,7 @@ const editors = await generateEditors();
 mergeKitCatalogs();
 // Last, so the palette receives what every step above produced.
 const palette = packagePalette();
-console.error(`build: ${serverTs.length} modules, ${browserTs.length} browser bundles, ${editors} generated editors, ${assets.length} assets, palette ${palette.files} files in ${Date.now() - t0} ms`);
+console.error(`build: ${serverTs.length} modules, ${browserTs.length + (fs.existsSync(consoleEntry) ? 1 : 0)} browser bundles, ${editors} generated editors, ${assets.length} assets, palette ${palette.files} files in ${Date.now() - t0} ms`);
 
 // `import schema from 'linesight-schema:PlcReadConfig'` in editor code: the generated JSON Schema.
 function schemaModules() { return {

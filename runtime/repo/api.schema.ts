@@ -3,7 +3,7 @@
 // Every string, list and map has a bound here; what JSON Schema cannot say (no NUL characters, no lone
 // surrogates, nesting at most 64 deep) input-limits.ts checks on every body before these schemas run.
 // What the agent sends and the deploy gate it checks are fleet contracts: they come from contracts/fleet.
-import type { DeployWindow, DeviceStatusReport, LineStateGate, ModelMetadata } from '../../contracts/fleet/protocol.schema';
+import type { DeployWindow, DeviceLogBatch, DeviceStatusReport, HealthSampleBatch, LineStateGate, ModelMetadata } from '../../contracts/fleet/protocol.schema';
 
 /**
  * Labels: names (letters, digits, `.`, `_`, `/`, `-`; up to 63) to strings of up to 256 characters; at most 64.
@@ -330,3 +330,12 @@ export interface RepoTokenCreate {
   /** Default: whoever creates it. Only an admin may create a token for someone else or for a pipeline. */
   owner?: RepoTokenOwner;
 }
+
+/**
+ * POST /api/v1/devices/{id}/logs: the agent's DeviceLogBatch, defined (with its limits) once in
+ * contracts/fleet/protocol.schema.ts.
+ */
+export interface RepoLogBatch extends DeviceLogBatch {} // eslint-disable-line @typescript-eslint/no-empty-interface
+
+/** POST /api/v1/devices/{id}/health: the agent's HealthSampleBatch (contracts/fleet/protocol.schema.ts). */
+export interface RepoHealthBatch extends HealthSampleBatch {} // eslint-disable-line @typescript-eslint/no-empty-interface

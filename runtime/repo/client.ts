@@ -5,18 +5,27 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type ModelVersionDocument, type VersionDocument } from '../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoModelUploadCreate, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type LogLevel as RepoLogLevel, type ModelVersionDocument, type VersionDocument } from '../../contracts/fleet/protocol';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoModelUploadCreate, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import type { FieldProblem } from '../../contracts/schemas';
-import type { AuditEntry, DeploymentView, DeviceView, ModelSummary, ModelUploadView, ModelVersionSummary, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
+import type { AuditEntry, DeploymentView, DeviceView, HealthSummary, ModelSummary, ModelUploadView, ModelVersionSummary, StoredLogLine, StoredSample, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
 
-export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, ModelSummary, ModelUploadView, ModelVersionDocument, ModelVersionSummary, TemplateView, TokenView, UserView, VersionSummary };
+export type { AuditEntry, DeploymentView, DeviceView, FieldProblem, HealthSummary, ModelSummary, ModelUploadView, ModelVersionDocument, ModelVersionSummary, StoredLogLine, StoredSample, TemplateView, TokenView, UserView, VersionSummary };
 
 /** sha256 (hex) and size of a file, read as a stream. */
 export async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
   const hash = crypto.createHash('sha256');
   await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), hash);
   return { sha256: hash.digest('hex'), bytes: fs.statSync(file).size };
+}
+
+export interface LogFilter {
+  since?: number;
+  before?: number;
+  level?: RepoLogLevel;
+  node?: string;
+  q?: string;
+  limit?: number;
 }
 
 export interface PublishModelOptions extends Omit<RepoModelUploadCreate, 'sha256' | 'bytes'> {
@@ -125,6 +134,12 @@ export class RepoClient {
 
   reportStatus = (id: string, report: DeviceStatusReport) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/status`, fitStatusReport(report)).then(() => undefined);
 
+  postLogs = (id: string, batch: RepoLogBatch) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/logs`, batch).then(() => undefined);
+  postHealth = (id: string, batch: RepoHealthBatch) => this.call<void>('POST', `${API_ROOT}/devices/${enc(id)}/health`, batch).then(() => undefined);
+  logs = (id: string, filter: LogFilter = {}) => this.get<{ lines: StoredLogLine[]; dropped: number }>(`${API_ROOT}/devices/${enc(id)}/logs${query(filter)}`);
+  deviceHealth = (id: string, range: { since?: number; until?: number; step?: number } = {}) => this.get<{ samples: StoredSample[] }>(`${API_ROOT}/devices/${enc(id)}/health${query(range)}`);
+  fleetHealth = () => this.get<{ devices: Record<string, { last: HealthSummary | null; spark: { cpu: number[]; rss: number[] } }> }>(`${API_ROOT}/fleet/health`);
+
   listDeployments = () => this.get<Omit<DeploymentView, 'devices'>[]>(`${API_ROOT}/deployments`);
   getDeployment = (id: string) => this.get<DeploymentView>(`${API_ROOT}/deployments/${enc(id)}`);
   createDeployment = (d: RepoDeploymentCreate) => this.post<DeploymentView>(`${API_ROOT}/deployments`, d);
@@ -222,6 +237,12 @@ export class RepoClient {
 }
 
 const enc = encodeURIComponent;
+
+function query(params: object): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  return q.size ? `?${q}` : '';
+}
 
 /** What the repository accepts in a status report's `reasons` (StatusReasons in contracts/fleet/protocol.schema.ts). */
 const MAX_REASONS = 100;

@@ -187,6 +187,43 @@ alter table {s}.admin_tokens add constraint admin_tokens_one_owner check ((owner
 `,
   },
   {
+    version: 6,
+    name: 'remote logs and health samples of every device, a bounded window each',
+    // No foreign keys to devices: a batch of 500 lines would check the device 500 times; the device
+    // token that posts them already proves the device exists. Pruned by primary key range on insert.
+    sql: `
+create table {s}.device_telemetry (
+  device_id text primary key,
+  log_seq bigint not null default 0,
+  logs_dropped bigint not null default 0,
+  health_seq bigint not null default 0,
+  summary jsonb,
+  updated_at timestamptz not null default now()
+);
+create table {s}.device_log_lines (
+  device_id text not null,
+  seq bigint not null,
+  ts bigint not null,
+  level smallint not null,
+  msg text not null,
+  node_id text,
+  node_type text,
+  node_name text,
+  primary key (device_id, seq)
+);
+create table {s}.device_health_samples (
+  device_id text not null,
+  seq bigint not null,
+  ts bigint not null,
+  cpu_percent double precision not null,
+  rss_bytes bigint not null,
+  sample jsonb not null,
+  primary key (device_id, seq)
+);
+create index device_health_samples_ts on {s}.device_health_samples (device_id, ts);
+`,
+  },
+  {
     version: 7,
     name: 'model registry: models, immutable signed versions, resumable uploads; models in versions, deployments and devices',
     sql: `

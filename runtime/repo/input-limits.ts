@@ -10,6 +10,8 @@ export const MAX_JSON_DEPTH = 64;
 export const SMALL_BODY_LIMIT = '512kb';
 /** Body limit of POST /templates/{slug}/versions: the flow is the one big document. */
 export const FLOW_BODY_LIMIT = '10mb';
+/** Body limit of the routes an agent posts its logs and health samples to (batches of up to 1,000). */
+export const TELEMETRY_BODY_LIMIT = '4mb';
 /** Longest path or query parameter value. */
 export const MAX_PARAM_LENGTH = 512;
 /** Problems reported per request at most; the first ones are enough to fix the input. */

@@ -4,10 +4,11 @@
 // the same set.
 import { loadSchema } from '../../contracts/schemas';
 import { API_ROOT } from '../../contracts/fleet/protocol';
-import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT } from './input-limits';
+import { DEFAULT_DEVICE_PAGE, DEVICE_STATE_FILTERS, MAX_DEVICE_PAGE } from './device-query';
+import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT, TELEMETRY_BODY_LIMIT } from './input-limits';
 import { LOGIN_LIMITS } from './store/sessions';
 
-const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoError', 'RepoNodeTypePolicy', 'RepoModelUploadCreate'];
+const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoLogBatch', 'RepoHealthBatch', 'RepoError', 'RepoNodeTypePolicy', 'RepoModelUploadCreate'];
 
 type Obj = Record<string, unknown>;
 
@@ -65,6 +66,28 @@ const authErrors = {
   401: err('no or unknown token, or no live session'),
   403: err('the role is too low (the answer names the role needed), a device token on a route for people, or, with the session cookie: CSRF token missing or wrong, or a foreign Origin'),
 };
+const LOG_LEVEL_NAMES = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+const logFilters = [
+  { name: 'level', in: 'query', required: false, description: 'the least severe level wanted (warn: fatal, error and warn)', schema: { type: 'string', enum: LOG_LEVEL_NAMES } },
+  { name: 'node', in: 'query', required: false, description: 'a node id or name', schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
+  { name: 'q', in: 'query', required: false, description: 'text the message contains (case-insensitive)', schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
+];
+const seqParam = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'integer', minimum: 0 } });
+const LOG_PAGE = {
+  type: 'object',
+  required: ['lines', 'dropped'],
+  properties: {
+    lines: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['seq', 'ts', 'level', 'msg'],
+        properties: { seq: { type: 'integer' }, ts: { type: 'integer' }, level: { type: 'string', enum: LOG_LEVEL_NAMES }, msg: { type: 'string' }, nodeId: { type: 'string' }, nodeType: { type: 'string' }, nodeName: { type: 'string' } },
+      },
+    },
+    dropped: { type: 'integer', minimum: 0 },
+  },
+};
 
 let cached: Obj | undefined;
 
@@ -91,6 +114,7 @@ export function openApiDocument(): Obj {
     post: { summary, ...role('deployer'), parameters: [depId], responses: { 200: ok('the deployment'), ...authErrors, 404: err('no such deployment'), 409: err('not allowed in the current state') } },
   });
   const paths: Obj = {
+    '/': { get: { summary: 'the fleet console (a single page; its scripts and styles are served under /console/)', security: [], responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 503: { description: 'the console is not built' } } } },
     '/healthz': { get: { summary: 'liveness: the service and its database answer', security: [], responses: { 200: ok('healthy') } } },
     '/metrics': { get: { summary: 'Prometheus text metrics', security: [], responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     [`${API_ROOT}/openapi.json`]: { get: { summary: 'this document', security: [], responses: { 200: ok('OpenAPI document') } } },
@@ -139,7 +163,22 @@ export function openApiDocument(): Obj {
       },
     },
     [`${API_ROOT}/devices`]: {
-      get: { summary: 'list devices with truthful liveness', ...role('viewer'), responses: { 200: ok('devices', { type: 'array', items: { type: 'object' } }), ...authErrors } },
+      get: {
+        summary: 'list devices with truthful liveness; filtered and paged when any query parameter is given',
+        description:
+          'Without query parameters: every device, as an array. With any of them: `{devices, total, offset, limit}`, the page of devices (by id) matching every filter given; ' +
+          '`total` counts all matching devices.',
+        ...role('viewer'),
+        parameters: [
+          { name: 'tier', in: 'query', required: false, schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
+          { name: 'label', in: 'query', required: false, description: 'key=value; repeat for several (all must match)', style: 'form', explode: true, schema: { type: 'array', items: { type: 'string', pattern: '^[^=]+=', maxLength: MAX_PARAM_LENGTH } } },
+          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: [...DEVICE_STATE_FILTERS] } },
+          { name: 'q', in: 'query', required: false, description: 'text in the id, labels, versions or reasons (case-insensitive)', schema: { type: 'string', maxLength: MAX_PARAM_LENGTH } },
+          { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_DEVICE_PAGE, default: DEFAULT_DEVICE_PAGE } },
+        ],
+        responses: { 200: ok('devices (array), or a page `{devices, total, offset, limit}` when filtered or paged', { oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object', required: ['devices', 'total', 'offset', 'limit'] }] }), ...authErrors, ...refused },
+      },
       post: { summary: 'register a device; its token is in the answer once', ...role('deployer'), requestBody: body('RepoDeviceRegister'), responses: { 201: ok('device and token'), ...authErrors, 409: err('id taken'), ...refused } },
     },
     [`${API_ROOT}/devices/{id}`]: {
@@ -162,6 +201,61 @@ export function openApiDocument(): Obj {
         parameters: [id],
         requestBody: body('RepoStatusReport'),
         responses: { 204: { description: 'recorded' }, ...authErrors, 404: err('no such device'), ...refused },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/logs`]: {
+      post: {
+        summary: "lines of the device's runtime log, oldest first (device token, own id only); `dropped` counts lines the agent could not keep while the repository was away",
+        description: 'The repository keeps the newest lines of each device (default 10,000) and numbers them with `seq`, increasing per device.',
+        security: [{ deviceToken: [] }],
+        parameters: [id],
+        requestBody: body('RepoLogBatch', TELEMETRY_BODY_LIMIT),
+        responses: { 204: { description: 'stored' }, ...authErrors, ...refused },
+      },
+      get: {
+        summary: "the device's log lines, newest last, with the total the agent reported dropping (viewer)",
+        description: 'Without `since`: the newest `limit` lines (before `before`). With `since`: the oldest `limit` lines after it, to follow a tail.',
+        ...role('viewer'),
+        parameters: [id, ...logFilters, seqParam('since', 'lines after this seq'), seqParam('before', 'lines before this seq'), { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } }],
+        responses: { 200: ok('{lines: [{seq, ts, level, msg, nodeId?, nodeType?, nodeName?}], dropped}', LOG_PAGE), ...authErrors, 404: err('no such device') },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/logs/stream`]: {
+      get: {
+        summary: "live tail of the device's log as Server-Sent Events (viewer): one `event: line` per line, `id:` its seq, data the line as JSON; a comment heartbeat every 15 s",
+        description: 'Starts after the `Last-Event-ID` header (a reconnecting EventSource sends it) or `since`; without either, with the lines stored from now on.',
+        ...role('viewer'),
+        parameters: [id, ...logFilters, seqParam('since', 'start after this seq (when no Last-Event-ID)'), { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', maxLength: 32 } }],
+        responses: { 200: { description: 'the event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...authErrors, 404: err('no such device') },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/health`]: {
+      post: {
+        summary: "health samples of the device's runtime, oldest first (device token, own id only)",
+        description: 'The repository keeps 24 h of samples per device (by their `ts`) and folds the newest into the device\'s `health`.',
+        security: [{ deviceToken: [] }],
+        parameters: [id],
+        requestBody: body('RepoHealthBatch', TELEMETRY_BODY_LIMIT),
+        responses: { 204: { description: 'stored' }, ...authErrors, ...refused },
+      },
+      get: {
+        summary: "the device's health samples as posted, plus `seq`, oldest first (viewer); at most 2,000, averaged into `step` seconds when asked or needed",
+        ...role('viewer'),
+        parameters: [
+          id,
+          { name: 'since', in: 'query', required: false, description: 'ms since the epoch', schema: { type: 'integer', minimum: 0 } },
+          { name: 'until', in: 'query', required: false, description: 'ms since the epoch', schema: { type: 'integer', minimum: 0 } },
+          { name: 'step', in: 'query', required: false, description: 'seconds per point', schema: { type: 'integer', minimum: 1, maximum: 86400 } },
+        ],
+        responses: { 200: ok('{samples}', { type: 'object', required: ['samples'], properties: { samples: { type: 'array', items: { type: 'object' } } } }), ...authErrors, 404: err('no such device') },
+      },
+    },
+    [`${API_ROOT}/fleet/health`]: {
+      get: {
+        summary: 'every device\'s latest health summary and a CPU/RSS sparkline of the last hour, one point a minute (viewer)',
+        description: '`devices[id].last`: {ts, cpuPercent, rssBytes, eventLoopP99Ms, restarts, redNodes: [{id, type, name, text}], errorsPerMin} or null; `devices[id].spark`: {cpu: number[], rss: number[]}.',
+        ...role('viewer'),
+        responses: { 200: ok('{devices}'), ...authErrors },
       },
     },
     [`${API_ROOT}/deployments`]: {

@@ -3,14 +3,17 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import crypto from 'node:crypto';
 import type { Server } from 'node:http';
+import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
-import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoModelUploadCreate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoModelUploadCreate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
 import { bearerToken, cookieValue, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
-import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT } from './input-limits';
+import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT, TELEMETRY_BODY_LIMIT } from './input-limits';
 import { renderMetrics, type HttpCounter } from './metrics';
 import { availableNodeTypes } from './node-types';
 import type { RepoNodeTypePolicy } from './node-policy';
@@ -21,6 +24,26 @@ import { serveArtifact } from './model-download';
 import { ensurePrivateDir } from '../../lib/private-files';
 import { redactText, redactUrl } from '../../lib/redact';
 import { ApiError, RepoStore } from './store/repo-store';
+import type { TelemetryOptions } from './store/telemetry';
+import { healthQuery, logQuery, streamLogs } from './telemetry-routes';
+
+/** Where the built console lives (scripts/build.mjs bundles runtime/repo/console there) and its URL. */
+const CONSOLE_BUNDLE = path.join(__dirname, 'console', 'bundle');
+const CONSOLE_ASSETS = '/console';
+// The console's own scripts and styles only. uPlot sizes its canvas with inline styles; the parameter form
+// validates with ajv, which compiles each template's schema to a function ('unsafe-eval'; no inline script).
+const CONSOLE_CSP = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+let consoleHtml: string | undefined;
+
+/** index.html with its asset URLs carrying the package version, so a new release is never served stale. */
+function consolePage(): string | undefined {
+  if (consoleHtml) return consoleHtml;
+  const file = path.join(__dirname, 'console', 'index.html');
+  if (!fs.existsSync(file) || !fs.existsSync(path.join(CONSOLE_BUNDLE, 'console.js'))) return undefined;
+  const version = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  consoleHtml = fs.readFileSync(file, 'utf8').replaceAll('{{assets}}', CONSOLE_ASSETS).replaceAll('{{version}}', version);
+  return consoleHtml;
+}
 
 /** How many devices' desired states are read and published at once after a change. */
 const PUBLISH_CONCURRENCY = 8;
@@ -60,6 +83,8 @@ export interface RepoServerOptions {
   adminPassword?: string;
   /** Where model artifacts are kept; default the filesystem under `<dataDir>/models` (0700). */
   modelStorage?: ModelStorage;
+  /** Remote logs and health kept per device (default: the last 10,000 lines, 24 h of samples). */
+  telemetry?: TelemetryOptions;
 }
 
 export interface RepoServer {
@@ -119,6 +144,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     now: opts.now,
     offlineAfterIntervals: opts.offlineAfterIntervals,
     sessions: { idleMs: opts.sessionIdleMs, maxAgeMs: opts.sessionMaxAgeMs },
+    telemetry: opts.telemetry,
     // One publish at a time, in order, so the retained message always ends on the latest state.
     onDesiredChange: (ids) => {
       publishing = publishing.then(() => publishDesired(ids));
@@ -364,8 +390,17 @@ export function buildApp(
     res.json({ ok: true });
   }));
   app.get('/metrics', guard('none'), h(async (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(renderMetrics(await store.counts(), http, startedAt, now()));
+    const [counts, fleet] = await Promise.all([store.counts(), store.fleetGauges()]);
+    res.type('text/plain; version=0.0.4').send(renderMetrics(counts, http, startedAt, now(), fleet));
   }));
+
+  // The fleet console: one page and its bundle (scripts, styles), all from the package, no CDN.
+  app.get('/', guard('none'), (_req, res) => {
+    const page = consolePage();
+    if (!page) return res.status(503).type('text/plain').send('the console is not built: run npm run build');
+    res.type('html').set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': CONSOLE_CSP, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'same-origin' }).send(page);
+  });
+  app.use(CONSOLE_ASSETS, express.static(CONSOLE_BUNDLE, { index: false, fallthrough: true, maxAge: '1d', setHeaders: (res) => res.set('X-Content-Type-Options', 'nosniff') }));
 
   const api = express.Router();
   api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument()));
@@ -404,7 +439,14 @@ export function buildApp(
     res.status(405).set('Allow', 'GET').json({ error: 'published versions are immutable; publish a new version instead' });
   });
 
-  api.get('/devices', guard('viewer'), h(async (_req, res) => res.json(await store.listDevices())));
+  api.get('/devices', guard('viewer'), h(async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    // Without a filter or page the answer stays the whole list, as the CLI and the sidebar read it.
+    if (isPlainListing(query)) return res.json(await store.listDevices());
+    const parsed = parseDeviceQuery(query);
+    if (parsed.problems.length) throw new ApiError(422, 'query refused', parsed.problems);
+    res.json(pageDevices(await store.listDevices(), parsed.query));
+  }));
   api.post('/devices', guard('deployer'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
   api.get('/devices/:id', guard('viewer'), h(async (req, res) => {
     const d = await store.getDevice(p(req, 'id'));
@@ -430,6 +472,43 @@ export function buildApp(
     await store.recordStatus(p(req, 'id'), report, req.principal!);
     res.status(204).end();
   }));
+
+  // Telemetry proves the device alive as a poll does; a device posting lines every second is touched (a
+  // query) at most every few seconds from here.
+  const touchedAt = new Map<string, number>();
+  const touchOften = async (id: string) => {
+    const t = now();
+    if (t - (touchedAt.get(id) ?? -Infinity) < 2000) return;
+    touchedAt.set(id, t);
+    await store.touchDevice(id);
+  };
+  // Remote logs and health: the device posts its own; reading is for people (viewer routes).
+  api.post('/devices/:id/logs', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
+    await store.appendLogs(p(req, 'id'), body<RepoLogBatch>('RepoLogBatch', req));
+    await touchOften(p(req, 'id'));
+    res.status(204).end();
+  }));
+  api.post('/devices/:id/health', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
+    await store.appendSamples(p(req, 'id'), body<RepoHealthBatch>('RepoHealthBatch', req));
+    await touchOften(p(req, 'id'));
+    res.status(204).end();
+  }));
+  api.get('/devices/:id/logs', guard('viewer'), h(async (req, res) => {
+    const query = logQuery(req.query, true);
+    await store.telemetry.requireDevice(p(req, 'id'));
+    res.json(await store.readLogs(p(req, 'id'), query));
+  }));
+  api.get('/devices/:id/logs/stream', guard('viewer'), h(async (req, res) => {
+    const query = logQuery(req.query, false);
+    await store.telemetry.requireDevice(p(req, 'id'));
+    await streamLogs(store.telemetry, p(req, 'id'), query, req, res, log);
+  }));
+  api.get('/devices/:id/health', guard('viewer'), h(async (req, res) => {
+    const range = healthQuery(req.query);
+    await store.telemetry.requireDevice(p(req, 'id'));
+    res.json({ samples: await store.readSamples(p(req, 'id'), range) });
+  }));
+  api.get('/fleet/health', guard('viewer'), h(async (_req, res) => res.json({ devices: await store.fleetHealth() })));
 
   api.get('/deployments', guard('viewer'), h(async (_req, res) => res.json(await store.listDeployments())));
   api.post('/deployments', guard('deployer'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));

@@ -504,7 +504,9 @@ export async function fuzzRepository(opts: FuzzOptions): Promise<FuzzResult> {
       try {
         const res = await fetch(`${opts.url}${request.path}`, { method: request.method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body), signal: AbortSignal.timeout(30_000) });
         status = res.status;
-        answer = await res.text();
+        // A live stream (the log tail) never ends by itself: its status and headers are the answer.
+        if (res.headers.get('content-type')?.startsWith('text/event-stream')) await res.body?.cancel();
+        else answer = await res.text();
         // A rotated device token replaces ours, so the device keeps being exercised.
         if (status === 200 && request.path === `/api/v1/devices/${encodeURIComponent(tokens.deviceId)}/token`) tokens.device = (JSON.parse(answer) as { token: string }).token;
       } catch (err) {

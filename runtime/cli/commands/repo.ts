@@ -28,6 +28,8 @@ export function register(program: Command): void {
     .option('--session-idle <hours>', 'a login session unused this long ends', parsePositive, 8)
     .option('--session-max-age <hours>', 'a login session ends this long after login', parsePositive, 7 * 24)
     .option('--secure-cookies', 'mark the session cookie Secure also on plain HTTP (behind a TLS proxy); always Secure over https', false)
+    .option('--keep-log-lines <n>', 'log lines kept per device (remote logs); older ones are pruned as new ones arrive', parsePositive, 10_000)
+    .option('--keep-samples-hours <h>', 'hours of health samples kept per device', parsePositive, 24)
     .action(async (o) => {
       // Loaded here so `linesight flows` does not pay for express and pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -55,6 +57,7 @@ export function register(program: Command): void {
         sessionIdleMs: o.sessionIdle * 3600_000,
         sessionMaxAgeMs: o.sessionMaxAge * 3600_000,
         secureCookies: o.secureCookies,
+        telemetry: { maxLogLines: Math.round(o.keepLogLines), sampleRetentionMs: o.keepSamplesHours * 3_600_000 },
         log: say,
       });
       console.log(`linesight repo ready at ${repo.url}`);

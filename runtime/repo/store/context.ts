@@ -7,6 +7,7 @@ import type { ModelStorage } from '../model-storage';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { recordAudit } from './audit';
 import type { SessionOptions } from './sessions';
+import type { TelemetryOptions } from './telemetry';
 
 /** An answer the API gives as-is: status code, message and field problems. */
 export class ApiError extends Error {
@@ -33,6 +34,8 @@ export interface StoreOptions {
   onDesiredChange?: (deviceIds: string[]) => void;
   /** Session idle and absolute expiry. */
   sessions?: SessionOptions;
+  /** Remote logs and health: how much is kept per device. */
+  telemetry?: TelemetryOptions;
 }
 
 /** A query inside a transaction (or on the pool). */

@@ -7,6 +7,7 @@ import { isOffline } from '../rollout';
 import { ApiError, iso, type Row, type StoreContext } from './context';
 import type { DesiredStates } from './desired-state';
 import type { Rollouts } from './rollouts';
+import { deviceHealth, type DeviceHealth } from './telemetry';
 
 export interface DeviceView {
   id: string;
@@ -23,6 +24,12 @@ export interface DeviceView {
   running: string | null;
   runningSha256: string | null;
   reasons: string[];
+  /**
+   * From its health samples and its agent's report: `degraded` when a node is red, node errors keep coming,
+   * or the agent reports problems; `unknown` when offline or no recent sample; `healthReasons` says why.
+   */
+  health: DeviceHealth;
+  healthReasons: string[];
   desired: { template: string; version: string; deploymentId: string | null; models: { name: string; version: string }[] } | null;
   /** The model versions its last report said it runs. */
   models: { name: string; version: string }[];
@@ -34,6 +41,7 @@ export class DeviceStore {
 
   private deviceView(r: Row): DeviceView {
     const offline = isOffline(r.last_seen, r.poll_interval_s, this.ctx.now(), this.ctx.offlineMultiple);
+    const { health, healthReasons } = deviceHealth(r.telemetry_summary, { offline, degraded: r.degraded === true }, this.ctx.now());
     return {
       id: r.id,
       tier: r.tier,
@@ -47,6 +55,8 @@ export class DeviceStore {
       running: r.running,
       runningSha256: r.running_sha256,
       reasons: r.reasons,
+      health,
+      healthReasons,
       desired: r.desired_template ? { template: r.desired_template, version: r.desired_version, deploymentId: r.desired_deployment, models: r.desired_models ?? [] } : null,
       models: r.running_models ?? [],
       createdAt: iso(r.created_at)!,
@@ -94,13 +104,18 @@ export class DeviceStore {
     return token;
   }
 
+  /** Devices with the summary of their latest health sample. */
+  private get selectDevices(): string {
+    return `select d.*, t.summary as telemetry_summary from ${this.ctx.s}.devices d left join ${this.ctx.s}.device_telemetry t on t.device_id = d.id`;
+  }
+
   async getDevice(id: string): Promise<DeviceView | undefined> {
-    const r = await this.ctx.db.query(`select * from ${this.ctx.s}.devices where id = $1`, [id]);
+    const r = await this.ctx.db.query(`${this.selectDevices} where d.id = $1`, [id]);
     return r.rows[0] ? this.deviceView(r.rows[0]) : undefined;
   }
 
   async listDevices(): Promise<DeviceView[]> {
-    const r = await this.ctx.db.query(`select * from ${this.ctx.s}.devices order by id`);
+    const r = await this.ctx.db.query(`${this.selectDevices} order by d.id`);
     return r.rows.map((x) => this.deviceView(x));
   }
 

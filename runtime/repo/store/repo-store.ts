@@ -2,11 +2,12 @@
 // deployments and rollouts, audit) over one database and clock, and RepoStore, the face the HTTP server
 // uses. Callers are told which devices' desired state changed (onDesiredChange) so they can notify them.
 import type { DesiredState, DeviceStatusReport } from '../../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from '../api.schema';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from '../api.schema';
 import type { AuditActor, Principal, UserPrincipal } from '../auth';
 import type { RepoNodeTypePolicy } from '../node-policy';
 import { AuditLog } from './audit';
 import { StoreContext, type StoreOptions } from './context';
+import type { LogQuery } from './telemetry';
 import { DeploymentStore } from './deployments';
 import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
@@ -14,6 +15,7 @@ import { ModelStore } from './models';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
 import { SessionStore } from './sessions';
+import { TelemetryStore } from './telemetry';
 import { TokenStore } from './tokens';
 import { UserStore } from './users';
 
@@ -25,6 +27,7 @@ export type { AdminTokenView, TokenView } from './tokens';
 export type { UserView } from './users';
 export type { SessionView } from './sessions';
 export type { ModelRef, ModelSummary, ModelUploadView, ModelVersionSummary } from './models';
+export type { HealthSummary, LogQuery, StoredLogLine, StoredSample } from './telemetry';
 export type { StoredVersion, TemplateView, VersionSummary } from './templates';
 
 export class RepoStore {
@@ -37,6 +40,7 @@ export class RepoStore {
   readonly deployments: DeploymentStore;
   readonly audit: AuditLog;
   readonly models: ModelStore;
+  readonly telemetry: TelemetryStore;
   private readonly ctx: StoreContext;
 
   constructor(options: StoreOptions) {
@@ -51,6 +55,7 @@ export class RepoStore {
     this.devices = new DeviceStore(ctx, this.desired, rollouts);
     this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts, this.models);
     this.audit = new AuditLog(ctx);
+    this.telemetry = new TelemetryStore(ctx, options.telemetry);
   }
 
   get nodeTypePolicy(): RepoNodeTypePolicy {
@@ -102,6 +107,18 @@ export class RepoStore {
   resumeDeployment = (id: string, actor: Principal) => this.deployments.resumeDeployment(id, actor);
   cancelDeployment = (id: string, actor: Principal) => this.deployments.cancelDeployment(id, actor);
   rollbackDeployment = (id: string, actor: Principal) => this.deployments.rollbackDeployment(id, actor);
+
+  appendLogs = (id: string, batch: RepoLogBatch) => this.telemetry.appendLogs(id, batch);
+  readLogs = (id: string, query: LogQuery) => this.telemetry.readLogs(id, query);
+  appendSamples = (id: string, batch: RepoHealthBatch) => this.telemetry.appendSamples(id, batch);
+  readSamples = (id: string, range: { since?: number; until?: number; stepSeconds?: number }) => this.telemetry.readSamples(id, range);
+  fleetHealth = async () => this.telemetry.fleetHealth((await this.listDevices()).map((d) => d.id));
+
+  /** Per-device figures for /metrics: the last sample of each device that sent one, and its health. */
+  async fleetGauges() {
+    const [devices, summaries] = await Promise.all([this.listDevices(), this.telemetry.summaries()]);
+    return devices.map((d) => ({ id: d.id, health: d.health, last: summaries.get(d.id) ?? null }));
+  }
 
   auditLog = (opts: { limit?: number; subject?: string } = {}) => this.audit.entries(opts);
 

@@ -52,7 +52,7 @@ describe('repo: OpenAPI-driven fuzzer', function () {
         if (name === 'version') return '1.0.0';
         if (name === 'tokenId') return tokenId;
         if (name === 'name') return 'fuzz-user';
-        if (name === 'id') return path.startsWith(`${API_ROOT}/deployments`) ? deploymentId : 'line-b';
+        if (name === 'id') return path.startsWith(`${API_ROOT}/deployments`) ? deploymentId : /\/(logs|health)$/.test(path) ? 'line-a' : 'line-b';
         return 'x';
       },
       // Good values by property name, so bodies reach past validation into the store (and its races).
