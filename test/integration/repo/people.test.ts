@@ -86,7 +86,7 @@ describe('repo: people, roles and sessions', function () {
               .replace('{tokenId}', 'no-such-token')
               .replace('{name}', 'vera')
               .replace('{id}', path.startsWith(api('/deployments')) ? deploymentId : deviceId);
-            const res = await c.send(M, route, M === 'GET' ? undefined : {});
+            const res = await c.send(M, route, M === 'GET' || M === 'HEAD' ? undefined : {});
             const status = res.status;
             if (res.headers.get('content-type')?.includes('text/event-stream')) await res.body?.cancel();
             row.push(`${c.role}:${status}`);
@@ -96,7 +96,8 @@ describe('repo: people, roles and sessions', function () {
               if (schemes.includes('deviceToken')) assert.ok(status !== 401 && status !== 403, status === 401 || status === 403 ? `${where}: ${status} ${await errorOf(res)}` : where);
               else {
                 assert.equal(status, 403, where);
-                assert.match(await errorOf(res), /needs role (viewer|deployer|admin)/, where);
+                // A HEAD answer has no body to name the role in.
+                if (M !== 'HEAD') assert.match(await errorOf(res), /needs role (viewer|deployer|admin)/, where);
               }
             } else if (!schemes.includes('bearerToken') && schemes.includes('deviceToken')) {
               // The device's own routes (its status report): no person.
@@ -110,7 +111,7 @@ describe('repo: people, roles and sessions', function () {
               assert.ok(allowed, allowed ? where : `${where}: ${status} ${await errorOf(res)}`);
             } else {
               assert.equal(status, 403, where);
-              assert.match(await errorOf(res), new RegExp(`needs role ${needs}; .* has ${c.role}`), where);
+              if (M !== 'HEAD') assert.match(await errorOf(res), new RegExp(`needs role ${needs}; .* has ${c.role}`), where);
             }
           }
           table.push(`${M.padEnd(6)} ${path.padEnd(44)} ${(needs ?? (schemes.includes('bearerToken') ? '?' : schemes.includes('deviceToken') ? 'device' : 'session')).padEnd(8)} ${row.join('  ')}`);
