@@ -150,6 +150,21 @@ alter table {s}.versions enable trigger versions_immutable;
 create unique index versions_template_version_key on {s}.versions (template, version_key);
 `,
   },
+  {
+    // 5-7 are taken by other work of this sitting; replicas need 8 (issue #20).
+    version: 8,
+    name: 'replicas: which desired-state generation of a device was published, and who is publishing one now',
+    // A replica claims a generation (publish_claim_*) before it publishes it and records it as published
+    // after the broker's PUBACK: two replicas never publish the same generation, and a claim left by a
+    // replica that died is taken over once it is older than the lease. States published before this are
+    // published once more (published_generation starts at 0).
+    sql: `
+alter table {s}.devices add column published_generation bigint not null default 0;
+alter table {s}.devices add column publish_claim_generation bigint;
+alter table {s}.devices add column publish_claimed_at timestamptz;
+create index devices_unpublished on {s}.devices (id) where desired_generation > published_generation;
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
-import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
+import { API_ROOT, flowSha256, type DesiredState, type DeviceStatusReport } from '../../contracts/fleet/protocol';
 import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoTemplateCreate, RepoVersionPublish } from './api.schema';
 import { bearerToken, loadOrCreateSigningKeys, writeAdminTokenFile, type Principal } from './auth';
 import { openDatabase, type RepoDb } from './db';
@@ -22,6 +22,10 @@ import { ApiError, RepoStore } from './store/repo-store';
 
 /** How many devices' desired states are read and published at once after a change. */
 const PUBLISH_CONCURRENCY = 8;
+/** A replica's claim to publish a desired state lapses after this long (it died before the broker acknowledged). */
+const PUBLISH_LEASE_MS = 30_000;
+/** How often each replica looks for desired states nobody published. */
+const PUBLISH_SWEEP_MS = 10_000;
 
 export interface RepoServerOptions {
   /** PostgreSQL URL; without one, embedded PGlite persisted in `<dataDir>/pgdata`. */
@@ -48,6 +52,8 @@ export interface RepoServerOptions {
   knownTypes?: Set<string>;
   /** Node types templates may use (default: `exec` refused); served at GET /api/v1/policy/node-types. */
   nodeTypePolicy?: RepoNodeTypePolicy;
+  /** How often to look for desired states no replica published (default 10 s). */
+  publishSweepMs?: number;
 }
 
 export interface RepoServer {
@@ -101,27 +107,47 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     },
   });
   let publishing: Promise<void> = Promise.resolve();
-  // Devices are read and published a few at a time: one after another, the 20th device of a
-  // deployment heard of it ~1 s after the first. Batches still run one at a time (the `publishing`
-  // chain), so each device's retained message ends on its latest state.
+  // Devices are published a few at a time: one after another, the 20th device of a deployment heard of
+  // it ~1 s after the first. Batches still run one at a time (the `publishing` chain), so each device's
+  // retained message ends on its latest state. Each generation is claimed in the database first, so with
+  // several replicas exactly one publishes it (see DesiredStates.claimPublish).
   async function publishDesired(ids: string[]): Promise<void> {
     const n = notifier;
     if (!n) return;
-    const unique = [...new Set(ids)];
+    let states: DesiredState[];
+    try {
+      states = await store.claimDesiredPublish([...new Set(ids)], PUBLISH_LEASE_MS);
+    } catch (err) {
+      // The sweep tries again.
+      log(`could not read the desired states to publish: ${redactText((err as Error).message)}`);
+      return;
+    }
     let next = 0;
     const worker = async () => {
-      while (next < unique.length) {
-        const id = unique[next++];
+      while (next < states.length) {
+        const state = states[next++]!;
         try {
-          const state = await store.desiredState(id);
-          if (state) await n.publish(state);
+          await n.publish(state);
+          await store.markDesiredPublished(state.deviceId, state.generation);
         } catch (err) {
-          log(`could not publish the desired state of ${id}: ${redactText((err as Error).message)}`);
+          log(`could not publish the desired state of ${state.deviceId}: ${redactText((err as Error).message)}`);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, unique.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, states.length) }, worker));
   }
+  // Publishes what no replica published: changes made while the broker was away, and those of a replica
+  // that died between its commit and its publish (once their claim's lease is over).
+  const sweep = () => {
+    publishing = publishing.then(async () => {
+      try {
+        await publishDesired(await store.unpublishedDesired(PUBLISH_LEASE_MS));
+      } catch (err) {
+        log(`could not look for unpublished desired states: ${redactText((err as Error).message)}`);
+      }
+    });
+  };
+  let sweepTimer: NodeJS.Timeout | undefined;
   if (opts.broker) {
     notifier = createMqttNotifier({
       url: opts.broker,
@@ -129,10 +155,10 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       username: opts.brokerUsername,
       password: opts.brokerPassword,
       onEvent: (e, detail) => (e === 'connect' ? log(`notifications: connected to ${redactUrl(opts.broker)}`) : e === 'error' ? log(`notifications: ${redactText(detail ?? '')}`) : undefined),
-      onConnect: () => {
-        publishing = publishing.then(() => store.listDevices().then((ds) => publishDesired(ds.map((d) => d.id)), () => {}));
-      },
+      onConnect: sweep,
     });
+    sweepTimer = setInterval(sweep, opts.publishSweepMs ?? PUBLISH_SWEEP_MS);
+    sweepTimer.unref();
   }
 
   let adminToken: string | undefined;
@@ -172,6 +198,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(sweepTimer);
       await publishing;
       await notifier?.close().catch(() => {});
       await db.close().catch(() => {});

@@ -2,7 +2,7 @@
 // key, with a generation that only grows; and which versions a device token may therefore read.
 import crypto from 'node:crypto';
 import { API_ROOT, signDesiredState, type DesiredState } from '../../../contracts/fleet/protocol';
-import type { Query, StoreContext } from './context';
+import type { Query, Row, StoreContext } from './context';
 
 export class DesiredStates {
   /** Parsed once: every desired-state read (each agent poll) is signed with it. */
@@ -65,19 +65,70 @@ export class DesiredStates {
         where d.id = $1`,
       [id],
     );
-    const d = r.rows[0];
-    if (!d) return undefined;
-    const version: DesiredState['version'] = d.desired_template
-      ? {
-          template: d.desired_template,
-          version: d.desired_version,
-          sha256: d.sha256,
-          signature: d.signature,
-          href: `${API_ROOT}/templates/${encodeURIComponent(d.desired_template)}/versions/${encodeURIComponent(d.desired_version)}`,
-        }
-      : null;
-    const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
-    if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
-    return state;
+    return r.rows[0] ? desiredFromRow(r.rows[0]) : undefined;
   }
+
+  /**
+   * Claims the right to publish the current desired state of these devices and returns the claimed states,
+   * signed. A generation is claimed by one replica only (the row lock orders two claims; the second sees
+   * the first's claim); a claim older than `leaseMs` (its replica died before the broker's PUBACK) may be
+   * taken over. Devices whose current generation is published or claimed are left out.
+   */
+  async claimPublish(ids: string[], leaseMs: number): Promise<DesiredState[]> {
+    if (!ids.length) return [];
+    const r = await this.ctx.db.query(
+      `with claimed as (
+         update ${this.ctx.s}.devices d set publish_claim_generation = d.desired_generation, publish_claimed_at = $2
+          where d.id = any($1::text[]) and d.desired_generation > d.published_generation
+            and (d.publish_claim_generation is null or d.publish_claim_generation < d.desired_generation
+                 or d.publish_claimed_at < $2::timestamptz - $3 * interval '1 millisecond')
+          returning d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation)
+       select c.*, dep.gate, v.sha256, v.signature from claimed c
+         left join ${this.ctx.s}.deployments dep on dep.id = c.desired_deployment
+         left join ${this.ctx.s}.versions v on v.template = c.desired_template and v.version = c.desired_version
+        order by c.id`,
+      [ids, this.ctx.nowDate(), leaseMs],
+    );
+    return r.rows.map((row) => this.signDesired(desiredFromRow(row)));
+  }
+
+  /** Records that the broker acknowledged this generation of the device's desired state. */
+  async markPublished(id: string, generation: number): Promise<void> {
+    await this.ctx.db.query(
+      `update ${this.ctx.s}.devices set published_generation = greatest(published_generation, $2::bigint),
+              publish_claim_generation = case when publish_claim_generation <= $2::bigint then null else publish_claim_generation end,
+              publish_claimed_at = case when publish_claim_generation <= $2::bigint then null else publish_claimed_at end
+        where id = $1`,
+      [id, generation],
+    );
+  }
+
+  /** Up to `limit` devices whose current desired state no replica has published or is publishing now. */
+  async unpublished(leaseMs: number, limit = 1000): Promise<string[]> {
+    const r = await this.ctx.db.query(
+      `select id from ${this.ctx.s}.devices
+        where desired_generation > published_generation
+          and (publish_claim_generation is null or publish_claim_generation < desired_generation
+               or publish_claimed_at < $1::timestamptz - $2 * interval '1 millisecond')
+        order by id limit $3`,
+      [this.ctx.nowDate(), leaseMs, limit],
+    );
+    return r.rows.map((row) => row.id as string);
+  }
+}
+
+/** A desired state from a devices row joined with its deployment's gate and its version's hash and signature. */
+function desiredFromRow(d: Row): DesiredState {
+  const version: DesiredState['version'] = d.desired_template
+    ? {
+        template: d.desired_template,
+        version: d.desired_version,
+        sha256: d.sha256,
+        signature: d.signature,
+        href: `${API_ROOT}/templates/${encodeURIComponent(d.desired_template)}/versions/${encodeURIComponent(d.desired_version)}`,
+      }
+    : null;
+  const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
+  if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
+  return state;
 }

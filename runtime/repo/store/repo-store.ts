@@ -70,6 +70,9 @@ export class RepoStore {
   desiredState = (id: string) => this.desired.desiredState(id);
   unsignedDesiredState = (id: string) => this.desired.unsignedDesiredState(id);
   signDesired = (state: DesiredState) => this.desired.signDesired(state);
+  claimDesiredPublish = (ids: string[], leaseMs: number) => this.desired.claimPublish(ids, leaseMs);
+  markDesiredPublished = (id: string, generation: number) => this.desired.markPublished(id, generation);
+  unpublishedDesired = (leaseMs: number, limit?: number) => this.desired.unpublished(leaseMs, limit);
 
   createDeployment = (body: RepoDeploymentCreate, actor: Principal) => this.deployments.createDeployment(body, actor);
   getDeployment = (id: string) => this.deployments.getDeployment(id);
