@@ -88,7 +88,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     dbUrl = embedded.url;
     log(`database: embedded PGlite in ${path.join(opts.dataDir, 'pgdata')}`);
   }
-  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
+  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), checkInPoolSize: embedded ? 0 : Math.max(2, Math.ceil((opts.poolSize ?? 10) / 2)), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
     await embedded?.stop().catch(() => {});
     throw err;
   });
@@ -343,8 +343,8 @@ export function buildApp(
   api.post('/devices/:id/token', guard('admin'), h(async (req, res) => res.json({ token: await store.rotateDeviceToken(p(req, 'id'), req.principal!) })));
   api.get('/devices/:id/desired', guard('device-or-admin'), h(async (req, res) => {
     const id = p(req, 'id');
-    if (req.principal!.kind === 'device') await store.touchDevice(id);
-    const state = await store.unsignedDesiredState(id);
+    // A device's poll is also its check-in (one statement).
+    const state = req.principal!.kind === 'device' ? await store.checkInDesiredState(id) : await store.unsignedDesiredState(id);
     if (!state) throw new ApiError(404, `no device ${id}`);
     const etag = `"${flowSha256(state)}"`;
     res.set('ETag', etag).set('Cache-Control', 'no-cache');

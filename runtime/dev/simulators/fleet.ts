@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import { fleetTopics, type DesiredState, type DeviceStatusReport } from '../../../contracts/fleet/protocol';
 import { DesiredGuard } from '../../agent/desired-guard';
@@ -62,6 +63,8 @@ export interface FleetSummary {
   deploys: number;
   /** Devices by what they last reported. */
   states: Record<string, number>;
+  /** This process's event-loop delay (ms): where it is high, poll latencies include the simulator's own wait. */
+  loopDelayMs: { p50: number; p99: number };
   done?: boolean;
 }
 
@@ -80,6 +83,10 @@ const RESERVOIR = 200_000;
 
 class Stats {
   started = Date.now();
+  readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  constructor() {
+    this.loop.enable();
+  }
   polls = 0;
   conditional: number[] = [];
   conditionalCount = 0;
@@ -381,6 +388,7 @@ export function runFleetSimulator(opts: FleetSimOptions): FleetSimulator {
       refused: s.refused,
       deploys: s.deploys,
       states,
+      loopDelayMs: { p50: round(s.loop.percentile(50) / 1e6, 2), p99: round(s.loop.percentile(99) / 1e6, 2) },
       ...(done ? { done } : {}),
     };
   };
@@ -411,6 +419,7 @@ export function runFleetSimulator(opts: FleetSimOptions): FleetSimulator {
     ready,
     summary: () => summary(),
     resetStats() {
+      stats.current.loop.disable();
       stats.current = new Stats();
     },
     stop() {
@@ -419,6 +428,7 @@ export function runFleetSimulator(opts: FleetSimOptions): FleetSimulator {
         await ready.catch(() => {});
         await Promise.all(agents.map((a) => a.flush(5000)));
         const last = summary(true);
+        stats.current.loop.disable();
         await Promise.all(agents.map((a) => a.close()));
         if (ownStateDir) fs.rmSync(stateDir, { recursive: true, force: true });
         opts.onSummary?.(last);
@@ -479,7 +489,7 @@ export function register(sim: Command): void {
       const print = (s: FleetSummary) => {
         if (o.json) return console.log(JSON.stringify(s));
         const states = Object.entries(s.states).map(([k, v]) => `${k} ${v}`).join(', ');
-        console.log(`${s.done ? 'done' : 'fleet'}: ${s.elapsedS} s, ${s.devices} devices, ${s.pollsPerS} polls/s, conditional p50 ${s.pollMs.p50} ms p99 ${s.pollMs.p99} ms, errors ${s.pollErrors}, mqtt ${s.mqttDesired}, deploys ${s.deploys}, refused ${s.refused}; ${states}`);
+        console.log(`${s.done ? 'done' : 'fleet'}: ${s.elapsedS} s, ${s.devices} devices, ${s.pollsPerS} polls/s, conditional p50 ${s.pollMs.p50} ms p99 ${s.pollMs.p99} ms, errors ${s.pollErrors}, mqtt ${s.mqttDesired}, deploys ${s.deploys}, refused ${s.refused}, event-loop delay p99 ${s.loopDelayMs.p99} ms; ${states}`);
       };
       const params = parseLabels(o.param);
       const fleet = runFleetSimulator({

@@ -57,15 +57,31 @@ export class DesiredStates {
    * answered 304 costs no signature.
    */
   async unsignedDesiredState(id: string): Promise<DesiredState | undefined> {
-    const r = await this.ctx.db.query(
-      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, dep.gate, v.sha256, v.signature
-         from ${this.ctx.s}.devices d
-         left join ${this.ctx.s}.deployments dep on dep.id = d.desired_deployment
-         left join ${this.ctx.s}.versions v on v.template = d.desired_template and v.version = d.desired_version
-        where d.id = $1`,
-      [id],
+    const r = await this.ctx.db.query(`select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1`, [id]);
+    return r.rows[0] ? desiredFromRow(r.rows[0]) : undefined;
+  }
+
+  /**
+   * A device's poll: records that it checked in and reads its desired state, in one statement. The
+   * check-in is written at most every min(5 s, half a poll interval), so most polls write nothing, and
+   * "last seen" stays far inside the offline threshold (several whole intervals). It commits without
+   * waiting for the disk (RepoDb.checkInQuery): a crash can lose a few seconds of "last seen", nothing else.
+   */
+  async checkInDesiredState(id: string): Promise<DesiredState | undefined> {
+    const r = await this.ctx.db.checkInQuery(
+      `with touched as (
+         update ${this.ctx.s}.devices set last_seen = $2
+          where id = $1 and (last_seen is null or last_seen < $2::timestamptz - least(5000, poll_interval_s * 500) * interval '1 millisecond')
+          returning id)
+       select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1`,
+      [id, this.ctx.nowDate()],
     );
     return r.rows[0] ? desiredFromRow(r.rows[0]) : undefined;
+  }
+
+  private desiredJoins(alias: string): string {
+    return `left join ${this.ctx.s}.deployments dep on dep.id = ${alias}.desired_deployment
+         left join ${this.ctx.s}.versions v on v.template = ${alias}.desired_template and v.version = ${alias}.desired_version`;
   }
 
   /**
@@ -83,10 +99,7 @@ export class DesiredStates {
             and (d.publish_claim_generation is null or d.publish_claim_generation < d.desired_generation
                  or d.publish_claimed_at < $2::timestamptz - $3 * interval '1 millisecond')
           returning d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation)
-       select c.*, dep.gate, v.sha256, v.signature from claimed c
-         left join ${this.ctx.s}.deployments dep on dep.id = c.desired_deployment
-         left join ${this.ctx.s}.versions v on v.template = c.desired_template and v.version = c.desired_version
-        order by c.id`,
+       select ${DESIRED_COLUMNS} from claimed d ${this.desiredJoins('d')} order by d.id`,
       [ids, this.ctx.nowDate(), leaseMs],
     );
     return r.rows.map((row) => this.signDesired(desiredFromRow(row)));
@@ -116,6 +129,9 @@ export class DesiredStates {
     return r.rows.map((row) => row.id as string);
   }
 }
+
+/** What a desired state is made of: the devices row `d`, its deployment's gate, its version's hash and signature. */
+const DESIRED_COLUMNS = 'd.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, dep.gate, v.sha256, v.signature';
 
 /** A desired state from a devices row joined with its deployment's gate and its version's hash and signature. */
 function desiredFromRow(d: Row): DesiredState {

@@ -69,6 +69,7 @@ export class RepoStore {
   deviceMayRead = (deviceId: string, slug: string, version: string) => this.desired.deviceMayRead(deviceId, slug, version);
   desiredState = (id: string) => this.desired.desiredState(id);
   unsignedDesiredState = (id: string) => this.desired.unsignedDesiredState(id);
+  checkInDesiredState = (id: string) => this.desired.checkInDesiredState(id);
   signDesired = (state: DesiredState) => this.desired.signDesired(state);
   claimDesiredPublish = (ids: string[], leaseMs: number) => this.desired.claimPublish(ids, leaseMs);
   markDesiredPublished = (id: string, generation: number) => this.desired.markPublished(id, generation);

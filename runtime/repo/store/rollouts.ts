@@ -7,6 +7,9 @@ import { nextStep, targetStateFromReport, type DeploymentState, type RolloutTarg
 import { ApiError, type Query, type StoreContext } from './context';
 import type { DesiredStates } from './desired-state';
 
+/** Device states after which the deployment may move on (see nextStep). */
+const ADVANCING: TargetState[] = ['running', 'failed', 'rolled back'];
+
 /** The deployment a report is about, locked for the report's transaction. */
 export interface ReportedDeployment {
   id: string;
@@ -94,6 +97,10 @@ export class Rollouts {
       JSON.stringify(report.reasons ?? []),
       this.ctx.nowDate(),
     ]);
+    // Only a device that finished (running) or failed can release the next wave, complete or halt the
+    // deployment; a device on its way (downloading, verifying, waiting) cannot, so its report does not
+    // re-read every device of the deployment under the rollout lock.
+    if (!ADVANCING.includes(next)) return { moved: next, changed: [] };
     return { moved: next, changed: await this.advance(q, dep.id, actor) };
   }
 
