@@ -79,6 +79,23 @@ export class DesiredStates {
     return r.rows[0] ? desiredFromRow(r.rows[0]) : undefined;
   }
 
+  /**
+   * A device polling its own desired state, as one statement: authenticated (its token's hash must be the
+   * device's), checked in like checkInDesiredState, and read. Undefined when the token is not this
+   * device's (the caller then takes the ordinary path, which says why).
+   */
+  async pollDesiredState(id: string, tokenHash: string): Promise<DesiredState | undefined> {
+    const r = await this.ctx.db.checkInQuery(
+      `with touched as (
+         update ${this.ctx.s}.devices set last_seen = $2
+          where id = $1 and token_hash = $3 and (last_seen is null or last_seen < $2::timestamptz - least(5000, poll_interval_s * 500) * interval '1 millisecond')
+          returning id)
+       select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1 and d.token_hash = $3`,
+      [id, this.ctx.nowDate(), tokenHash],
+    );
+    return r.rows[0] ? desiredFromRow(r.rows[0]) : undefined;
+  }
+
   private desiredJoins(alias: string): string {
     return `left join ${this.ctx.s}.deployments dep on dep.id = ${alias}.desired_deployment
          left join ${this.ctx.s}.versions v on v.template = ${alias}.desired_template and v.version = ${alias}.desired_version`;

@@ -70,6 +70,7 @@ export class RepoStore {
   desiredState = (id: string) => this.desired.desiredState(id);
   unsignedDesiredState = (id: string) => this.desired.unsignedDesiredState(id);
   checkInDesiredState = (id: string) => this.desired.checkInDesiredState(id);
+  pollDesiredState = (id: string, tokenHash: string) => this.desired.pollDesiredState(id, tokenHash);
   signDesired = (state: DesiredState) => this.desired.signDesired(state);
   claimDesiredPublish = (ids: string[], leaseMs: number) => this.desired.claimPublish(ids, leaseMs);
   markDesiredPublished = (id: string, generation: number) => this.desired.markPublished(id, generation);
