@@ -93,11 +93,16 @@ async function main(): Promise<void> {
     const waveSize = Math.ceil((DEVICES - 10) / 5);
     const t0 = performance.now();
     const dep = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { tier: 'line' }, strategy: 'canary', canary: 10, waveSize });
-    for (;;) {
-      const d = await admin.getDeployment(dep.id);
-      if (d.state === 'completed' && fleet.devices.every((a) => a.reported === 'running')) break;
-      if (d.state !== 'rolling out') throw new Error(`rollout ${d.state}: ${d.reason}`);
-      await new Promise((r) => setTimeout(r, 200));
+    // Watched from the devices' side (every one reports running), then confirmed once by the repository.
+    const patient = new RepoClient({ url: repo, token: set.adminToken, timeoutMs: 300_000 });
+    for (let round = 1; ; round++) {
+      const allRunning = fleet.devices.every((a) => a.reported === 'running' && a.running === 'line-inspection@1.0.0');
+      if (allRunning || round % 50 === 0) {
+        const d = await patient.getDeployment(dep.id);
+        if (allRunning && d.state === 'completed') break;
+        if (d.state !== 'rolling out' && d.state !== 'completed') throw new Error(`rollout ${d.state}: ${d.reason}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
     const rolloutMs = performance.now() - t0;
     const s = await fleet.stop();

@@ -26,6 +26,8 @@ const PUBLISH_CONCURRENCY = 8;
 const PUBLISH_LEASE_MS = 30_000;
 /** How often each replica looks for desired states nobody published. */
 const PUBLISH_SWEEP_MS = 10_000;
+/** How often each replica looks for rollouts that can move on but were not moved on (their replica died). */
+const ROLLOUT_SWEEP_MS = 5_000;
 
 export interface RepoServerOptions {
   /** PostgreSQL URL; without one, embedded PGlite persisted in `<dataDir>/pgdata`. */
@@ -54,6 +56,8 @@ export interface RepoServerOptions {
   nodeTypePolicy?: RepoNodeTypePolicy;
   /** How often to look for desired states no replica published (default 10 s). */
   publishSweepMs?: number;
+  /** How often to look for rollouts that can move on (default 5 s). */
+  rolloutSweepMs?: number;
 }
 
 export interface RepoServer {
@@ -161,6 +165,13 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     sweepTimer.unref();
   }
 
+  // Rollouts move on from device reports; a replica that died between a report's commit and moving the
+  // deployment on leaves that to every other replica, which looks now and then.
+  const rolloutTimer = setInterval(() => {
+    store.moveOnRollouts().catch((err) => log(`could not move rollouts on: ${redactText((err as Error).message)}`));
+  }, opts.rolloutSweepMs ?? ROLLOUT_SWEEP_MS);
+  rolloutTimer.unref();
+
   let adminToken: string | undefined;
   let adminTokenFile: string | undefined;
   adminToken = await store.createFirstAdminToken('initial');
@@ -176,6 +187,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   }).catch(async (err) => {
+    clearInterval(rolloutTimer);
+    clearInterval(sweepTimer);
     await notifier?.close().catch(() => {});
     await db.close().catch(() => {});
     await embedded?.stop().catch(() => {});
@@ -199,6 +212,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearInterval(sweepTimer);
+      clearInterval(rolloutTimer);
       await publishing;
       await notifier?.close().catch(() => {});
       await db.close().catch(() => {});
@@ -353,7 +367,7 @@ export function buildApp(
   // token, a bad id) goes on to the guarded route, which answers it with the precise 401, 403 or 422.
   const devicePoll = (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req.headers.authorization);
-    if (!token?.startsWith('lsd_')) return next();
+    if (!token?.startsWith('lsd_') || paramProblems(req.params, 'path').length || paramProblems(req.query as Record<string, unknown>, 'query').length) return next();
     store.pollDesiredState(p(req, 'id'), hashToken(token)).then((state) => {
       if (!state) return next();
       res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;

@@ -29,13 +29,14 @@ export class RepoStore {
   readonly deployments: DeploymentStore;
   readonly audit: AuditLog;
   private readonly ctx: StoreContext;
+  private readonly rollouts: Rollouts;
 
   constructor(options: StoreOptions) {
     const ctx = (this.ctx = new StoreContext(options));
     this.tokens = new TokenStore(ctx);
     this.templates = new TemplateStore(ctx, options);
     this.desired = new DesiredStates(ctx, options.privateKeyPem);
-    const rollouts = new Rollouts(ctx, this.desired);
+    const rollouts = (this.rollouts = new Rollouts(ctx, this.desired));
     this.devices = new DeviceStore(ctx, this.desired, rollouts);
     this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts);
     this.audit = new AuditLog(ctx);
@@ -83,6 +84,14 @@ export class RepoStore {
   resumeDeployment = (id: string, actor: Principal) => this.deployments.resumeDeployment(id, actor);
   cancelDeployment = (id: string, actor: Principal) => this.deployments.cancelDeployment(id, actor);
   rollbackDeployment = (id: string, actor: Principal) => this.deployments.rollbackDeployment(id, actor);
+
+  /**
+   * Moves on every deployment whose released devices all reported (a wave whose last report's replica died
+   * before it could release the next one); the changed devices are notified. Run by every replica now and then.
+   */
+  async moveOnRollouts(): Promise<void> {
+    this.ctx.notify(await this.rollouts.moveOnAll({ kind: 'admin', name: 'repository' }));
+  }
 
   auditLog = (opts: { limit?: number; subject?: string } = {}) => this.audit.entries(opts);
 
