@@ -34,7 +34,10 @@ export interface RepoServerOptions {
   db?: string;
   /** Schema holding the repository's tables. */
   schema?: string;
-  /** Database connections; 1 is forced for embedded PGlite, which shares one session between connections. */
+  /**
+   * Database connections; 1 is forced for embedded PGlite, which shares one session between connections
+   * (and 1 keeps device check-ins on that one connection too). More: check-ins get half as many of their own.
+   */
   poolSize?: number;
   /** Holds the signing key, the first admin token and (embedded) the database. */
   dataDir: string;
@@ -92,7 +95,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     dbUrl = embedded.url;
     log(`database: embedded PGlite in ${path.join(opts.dataDir, 'pgdata')}`);
   }
-  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), checkInPoolSize: embedded ? 0 : Math.max(2, Math.ceil((opts.poolSize ?? 10) / 2)), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
+  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), checkInPoolSize: embedded || (opts.poolSize ?? 10) <= 1 ? 0 : Math.max(2, Math.ceil((opts.poolSize ?? 10) / 2)), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
     await embedded?.stop().catch(() => {});
     throw err;
   });
