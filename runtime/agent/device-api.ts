@@ -22,9 +22,11 @@ export class DeviceApi {
     readonly deviceId: string,
     token: string,
     timeoutMs = 15_000,
+    /** Another fetch, e.g. one spreading requests over repository replicas (the fleet simulator). */
+    fetchImpl?: typeof fetch,
   ) {
     const url = repoUrl.replace(/\/+$/, '').replace(new RegExp(`${API_ROOT}$`), '');
-    Object.defineProperty(this, 'client', { value: new RepoClient({ url, token, timeoutMs }), enumerable: false });
+    Object.defineProperty(this, 'client', { value: new RepoClient({ url, token, timeoutMs, fetch: fetchImpl }), enumerable: false });
     Object.defineProperty(this, 'authorization', { value: `Bearer ${token}`, enumerable: false });
     this.root = url + API_ROOT;
   }

@@ -9,6 +9,11 @@ export interface RepoDb {
   s: string;
   schema: string;
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * For device check-ins only (`last_seen`, written on a poll): its commits do not wait for the disk
+   * (synchronous_commit off), so a poll is not an fsync. A crash may lose the last check-ins, nothing else.
+   */
+  checkInQuery: RepoDb['query'];
   /** Runs `fn` inside one transaction on one connection. */
   tx<T>(fn: (q: RepoDb['query']) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -19,6 +24,8 @@ export interface OpenDbOptions {
   schema?: string;
   /** Connections in the pool; embedded PGlite serialises everything, so 1 there keeps transactions apart. */
   poolSize?: number;
+  /** Connections for check-ins (see RepoDb.checkInQuery); 0 = check in on the main pool (embedded PGlite). */
+  checkInPoolSize?: number;
   onError?: (err: Error) => void;
 }
 
@@ -267,6 +274,23 @@ alter table {s}.devices add column desired_models jsonb;
 alter table {s}.devices add column running_models jsonb;
 `,
   },
+  {
+    // 5-7 are taken by other work of this sitting; replicas need 8 (issue #20).
+    version: 8,
+    name: 'replicas: which desired-state generation of a device was published, and who is publishing one now; deployment rows by device',
+    // A replica claims a generation (publish_claim_*) before it publishes it and records it as published
+    // after the broker's PUBACK: two replicas never publish the same generation, and a claim left by a
+    // replica that died is taken over once it is older than the lease. States published before this are
+    // published once more (published_generation starts at 0). Releasing a wave of a 1,000-device fleet
+    // looks up each device's other deployments: by index, not by scanning every deployment's rows.
+    sql: `
+alter table {s}.devices add column published_generation bigint not null default 0;
+alter table {s}.devices add column publish_claim_generation bigint;
+alter table {s}.devices add column publish_claimed_at timestamptz;
+create index devices_unpublished on {s}.devices (id) where desired_generation > published_generation;
+create index deployment_devices_device on {s}.deployment_devices (device_id);
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {
@@ -277,11 +301,14 @@ export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', (err) => opts.onError?.(err));
   const query: RepoDb['query'] = (sql, params) => pool.query(sql, params as unknown[]);
+  const checkInPool = opts.checkInPoolSize ? new pg.Pool({ connectionString: opts.url, max: opts.checkInPoolSize, options: '-c synchronous_commit=off' }) : undefined;
+  checkInPool?.on('error', (err) => opts.onError?.(err));
   const db: RepoDb = {
     pool,
     s,
     schema,
     query,
+    checkInQuery: checkInPool ? (sql, params) => checkInPool.query(sql, params as unknown[]) : query,
     async tx(fn) {
       const client = await pool.connect();
       try {
@@ -296,12 +323,15 @@ export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {
         client.release();
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await checkInPool?.end();
+      await pool.end();
+    },
   };
   try {
     await migrate(db);
   } catch (err) {
-    await pool.end().catch(() => {});
+    await db.close().catch(() => {});
     throw err;
   }
   return db;

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
-import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
+import { API_ROOT, flowSha256, type DesiredState, type DeviceStatusReport } from '../../contracts/fleet/protocol';
 import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoModelUploadCreate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
-import { bearerToken, cookieValue, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
+import { bearerToken, cookieValue, hashToken, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
 import { FLOW_BODY_LIMIT, jsonProblems, paramProblems, SMALL_BODY_LIMIT, TELEMETRY_BODY_LIMIT } from './input-limits';
 import { renderMetrics, type HttpCounter } from './metrics';
@@ -47,13 +47,22 @@ function consolePage(): string | undefined {
 
 /** How many devices' desired states are read and published at once after a change. */
 const PUBLISH_CONCURRENCY = 8;
+/** A replica's claim to publish a desired state lapses after this long (it died before the broker acknowledged). */
+const PUBLISH_LEASE_MS = 30_000;
+/** How often each replica looks for desired states nobody published. */
+const PUBLISH_SWEEP_MS = 10_000;
+/** How often each replica looks for rollouts that can move on but were not moved on (their replica died). */
+const ROLLOUT_SWEEP_MS = 5_000;
 
 export interface RepoServerOptions {
   /** PostgreSQL URL; without one, embedded PGlite persisted in `<dataDir>/pgdata`. */
   db?: string;
   /** Schema holding the repository's tables. */
   schema?: string;
-  /** Database connections; 1 is forced for embedded PGlite, which shares one session between connections. */
+  /**
+   * Database connections; 1 is forced for embedded PGlite, which shares one session between connections
+   * (and 1 keeps device check-ins on that one connection too). More: check-ins get half as many of their own.
+   */
   poolSize?: number;
   /** Holds the signing key, the first admin token and (embedded) the database. */
   dataDir: string;
@@ -85,6 +94,10 @@ export interface RepoServerOptions {
   modelStorage?: ModelStorage;
   /** Remote logs and health kept per device (default: the last 10,000 lines, 24 h of samples). */
   telemetry?: TelemetryOptions;
+  /** How often to look for desired states no replica published (default 10 s). */
+  publishSweepMs?: number;
+  /** How often to look for rollouts that can move on (default 5 s). */
+  rolloutSweepMs?: number;
 }
 
 export interface RepoServer {
@@ -129,7 +142,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     dbUrl = embedded.url;
     log(`database: embedded PGlite in ${path.join(opts.dataDir, 'pgdata')}`);
   }
-  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
+  const db = await openDatabase({ url: dbUrl, schema: opts.schema, poolSize: embedded ? 1 : (opts.poolSize ?? 10), checkInPoolSize: embedded || (opts.poolSize ?? 10) <= 1 ? 0 : Math.max(2, Math.ceil((opts.poolSize ?? 10) / 2)), onError: (err) => log(`database connection error: ${redactText(err.message)}`) }).catch(async (err) => {
     await embedded?.stop().catch(() => {});
     throw err;
   });
@@ -151,27 +164,47 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     },
   });
   let publishing: Promise<void> = Promise.resolve();
-  // Devices are read and published a few at a time: one after another, the 20th device of a
-  // deployment heard of it ~1 s after the first. Batches still run one at a time (the `publishing`
-  // chain), so each device's retained message ends on its latest state.
+  // Devices are published a few at a time: one after another, the 20th device of a deployment heard of
+  // it ~1 s after the first. Batches still run one at a time (the `publishing` chain), so each device's
+  // retained message ends on its latest state. Each generation is claimed in the database first, so with
+  // several replicas exactly one publishes it (see DesiredStates.claimPublish).
   async function publishDesired(ids: string[]): Promise<void> {
     const n = notifier;
     if (!n) return;
-    const unique = [...new Set(ids)];
+    let states: DesiredState[];
+    try {
+      states = await store.claimDesiredPublish([...new Set(ids)], PUBLISH_LEASE_MS);
+    } catch (err) {
+      // The sweep tries again.
+      log(`could not read the desired states to publish: ${redactText((err as Error).message)}`);
+      return;
+    }
     let next = 0;
     const worker = async () => {
-      while (next < unique.length) {
-        const id = unique[next++];
+      while (next < states.length) {
+        const state = states[next++]!;
         try {
-          const state = await store.desiredState(id);
-          if (state) await n.publish(state);
+          await n.publish(state);
+          await store.markDesiredPublished(state.deviceId, state.generation);
         } catch (err) {
-          log(`could not publish the desired state of ${id}: ${redactText((err as Error).message)}`);
+          log(`could not publish the desired state of ${state.deviceId}: ${redactText((err as Error).message)}`);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, unique.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, states.length) }, worker));
   }
+  // Publishes what no replica published: changes made while the broker was away, and those of a replica
+  // that died between its commit and its publish (once their claim's lease is over).
+  const sweep = () => {
+    publishing = publishing.then(async () => {
+      try {
+        await publishDesired(await store.unpublishedDesired(PUBLISH_LEASE_MS));
+      } catch (err) {
+        log(`could not look for unpublished desired states: ${redactText((err as Error).message)}`);
+      }
+    });
+  };
+  let sweepTimer: NodeJS.Timeout | undefined;
   if (opts.broker) {
     notifier = createMqttNotifier({
       url: opts.broker,
@@ -179,10 +212,10 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       username: opts.brokerUsername,
       password: opts.brokerPassword,
       onEvent: (e, detail) => (e === 'connect' ? log(`notifications: connected to ${redactUrl(opts.broker)}`) : e === 'error' ? log(`notifications: ${redactText(detail ?? '')}`) : undefined),
-      onConnect: () => {
-        publishing = publishing.then(() => store.listDevices().then((ds) => publishDesired(ds.map((d) => d.id)), () => {}));
-      },
+      onConnect: sweep,
     });
+    sweepTimer = setInterval(sweep, opts.publishSweepMs ?? PUBLISH_SWEEP_MS);
+    sweepTimer.unref();
   }
 
   // The first admin user, then the first admin token (which belongs to that user), as on every first start.
@@ -199,6 +232,13 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       log(`created the first admin user "admin"; its password is in ${adminPasswordFile} (mode 0600) and will not be shown again`);
     }
   }
+  // Rollouts move on from device reports; a replica that died between a report's commit and moving the
+  // deployment on leaves that to every other replica, which looks now and then.
+  const rolloutTimer = setInterval(() => {
+    store.moveOnRollouts().catch((err) => log(`could not move rollouts on: ${redactText((err as Error).message)}`));
+  }, opts.rolloutSweepMs ?? ROLLOUT_SWEEP_MS);
+  rolloutTimer.unref();
+
   let adminToken: string | undefined;
   let adminTokenFile: string | undefined;
   adminToken = await store.createFirstAdminToken('initial');
@@ -214,6 +254,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   }).catch(async (err) => {
+    clearInterval(rolloutTimer);
+    clearInterval(sweepTimer);
     await notifier?.close().catch(() => {});
     await db.close().catch(() => {});
     await embedded?.stop().catch(() => {});
@@ -238,6 +280,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(sweepTimer);
+      clearInterval(rolloutTimer);
       await publishing;
       await notifier?.close().catch(() => {});
       await db.close().catch(() => {});
@@ -455,16 +499,30 @@ export function buildApp(
   }));
   api.patch('/devices/:id', guard('deployer'), h(async (req, res) => res.json(await store.updateDevice(p(req, 'id'), body<RepoDeviceUpdate>('RepoDeviceUpdate', req), req.principal!))));
   api.post('/devices/:id/token', guard('admin'), h(async (req, res) => res.json({ token: await store.rotateDeviceToken(p(req, 'id'), req.principal!) })));
-  api.get('/devices/:id/desired', guard('device-or-viewer'), h(async (req, res) => {
-    const id = p(req, 'id');
-    if (req.principal!.kind === 'device') await store.touchDevice(id);
-    const state = await store.unsignedDesiredState(id);
-    if (!state) throw new ApiError(404, `no device ${id}`);
+  const answerDesired = (req: Request, res: Response, state: DesiredState) => {
     const etag = `"${flowSha256(state)}"`;
     res.set('ETag', etag).set('Cache-Control', 'no-cache');
     const inm = req.headers['if-none-match'];
     if (inm && inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag)) return res.status(304).end();
     res.json(store.signDesired(state));
+  };
+  // A fleet's hot path: a device polling its own desired state is authenticated, checked in and answered
+  // by one statement (a thousand devices every 5 s). Anything else (an admin token, another device's
+  // token, a bad id) goes on to the guarded route, which answers it with the precise 401, 403 or 422.
+  const devicePoll = (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token?.startsWith('lsd_') || paramProblems(req.params, 'path').length || paramProblems(req.query as Record<string, unknown>, 'query').length) return next();
+    store.pollDesiredState(p(req, 'id'), hashToken(token)).then((state) => {
+      if (!state) return next();
+      res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
+      answerDesired(req, res, state);
+    }, next);
+  };
+  api.get('/devices/:id/desired', devicePoll, guard('device-or-viewer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const state = req.principal!.kind === 'device' ? await store.checkInDesiredState(id) : await store.unsignedDesiredState(id);
+    if (!state) throw new ApiError(404, `no device ${id}`);
+    answerDesired(req, res, state);
   }));
   api.post('/devices/:id/status', guard('device-self'), h(async (req, res) => {
     const report = body<DeviceStatusReport>('RepoStatusReport', req);

@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'signing key, first admin token and password, embedded database', '.linesight/repo')
     .option('--broker <url>', 'MQTT broker for retained desired-state notifications (env LINESIGHT_REPO_BROKER; login in LINESIGHT_REPO_BROKER_USERNAME and LINESIGHT_REPO_BROKER_PASSWORD or the URL)')
     .option('--broker-mqtt5', 'speak MQTT 5 to the broker (default 3.1.1)', false)
+    .option('--pool-size <n>', 'database connections of this process (each replica has its own pool)', parsePositive, 10)
     .option('--offline-after <intervals>', 'a device is offline after this many missed poll intervals', parsePositive, 3)
     .option('--node-type-policy <file>', 'JSON node-type policy: {"refuse": [...], "tiers": {"line": {"allow": [...], "refuse": [...]}}} (env LINESIGHT_NODE_TYPE_POLICY)')
     .option('--refuse-node-types <list>', 'node types no template may use, comma-separated; "none" refuses none (env LINESIGHT_REFUSE_NODE_TYPES; default exec)')
@@ -53,6 +54,7 @@ export function register(program: Command): void {
         brokerUsername: process.env.LINESIGHT_REPO_BROKER_USERNAME || undefined,
         brokerPassword: process.env.LINESIGHT_REPO_BROKER_PASSWORD || undefined,
         offlineAfterIntervals: o.offlineAfter,
+        poolSize: o.poolSize,
         nodeTypePolicy,
         sessionIdleMs: o.sessionIdle * 3600_000,
         sessionMaxAgeMs: o.sessionMaxAge * 3600_000,

@@ -2,7 +2,7 @@
 // key, with a generation that only grows; and which versions a device token may therefore read.
 import crypto from 'node:crypto';
 import { API_ROOT, signDesiredState, type DesiredState } from '../../../contracts/fleet/protocol';
-import type { Query, StoreContext } from './context';
+import type { Query, Row, StoreContext } from './context';
 import type { ModelStore } from './models';
 
 export class DesiredStates {
@@ -58,30 +58,120 @@ export class DesiredStates {
    * answered 304 costs no signature.
    */
   async unsignedDesiredState(id: string): Promise<DesiredState | undefined> {
-    const r = await this.ctx.db.query(
-      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models, dep.gate, v.sha256, v.signature
-         from ${this.ctx.s}.devices d
-         left join ${this.ctx.s}.deployments dep on dep.id = d.desired_deployment
-         left join ${this.ctx.s}.versions v on v.template = d.desired_template and v.version = d.desired_version
-        where d.id = $1`,
-      [id],
+    const r = await this.ctx.db.query(`select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1`, [id]);
+    return r.rows[0] ? this.fromRow(r.rows[0]) : undefined;
+  }
+
+  /**
+   * A device's poll: records that it checked in and reads its desired state, in one statement. The
+   * check-in is written at most every min(5 s, half a poll interval), so most polls write nothing, and
+   * "last seen" stays far inside the offline threshold (several whole intervals). It commits without
+   * waiting for the disk (RepoDb.checkInQuery): a crash can lose a few seconds of "last seen", nothing else.
+   */
+  async checkInDesiredState(id: string): Promise<DesiredState | undefined> {
+    const r = await this.ctx.db.checkInQuery(
+      `with touched as (
+         update ${this.ctx.s}.devices set last_seen = $2
+          where id = $1 and (last_seen is null or last_seen < $2::timestamptz - least(5000, poll_interval_s * 500) * interval '1 millisecond')
+          returning id)
+       select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1`,
+      [id, this.ctx.nowDate()],
     );
-    const d = r.rows[0];
-    if (!d) return undefined;
-    const version: DesiredState['version'] = d.desired_template
-      ? {
-          template: d.desired_template,
-          version: d.desired_version,
-          sha256: d.sha256,
-          signature: d.signature,
-          href: `${API_ROOT}/templates/${encodeURIComponent(d.desired_template)}/versions/${encodeURIComponent(d.desired_version)}`,
-        }
-      : null;
-    const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
-    if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
+    return r.rows[0] ? this.fromRow(r.rows[0]) : undefined;
+  }
+
+  /**
+   * A device polling its own desired state, as one statement: authenticated (its token's hash must be the
+   * device's), checked in like checkInDesiredState, and read. Undefined when the token is not this
+   * device's (the caller then takes the ordinary path, which says why).
+   */
+  async pollDesiredState(id: string, tokenHash: string): Promise<DesiredState | undefined> {
+    const r = await this.ctx.db.checkInQuery(
+      `with touched as (
+         update ${this.ctx.s}.devices set last_seen = $2
+          where id = $1 and token_hash = $3 and (last_seen is null or last_seen < $2::timestamptz - least(5000, poll_interval_s * 500) * interval '1 millisecond')
+          returning id)
+       select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1 and d.token_hash = $3`,
+      [id, this.ctx.nowDate(), tokenHash],
+    );
+    return r.rows[0] ? this.fromRow(r.rows[0]) : undefined;
+  }
+
+  /** desiredFromRow with the device's models (name, version, sha256, size, signature), absent when none. */
+  private async fromRow(d: Row): Promise<DesiredState> {
+    const state = desiredFromRow(d);
     // Absent when none, so a desired state without models reads (and is signed) as before models existed.
-    const models = version ? await this.models.desiredModels(d.desired_models) : [];
+    const models = state.version ? await this.models.desiredModels(d.desired_models) : [];
     if (models.length) state.models = models;
     return state;
   }
+
+  private desiredJoins(alias: string): string {
+    return `left join ${this.ctx.s}.deployments dep on dep.id = ${alias}.desired_deployment
+         left join ${this.ctx.s}.versions v on v.template = ${alias}.desired_template and v.version = ${alias}.desired_version`;
+  }
+
+  /**
+   * Claims the right to publish the current desired state of these devices and returns the claimed states,
+   * signed. A generation is claimed by one replica only (the row lock orders two claims; the second sees
+   * the first's claim); a claim older than `leaseMs` (its replica died before the broker's PUBACK) may be
+   * taken over. Devices whose current generation is published or claimed are left out.
+   */
+  async claimPublish(ids: string[], leaseMs: number): Promise<DesiredState[]> {
+    if (!ids.length) return [];
+    const r = await this.ctx.db.query(
+      `with claimed as (
+         update ${this.ctx.s}.devices d set publish_claim_generation = d.desired_generation, publish_claimed_at = $2
+          where d.id = any($1::text[]) and d.desired_generation > d.published_generation
+            and (d.publish_claim_generation is null or d.publish_claim_generation < d.desired_generation
+                 or d.publish_claimed_at < $2::timestamptz - $3 * interval '1 millisecond')
+          returning d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models)
+       select ${DESIRED_COLUMNS} from claimed d ${this.desiredJoins('d')} order by d.id`,
+      [ids, this.ctx.nowDate(), leaseMs],
+    );
+    return Promise.all(r.rows.map(async (row) => this.signDesired(await this.fromRow(row))));
+  }
+
+  /** Records that the broker acknowledged this generation of the device's desired state. */
+  async markPublished(id: string, generation: number): Promise<void> {
+    await this.ctx.db.query(
+      `update ${this.ctx.s}.devices set published_generation = greatest(published_generation, $2::bigint),
+              publish_claim_generation = case when publish_claim_generation <= $2::bigint then null else publish_claim_generation end,
+              publish_claimed_at = case when publish_claim_generation <= $2::bigint then null else publish_claimed_at end
+        where id = $1`,
+      [id, generation],
+    );
+  }
+
+  /** Up to `limit` devices whose current desired state no replica has published or is publishing now. */
+  async unpublished(leaseMs: number, limit = 1000): Promise<string[]> {
+    const r = await this.ctx.db.query(
+      `select id from ${this.ctx.s}.devices
+        where desired_generation > published_generation
+          and (publish_claim_generation is null or publish_claim_generation < desired_generation
+               or publish_claimed_at < $1::timestamptz - $2 * interval '1 millisecond')
+        order by id limit $3`,
+      [this.ctx.nowDate(), leaseMs, limit],
+    );
+    return r.rows.map((row) => row.id as string);
+  }
+}
+
+/** What a desired state is made of: the devices row `d`, its deployment's gate, its version's hash and signature. */
+const DESIRED_COLUMNS = 'd.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models, dep.gate, v.sha256, v.signature';
+
+/** A desired state from a devices row joined with its deployment's gate and its version's hash and signature. */
+function desiredFromRow(d: Row): DesiredState {
+  const version: DesiredState['version'] = d.desired_template
+    ? {
+        template: d.desired_template,
+        version: d.desired_version,
+        sha256: d.sha256,
+        signature: d.signature,
+        href: `${API_ROOT}/templates/${encodeURIComponent(d.desired_template)}/versions/${encodeURIComponent(d.desired_version)}`,
+      }
+    : null;
+  const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
+  if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
+  return state;
 }

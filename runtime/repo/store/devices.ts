@@ -133,8 +133,7 @@ export class DeviceStore {
 
   /** Records a device's report and moves its deployment on. */
   async recordStatus(id: string, report: DeviceStatusReport, actor: Principal): Promise<void> {
-    const changed: string[] = [];
-    await this.ctx.db.tx(async (q) => {
+    const { dep, moved } = await this.ctx.db.tx(async (q) => {
       const dev = (await q(`select desired_deployment from ${this.ctx.s}.devices where id = $1`, [id])).rows[0];
       if (!dev) throw new ApiError(404, `no device ${id}`);
       const deploymentId: string | null = report.deploymentId ?? dev.desired_deployment ?? null;
@@ -146,15 +145,16 @@ export class DeviceStore {
         `update ${this.ctx.s}.devices set last_seen = $2, reported_state = $3, running = $4, running_sha256 = $5, reasons = $6, degraded = $7, running_models = coalesce($8, running_models) where id = $1`,
         [id, this.ctx.nowDate(), report.state, report.running, report.runningSha256 ?? null, JSON.stringify(report.reasons ?? []), degraded, report.models ? JSON.stringify(report.models) : null],
       );
-      const { moved, changed: released } = dep ? await this.rollouts.applyReport(q, dep, id, report, actor) : { moved: undefined, changed: [] };
-      changed.push(...released);
+      const moved = dep ? await this.rollouts.applyReport(q, dep, id, report) : undefined;
       // Heartbeats are not audited (one a poll interval per device); a report that changes something is.
       // A refused desired state (a forgery or replay the agent saw) changes the reasons: that is audited too.
       const modelsChanged = !!report.models && canonicalJson(prev.running_models ?? []) !== canonicalJson(report.models);
       if (moved || modelsChanged || prev.reported_state !== report.state || prev.running !== report.running || prev.degraded !== degraded || canonicalJson(prev.reasons ?? []) !== canonicalJson(report.reasons ?? [])) {
         await this.ctx.audit(q, actor, 'device.status', id, { state: report.state, running: report.running, ...(degraded ? { degraded } : {}), deploymentId, deploymentState: moved ?? null, reasons: report.reasons ?? [], ...(report.models ? { models: report.models } : {}) });
       }
+      return { dep, moved };
     });
+    const changed = dep ? await this.rollouts.moveOn(dep.id, moved, actor) : [];
     this.ctx.notify(changed);
   }
 }

@@ -42,6 +42,7 @@ export class RepoStore {
   readonly models: ModelStore;
   readonly telemetry: TelemetryStore;
   private readonly ctx: StoreContext;
+  private readonly rollouts: Rollouts;
 
   constructor(options: StoreOptions) {
     const ctx = (this.ctx = new StoreContext(options));
@@ -51,7 +52,7 @@ export class RepoStore {
     this.templates = new TemplateStore(ctx, options);
     this.models = new ModelStore(ctx, options.modelStorage, options.privateKeyPem);
     this.desired = new DesiredStates(ctx, options.privateKeyPem, this.models);
-    const rollouts = new Rollouts(ctx, this.desired);
+    const rollouts = (this.rollouts = new Rollouts(ctx, this.desired));
     this.devices = new DeviceStore(ctx, this.desired, rollouts);
     this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts, this.models);
     this.audit = new AuditLog(ctx);
@@ -98,7 +99,12 @@ export class RepoStore {
   deviceMayRead = (deviceId: string, slug: string, version: string) => this.desired.deviceMayRead(deviceId, slug, version);
   desiredState = (id: string) => this.desired.desiredState(id);
   unsignedDesiredState = (id: string) => this.desired.unsignedDesiredState(id);
+  checkInDesiredState = (id: string) => this.desired.checkInDesiredState(id);
+  pollDesiredState = (id: string, tokenHash: string) => this.desired.pollDesiredState(id, tokenHash);
   signDesired = (state: DesiredState) => this.desired.signDesired(state);
+  claimDesiredPublish = (ids: string[], leaseMs: number) => this.desired.claimPublish(ids, leaseMs);
+  markDesiredPublished = (id: string, generation: number) => this.desired.markPublished(id, generation);
+  unpublishedDesired = (leaseMs: number, limit?: number) => this.desired.unpublished(leaseMs, limit);
 
   createDeployment = (body: RepoDeploymentCreate, actor: Principal) => this.deployments.createDeployment(body, actor);
   getDeployment = (id: string) => this.deployments.getDeployment(id);
@@ -118,6 +124,14 @@ export class RepoStore {
   async fleetGauges() {
     const [devices, summaries] = await Promise.all([this.listDevices(), this.telemetry.summaries()]);
     return devices.map((d) => ({ id: d.id, health: d.health, last: summaries.get(d.id) ?? null }));
+  }
+
+  /**
+   * Moves on every deployment whose released devices all reported (a wave whose last report's replica died
+   * before it could release the next one); the changed devices are notified. Run by every replica now and then.
+   */
+  async moveOnRollouts(): Promise<void> {
+    this.ctx.notify(await this.rollouts.moveOnAll({ kind: 'system', name: 'repository' }));
   }
 
   auditLog = (opts: { limit?: number; subject?: string } = {}) => this.audit.entries(opts);

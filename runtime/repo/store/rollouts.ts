@@ -2,10 +2,13 @@
 // moving a deployment's devices on from their reports, state transitions, and giving a device back the
 // version it had before. Every caller holds the rollout lock (lock()) first.
 import type { DeviceStatusReport } from '../../../contracts/fleet/protocol';
-import type { Principal } from '../auth';
+import type { AuditActor } from '../auth';
 import { nextStep, targetStateFromReport, type DeploymentState, type RolloutTarget, type TargetState } from '../rollout';
 import { ApiError, type Query, type StoreContext } from './context';
 import type { DesiredStates } from './desired-state';
+
+/** Device states after which the deployment may move on (see nextStep); a device on its way cannot move it. */
+const ADVANCING: TargetState[] = ['running', 'failed', 'rolled back'];
 
 /** The deployment a report is about, locked for the report's transaction. */
 export interface ReportedDeployment {
@@ -26,7 +29,7 @@ export class Rollouts {
   }
 
   /** Applies the state machine's next step inside the caller's transaction; returns devices whose desired state changed. */
-  async advance(q: Query, id: string, actor: Principal): Promise<string[]> {
+  async advance(q: Query, id: string, actor: AuditActor): Promise<string[]> {
     const d = (await q(`select * from ${this.ctx.s}.deployments where id = $1 for update`, [id])).rows[0];
     const targets = (await q(`select device_id, wave, state, reasons from ${this.ctx.s}.deployment_devices where deployment_id = $1 order by device_id`, [id])).rows.map(
       (r): RolloutTarget => ({ deviceId: r.device_id, wave: r.wave, state: r.state, reasons: r.reasons }),
@@ -70,25 +73,24 @@ export class Rollouts {
   }
 
   /**
-   * Takes the rollout lock and the deployment's row for a device report. Locks are always taken deployment
-   * first, then devices (as advance() does), so concurrent reports and deployments cannot deadlock.
+   * The deployment's row for a device report, shared: it keeps the deployment's state as read until the
+   * report commits (a pause, cancel or rollback waits for it), while the reports of a wave's devices run
+   * side by side. A report moves only its own device; the deployment moves on after the commit (moveOn).
+   * Locks are always taken deployment first, then devices (as advance() does), so concurrent reports and
+   * deployments cannot deadlock.
    */
   async lockForReport(q: Query, deploymentId: string): Promise<ReportedDeployment | undefined> {
-    await this.lock(q);
-    const row = (await q(`select template, version, state, models from ${this.ctx.s}.deployments where id = $1 for update`, [deploymentId])).rows[0];
+    const row = (await q(`select template, version, state, models from ${this.ctx.s}.deployments where id = $1 for share`, [deploymentId])).rows[0];
     return row && { id: deploymentId, template: row.template, version: row.version, state: row.state, models: row.models ?? [] };
   }
 
-  /**
-   * Moves the device's row of the deployment on from its report, and the deployment with it; returns the
-   * device's new state there (if it moved) and the devices whose desired state changed.
-   */
-  async applyReport(q: Query, dep: ReportedDeployment, deviceId: string, report: DeviceStatusReport, actor: Principal): Promise<{ moved?: TargetState; changed: string[] }> {
-    if (dep.state === 'rolled back' || dep.state === 'cancelled') return { changed: [] };
+  /** Moves the device's row of the deployment on from its report; returns its new state there, if it moved. */
+  async applyReport(q: Query, dep: ReportedDeployment, deviceId: string, report: DeviceStatusReport): Promise<TargetState | undefined> {
+    if (dep.state === 'rolled back' || dep.state === 'cancelled') return undefined;
     const row = (await q(`select state from ${this.ctx.s}.deployment_devices where deployment_id = $1 and device_id = $2 for update`, [dep.id, deviceId])).rows[0];
-    if (!row || row.state === 'queued' || row.state === 'superseded' || row.state === 'cancelled') return { changed: [] };
+    if (!row || row.state === 'queued' || row.state === 'superseded' || row.state === 'cancelled') return undefined;
     const next = targetStateFromReport(report, `${dep.template}@${dep.version}`, dep.models);
-    if (!next || next === row.state) return { changed: [] };
+    if (!next || next === row.state) return undefined;
     await q(`update ${this.ctx.s}.deployment_devices set state = $3, reasons = $4, updated_at = $5 where deployment_id = $1 and device_id = $2`, [
       dep.id,
       deviceId,
@@ -96,10 +98,51 @@ export class Rollouts {
       JSON.stringify(report.reasons ?? []),
       this.ctx.nowDate(),
     ]);
-    return { moved: next, changed: await this.advance(q, dep.id, actor) };
+    return next;
   }
 
-  async transition(q: Query, id: string, actor: Principal, action: string, from: DeploymentState[], to: DeploymentState): Promise<void> {
+  /**
+   * After a device's report committed: when it finished (running) or failed and no other released device
+   * of the deployment is still on its way, the deployment may move on (next wave, completed, halted), under
+   * the rollout lock; returns the devices whose desired state changed. The last of a wave's devices to
+   * commit sees every other one committed, so some report always moves the wave on; a replica that died
+   * between the commit and this is covered by every replica's sweep (moveOnAll).
+   */
+  async moveOn(deploymentId: string, moved: TargetState | undefined, actor: AuditActor): Promise<string[]> {
+    if (!moved || !ADVANCING.includes(moved) || !(await this.mayMoveOn(deploymentId))) return [];
+    return this.ctx.db.tx(async (q) => {
+      await this.lock(q);
+      return this.advance(q, deploymentId, actor);
+    });
+  }
+
+  /** Moves on every deployment rolling out that can (see moveOn); returns the devices whose desired state changed. */
+  async moveOnAll(actor: AuditActor): Promise<string[]> {
+    const ids = (await this.ctx.db.query(`select id from ${this.ctx.s}.deployments where state = 'rolling out' order by created_at`)).rows.map((r) => r.id as string);
+    const changed: string[] = [];
+    for (const id of ids) {
+      if (!(await this.mayMoveOn(id))) continue;
+      changed.push(...(await this.ctx.db.tx(async (q) => {
+        await this.lock(q);
+        return this.advance(q, id, actor);
+      })));
+    }
+    return changed;
+  }
+
+  /** Read without locks: a failure to halt on, or no released device still on its way. advance() decides under the lock. */
+  private async mayMoveOn(deploymentId: string): Promise<boolean> {
+    const r = await this.ctx.db.query(
+      `select count(*) filter (where state in ('pending', 'downloading', 'verifying', 'waiting'))::int as busy,
+              count(*) filter (where state in ('failed', 'rolled back'))::int as failed
+         from ${this.ctx.s}.deployment_devices where deployment_id = $1`,
+      [deploymentId],
+    );
+    const { busy, failed } = r.rows[0] ?? { busy: 0, failed: 0 };
+    return failed > 0 || busy === 0;
+  }
+
+  async transition(q: Query, id: string, actor: AuditActor, action: string, from: DeploymentState[], to: DeploymentState): Promise<void> {
     const d = (await q(`select state from ${this.ctx.s}.deployments where id = $1 for update`, [id])).rows[0];
     if (!d) throw new ApiError(404, `no deployment ${id}`);
     if (!from.includes(d.state)) throw new ApiError(409, `cannot ${action} deployment ${id}: it is ${d.state}`);
