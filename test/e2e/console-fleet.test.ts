@@ -22,21 +22,24 @@ describe('e2e: the fleet console (Chromium, repository)', function () {
     const admin = repo.client;
     const manifest = loadTemplate('line-inspection').manifest;
     const parameters = defaultParameters(manifest);
+    // The shipped version, and a next one published here for the diff.
+    const V1 = manifest.version;
+    const V2 = `${Number(V1.split('.')[0]) + 1}.0.0`;
     // A second version that changes one node's property, for the diff.
-    const v1 = await admin.getVersion('line-inspection', '1.0.0');
+    const v1 = await admin.getVersion('line-inspection', V1);
     const flow2 = structuredClone(v1.flow) as Record<string, unknown>[];
     const tab = flow2.find((n) => n.type === 'tab')!;
     tab.label = 'Line inspection (v1.1)';
-    await admin.publishVersion('line-inspection', { version: '1.1.0', flow: flow2, changelog: 'Renamed the flow tab', author: 'e2e' });
+    await admin.publishVersion('line-inspection', { version: V2, flow: flow2, changelog: 'Renamed the flow tab', author: 'e2e' });
 
     const reports = new Map<string, RepoClient>();
     for (const [id, labels] of [['line-1', { site: 'hq', line: '1' }], ['line-2', { site: 'hq', line: '2' }], ['line-3', { site: 'east', line: '3' }]] as const) {
       const { token } = await admin.registerDevice({ id, tier: 'line', labels: { ...labels }, parameters });
       reports.set(id, new RepoClient({ url: repo.server.url, token }));
     }
-    const base = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { tier: 'line' } });
-    for (const [id, c] of reports) await c.reportStatus(id, { deviceId: id, state: 'running', running: 'line-inspection@1.0.0', deploymentId: base.id, ts: Date.now() });
-    await reports.get('line-2')!.reportStatus('line-2', { deviceId: 'line-2', state: 'running', running: 'line-inspection@1.0.0', deploymentId: base.id, reasons: [RED_NODE], degraded: true, ts: Date.now() });
+    const base = await admin.createDeployment({ template: 'line-inspection', version: V1, target: { tier: 'line' } });
+    for (const [id, c] of reports) await c.reportStatus(id, { deviceId: id, state: 'running', running: `line-inspection@${V1}`, deploymentId: base.id, ts: Date.now() });
+    await reports.get('line-2')!.reportStatus('line-2', { deviceId: 'line-2', state: 'running', running: `line-inspection@${V1}`, deploymentId: base.id, reasons: [RED_NODE], degraded: true, ts: Date.now() });
 
     const browser = await e2e.browser('console-fleet');
     const { page } = browser;
@@ -85,27 +88,27 @@ describe('e2e: the fleet console (Chromium, repository)', function () {
     await goTo(page, '#/templates', '#template-list tr[data-template="line-inspection"]');
     await browser.shot('templates');
     await goTo(page, '#/templates/line-inspection', '#diff-table');
-    assert.match(await page.locator('#version-list tr[data-version="1.1.0"]').innerText(), /Renamed the flow tab[\s\S]*|e2e/);
+    assert.match(await page.locator(`#version-list tr[data-version="${V2}"]`).innerText(), /Renamed the flow tab[\s\S]*|e2e/);
     const changed = page.locator(`#diff-table tbody[data-node="${String(tab.id)}"]`);
     assert.match(await changed.innerText(), /label[\s\S]*Line inspection[\s\S]*Line inspection \(v1\.1\)/);
     await browser.shot('template-diff');
 
-    // Deploy 1.1.0 to line-1 from the form, then roll it back from its page.
+    // Deploy V2 to line-1 from the form, then roll it back from its page.
     await goTo(page, '#/deployments', '#new-deployment');
     await browser.shot('deployments');
     await page.click('#new-deployment');
     await page.waitForSelector('#deploy-form');
     await page.selectOption('#deploy-template', 'line-inspection');
-    await page.waitForSelector('#deploy-version option[value="1.1.0"]', { state: 'attached' });
-    await page.selectOption('#deploy-version', '1.1.0');
+    await page.waitForSelector(`#deploy-version option[value="${V2}"]`, { state: 'attached' });
+    await page.selectOption('#deploy-version', V2);
     await page.fill('#deploy-ids', 'line-1');
     await browser.shot('deploy-form');
     await page.click('#deploy-submit');
     await page.waitForSelector('#deployment-head');
     const depId = decodeURIComponent((await page.evaluate(() => location.hash)).replace('#/deployments/', ''));
     const dep = await admin.getDeployment(depId);
-    assert.deepEqual([dep.version, dep.devices.map((d) => d.deviceId)], ['1.1.0', ['line-1']]);
-    await reports.get('line-1')!.reportStatus('line-1', { deviceId: 'line-1', state: 'running', running: 'line-inspection@1.1.0', deploymentId: depId, ts: Date.now() });
+    assert.deepEqual([dep.version, dep.devices.map((d) => d.deviceId)], [V2, ['line-1']]);
+    await reports.get('line-1')!.reportStatus('line-1', { deviceId: 'line-1', state: 'running', running: `line-inspection@${V2}`, deploymentId: depId, ts: Date.now() });
     await page.waitForSelector('#deployment-state[data-tone="good"]', { timeout: 15_000 });
     assert.equal((await page.locator('#deployment-state').innerText()).trim(), 'completed');
     await page.waitForSelector('tr[data-target="line-1"] .badge.tone-good');
@@ -115,7 +118,7 @@ describe('e2e: the fleet console (Chromium, repository)', function () {
     await page.waitForSelector('#deployment-done');
     await waitFor('the rollback in the repository', async () => (await admin.getDeployment(depId)).state === 'rolled back', 10_000);
     const after = await admin.desired('line-1');
-    assert.equal(!after.notModified && after.state.version?.version, '1.0.0', 'line-1 is sent back to 1.0.0');
+    assert.equal(!after.notModified && after.state.version?.version, V1, `line-1 is sent back to ${V1}`);
     await browser.shot('deployment-rolled-back');
 
     await goTo(page, `#/audit?subject=${encodeURIComponent(depId)}`, '#audit-list tbody tr');

@@ -17,10 +17,11 @@ describe('e2e: console sign-in and roles (Chromium, repository)', function () {
     const repo = await e2e.repo(['line-inspection']);
     const admin = repo.client;
     const parameters = defaultParameters(loadTemplate('line-inspection').manifest);
+    const V = loadTemplate('line-inspection').manifest.version; // the shipped version the repository holds
     const { token } = await admin.registerDevice({ id: 'line-7', tier: 'line', labels: { site: 'hq' }, parameters });
     const device = new RepoClient({ url: repo.server.url, token });
-    const first = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-7'] } });
-    await device.reportStatus('line-7', { deviceId: 'line-7', state: 'running', running: 'line-inspection@1.0.0', deploymentId: first.id, ts: Date.now() });
+    const first = await admin.createDeployment({ template: 'line-inspection', version: V, target: { ids: ['line-7'] } });
+    await device.reportStatus('line-7', { deviceId: 'line-7', state: 'running', running: `line-inspection@${V}`, deploymentId: first.id, ts: Date.now() });
     await admin.createUser({ name: 'dora', role: 'deployer', password: 'dora-password' });
 
     const browser = await e2e.browser('console-roles');
@@ -74,11 +75,11 @@ describe('e2e: console sign-in and roles (Chromium, repository)', function () {
     assert.equal(await page.locator('#versions a.button').count(), 0, 'no "Deploy…" for a viewer');
     await browser.shot('viewer-device');
     // And the API refuses the viewer's session, naming the role, whatever the page shows.
-    const refused = await page.evaluate(async () => {
+    const refused = await page.evaluate(async (v) => {
       const s = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
-      const res = await fetch('/api/v1/deployments', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: JSON.stringify({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-7'] } }) });
+      const res = await fetch('/api/v1/deployments', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: JSON.stringify({ template: 'line-inspection', version: v, target: { ids: ['line-7'] } }) });
       return { status: res.status, body: (await res.json()) as { error: string } };
-    });
+    }, V);
     assert.equal(refused.status, 403);
     assert.match(refused.body.error, /needs role deployer; vic has viewer/);
     await page.click('#sign-out');
@@ -89,7 +90,7 @@ describe('e2e: console sign-in and roles (Chromium, repository)', function () {
     await goTo(page, '#/deployments', '#new-deployment');
     await page.click('#new-deployment');
     await page.selectOption('#deploy-template', 'line-inspection');
-    await page.waitForSelector('#deploy-version option[value="1.0.0"]', { state: 'attached' });
+    await page.waitForSelector(`#deploy-version option[value="${V}"]`, { state: 'attached' });
     await page.fill('#deploy-labels', 'site=hq');
     await page.click('#deploy-canary');
     await page.fill('#deploy-canary-size', '1');
@@ -101,7 +102,7 @@ describe('e2e: console sign-in and roles (Chromium, repository)', function () {
     assert.equal(dep.createdBy, 'dora');
     assert.equal(dep.strategy, 'canary');
     assert.deepEqual(await page.locator('#deployment-actions button').allInnerTexts(), ['Pause', 'Cancel', 'Roll back']);
-    await device.reportStatus('line-7', { deviceId: 'line-7', state: 'running', running: 'line-inspection@1.0.0', deploymentId: depId, ts: Date.now() });
+    await device.reportStatus('line-7', { deviceId: 'line-7', state: 'running', running: `line-inspection@${V}`, deploymentId: depId, ts: Date.now() });
     await page.waitForSelector('tr[data-target="line-7"] td:nth-child(2) .badge.tone-good', { timeout: 15_000 });
     assert.equal((await page.locator('tr[data-target="line-7"] td:nth-child(2)').innerText()).trim(), 'running');
     await page.waitForSelector('#deployment-state[data-tone="good"]');

@@ -20,15 +20,16 @@ describe('e2e: deployment actions and device reasons in the Flow repository side
     const repo = await e2e.repo(['line-inspection']);
     const admin = repo.client;
     const parameters = defaultParameters(loadTemplate('line-inspection').manifest);
+    const V = loadTemplate('line-inspection').manifest.version; // the shipped version the repository holds
     const { token } = await admin.registerDevice({ id: 'line-c', tier: 'line', parameters });
     const device = new RepoClient({ url: repo.server.url, token });
-    // line-c runs 1.0.0 from a first deployment.
-    const base = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-c'] } });
-    await device.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: 'line-inspection@1.0.0', deploymentId: base.id, ts: Date.now() });
+    // line-c runs the shipped version from a first deployment.
+    const base = await admin.createDeployment({ template: 'line-inspection', version: V, target: { ids: ['line-c'] } });
+    await device.reportStatus('line-c', { deviceId: 'line-c', state: 'running', running: `line-inspection@${V}`, deploymentId: base.id, ts: Date.now() });
     assert.equal((await admin.getDeployment(base.id)).state, 'completed');
     // A redeploy held by a line-state gate whose key nothing has set: the device says so.
-    const held = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-c'] }, lineState: { tag: 'lineState', idleValue: 0 }, strategy: 'canary' });
-    await device.reportStatus('line-c', { deviceId: 'line-c', state: 'waiting', running: 'line-inspection@1.0.0', deploymentId: held.id, target: 'line-inspection@1.0.0', reasons: [GATE_REASON], ts: Date.now() });
+    const held = await admin.createDeployment({ template: 'line-inspection', version: V, target: { ids: ['line-c'] }, lineState: { tag: 'lineState', idleValue: 0 }, strategy: 'canary' });
+    await device.reportStatus('line-c', { deviceId: 'line-c', state: 'waiting', running: `line-inspection@${V}`, deploymentId: held.id, target: `line-inspection@${V}`, reasons: [GATE_REASON], ts: Date.now() });
 
     const editorRt = await e2e.runtime({ tier: 'line', env: repo.env });
     const browser = await e2e.browser('deployment-actions');
