@@ -22,10 +22,15 @@ const SPAN_MS = Math.round((ROWS / LINES) * 2_500);
 // Each line's PLC: 3 tags read every 2 s (37.5 M tag rows beside 10 M inspections).
 const TAG_STEP_MS = Number(process.env.HISTORY_BENCH_TAG_STEP_MS ?? 2_000);
 
+// HISTORY_BENCH_SCHEMA=<name>: keep the generated history in that schema and reuse it on the next run (10 M rows
+// take ~20 minutes to generate here); the migration still runs, so new indexes are made on the kept rows.
+const KEEP = process.env.HISTORY_BENCH_SCHEMA;
+
 async function main() {
-  const schema = `bench_trace_${crypto.randomBytes(3).toString('hex')}`;
+  const schema = KEEP ?? `bench_trace_${crypto.randomBytes(3).toString('hex')}`;
   const c = new Client({ connectionString: URL_ });
   await c.connect();
+  const kept = KEEP ? Number((await c.query(`select count(*)::int n from pg_tables where schemaname = $1 and tablename = 'inspections'`, [KEEP])).rows[0].n) > 0 : false;
   try {
     const r = await migrate(c, {
       schema,
@@ -40,9 +45,10 @@ async function main() {
     }
     const t0 = Date.now();
     const S = `"${schema}"`;
+    if (kept && Number((await c.query(`select count(*)::bigint n from ${S}.inspections`)).rows[0].n) !== ROWS) throw new Error(`HISTORY_BENCH_SCHEMA=${KEEP} holds another number of rows than HISTORY_BENCH_ROWS=${ROWS}`);
     const at = `timestamptz '${new Date(START).toISOString()}' + (g * ${SPAN_MS / ROWS}) * interval '1 millisecond'`;
     // Inspections; every 4th has detections (1 or 2); every 50th a line action; a thumbnail image row each.
-    for (let lo = 0; lo < ROWS; lo += 1_000_000) {
+    for (let lo = 0; !kept && lo < ROWS; lo += 1_000_000) {
       const hi = Math.min(ROWS, lo + 1_000_000) - 1;
       await c.query(`insert into ${S}.inspections (time, inspection_id, site, line, camera_id, product_serial, model_version, defect_count)
         select ${at}, 'insp-' || g, 'plant1', 'line' || (g % ${LINES}), 'cam' || (g % 2), 'SN-' || lpad(g::text, 9, '0'), 'v' || (g % 3), case when g % 4 = 0 then 1 + g % 2 else 0 end
@@ -57,7 +63,7 @@ async function main() {
     }
     const tagStep = TAG_STEP_MS;
     const steps = Math.floor(SPAN_MS / tagStep);
-    for (let lo = 0; lo <= steps; lo += 5_000) {
+    for (let lo = 0; !kept && lo <= steps; lo += 5_000) {
       const hi = Math.min(steps, lo + 5_000 - 1);
       await c.query(`insert into ${S}.tag_samples (time, device, tag, value_num, quality)
         select timestamptz '${new Date(START).toISOString()}' + (s * ${tagStep}) * interval '1 millisecond', 'plc' || l, t, s % 100, 'good'
@@ -96,7 +102,7 @@ async function main() {
       await api.close();
     }
   } finally {
-    await c.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
+    if (!KEEP) await c.query(`drop schema if exists "${schema}" cascade`).catch(() => undefined);
     await c.end();
   }
 }

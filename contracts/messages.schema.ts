@@ -64,6 +64,10 @@ export interface Inspection {
   modelVersion?: string;
   detections: Detection[];
   image?: InspectionImage;
+  /**
+   * Free-form text attributes. Set by Linesight: `sourceWidth`/`sourceHeight`, the camera frame's size when
+   * image-compress resized the image (detection boxes stay in the frame's pixels).
+   */
   attributes?: { [key: string]: string };
 }
 

@@ -18,6 +18,27 @@ export function paletteRoot(): string {
 
 /** The Node-RED node types the palette declares (its package.json `node-red.nodes`), in declaration order. */
 export function paletteNodeFiles(root = paletteRoot()): Record<string, string> {
+  return moduleNodeFiles(root);
+}
+
+/**
+ * Node-RED Dashboard 2.0, which the line screen of the line-inspection template is built with. A dependency
+ * of `linesight` (so every tier runtime has it), never of the palette: a palette user installs it beside.
+ */
+export const DASHBOARD_NAME = '@flowfuse/node-red-dashboard';
+
+/** Where Dashboard 2.0 is installed for this package, or undefined when it is not. */
+export function dashboardRoot(): string | undefined {
+  try {
+    return fs.realpathSync(path.dirname(require.resolve(`${DASHBOARD_NAME}/package.json`, { paths: [PACKAGE_ROOT] })));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** The Node-RED node files a module declares (its package.json `node-red.nodes`), in declaration order. */
+export function moduleNodeFiles(root: string): Record<string, string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red'?: { nodes?: Record<string, string> } };
   return pkg['node-red']?.nodes ?? {};
 }

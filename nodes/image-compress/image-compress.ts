@@ -52,7 +52,13 @@ export = function register(RED: NodeAPI) {
         try {
           const r = await queue.run(() => compressImage(image, payload.detections ?? [], { ...options, rawChannels: rawChannels(payload.attributes) }));
           const out = msg as Record<string, unknown>;
-          out.payload = { ...payload, image: r.image };
+          // Detection boxes stay in the camera frame's pixels: a resized image says what that frame was, so
+          // whoever reads the boxes later (the line screen, a dataset export) can scale them. A second
+          // compress keeps the first one's note.
+          const resized = r.image.width !== image.width || r.image.height !== image.height;
+          const attributes =
+            resized && payload.attributes?.sourceWidth === undefined ? { ...payload.attributes, sourceWidth: String(image.width), sourceHeight: String(image.height) } : payload.attributes;
+          out.payload = { ...payload, image: r.image, ...(attributes ? { attributes } : {}) };
           if (r.thumbnail) out.thumbnail = r.thumbnail;
           if (r.crops) out.crops = r.crops;
           if (r.annotated) out.annotated = r.annotated;

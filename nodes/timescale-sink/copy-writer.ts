@@ -13,7 +13,7 @@ import { LinesightError } from '../../contracts/errors';
 import { qualified, quoteIdent } from '../timescale-db';
 import type { ColumnSpec, Row, TableSpec } from './row-mapper';
 import type { Queryable } from './db-schema';
-import { maintainSQL, rollupInputs, type RollupDef } from './rollups';
+import { aggregateRows, aggregateSQL, maintainSQL, rollupInputs, type RollupDef } from './rollups';
 
 export interface TableWriter {
   readonly method: 'copy' | 'unnest';
@@ -161,10 +161,10 @@ export class CopyWriter implements TableWriter {
             n = r.rowCount ?? 0;
           }
         } else if (defs?.length) {
-          // The COPY went straight in, so every row was new: the rollups get the same rows, same transaction.
+          // The COPY went straight in, so every row was new: the batch is aggregated here and only the
+          // rollup rows (a few per bucket and key) are upserted, in the same transaction.
           const a = columnArrays(table, rows, rollupInputs(table.name));
-          const src = `select * from unnest(${a.types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) as u(${a.names.map(quoteIdent).join(', ')})`;
-          await client.query(maintainSQL(this.schema, defs, src), a.arrays);
+          await client.query(aggregateSQL(this.schema, defs), defs.flatMap((def) => aggregateRows(def, a.names, a.arrays)));
         }
         await client.query('commit');
         return n;

@@ -2,8 +2,10 @@
 // minute, hour and day, and tag-sample aggregates per tag per minute. With the Timescale licence they are
 // continuous aggregates (refreshed by policies); elsewhere (plain PostgreSQL, embedded PGlite, Apache-only
 // TimescaleDB) they are ordinary tables of the same names and columns that the sink updates in the same
-// statement that inserts the raw rows — only the rows that were new count, so late and replayed data give
-// exactly count(*) over the raw rows. Queries read the same names either way.
+// transaction that inserts the raw rows — only the rows that were new count, so late and replayed data give
+// exactly count(*) over the raw rows. Queries read the same names either way. When every row of a batch is
+// new (the COPY path's usual case) the sink aggregates the batch itself and upserts only the few rollup rows
+// (aggregateRows); otherwise the database aggregates the rows its INSERT returned (maintainSQL).
 import { qualified, quoteIdent } from '../timescale-db';
 
 export type RollupSource = 'inspections' | 'detections' | 'tag_samples';
@@ -17,6 +19,11 @@ export interface Measure {
   merge: string;
   /** Raw columns the aggregate reads. */
   reads: string[];
+  /**
+   * The same aggregate computed in the sink's process (see aggregateRows), over the column `reads[0]`;
+   * `[lo, hi]` counts values with lo <= v < hi (hi null: no upper bound).
+   */
+  js: 'count' | 'countPositive' | 'sum' | 'countNonNull' | 'min' | 'max' | 'sumNullable' | [number, number | null];
 }
 
 export interface RollupDef {
@@ -29,12 +36,13 @@ export interface RollupDef {
   derived?: Array<{ name: string; type: 'double precision'; generated: string; agg: string }>;
 }
 
-const sum = (name: string, agg: string, reads: string[]): Measure => ({
+const sum = (name: string, agg: string, reads: string[], js: Measure['js']): Measure => ({
   name,
   type: 'bigint',
   agg,
   merge: `t.${quoteIdent(name)} + excluded.${quoteIdent(name)}`,
   reads,
+  js,
 });
 const nullableSum = (name: string, agg: string, reads: string[]): Measure => ({
   name,
@@ -42,6 +50,7 @@ const nullableSum = (name: string, agg: string, reads: string[]): Measure => ({
   agg,
   merge: `case when t.${quoteIdent(name)} is null then excluded.${quoteIdent(name)} when excluded.${quoteIdent(name)} is null then t.${quoteIdent(name)} else t.${quoteIdent(name)} + excluded.${quoteIdent(name)} end`,
   reads,
+  js: 'sumNullable',
 });
 
 const BUCKETS = [
@@ -49,6 +58,9 @@ const BUCKETS = [
   ['1h', '1 hour'],
   ['1d', '1 day'],
 ] as const;
+
+/** Confidence bins of confidence_rollup_1h: [k/10, (k+1)/10), the last open above (so 1.0 counts). */
+export const CONFIDENCE_BINS: Array<[number, number | null]> = Array.from({ length: 10 }, (_, k) => [k / 10, k === 9 ? null : (k + 1) / 10]);
 
 /** Every rollup, keyed by name. */
 export const ROLLUPS: RollupDef[] = [
@@ -58,9 +70,9 @@ export const ROLLUPS: RollupDef[] = [
     bucket,
     groupBy: ['site', 'line', 'camera_id', 'model_version'],
     measures: [
-      sum('inspections', 'count(*)', []),
-      sum('defective', 'sum(case when defect_count > 0 then 1 else 0 end)::bigint', ['defect_count']),
-      sum('detections', 'sum(defect_count)::bigint', ['defect_count']),
+      sum('inspections', 'count(*)', [], 'count'),
+      sum('defective', 'sum(case when defect_count > 0 then 1 else 0 end)::bigint', ['defect_count'], 'countPositive'),
+      sum('detections', 'sum(defect_count)::bigint', ['defect_count'], 'sum'),
     ],
   })),
   ...BUCKETS.map(([suffix, bucket]): RollupDef => ({
@@ -68,18 +80,33 @@ export const ROLLUPS: RollupDef[] = [
     source: 'detections',
     bucket,
     groupBy: ['site', 'line', 'camera_id', 'model_version', 'defect_class'],
-    measures: [sum('detections', 'count(*)', [])],
+    measures: [sum('detections', 'count(*)', [], 'count')],
   })),
+  // Confidence distribution per model version: what a canary line's new model is compared by. Ten bins of 0.1
+  // (the last takes 1.0), and the sum for the mean.
+  {
+    name: 'confidence_rollup_1h',
+    source: 'detections',
+    bucket: '1 hour',
+    groupBy: ['site', 'line', 'model_version', 'defect_class'],
+    measures: [
+      sum('detections', 'count(*)', [], 'count'),
+      { name: 'confidence_sum', type: 'double precision', agg: 'sum(confidence)', merge: 't.confidence_sum + excluded.confidence_sum', reads: ['confidence'], js: 'sum' },
+      ...CONFIDENCE_BINS.map(([lo, hi], k) =>
+        sum(`conf_${k}`, `sum(case when confidence >= ${lo}${hi === null ? '' : ` and confidence < ${hi}`} then 1 else 0 end)::bigint`, ['confidence'], [lo, hi]),
+      ),
+    ],
+  },
   {
     name: 'tag_rollup_1m',
     source: 'tag_samples',
     bucket: '1 minute',
     groupBy: ['device', 'tag'],
     measures: [
-      sum('samples', 'count(*)', []),
-      sum('value_count', 'count(value_num)', ['value_num']),
-      { name: 'value_min', type: 'double precision', agg: 'min(value_num)', merge: 'least(t.value_min, excluded.value_min)', reads: ['value_num'] },
-      { name: 'value_max', type: 'double precision', agg: 'max(value_num)', merge: 'greatest(t.value_max, excluded.value_max)', reads: ['value_num'] },
+      sum('samples', 'count(*)', [], 'count'),
+      sum('value_count', 'count(value_num)', ['value_num'], 'countNonNull'),
+      { name: 'value_min', type: 'double precision', agg: 'min(value_num)', merge: 'least(t.value_min, excluded.value_min)', reads: ['value_num'], js: 'min' },
+      { name: 'value_max', type: 'double precision', agg: 'max(value_num)', merge: 'greatest(t.value_max, excluded.value_max)', reads: ['value_num'], js: 'max' },
       nullableSum('value_sum', 'sum(value_num)', ['value_num']),
     ],
     derived: [{ name: 'value_avg', type: 'double precision', generated: 'value_sum / nullif(value_count, 0)', agg: 'avg(value_num)' }],
@@ -163,4 +190,93 @@ export function maintainSQL(schema: string, defs: RollupDef[], source: string): 
     );
   });
   return `with ${parts.join(',\n')}\nselect count(*)::int as n from ins`;
+}
+
+const BUCKET_MS: Record<RollupDef['bucket'], number> = { '1 minute': 60_000, '1 hour': 3_600_000, '1 day': 86_400_000 };
+/** date_bin's origin (2000-01-03 UTC) is a whole number of days after the epoch, so buckets are plain floors. */
+const ORIGIN_MS = Date.UTC(2000, 0, 3);
+
+/** Start of the row's bucket, as bucketSQL computes it, from an ISO time, a Date or unix ms. */
+export function bucketStart(def: Pick<RollupDef, 'bucket'>, time: unknown): number {
+  const ms = time instanceof Date ? time.getTime() : typeof time === 'number' ? time : Date.parse(String(time));
+  if (!Number.isFinite(ms)) throw new Error(`rollup ${def.bucket}: the time ${JSON.stringify(time)} is not a time`);
+  const w = BUCKET_MS[def.bucket];
+  return ORIGIN_MS + Math.floor((ms - ORIGIN_MS) / w) * w;
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
+
+/**
+ * The rollup rows of a batch whose rows are all new, aggregated in the sink's process: column arrays in the
+ * order of aggregateSQL's parameters (bucket, group-by columns, measures). `names`/`arrays` are the batch's
+ * columns (at least rollupInputs of the source), one array per column.
+ */
+export function aggregateRows(def: RollupDef, names: string[], arrays: unknown[][]): unknown[][] {
+  const col = (n: string) => {
+    const i = names.indexOf(n);
+    if (i < 0) throw new Error(`rollup ${def.name} needs the column ${n}`);
+    return arrays[i];
+  };
+  const time = col('time');
+  const keys = def.groupBy.map(col);
+  const reads = def.measures.map((m) => (m.reads[0] ? col(m.reads[0]) : undefined));
+  const groups = new Map<string, { key: unknown[]; acc: Array<number | null> }>();
+  const n = time.length;
+  for (let r = 0; r < n; r++) {
+    const key: unknown[] = [bucketStart(def, time[r])];
+    for (const k of keys) key.push(k[r] ?? null);
+    const id = JSON.stringify(key);
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { key, acc: def.measures.map((m) => (m.js === 'min' || m.js === 'max' || m.js === 'sumNullable' ? null : 0)) }));
+    for (let i = 0; i < def.measures.length; i++) {
+      const m = def.measures[i];
+      if (m.js === 'count') {
+        g.acc[i]! += 1;
+        continue;
+      }
+      const v = num(reads[i]![r]);
+      if (v === null) continue;
+      const a = g.acc[i];
+      if (Array.isArray(m.js)) {
+        const [lo, hi] = m.js;
+        if (v >= lo && (hi === null || v < hi)) g.acc[i] = a! + 1;
+        continue;
+      }
+      switch (m.js) {
+        case 'countPositive': g.acc[i] = a! + (v > 0 ? 1 : 0); break;
+        case 'sum': g.acc[i] = a! + v; break;
+        case 'countNonNull': g.acc[i] = a! + 1; break;
+        case 'min': g.acc[i] = a === null || v < a ? v : a; break;
+        case 'max': g.acc[i] = a === null || v > a ? v : a; break;
+        case 'sumNullable': g.acc[i] = a === null ? v : a + v; break;
+      }
+    }
+  }
+  const out: unknown[][] = [[], ...def.groupBy.map(() => []), ...def.measures.map(() => [])];
+  for (const { key, acc } of groups.values()) {
+    out[0].push(new Date(key[0] as number).toISOString());
+    for (let k = 1; k < key.length; k++) out[k].push(key[k]);
+    for (let i = 0; i < acc.length; i++) out[key.length + i].push(acc[i]);
+  }
+  return out;
+}
+
+/**
+ * One statement that adds pre-aggregated rows (aggregateRows, one parameter array per column, defs in order)
+ * to every rollup of a table. Rows are upserted in key order, as maintainSQL does, so concurrent writers of
+ * either kind lock rollup rows in the same order.
+ */
+export function aggregateSQL(schema: string, defs: RollupDef[]): string {
+  let p = 0;
+  const parts = defs.map((def, i) => {
+    const keys = ['bucket', ...def.groupBy];
+    const types = ['timestamptz', ...def.groupBy.map(colType), ...def.measures.map((m) => m.type)];
+    const names = [...keys, ...def.measures.map((m) => m.name)].map(quoteIdent);
+    const order = Array.from({ length: keys.length }, (_, k) => k + 1).join(', ');
+    return `r${i} as (insert into ${qualified(schema, def.name)} as t (${names.join(', ')})
+        select * from unnest(${types.map((t) => `$${++p}::${t}[]`).join(', ')}) as u(${names.join(', ')}) order by ${order}
+        on conflict on constraint ${quoteIdent(`${def.name}_key`)} do update set ${def.measures.map((m) => `${quoteIdent(m.name)} = ${m.merge}`).join(', ')}
+        returning 1)`;
+  });
+  return `with ${parts.join(',\n')}\nselect ${defs.map((_, i) => `(select count(*) from r${i})`).join(' + ')} as n`;
 }

@@ -124,6 +124,9 @@ export const CONTRACT_TABLES: Record<'inspections' | 'detections' | 'images' | '
     ],
     key: ['device', 'tag', 'time'],
     segmentBy: ['device', 'tag'],
+    // Traceability reads every tag of a line's devices within seconds of an inspection: without this the
+    // key index (device, tag, time) is scanned over all of a device's samples of the day.
+    indexes: [['device', 'time']],
   },
   line_actions: {
     name: 'line_actions',

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
 
-const SUBCOMMANDS = ['demo', 'runtime', 'repo', 'flows', 'simulate', 'db', 'history'] as const;
+const SUBCOMMANDS = ['demo', 'runtime', 'repo', 'flows', 'simulate', 'db', 'history', 'dataset'] as const;
 
 export async function main(argv: string[]): Promise<void> {
   const version = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version as string;

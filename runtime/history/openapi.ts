@@ -136,6 +136,40 @@ export function historyOpenApi(): Obj {
           responses: { 200: ok('the series', { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, by: { type: 'string' }, points: { type: 'array', items: ref('SeriesPoint') } } }), ...ERRORS },
         },
       },
+      '/model-comparison': {
+        get: {
+          summary: 'per line and model version over a period: defect rate, detections per class, confidence distribution (hourly rollups) — a canary model beside the one it replaces',
+          parameters: [q('from', 'start (default: 24 h before to)', TIME), q('to', 'end, exclusive (default: now)', TIME), ...FILTERS],
+          responses: {
+            200: ok('one row per line and model version', {
+              type: 'object',
+              properties: {
+                from: { type: 'string' },
+                to: { type: 'string' },
+                rows: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      site: { type: 'string' },
+                      line: { type: 'string' },
+                      modelVersion: { type: ['string', 'null'] },
+                      inspections: { type: 'integer' },
+                      defective: { type: 'integer' },
+                      defectRate: { type: ['number', 'null'] },
+                      detections: { type: 'integer' },
+                      classes: { type: 'object', additionalProperties: { type: 'integer' } },
+                      meanConfidence: { type: ['number', 'null'] },
+                      confidenceBins: { type: 'array', items: { type: 'integer' }, minItems: 10, maxItems: 10, description: 'detections per 0.1 of confidence, [0,0.1) ... [0.9,1]' },
+                    },
+                  },
+                },
+              },
+            }),
+            ...ERRORS,
+          },
+        },
+      },
       '/worst-lines': {
         get: {
           summary: 'lines by defect rate, worst first: this shift by default, or from/to',

@@ -76,6 +76,22 @@ export interface SeriesPoint {
   defectRate: number | null;
 }
 
+/** One line's figures for one model version over a period: how a canary's new model compares with the old. */
+export interface ModelComparison {
+  site: string;
+  line: string;
+  modelVersion: string | null;
+  inspections: number;
+  defective: number;
+  defectRate: number | null;
+  detections: number;
+  /** Detections per class. */
+  classes: Record<string, number>;
+  /** Mean confidence of the detections, and their count per 0.1 bin of confidence (the last bin takes 1.0). */
+  meanConfidence: number | null;
+  confidenceBins: number[];
+}
+
 export interface WorstLine {
   site: string;
   line: string;
@@ -332,6 +348,57 @@ export class HistoryQueries {
         params,
       );
       return r.rows.map((x) => ({ bucket: iso(x.bucket), key: (x.key as string) ?? null, inspections: num(x.inspections), defective: num(x.defective), detections: num(x.detections), defectRate: num(x.inspections) ? num(x.defective) / num(x.inspections) : null }));
+    });
+  }
+
+  /**
+   * Per line and model version over a period (hourly rollups): defect rate, detections per class, the
+   * confidence distribution. Lines running two versions (a canary) show both.
+   */
+  modelComparison(o: { from: Date; to: Date; filters: Filters }): Promise<ModelComparison[]> {
+    return this.read(async (q) => {
+      const params: unknown[] = [o.from.toISOString(), o.to.toISOString()];
+      const fi = this.filterSQL(o.filters, params);
+      const bins = Array.from({ length: 10 }, (_, k) => `sum(conf_${k})::bigint as c${k}`).join(', ');
+      const [ins, conf] = await Promise.all([
+        q.query(
+          `select site, line, model_version, sum(inspections)::bigint as inspections, sum(defective)::bigint as defective, sum(detections)::bigint as detections
+             from ${this.t('inspection_rollup_1h')} where bucket >= $1 and bucket < $2${fi} group by 1, 2, 3`,
+          params,
+        ),
+        q.query(
+          `select site, line, model_version, defect_class, sum(detections)::bigint as detections, sum(confidence_sum) as confidence_sum, ${bins}
+             from ${this.t('confidence_rollup_1h')} where bucket >= $1 and bucket < $2${fi} group by 1, 2, 3, 4`,
+          params,
+        ),
+      ]);
+      const key = (r: Record<string, unknown>) => `${r.site}\u0000${r.line}\u0000${r.model_version ?? ''}\u0000${r.model_version === null ? 0 : 1}`;
+      const out = new Map<string, ModelComparison & { sum: number; n: number }>();
+      const entry = (r: Record<string, unknown>) => {
+        let e = out.get(key(r));
+        if (!e) {
+          e = { site: String(r.site), line: String(r.line), modelVersion: (r.model_version as string) ?? null, inspections: 0, defective: 0, defectRate: null, detections: 0, classes: {}, meanConfidence: null, confidenceBins: new Array(10).fill(0), sum: 0, n: 0 };
+          out.set(key(r), e);
+        }
+        return e;
+      };
+      for (const r of ins.rows) {
+        const e = entry(r);
+        e.inspections = num(r.inspections);
+        e.defective = num(r.defective);
+        e.detections = num(r.detections);
+        e.defectRate = e.inspections ? e.defective / e.inspections : null;
+      }
+      for (const r of conf.rows) {
+        const e = entry(r);
+        e.classes[String(r.defect_class)] = num(r.detections);
+        e.sum += Number(r.confidence_sum ?? 0);
+        e.n += num(r.detections);
+        for (let k = 0; k < 10; k++) e.confidenceBins[k] += num(r[`c${k}`]);
+      }
+      return [...out.values()]
+        .map(({ sum, n, ...e }) => ({ ...e, meanConfidence: n ? Math.round((sum / n) * 1e6) / 1e6 : null }))
+        .sort((a, b) => a.site.localeCompare(b.site) || a.line.localeCompare(b.line) || String(a.modelVersion).localeCompare(String(b.modelVersion)));
     });
   }
 

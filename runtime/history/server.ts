@@ -228,6 +228,12 @@ export function historyHandler(o: HistoryApiOptions): (req: IncomingMessage, res
       checkBuckets(from, to, bucket);
       return send(res, 200, { from: from.toISOString(), to: to.toISOString(), bucket, by, points: await q.defectRate({ from, to, bucket, by, filters, defectClass }) });
     }
+    if (segs[0] === 'model-comparison' && segs.length === 1) {
+      const { from, to } = range(p, now(), 24, 400);
+      const filters = p.filters();
+      p.done();
+      return send(res, 200, { from: from.toISOString(), to: to.toISOString(), rows: await q.modelComparison({ from, to, filters }) });
+    }
     if (segs[0] === 'worst-lines' && segs.length === 1) {
       const shift = currentShift(now(), shifts);
       const explicit = url.searchParams.has('from') || url.searchParams.has('to');

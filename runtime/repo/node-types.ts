@@ -1,9 +1,10 @@
-// The node types a published flow may use: Node-RED core's (scanned from its editor HTML) and the
-// Linesight palette's (its package.json `node-red.nodes` and the types their HTML registers). Scanned, never
-// listed by hand, because nodes are being added to the package all the time.
+// The node types a published flow may use: Node-RED core's (scanned from its editor HTML), the Linesight
+// palette's (its package.json `node-red.nodes` and the types their HTML registers) and Node-RED Dashboard
+// 2.0's, which every tier runtime loads for the line screen. Scanned, never listed by hand, because nodes are
+// being added to the packages all the time.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT, paletteNodeFiles, paletteRoot } from '../paths';
+import { PACKAGE_ROOT, dashboardRoot, moduleNodeFiles, paletteNodeFiles, paletteRoot } from '../paths';
 
 const REGISTER = /RED\.nodes\.registerType\(\s*['"]([^'"]+)['"]/g;
 
@@ -44,9 +45,18 @@ export function linesightNodeTypes(palette = paletteRoot()): string[] {
   return out;
 }
 
+/** Dashboard 2.0's types (ui-base, ui-page, ui-template, ...); none when this installation lacks it. */
+export function dashboardNodeTypes(dashboard = dashboardRoot()): string[] {
+  if (!dashboard) return [];
+  return Object.entries(moduleNodeFiles(dashboard)).flatMap(([name, js]) => {
+    const html = path.join(dashboard, js.replace(/\.js$/, '.html'));
+    return [name, ...(fs.existsSync(html) ? typesRegisteredIn(fs.readFileSync(html, 'utf8')) : [])];
+  });
+}
+
 /** Every type a flow may use, scanned once (at server start). */
 export function availableNodeTypes(root = PACKAGE_ROOT): Set<string> {
-  const types = new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes()]);
+  const types = new Set([...STRUCTURAL_TYPES, ...coreNodeTypes(root), ...linesightNodeTypes(), ...dashboardNodeTypes()]);
   for (const t of PLACEHOLDER_TYPES) types.delete(t);
   return types;
 }

@@ -42,7 +42,7 @@ export function checkFlow(flow: unknown, opts: FlowCheckOptions): FieldProblem[]
       const sf = node.type.slice('subflow:'.length);
       if (!nodes.some((n) => n.type === 'subflow' && n.id === sf)) problems.push({ field: `${field}.type`, reason: `uses subflow "${sf}" which is not in the flow` });
     } else if (!opts.knownTypes.has(node.type)) {
-      problems.push({ field: `${field}.type`, reason: `unknown node type "${node.type}" (not in the Linesight package or Node-RED core)` });
+      problems.push({ field: `${field}.type`, reason: `unknown node type "${node.type}" (not in Node-RED core, the Linesight palette or Dashboard 2.0)` });
     }
     if (node.z !== undefined && node.z !== '' && (typeof node.z !== 'string' || !containers.has(node.z))) {
       problems.push({ field: `${field}.z`, reason: `refers to "${String(node.z)}", which is not a tab or subflow in the flow` });

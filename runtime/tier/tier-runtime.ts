@@ -6,7 +6,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT, PALETTE_NAME, paletteRoot } from '../paths';
+import { DASHBOARD_NAME, PACKAGE_ROOT, PALETTE_NAME, dashboardRoot, paletteRoot } from '../paths';
 import { resolveAdminAuth } from './admin-auth';
 import { currentInitialHeapMiB } from './node-flags';
 import { makeUserDirPrivate, restrictProcessUmask, writePrivateFile } from '../../lib/private-files';
@@ -47,18 +47,34 @@ export interface RunningRuntime {
  * whole project) is removed: the project is no longer a Node-RED module.
  */
 export function linkPaletteInto(userDir: string, palette = paletteRoot()): void {
-  const modules = path.join(userDir, 'node_modules');
-  const legacy = path.join(modules, 'linesight');
+  const legacy = path.join(userDir, 'node_modules', 'linesight');
   if (isSymlink(legacy)) fs.unlinkSync(legacy);
-  const link = path.join(modules, ...PALETTE_NAME.split('/'));
+  linkModuleInto(userDir, PALETTE_NAME, palette);
+}
+
+/**
+ * Makes Node-RED Dashboard 2.0 (the line screen's widgets) visible the same way. Node-RED would also find it
+ * beside its own install, but only while npm happens to place the two in one node_modules tree; the link
+ * does not depend on that. A dashboard the user installed into the user directory (a real folder) wins.
+ * Returns false when this installation has no dashboard.
+ */
+export function linkDashboardInto(userDir: string, dashboard: string | null = dashboardRoot() ?? null): boolean {
+  if (!dashboard) return false;
+  linkModuleInto(userDir, DASHBOARD_NAME, dashboard);
+  return true;
+}
+
+/** `<userDir>/node_modules/<name>` -> `target`, replacing a link elsewhere, leaving a real folder alone. */
+function linkModuleInto(userDir: string, name: string, target: string): void {
+  const link = path.join(userDir, 'node_modules', ...name.split('/'));
   fs.mkdirSync(path.dirname(link), { recursive: true });
   if (isSymlink(link)) {
-    if (path.resolve(path.dirname(link), fs.readlinkSync(link)) === palette) return;
+    if (path.resolve(path.dirname(link), fs.readlinkSync(link)) === target) return;
     fs.unlinkSync(link);
   } else if (fs.existsSync(link)) {
     return;
   }
-  fs.symlinkSync(palette, link, 'dir');
+  fs.symlinkSync(target, link, 'dir');
 }
 
 function isSymlink(file: string): boolean {
@@ -112,6 +128,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<RunningRuntime
   const fixed = makeUserDirPrivate(userDir, refused);
   if (fixed.length) say(`made ${fixed.length} file(s) in ${userDir} private to this account (0600 files, 0700 folders)`);
   linkPaletteInto(userDir);
+  if (!linkDashboardInto(userDir)) say(`warning: ${DASHBOARD_NAME} is not installed: the line screen (Dashboard 2.0) will not load`);
 
   let adminAuth: unknown;
   if (!opts.insecure) {

@@ -74,6 +74,12 @@ describe('e2e: the one-command demo (linesight demo, as npm start runs it)', fun
     }
     await browser.shot('fleet');
 
+    // The line screen the demo prints: the simulated camera's defects and the PLC's state on it.
+    await browser.page.goto(url('line screen'), { waitUntil: 'domcontentloaded' });
+    await browser.page.waitForSelector('[data-test="last-defect"] img[data-test="defect-image"]', { timeout: 30_000 });
+    await browser.page.waitForSelector('[data-test="line-status"]:not(.ls-state-offline)', { timeout: 30_000 });
+    await browser.shot('line-screen');
+
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     proc.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);

@@ -13,7 +13,7 @@ import { createRepoServer, type RepoServer } from '../../repo/server';
 import { RepoClient, type DeploymentView } from '../../repo/client';
 import { defaultParameters } from '../../../contracts/fleet/templates';
 import type { FlowTemplate } from '../../repo/templates';
-import { loadTemplates, publishShippedTemplate } from './templates';
+import { loadTemplates, publishShippedTemplate, screenPath } from './templates';
 import { startChild, type Child } from './children';
 import { availableNodeTypes } from '../../repo/node-types';
 import type { Tier } from '../../tier/tier-runtime';
@@ -41,6 +41,8 @@ export interface DemoStatus {
 
 export interface Demo {
   editors: Partial<Record<Tier, string>>;
+  /** The line screen (Dashboard 2.0) of the line runtime, when the line tier runs. */
+  lineScreen?: string;
   repository: { url: string; adminTokenFile: string | undefined };
   cloudHistoryUrl: string;
   factoryHistoryUrl: string;
@@ -195,8 +197,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       await new Promise<void>((r) => (modbus.isOpen ? modbus.close(() => r()) : r()));
     });
 
+    const screen = templates.has(SLUG.line) ? screenPath(templates.get(SLUG.line)!) : undefined;
     return {
       editors,
+      lineScreen: editors.line && screen ? new URL(screen, editors.line).href : undefined,
       repository: { url: repo.url, adminTokenFile: repo.adminTokenFile },
       cloudHistoryUrl: cloudDb.url,
       factoryHistoryUrl: factoryDb.url,

@@ -44,6 +44,18 @@ export function writeExamples(dir = FLOWS_DIR, out = EXAMPLES_DIR): string[] {
   });
 }
 
+/**
+ * Where a template's Dashboard 2.0 screen is served (ui-base path + its first ui-page's path, e.g.
+ * `/dashboard/line`), or undefined when it has none: the demo prints it beside the editor's URL.
+ */
+export function screenPath(t: FlowTemplate): string | undefined {
+  const nodes = t.flow as Array<Record<string, unknown>>;
+  const page = nodes.find((n) => n.type === 'ui-page');
+  const base = page && nodes.find((n) => n.type === 'ui-base' && n.id === page.ui);
+  if (!page || !base) return undefined;
+  return `${String(base.path).replace(/\/$/, '')}/${String(page.path).replace(/^\//, '')}`;
+}
+
 /** Publishes a shipped template (creating it if new) unless its version is already there. */
 export async function publishShippedTemplate(client: RepoClient, t: FlowTemplate, author = 'linesight'): Promise<{ created: boolean; published: boolean }> {
   const { created, published } = await publishTemplate(client, t, { slug: t.manifest.slug, version: t.manifest.version, author, ifPublished: 'skip' });

@@ -26,6 +26,8 @@ export interface CameraSimOptions {
   /** Most unary calls in flight; beyond it a tick is skipped (counted). */
   maxInFlight?: number;
   seed?: number;
+  /** Send images without detections or model version, like a camera that leaves detection to vision-detect. */
+  imagesOnly?: boolean;
   /** Called once a second and at the end. */
   onReport?(r: CameraSimReport): void;
 }
@@ -87,9 +89,9 @@ export function runCameraSimulator(o: CameraSimOptions): { done: Promise<CameraS
         line_id: o.lineId ?? '',
         product_serial: `SN${run}${String(seq).padStart(7, '0')}`,
         captured_at_ms: Date.now(),
-        detections: img.detections.map((d) => ({ defect_class: d.defectClass, confidence: d.confidence, box: d.box ?? null })),
+        detections: o.imagesOnly ? [] : img.detections.map((d) => ({ defect_class: d.defectClass, confidence: d.confidence, box: d.box ?? null })),
         image: { data: img.data, format: img.format, width: img.width, height: img.height },
-        model_version: 'sim-1',
+        model_version: o.imagesOnly ? '' : 'sim-1',
         attributes: { simulated: 'true' },
       };
     };
@@ -176,6 +178,7 @@ export function register(sim: Command): void {
     .option('--size <WxH>', 'image size', '1920x1200')
     .option('--defect-rate <p>', 'share of products with defects, 0..1', '0.1')
     .option('--stream', 'send over one SubmitStream call instead of unary calls')
+    .option('--images-only', 'send images without detections (a vision-detect node finds them)')
     .option('--count <n>', 'stop after n inspections (default: until Ctrl-C)', '0')
     .option('--camera-id <id>', 'camera id', 'sim-cam-1')
     .option('--line-id <id>', 'line id (empty: the node default)', '')
@@ -198,7 +201,7 @@ export function register(sim: Command): void {
         console.log(`${r.done ? 'done' : 'camera'}: ${r.elapsedS.toFixed(1)} s, sent ${r.sent}, accepted ${r.accepted}, rejected ${rej}, skipped ${r.skipped}, latency p50 ${r.latencyMs.p50.toFixed(1)} ms p99 ${r.latencyMs.p99.toFixed(1)} ms`);
       };
       const sim = runCameraSimulator({
-        target: opts.target, rate, ...size, defectRate, stream: !!opts.stream, count: Number(opts.count) || 0,
+        target: opts.target, rate, ...size, defectRate, stream: !!opts.stream, imagesOnly: !!opts.imagesOnly, count: Number(opts.count) || 0,
         cameraId: opts.cameraId, lineId: opts.lineId, token: opts.token ?? process.env.LINESIGHT_CAMERA_TOKEN, tls, onReport: print,
       });
       const onSignal = () => sim.stop();

@@ -65,7 +65,7 @@ export class TemplateStore {
       problems.push({ field: 'parameters', reason: `is not a valid JSON Schema (${(err as Error).message})` });
     }
     (body.requiredNodes ?? []).forEach((t, i) => {
-      if (!this.opts.knownTypes.has(t)) problems.push({ field: `requiredNodes[${i}]`, reason: `unknown node type "${t}" (not in the Linesight package or Node-RED core)` });
+      if (!this.opts.knownTypes.has(t)) problems.push({ field: `requiredNodes[${i}]`, reason: `unknown node type "${t}" (not in Node-RED core, the Linesight palette or Dashboard 2.0)` });
     });
     if (problems.length) throw new ApiError(422, 'template refused', problems);
     const refused = checkRequiredNodes(body.requiredNodes ?? [], body.tier, this.nodeTypePolicy);

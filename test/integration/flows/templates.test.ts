@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import semver from 'semver';
-import { PACKAGE_ROOT, paletteNodeFiles } from '../../../runtime/paths';
+import { PACKAGE_ROOT, dashboardRoot, moduleNodeFiles, paletteNodeFiles } from '../../../runtime/paths';
 import { defaultParameters, referencedParameters } from '../../../contracts/fleet/templates';
 import { EXAMPLES_DIR, exampleFlow, exampleText, loadTemplates, publishShippedTemplate } from '../../../runtime/dev/demo/templates';
 import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../../support/runtime-process';
@@ -16,6 +16,8 @@ import { RepoClient } from '../../../runtime/repo/client';
 
 const templates = loadTemplates();
 const ours = new Set(Object.keys(paletteNodeFiles()));
+/** Node-RED Dashboard 2.0, which the line screen of line-inspection is built with (a linesight dependency). */
+const DASHBOARD = new Set(Object.keys(moduleNodeFiles(dashboardRoot()!)));
 const CORE = new Set(['tab', 'catch', 'debug', 'status', 'complete', 'inject', 'function', 'change', 'switch', 'link in', 'link out', 'comment', 'group', 'junction']);
 
 describe('flow templates (flows/)', function () {
@@ -41,11 +43,11 @@ describe('flow templates (flows/)', function () {
         assert.deepEqual([...referencedParameters(t.flow).keys()].sort(), Object.keys(m.parameters.properties).sort());
       });
 
-      it('uses only node types it lists, each registered by this package or Node-RED core', () => {
+      it('uses only node types it lists, each registered by this package, Node-RED core or Dashboard 2.0', () => {
         const used = [...new Set(t.flow.map((n) => String(n.type)))].filter((x) => x !== 'tab').sort();
         assert.deepEqual(used, [...m.requiredNodes].sort());
-        const unknown = used.filter((x) => !ours.has(x) && !CORE.has(x));
-        assert.deepEqual(unknown, [], 'node types neither in the palette\'s package.json node-red.nodes nor core');
+        const unknown = used.filter((x) => !ours.has(x) && !CORE.has(x) && !DASHBOARD.has(x));
+        assert.deepEqual(unknown, [], 'node types neither in the palette\'s package.json node-red.nodes, nor core, nor Dashboard 2.0');
       });
 
       it('is a well-formed flow: unique ids, every wire and config reference resolves, nodes sit on the tab', () => {

@@ -153,6 +153,28 @@ describe('history: rollups, traceability and the read-only API', function () {
     const lines = (await csv.text()).trim().split('\r\n');
     assert.equal(lines[0], 'time,inspection_id,product_serial,site,line,camera_id,model_version,defect_count,defect_classes');
     assert.equal(lines.length - 1, all.filter((x) => x.line === 'line1').length);
+
+    // Model comparison: per line and model version, the rate, classes and confidence distribution of its rows.
+    const cmp = await get(`${api.url}/model-comparison?from=${from}&to=${to}&line=line1`);
+    assert.equal(cmp.status, 200, JSON.stringify(cmp.body));
+    const mine = all.filter((x) => x.line === 'line1');
+    const versions = [...new Set(mine.map((x) => x.modelVersion ?? null))].sort((a, b) => String(a).localeCompare(String(b)));
+    assert.deepEqual(cmp.body.rows.map((r: { modelVersion: string | null }) => r.modelVersion), versions);
+    for (const row of cmp.body.rows) {
+      const of = mine.filter((x) => (x.modelVersion ?? null) === row.modelVersion);
+      const dets = of.flatMap((x) => x.detections);
+      assert.equal(row.inspections, of.length);
+      assert.equal(row.defective, of.filter((x) => x.detections.length > 0).length);
+      assert.equal(row.detections, dets.length);
+      const bins = new Array(10).fill(0);
+      for (const d of dets) bins[Math.min(9, Math.floor(Math.round(d.confidence * 1e6) / 1e5))]++;
+      assert.deepEqual(row.confidenceBins, bins, `confidence bins of ${row.modelVersion}`);
+      const classes: Record<string, number> = {};
+      for (const d of dets) classes[d.defectClass] = (classes[d.defectClass] ?? 0) + 1;
+      assert.deepEqual(row.classes, classes);
+      if (dets.length) assert.ok(Math.abs(row.meanConfidence - dets.reduce((a, d) => a + d.confidence, 0) / dets.length) < 1e-6);
+    }
+    assert.equal((await get(`${api.url}/model-comparison?from=${to}&to=${from}`)).status, 400);
   });
 
   it('refuses bad input with a 400 naming the field, unknown paths with 404, writes with 405 — never a 500', async () => {
@@ -308,7 +330,7 @@ describe('history: rollups, traceability and the read-only API', function () {
     assert.equal(kinds.size, 1, `one storage kind for every table: ${JSON.stringify(rels)}`);
     assert.deepEqual(
       rels.map((r) => r.t),
-      ['defect_rollup_1d', 'defect_rollup_1h', 'defect_rollup_1m', 'detections', 'images', 'inspection_rollup_1d', 'inspection_rollup_1h', 'inspection_rollup_1m', 'inspections', 'line_actions', 'line_devices', 'tag_rollup_1m', 'tag_samples'],
+      ['confidence_rollup_1h', 'defect_rollup_1d', 'defect_rollup_1h', 'defect_rollup_1m', 'detections', 'images', 'inspection_rollup_1d', 'inspection_rollup_1h', 'inspection_rollup_1m', 'inspections', 'line_actions', 'line_devices', 'tag_rollup_1m', 'tag_samples'],
     );
   });
 });

@@ -74,6 +74,9 @@ describe('image-compress (integration, camera-intake + Python camera)', function
     const main = await sharp(msg.payload.image.data).metadata();
     assert.deepEqual([main.format, main.width, main.height], ['webp', 1024, 640]);
     assert.deepEqual([msg.payload.image.format, msg.payload.image.width, msg.payload.image.height], ['webp', 1024, 640]);
+    // Boxes stay in the camera frame's pixels; the resized inspection says what that frame was.
+    assert.deepEqual([msg.payload.attributes?.sourceWidth, msg.payload.attributes?.sourceHeight], ['1920', '1200']);
+    assert.deepEqual(msg.payload.detections[0].box, frame.detections[0].box);
     const thumb = await sharp(msg.thumbnail.data).metadata();
     assert.deepEqual([thumb.format, thumb.width, thumb.height], ['webp', 256, 160]);
     assert.equal(msg.crops.length, 3);

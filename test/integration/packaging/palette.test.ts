@@ -7,14 +7,17 @@ import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT, PALETTE_NAME, paletteNodeFiles, paletteRoot } from '../../../runtime/paths';
+import { DASHBOARD_NAME, PACKAGE_ROOT, PALETTE_NAME, paletteNodeFiles, paletteRoot } from '../../../runtime/paths';
 import { linesightNodeTypes } from '../../../runtime/repo/node-types';
 import { devOnlyNodeModules } from '../../../runtime/tier/tier-runtime';
 import { freePort } from '../../support/services';
 import { waitFor } from '../../support/wait';
 
-/** What a plain Node-RED user directory must never receive from the palette. */
-const FORBIDDEN = ['node-red', 'aedes', '@electric-sql/pglite', 'express'];
+/**
+ * What a plain Node-RED user directory must never receive from the palette. Dashboard 2.0 is among them: the
+ * line-inspection example's line screen uses it, but a user installs it (or has it) beside the palette.
+ */
+const FORBIDDEN = ['node-red', 'aedes', '@electric-sql/pglite', 'express', DASHBOARD_NAME];
 
 /**
  * The environment of a user's shell: `npm test` passes its settings down as npm_* variables and puts this
@@ -27,8 +30,8 @@ function userNpmEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function npm(args: string[], cwd: string, timeout = 15 * 60_000): SpawnSyncReturns<string> {
-  return spawnSync('npm', args, { cwd, env: userNpmEnv(), encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
+function npm(args: string[], cwd: string, timeout = 15 * 60_000, extraEnv: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync('npm', args, { cwd, env: { ...userNpmEnv(), ...extraEnv }, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
 }
 
 function tail(text: string, lines = 30): string {
@@ -99,12 +102,15 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
 
     // What Node-RED writes into a new user directory, and nothing else.
     fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', description: 'A Node-RED Project', version: '0.0.1', private: true }, null, 2));
-    const install = timed('npm install', () => npm(['install', '--no-audit', '--no-fund', path.join(work, packed.filename)], userDir));
+    // onnxruntime-node's install script fetches optional GPU files from a host this network cannot reach; the
+    // palette's README tells users on such networks to skip it exactly like this (the CPU backend is bundled).
+    const install = timed('npm install', () => npm(['install', '--no-audit', '--no-fund', path.join(work, packed.filename)], userDir, undefined, { ONNXRUNTIME_NODE_INSTALL: 'skip' }));
     assert.equal(install.status, 0, `npm install of the tarball failed:\n${tail(install.stdout + install.stderr)}`);
 
     // The Node-RED of this checkout (4.1), started the way a user starts theirs. Node-RED also scans the
     // node_modules it sits in; the development-only Node-RED modules there are excluded, and a module in the
     // user directory wins over the same module found beside Node-RED, so what loads is the tarball's.
+    // Dashboard 2.0 found there stands in for the one a user installs for the example's line screen.
     const port = await freePort();
     const redJs = require.resolve('node-red/red.js', { paths: [PACKAGE_ROOT] });
     const t0 = Date.now();
@@ -153,6 +159,8 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
     const ls = npm(['ls', '--all', '--json'], userDir, 120_000);
     const tree = JSON.parse(ls.stdout) as LsEntry;
     assert.ok(tree.dependencies?.[PALETTE_NAME]?.version, `the palette is installed: ${tail(ls.stderr)}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) assert.equal(manifest[field]?.[DASHBOARD_NAME], undefined, `the palette's ${field} leave Dashboard 2.0 to the user`);
     const installed = installedNames(tree);
     assert.deepEqual(FORBIDDEN.filter((name) => installed.has(name)), [], 'none of these is in the installed dependency tree');
     for (const name of FORBIDDEN) assert.equal(fs.existsSync(path.join(userDir, 'node_modules', name)), false, `no node_modules/${name}`);
@@ -170,7 +178,8 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
       assert.equal(s.local, true, `${s.id} is loaded from the user directory`);
       assert.equal(s.version, JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
     }
-    assert.deepEqual([...new Set(sets.map((s) => s.module))].sort(), ['node-red', PALETTE_NAME].sort(), 'nothing but Node-RED core and the palette');
+    assert.deepEqual([...new Set(sets.map((s) => s.module))].sort(), ['node-red', PALETTE_NAME, DASHBOARD_NAME].sort(), 'nothing but Node-RED core, the palette and Dashboard 2.0 beside Node-RED');
+    assert.ok(sets.filter((s) => s.module === DASHBOARD_NAME).every((s) => !s.local), 'Dashboard 2.0 is not in the user directory: the palette did not bring it');
   });
 
   it('registers the flow-repository sidebar plugin with no error', async () => {
@@ -189,7 +198,7 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
     const modules = (await (await api('library/examples/flows/')).json()) as string[];
     assert.ok(modules.includes(PALETTE_NAME), `examples of ${modules.join(', ')}`);
     const listing = (await (await api(`library/examples/flows/${PALETTE_NAME}`)).json()) as Array<{ fn?: string }>;
-    assert.deepEqual(listing.map((e) => e.fn).sort(), ['cloud-history', 'factory-aggregation', 'line-inspection']);
+    assert.deepEqual(listing.map((e) => e.fn).sort(), ['cloud-history', 'factory-aggregation', 'line-inspection', 'vision-detect']);
     const example = await api(`library/examples/flows/${PALETTE_NAME}/line-inspection`);
     assert.equal(example.status, 200);
     const flow = (await example.json()) as Array<{ id: string; type: string; env?: Array<{ name: string; value: string }> }>;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV } from '../../../runtime/tier/node-flags';
-import { PACKAGE_ROOT, PALETTE_NAME } from '../../../runtime/paths';
+import { DASHBOARD_NAME, PACKAGE_ROOT, PALETTE_NAME } from '../../../runtime/paths';
 import { startRuntimeProcess, type RuntimeProcess } from '../../support/runtime-process';
 import { waitFor } from '../../support/wait';
 import { devOnlyNodeModules } from '../../../runtime/tier/tier-runtime';
@@ -33,6 +33,11 @@ describe('tier runtime (linesight runtime, real Node-RED process)', function () 
     const devOnly = devOnlyNodeModules(rt.userDir);
     assert.ok(devOnly.includes('node-red-contrib-modbus'), 'the comparator is installed in a development checkout');
     assert.deepEqual(sets.filter((s) => devOnly.includes(s.module)).map((s) => s.module), []);
+    // Dashboard 2.0 (the line screen) loads from the link in the user directory, every set without error.
+    const dashboard = sets.filter((s) => s.module === DASHBOARD_NAME) as Array<{ types: string[]; enabled: boolean; err?: string; local?: boolean }>;
+    assert.deepEqual(dashboard.filter((s) => s.err || !s.enabled).map((s) => `${s.types}: ${s.err}`), [], 'every Dashboard 2.0 node set loads');
+    assert.ok(dashboard.some((s) => s.types.includes('ui-template')) && dashboard.every((s) => s.local), 'Dashboard 2.0 is loaded from the user directory');
+    assert.equal(fs.realpathSync(path.join(rt.userDir, 'node_modules', ...DASHBOARD_NAME.split('/'))), fs.realpathSync(path.join(PACKAGE_ROOT, 'node_modules', ...DASHBOARD_NAME.split('/'))));
   });
 
   it('requires a login for the editor API outside the demo', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../../../../runtime/paths';
 import { checkNodeTypePolicy, checkRequiredNodes, DEFAULT_NODE_TYPE_POLICY, parseNodeTypePolicy, parseTypeList, refusedTypes, resolveNodeTypePolicy } from '../../../../runtime/repo/node-policy';
 
 describe('repo node-type policy', () => {
@@ -23,6 +24,13 @@ describe('repo node-type policy', () => {
       assert.match(problems[1]!.reason, /^node "sh2" uses type "exec"/);
     }
     assert.deepEqual(checkNodeTypePolicy(flow.slice(0, 2), 'line', DEFAULT_NODE_TYPE_POLICY), []);
+  });
+
+  it('by default accepts the line screen of line-inspection: every Dashboard 2.0 node and the functions that feed it', () => {
+    const lineInspection = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'flows', 'line-inspection', 'flow.json'), 'utf8')) as Array<{ type: string }>;
+    assert.ok(lineInspection.some((n) => n.type === 'ui-template'), 'the template has its line screen');
+    assert.deepEqual(checkNodeTypePolicy(lineInspection, 'line', DEFAULT_NODE_TYPE_POLICY), []);
+    assert.deepEqual(checkRequiredNodes(['ui-base', 'ui-page', 'ui-group', 'ui-theme', 'ui-template', 'ui-chart', 'function'], 'line', DEFAULT_NODE_TYPE_POLICY), []);
   });
 
   it('per tier: allow lifts a repository-wide refusal, refuse adds one', () => {

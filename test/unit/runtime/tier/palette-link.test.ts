@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT, PALETTE_NAME, paletteNodeFiles, paletteRoot } from '../../../../runtime/paths';
-import { linkPaletteInto } from '../../../../runtime/tier/tier-runtime';
+import { DASHBOARD_NAME, PACKAGE_ROOT, PALETTE_NAME, dashboardRoot, paletteNodeFiles, paletteRoot } from '../../../../runtime/paths';
+import { linkDashboardInto, linkPaletteInto } from '../../../../runtime/tier/tier-runtime';
 
 describe('tier runtime: the palette package in the user directory', () => {
   let userDir: string;
@@ -49,5 +49,21 @@ describe('tier runtime: the palette package in the user directory', () => {
     linkPaletteInto(userDir);
     assert.equal(fs.lstatSync(installed()).isDirectory(), true);
     assert.equal(JSON.parse(fs.readFileSync(path.join(installed(), 'package.json'), 'utf8')).version, '9.9.9');
+  });
+
+  it('links Dashboard 2.0 (the line screen) from the linesight package beside the palette, and leaves a user-installed one alone', () => {
+    const dashboard = path.join(userDir, 'node_modules', ...DASHBOARD_NAME.split('/'));
+    assert.ok(dashboardRoot(), 'linesight depends on the dashboard');
+    assert.equal(linkDashboardInto(userDir), true);
+    assert.equal(fs.realpathSync(dashboard), dashboardRoot());
+    fs.unlinkSync(dashboard);
+    fs.mkdirSync(dashboard);
+    fs.writeFileSync(path.join(dashboard, 'package.json'), JSON.stringify({ name: DASHBOARD_NAME, version: '9.9.9' }));
+    assert.equal(linkDashboardInto(userDir), true);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dashboard, 'package.json'), 'utf8')).version, '9.9.9');
+  });
+
+  it('links no dashboard where the installation has none', () => {
+    assert.equal(linkDashboardInto(userDir, null), false);
   });
 });
