@@ -110,7 +110,7 @@ export function useInterval(fn: () => void, ms: number, deps: unknown[] = []) {
  * A time chart that zooms: drag across it to zoom into that span, "Reset zoom" (or a double click) to see
  * the whole period again. `id` names the figure; `data-zoomed` says whether it is zoomed (tests).
  */
-export function ZoomChart({ title, times, series, unit, id, height = 200, yMax }: { title: string; times: number[]; series: ChartSeries[]; unit: string; id?: string; height?: number; yMax?: number }) {
+export function ZoomChart({ title, times, series, unit, id, height = 200, fromZero = true, markAt }: { title: string; times: number[]; series: ChartSeries[]; unit: string; id?: string; height?: number; fromZero?: boolean; markAt?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot>();
   const [zoomed, setZoomed] = useState(false);
@@ -125,10 +125,28 @@ export function ZoomChart({ title, times, series, unit, id, height = 200, yMax }
         height,
         legend: { show: true },
         cursor: { drag: { x: true, y: false, setScale: true } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(yMax ?? 0, max > 0 ? max * 1.1 : 1)] } },
-        axes: [{ stroke: '#666', grid: { stroke: '#eee' } }, { stroke: '#666', grid: { stroke: '#eee' }, size: 64, values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${unit}`) }],
+        scales: { x: { time: true }, y: fromZero ? { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } : {} },
+        axes: [{ stroke: '#666', grid: { stroke: '#eee' }, space: 80 }, { stroke: '#666', grid: { stroke: '#eee' }, size: 64, values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${unit}`) }],
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.6, spanGaps: true, points: { show: times.length < 60, size: 4 } }))],
         hooks: {
+          // A dashed line at the moment that matters (the inspection), drawn over the series.
+          draw: [
+            (u) => {
+              if (markAt === undefined) return;
+              const x = u.valToPos(markAt, 'x', true);
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+              const ctx = u.ctx;
+              ctx.save();
+              ctx.strokeStyle = '#c00';
+              ctx.setLineDash([4, 3]);
+              ctx.lineWidth = 1.5 * devicePixelRatio;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.restore();
+            },
+          ],
           setScale: [
             (u, key) => {
               if (key !== 'x' || !ready) return;
@@ -149,7 +167,7 @@ export function ZoomChart({ title, times, series, unit, id, height = 200, yMax }
       chart.destroy();
       plot.current = undefined;
     };
-  }, [times, series, unit, height, yMax]);
+  }, [times, series, unit, height, fromZero, markAt]);
   const reset = () => {
     const chart = plot.current;
     if (!chart || !times.length) return;

@@ -131,16 +131,36 @@ export function formatValue(v: TagReading['value']): string {
   return String(v);
 }
 
-/** The numeric tags of the samples around an inspection as uPlot series (x: seconds since the epoch). */
-export function sampleSeries(samples: TagReading[]): PivotedSeries {
-  const numeric = samples.filter((s) => typeof s.value === 'number' || typeof s.value === 'boolean');
-  const times = [...new Set(numeric.map((s) => Date.parse(s.time)))].sort((a, b) => a - b);
-  const index = new Map(times.map((t, i) => [t, i]));
-  const keys = [...new Set(numeric.map((s) => `${s.device}/${s.tag}`))].sort();
-  const series = keys.map((label, i) => ({ label, values: new Array<number | null>(times.length).fill(null), colour: seriesColour(i) }));
-  const byKey = new Map(series.map((s) => [s.label, s]));
-  for (const s of numeric) byKey.get(`${s.device}/${s.tag}`)!.values[index.get(Date.parse(s.time))!] = typeof s.value === 'boolean' ? Number(s.value) : (s.value as number);
-  return { times: times.map((t) => t / 1000), series };
+export interface TagSeries {
+  /** device/tag */
+  label: string;
+  unit: string | null;
+  /** Seconds since the epoch (uPlot's x), ascending. */
+  times: number[];
+  values: number[];
+  colour: string;
+}
+
+/**
+ * The numeric (and boolean, as 0/1) tags of the samples around an inspection, one series per device and
+ * tag with its own times, so each gets a chart on its own scale (speed in m/s beside a counter in
+ * thousands). Speed first, then counters, then the rest; at most `max` of them.
+ */
+export function sampleSeries(samples: TagReading[], max = 6): TagSeries[] {
+  const groups = new Map<string, TagReading[]>();
+  for (const s of samples) {
+    if (typeof s.value !== 'number' && typeof s.value !== 'boolean') continue;
+    const key = `${s.device}/${s.tag}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const rank = (tag: string) => (SPEED_TAG.test(tag) ? 0 : COUNT_TAG.test(tag) ? 1 : 2);
+  return [...groups.entries()]
+    .sort(([a, x], [b, y]) => rank(x[0]!.tag) - rank(y[0]!.tag) || a.localeCompare(b))
+    .slice(0, max)
+    .map(([label, readings], i) => {
+      const sorted = [...readings].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+      return { label, unit: sorted.find((r) => r.unit)?.unit ?? null, times: sorted.map((r) => Date.parse(r.time) / 1000), values: sorted.map((r) => (typeof r.value === 'boolean' ? Number(r.value) : (r.value as number))), colour: seriesColour(i) };
+    });
 }
 
 export interface LineComparison {
@@ -178,4 +198,11 @@ export function percent(rate: number | null | undefined): string {
   if (rate === null || rate === undefined || !Number.isFinite(rate)) return '–';
   const p = rate * 100;
   return `${p < 10 ? p.toFixed(2) : p.toFixed(1)} %`;
+}
+
+/** A defect rate against the line's baseline version, in percentage points ("+9.5 pp"); '' for the baseline or unknown rates. */
+export function rateChange(rate: number | null, baseline: number | null): string {
+  if (rate === null || baseline === null) return '';
+  const pp = Math.round((rate - baseline) * 1000) / 10;
+  return `${pp > 0 ? '+' : pp < 0 ? '−' : '±'}${Math.abs(pp).toFixed(1)} pp`;
 }

@@ -2,10 +2,10 @@
 // version's inspections, defect rate, detections per class and the distribution of its confidences, so a
 // canary line on a new model can be compared with its own past and with lines still on the old one.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { describeFailure, type ModelComparison } from '../api';
+import { describeFailure, type ConsoleApi, type ModelComparison, type SeriesPoint } from '../api';
 import type { PageProps } from '../app';
-import { Message } from '../components';
-import { compareByLine, filterFromParams, filterQuery, seriesColour, type LineComparison } from '../quality-view';
+import { Message, ZoomChart } from '../components';
+import { bucketOf, compareByLine, filterFromParams, filterQuery, pivotSeries, rateChange, seriesColour, type LineComparison, type QualityFilter } from '../quality-view';
 import { href } from '../router';
 import { FilterBar, RateBar } from './quality';
 
@@ -32,15 +32,36 @@ export function ModelsPage({ api, route }: PageProps) {
       {rows && !lines.length ? <p class="dim">No inspections in this period.</p> : null}
       {!rows && !error ? <p class="dim">Loading…</p> : null}
       <div class="model-lines">
-        {lines.map((l) => (
-          <LineModels key={`${l.site}/${l.line}`} line={l} period={filter.period} />
+        {lines.map((l, i) => (
+          <LineModels key={`${l.site}/${l.line}`} api={api} line={l} filter={filter} chart={i < MAX_CHARTS} />
         ))}
       </div>
     </div>
   );
 }
 
-function LineModels({ line, period }: { line: LineComparison; period: string }) {
+/** Lines that get a defect-rate-by-version chart (one query each); the rest have the table only. */
+const MAX_CHARTS = 12;
+
+function LineModels({ api, line, filter, chart }: { api: ConsoleApi; line: LineComparison; filter: QualityFilter; chart: boolean }) {
+  const period = filter.period;
+  const [points, setPoints] = useState<SeriesPoint[]>();
+  useEffect(() => {
+    if (!chart) return;
+    const q = filterQuery({ ...filter, line: line.line }, Date.now());
+    q.set('by', 'model_version');
+    q.set('bucket', bucketOf(filter.period));
+    q.set('site', line.site);
+    api.defectRate(q.toString()).then((r) => setPoints(r.points), () => setPoints([]));
+  }, [api, line.site, line.line, filter, chart]);
+  // The chart's colours follow the table's: series keyed by version in the table's order.
+  const pivot = useMemo(() => {
+    const p = pivotSeries(points ?? []);
+    const order = line.versions.map((v) => v.modelVersion ?? 'all');
+    const rank = (label: string) => (order.includes(label) ? order.indexOf(label) : order.length);
+    const series = p.series.map((s) => ({ ...s, colour: seriesColour(rank(s.label)) })).sort((a, b) => rank(a.label) - rank(b.label));
+    return { times: p.times, series };
+  }, [points, line]);
   return (
     <section class="panel model-line" data-line={line.line} data-versions={line.versions.length}>
       <header>
@@ -55,6 +76,9 @@ function LineModels({ line, period }: { line: LineComparison; period: string }) 
             <th>model version</th>
             <th class="num">inspections</th>
             <th class="num">defect rate</th>
+            <th class="num" title={`against ${line.versions[0]?.modelVersion ?? 'the first version'} on this line`}>
+              vs {line.versions[0]?.modelVersion ?? 'first'}
+            </th>
             {line.classes.map((c) => (
               <th key={c} class="num">
                 {c}
@@ -75,6 +99,7 @@ function LineModels({ line, period }: { line: LineComparison; period: string }) 
               <td class="num">
                 <RateBar rate={v.defectRate} />
               </td>
+              <td class="num rate-change">{i === 0 ? <span class="dim">baseline</span> : rateChange(v.defectRate, line.versions[0]!.defectRate)}</td>
               {line.classes.map((c) => (
                 <td key={c} class="num" title={`${v.classes[c] ?? 0} ${c} detections in ${v.inspections} inspections`}>
                   {v.classes[c] ?? 0}
@@ -88,6 +113,7 @@ function LineModels({ line, period }: { line: LineComparison; period: string }) 
           ))}
         </tbody>
       </table>
+      {chart && points ? <ZoomChart id={`model-rate-${line.line}`} title={`Defect rate on ${line.line} by model version`} times={pivot.times} series={pivot.series} unit=" %" height={150} /> : null}
     </section>
   );
 }

@@ -252,7 +252,9 @@ export function RateBar({ rate }: { rate: number | null }) {
   const width = Math.min(100, Math.max(0, (rate ?? 0) * 100));
   return (
     <span class={`rate ${rate !== null && rate >= 0.05 ? 'high' : ''}`}>
-      <i style={{ width: `${width}%` }} />
+      <span class="track">
+        <i style={{ width: `${width}%` }} />
+      </span>
       <b>{percent(rate)}</b>
     </span>
   );
@@ -433,7 +435,7 @@ function InspectionView({ api, detail, windowSeconds, onWindow }: { api: Console
                       <td class="nowrap">{when(a.time)}</td>
                       <td class="mono">{a.ruleId}</td>
                       <td>
-                        <span class={`tone-${a.severity === 'critical' ? 'bad' : 'warn'}`}>{a.kind}</span> <span class="dim">{a.severity}</span>
+                        <span class={`tone-${a.severity === 'critical' ? 'bad' : a.severity === 'info' ? 'busy' : 'warn'}`}>{a.kind}</span> <span class="dim">{a.severity}</span>
                         {a.reason ? <div class="dim">{a.reason}</div> : null}
                       </td>
                       <td class="mono">{Array.isArray(a.writes) ? (a.writes as { tag: string; value: unknown }[]).map((w) => `${w.tag}=${JSON.stringify(w.value)}`).join(', ') : '–'}</td>
@@ -468,7 +470,11 @@ function InspectionView({ api, detail, windowSeconds, onWindow }: { api: Console
         <p class="dim">
           {detail.tags.samples.length} samples from {detail.tags.devices === 'all' ? 'every device (no devices are mapped to this line)' : detail.tags.devices.join(', ')}; the inspection is at {when(i.time)}.
         </p>
-        {samples.times.length ? <ZoomChart id="inspection-samples-chart" title="numeric tags around the inspection" times={samples.times} series={samples.series} unit="" height={170} /> : null}
+        <div class="sample-charts" id="inspection-samples-charts">
+          {samples.map((s) => (
+            <ZoomChart key={s.label} title={s.label} times={s.times} series={[s]} unit={s.unit ? ` ${s.unit}` : ''} height={120} fromZero={false} markAt={Date.parse(i.time) / 1000} />
+          ))}
+        </div>
       </Section>
     </section>
   );
