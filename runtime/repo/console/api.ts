@@ -62,7 +62,7 @@ export interface TokenView {
   id: string;
   name: string;
   role?: Role;
-  owner?: string | null;
+  owner?: { user: string } | { pipeline: string } | string | null;
   createdAt?: string;
   lastUsedAt?: string | null;
 }
