@@ -139,7 +139,7 @@ export function historyOpenApi(): Obj {
       '/model-comparison': {
         get: {
           summary: 'per line and model version over a period: defect rate, detections per class, confidence distribution (hourly rollups) — a canary model beside the one it replaces',
-          parameters: [q('from', 'start (default: 24 h before to)', TIME), q('to', 'end, exclusive (default: now)', TIME), ...FILTERS],
+          parameters: [q('from', 'start (default: 24 h before to)', TIME), q('to', 'end, exclusive (default: now)', TIME), ...FILTERS.filter((f) => f.name !== 'camera')],
           responses: {
             200: ok('one row per line and model version', {
               type: 'object',

@@ -230,7 +230,8 @@ export function historyHandler(o: HistoryApiOptions): (req: IncomingMessage, res
     }
     if (segs[0] === 'model-comparison' && segs.length === 1) {
       const { from, to } = range(p, now(), 24, 400);
-      const filters = p.filters();
+      // Per line and model version: the confidence rollup has no camera, so `camera` is no filter here.
+      const filters: Filters = { site: p.str('site'), line: p.str('line'), modelVersion: p.str('modelVersion') };
       p.done();
       return send(res, 200, { from: from.toISOString(), to: to.toISOString(), rows: await q.modelComparison({ from, to, filters }) });
     }

@@ -9,6 +9,7 @@ import { CONTRACT_TABLES } from '../../../nodes/timescale-sink/row-mapper';
 import { freshSchema, pgService, type PgService } from '../../support/services';
 import { dropSchemaRetrying as dropSchema, query } from '../timescale-sink/harness';
 import { inspection, openSink } from '../history/support';
+import { describeRequest, fuzzRepository } from '../../support/openapi-fuzz';
 import { login, startHarness, type Harness } from './harness';
 
 describe('repo: the quality history mounted at /api/v1/history', function () {
@@ -87,5 +88,27 @@ describe('repo: the quality history mounted at /api/v1/history', function () {
     }
     const own = await fetch(`${base}/openapi.json`);
     assert.equal(own.status, 200, "the history's own document is public, as the repository's");
+  });
+
+  it('the OpenAPI-driven fuzzer, history operations included: no 5xx', async () => {
+    assert.ok(h, 'the repository of the test before');
+    const seconds = Number(process.env.LINESIGHT_FUZZ_SECONDS ?? 60) / 4;
+    const seed = process.env.LINESIGHT_FUZZ_SEED ? Number(process.env.LINESIGHT_FUZZ_SEED) : Date.now() % 2 ** 31;
+    const s = await login(h.repo.url, 'quality-viewer', 'viewer-password');
+    const { token: device } = await h.admin.registerDevice({ id: 'line-fz', tier: 'line' });
+    const result = await fuzzRepository({
+      url: h.repo.url,
+      tokens: { admin: h.repo.adminToken!, device, deviceId: 'line-fz', session: { cookie: s.cookie, csrfToken: s.csrfToken } },
+      seed,
+      budgetMs: seconds * 1000,
+      concurrency: 2,
+      pathValues: (_path, name) => ({ inspectionId: 'insp-3', serial: 'SN-100003', kind: 'full', id: 'line-fz' })[name] ?? 'x',
+      hints: {},
+    });
+    const history = result.operations.filter((o) => o.includes('/api/v1/history/'));
+    assert.ok(history.length >= 8, `history operations fuzzed: ${history.join(', ')}`);
+    assert.ok(history.some((o) => result.byOperation[o]?.['2xx']), 'some history requests got through to the history');
+    const lines = result.failures.map((f) => `    HTTP ${f.status}: ${describeRequest(f.request)}\n      answer: ${f.answer}`);
+    assert.equal(result.failures.length, 0, `seed ${seed} (LINESIGHT_FUZZ_SEED): ${result.failures.length} server errors:\n${lines.join('\n')}`);
   });
 });
