@@ -1,6 +1,7 @@
 // The quality history mounted in the repository (/api/v1/history): a viewer reads it with a session or a
 // token, no session is 401, a device token 403; bad input keeps the history API's 400 naming the field;
 // its operations are in the repository's OpenAPI document; a database role that can write is refused.
+import SwaggerParser from '@apidevtools/swagger-parser';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Client } from 'pg';
@@ -86,6 +87,7 @@ describe('repo: the quality history mounted at /api/v1/history', function () {
     for (const p of ['search', 'inspections/{inspectionId}', 'defect-rate', 'model-comparison', 'worst-lines', 'export.csv']) {
       assert.equal(doc.paths[`/api/v1/history/${p}`]?.get?.['x-linesight-role'], 'viewer', `${p} documented for viewers`);
     }
+    await SwaggerParser.validate(structuredClone(doc) as never);
     const own = await fetch(`${base}/openapi.json`);
     assert.equal(own.status, 200, "the history's own document is public, as the repository's");
   });

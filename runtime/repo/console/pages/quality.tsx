@@ -262,7 +262,7 @@ export function RateBar({ rate }: { rate: number | null }) {
 
 // ---- one inspection, one product
 
-const WINDOWS = [5, 10, 30, 60];
+const WINDOWS = [5, 10, 30, 60, 300];
 
 export function InspectionPage({ api, route }: PageProps) {
   const id = route.id!;
@@ -417,6 +417,11 @@ function InspectionView({ api, detail, windowSeconds, onWindow }: { api: Console
             ) : (
               <p class="dim">No tag readings of this line within ± {detail.tags.windowSeconds} s.</p>
             )}
+            {!state.some((r) => r.kind === 'speed') ? (
+              <p class="dim" id="inspection-state-hint">
+                No line speed within ± {detail.tags.windowSeconds} s: a tag read by exception is stored only when it changes, so a steady speed may have been read earlier. Widen the window below.
+              </p>
+            ) : null}
           </Section>
           <Section title="Actions taken" id="inspection-actions">
             {detail.actions.length ? (
