@@ -419,7 +419,8 @@ function InspectionView({ api, detail, windowSeconds, onWindow }: { api: Console
             )}
             {!state.some((r) => r.kind === 'speed') ? (
               <p class="dim" id="inspection-state-hint">
-                No line speed within ± {detail.tags.windowSeconds} s: a tag read by exception is stored only when it changes, so a steady speed may have been read earlier. Widen the window below.
+                No line speed within ± {detail.tags.windowSeconds} s: a tag read by exception is stored only when it changes, so a steady speed may have been read earlier.{' '}
+                {onWindow ? 'Widen the window below.' : <a href={href('inspection', i.inspectionId, { window: '300' })}>Look ± 300 s.</a>}
               </p>
             ) : null}
           </Section>
