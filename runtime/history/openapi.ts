@@ -62,7 +62,7 @@ const DETAIL: Obj = {
         to: { type: 'string', format: 'date-time' },
         devices: { description: 'the line\'s devices from line_devices, or "all" when the line has none mapped', oneOf: [{ type: 'array', items: { type: 'string' } }, { const: 'all' }] },
         samples: { type: 'array', items: ref('TagReading') },
-        atInspection: { type: 'array', description: 'per device and tag: the last reading at or before the inspection (else the first after)', items: ref('TagReading') },
+        atInspection: { type: 'array', description: 'per device and tag: the last reading at or before the inspection, also from before the window (a tag read by exception is stored only when it changes; at most 200 tags); else the first after', items: ref('TagReading') },
       },
     },
     actions: {

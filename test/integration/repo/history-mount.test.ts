@@ -32,7 +32,18 @@ describe('repo: the quality history mounted at /api/v1/history', function () {
     }
     const sink = await openSink(pg.url, schema);
     try {
-      assert.deepEqual(await sink.send([1, 2, 3, 4].map((i) => inspection(i, Date.now() - 60_000 * i))), []);
+      const now = Date.now();
+      assert.deepEqual(await sink.send([1, 2, 3, 4].map((i) => inspection(i, now - 60_000 * i))), []);
+      // A steady speed read by exception: stored once, ten minutes before insp-3; a counter within its window.
+      const at3 = now - 180_000;
+      assert.deepEqual(
+        await sink.send([
+          { device: 'plc-q', tag: 'line_speed', value: 2.5, quality: 'good', ts: at3 - 600_000, unit: 'm/s' },
+          { device: 'plc-q', tag: 'line_speed', value: 2.6, quality: 'good', ts: at3 + 120_000, unit: 'm/s' },
+          { device: 'plc-q', tag: 'good_count', value: 41, quality: 'good', ts: at3 - 1_000 },
+        ]),
+        [],
+      );
     } finally {
       await sink.close();
     }
@@ -59,7 +70,14 @@ describe('repo: the quality history mounted at /api/v1/history', function () {
     assert.deepEqual(hits, ['SN-100001', 'SN-100002', 'SN-100003', 'SN-100004']);
     const detail = await viewer.request('GET', '/api/v1/history/inspections/insp-3');
     assert.equal(detail.status, 200);
-    assert.equal(((await detail.json()) as { inspection: { line: string } }).inspection.line, 'line0');
+    const d3 = (await detail.json()) as { inspection: { line: string }; tags: { atInspection: { tag: string; value: unknown }[]; samples: unknown[] } };
+    assert.equal(d3.inspection.line, 'line0');
+    assert.deepEqual(
+      d3.tags.atInspection.map((r) => [r.tag, r.value]).sort(),
+      [['good_count', 41], ['line_speed', 2.5]],
+      'the speed held from its last reading ten minutes before, not the one after',
+    );
+    assert.equal(d3.tags.samples.length, 1, 'samples stay those of the window');
 
     const token = (await h.admin.createToken({ name: 'quality-ci', role: 'viewer' })).token;
     const byToken = await fetch(`${base}/worst-lines`, { headers: { authorization: `Bearer ${token}` } });
