@@ -183,7 +183,15 @@ export class HistoryQueries {
           order by 1, 2`,
         [this.schema],
       );
-      return r.rows.map((x) => `${x.priv} on ${x.t}`);
+      // A superuser, or a role that may create tables in the schema, can write too, even before the sink
+      // has made its tables (an empty or mistyped schema must not pass as read-only).
+      const role = await q.query(
+        `select (select rolsuper from pg_roles where rolname = current_user) as su,
+                (select has_schema_privilege(current_user, n.oid, 'CREATE') from pg_namespace n where n.nspname = $1) as cr`,
+        [this.schema],
+      );
+      const more = [...(role.rows[0]?.su ? ['superuser'] : []), ...(role.rows[0]?.cr ? [`CREATE on schema ${this.schema}`] : [])];
+      return [...r.rows.map((x) => `${x.priv} on ${x.t}`), ...more];
     });
   }
 

@@ -329,9 +329,9 @@ export interface HistoryConnection {
 
 /**
  * Connects to the history database and refuses (WRITABLE_ROLE, field `db`) when the role could write,
- * unless allowed. `allowFlag` is the option that allows it, named in the refusal.
+ * unless allowed. `flags` are the options the refusal names.
  */
-export async function openHistory(o: Pick<ServeOptions, 'db' | 'schema' | 'role' | 'allowWritableRole'>, allowFlag = '--allow-writable-role'): Promise<HistoryConnection> {
+export async function openHistory(o: Pick<ServeOptions, 'db' | 'schema' | 'role' | 'allowWritableRole'>, flags = { allow: '--allow-writable-role', role: '--role' }): Promise<HistoryConnection> {
   const pool = new Pool({ connectionString: o.db, max: 5, application_name: 'linesight history', query_timeout: 30_000 });
   pool.on('error', () => undefined); // idle connections lost with a restarting server are replaced
   const queries = new HistoryQueries(pool, { schema: o.schema, role: o.role });
@@ -339,7 +339,7 @@ export async function openHistory(o: Pick<ServeOptions, 'db' | 'schema' | 'role'
     const writes = await queries.writePrivileges();
     if (writes.length && !o.allowWritableRole) {
       throw new LinesightError(
-        `the history API's database role can write (${writes.slice(0, 4).join(', ')}${writes.length > 4 ? ', ...' : ''}): connect as a read-only role (linesight db migrate --readonly-role NAME) or pass --role NAME; ${allowFlag} overrides`,
+        `the history API's database role can write (${writes.slice(0, 4).join(', ')}${writes.length > 4 ? ', ...' : ''}): connect as a read-only role (linesight db migrate --readonly-role NAME) or pass ${flags.role} NAME; ${flags.allow} overrides`,
         { field: 'db', code: 'WRITABLE_ROLE' },
       );
     }

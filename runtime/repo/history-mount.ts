@@ -30,7 +30,7 @@ export interface MountedHistory {
 
 /** Opens the history database (refusing a role that can write unless allowed) and its request handler. */
 export async function mountHistory(options: RepoHistoryOptions, now?: () => number): Promise<MountedHistory> {
-  const connection: HistoryConnection = await openHistory(options, '--allow-writable-history-role');
+  const connection: HistoryConnection = await openHistory(options, { allow: '--allow-writable-history-role', role: '--history-role' });
   return {
     handler: historyHandler({ queries: connection.queries, imageDir: options.imageDir, shifts: options.shifts, now }),
     close: () => connection.pool.end(),

@@ -54,8 +54,10 @@ describe('repo: the quality history mounted at /api/v1/history', function () {
     await query(pg.url, `drop owned by "${role}"; drop role if exists "${role}"`).catch(() => undefined);
   });
 
-  it('refuses to start with a history role that can write, naming the override', async () => {
-    await assert.rejects(startHarness({ history: { db: pg.url, schema } }), /history API's database role can write .*--allow-writable-history-role overrides/);
+  it('refuses to start with a history role that can write (tables, or a superuser over an empty schema), naming the override', async () => {
+    await assert.rejects(startHarness({ history: { db: pg.url, schema } }), /history API's database role can write \(INSERT on .*--history-role NAME; --allow-writable-history-role overrides/);
+    // A schema the sink has not made yet (or a typo) holds no table to write: a superuser still can.
+    await assert.rejects(startHarness({ history: { db: pg.url, schema: `${schema}_missing` } }), /can write \(superuser\)/);
   });
 
   it('a viewer reads it with a session or a token; no session 401; a device token 403; bad input 400 naming the field', async () => {
