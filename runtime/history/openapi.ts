@@ -62,7 +62,7 @@ const DETAIL: Obj = {
         to: { type: 'string', format: 'date-time' },
         devices: { description: 'the line\'s devices from line_devices, or "all" when the line has none mapped', oneOf: [{ type: 'array', items: { type: 'string' } }, { const: 'all' }] },
         samples: { type: 'array', items: ref('TagReading') },
-        atInspection: { type: 'array', description: 'per device and tag: the last reading at or before the inspection (else the first after)', items: ref('TagReading') },
+        atInspection: { type: 'array', description: 'per device and tag: the last reading at or before the inspection, also from before the window (a tag read by exception is stored only when it changes; at most 200 tags); else the first after', items: ref('TagReading') },
       },
     },
     actions: {
@@ -139,7 +139,7 @@ export function historyOpenApi(): Obj {
       '/model-comparison': {
         get: {
           summary: 'per line and model version over a period: defect rate, detections per class, confidence distribution (hourly rollups) — a canary model beside the one it replaces',
-          parameters: [q('from', 'start (default: 24 h before to)', TIME), q('to', 'end, exclusive (default: now)', TIME), ...FILTERS],
+          parameters: [q('from', 'start (default: 24 h before to)', TIME), q('to', 'end, exclusive (default: now)', TIME), ...FILTERS.filter((f) => f.name !== 'camera')],
           responses: {
             200: ok('one row per line and model version', {
               type: 'object',

@@ -60,7 +60,10 @@ export interface InspectionDetail {
     /** The line's devices (line_devices), or every device when the line has none mapped. */
     devices: string[] | 'all';
     samples: TagReading[];
-    /** Per device and tag: the last reading at or before the inspection (else the first after). */
+    /**
+     * Per device and tag: the last reading at or before the inspection, also from before the window (a tag
+     * read by exception is stored only when it changes); else the first after.
+     */
     atInspection: TagReading[];
   };
   actions: Array<{ time: string; actionId: string; ruleId: string; kind: string; severity: string; writes: unknown; reset: boolean | null; reason: string | null }>;
@@ -122,6 +125,9 @@ function reading(r: Record<string, unknown>): TagReading {
   return { time: iso(r.time), device: String(r.device), tag: String(r.tag), value, quality: String(r.quality), unit: (r.unit as string) ?? null };
 }
 
+/** At most this many tags of a line get a reading held from before an inspection's window. */
+export const HELD_TAGS = 200;
+
 /** The smallest string (in collation "C", i.e. code point order) above every string starting with `prefix`. */
 export function prefixUpperBound(prefix: string): string {
   return prefix + '\u{10FFFF}';
@@ -177,7 +183,15 @@ export class HistoryQueries {
           order by 1, 2`,
         [this.schema],
       );
-      return r.rows.map((x) => `${x.priv} on ${x.t}`);
+      // A superuser, or a role that may create tables in the schema, can write too, even before the sink
+      // has made its tables (an empty or mistyped schema must not pass as read-only).
+      const role = await q.query(
+        `select (select rolsuper from pg_roles where rolname = current_user) as su,
+                (select has_schema_privilege(current_user, n.oid, 'CREATE') from pg_namespace n where n.nspname = $1) as cr`,
+        [this.schema],
+      );
+      const more = [...(role.rows[0]?.su ? ['superuser'] : []), ...(role.rows[0]?.cr ? [`CREATE on schema ${this.schema}`] : [])];
+      return [...r.rows.map((x) => `${x.priv} on ${x.t}`), ...more];
     });
   }
 
@@ -226,6 +240,32 @@ export class HistoryQueries {
     });
   }
 
+  /**
+   * Per device and tag (of `devices`, or every device), the last reading before `before`, for at most
+   * HELD_TAGS tags: the pairs are found by skipping through the key index (device, tag, time) one pair at a
+   * time, and each pair's last reading by one backward probe of the same index, however old it is.
+   */
+  private async heldReadings(q: Queryable, devices: string[], before: string): Promise<TagReading[]> {
+    const params: unknown[] = [before];
+    const scope = devices.length ? ` and device = any($${params.push(devices)})` : '';
+    const t = this.t('tag_samples');
+    const r = await q.query(
+      `with recursive pairs(device, tag, n) as (
+         (select device, tag, 1 from ${t} where time < $1${scope} order by device, tag limit 1)
+         union all
+         select nxt.device, nxt.tag, p.n + 1 from pairs p cross join lateral (
+           select device, tag from ${t} where (device, tag) > (p.device, p.tag) and time < $1${scope} order by device, tag limit 1
+         ) nxt where p.n < ${HELD_TAGS}
+       )
+       select last.* from pairs p cross join lateral (
+         select time, device, tag, value_num, value_bool, value_text, quality, unit from ${t}
+          where device = p.device and tag = p.tag and time < $1 order by time desc limit 1
+       ) last`,
+      params,
+    );
+    return r.rows.map(reading);
+  }
+
   private async detail(q: Queryable, row: Record<string, unknown>, windowSeconds: number, imageUrl: (id: string, kind: string) => string): Promise<InspectionDetail> {
     const inspection = { ...hit(row), attributes: row.attributes ?? null };
     const id = inspection.inspectionId;
@@ -259,6 +299,13 @@ export class HistoryQueries {
       const ts = new Date(s.time).getTime();
       if (!cur) atInspection.set(k, s);
       else if (ts <= t0) atInspection.set(k, s); // ordered by time: the last one at or before wins
+    }
+    // A tag read by exception is stored only when it changes: a steady line speed may have been read long
+    // before the window. Its value at the inspection is then its last reading before the window.
+    for (const held of await this.heldReadings(q, devices, from)) {
+      const k = `${held.device}\u0000${held.tag}`;
+      const cur = atInspection.get(k);
+      if (!cur || new Date(cur.time).getTime() > t0) atInspection.set(k, held);
     }
     const acts = await q.query(`select time, action_id, rule_id, kind, severity, writes, reset, reason from ${this.t('line_actions')} where inspection_id = $1 order by time, action_id`, [id]);
     return {

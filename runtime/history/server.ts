@@ -230,7 +230,8 @@ export function historyHandler(o: HistoryApiOptions): (req: IncomingMessage, res
     }
     if (segs[0] === 'model-comparison' && segs.length === 1) {
       const { from, to } = range(p, now(), 24, 400);
-      const filters = p.filters();
+      // Per line and model version: the confidence rollup has no camera, so `camera` is no filter here.
+      const filters: Filters = { site: p.str('site'), line: p.str('line'), modelVersion: p.str('modelVersion') };
       p.done();
       return send(res, 200, { from: from.toISOString(), to: to.toISOString(), rows: await q.modelComparison({ from, to, filters }) });
     }
@@ -320,8 +321,17 @@ export interface ServeOptions {
   now?: () => number;
 }
 
-/** Starts the history API; refuses when the database role could write (unless allowed). */
-export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer> {
+/** The history database as the API reads it: a pool and the queries over it. */
+export interface HistoryConnection {
+  queries: HistoryQueries;
+  pool: Pool;
+}
+
+/**
+ * Connects to the history database and refuses (WRITABLE_ROLE, field `db`) when the role could write,
+ * unless allowed. `flags` are the options the refusal names.
+ */
+export async function openHistory(o: Pick<ServeOptions, 'db' | 'schema' | 'role' | 'allowWritableRole'>, flags = { allow: '--allow-writable-role', role: '--role' }): Promise<HistoryConnection> {
   const pool = new Pool({ connectionString: o.db, max: 5, application_name: 'linesight history', query_timeout: 30_000 });
   pool.on('error', () => undefined); // idle connections lost with a restarting server are replaced
   const queries = new HistoryQueries(pool, { schema: o.schema, role: o.role });
@@ -329,7 +339,7 @@ export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer
     const writes = await queries.writePrivileges();
     if (writes.length && !o.allowWritableRole) {
       throw new LinesightError(
-        `the history API's database role can write (${writes.slice(0, 4).join(', ')}${writes.length > 4 ? ', ...' : ''}): connect as a read-only role (linesight db migrate --readonly-role NAME) or pass --role NAME; --allow-writable-role overrides`,
+        `the history API's database role can write (${writes.slice(0, 4).join(', ')}${writes.length > 4 ? ', ...' : ''}): connect as a read-only role (linesight db migrate --readonly-role NAME) or pass ${flags.role} NAME; ${flags.allow} overrides`,
         { field: 'db', code: 'WRITABLE_ROLE' },
       );
     }
@@ -337,6 +347,12 @@ export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer
     await pool.end();
     throw err;
   }
+  return { queries, pool };
+}
+
+/** Starts the history API; refuses when the database role could write (unless allowed). */
+export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer> {
+  const { queries, pool } = await openHistory(o);
   const server = http.createServer(historyHandler({ queries, imageDir: o.imageDir, shifts: o.shifts, token: o.token, corsOrigin: o.corsOrigin, now: o.now }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -15,4 +15,15 @@ describe('console router: routes in location.hash', () => {
     }
     assert.equal(href('fleet', undefined, { state: 'failed', tier: '' }), '#/fleet?state=failed');
   });
+
+  it('routes the Quality section: the overview with its filter, an inspection, a product, the models', () => {
+    assert.deepEqual(parseRoute('#/quality?period=7d&line=line-1'), { page: 'quality', params: { period: '7d', line: 'line-1' } });
+    assert.deepEqual(parseRoute('#/inspections/insp%2F1?window=30'), { page: 'inspection', id: 'insp/1', params: { window: '30' } });
+    assert.deepEqual(parseRoute('#/products/SN-100001'), { page: 'product', id: 'SN-100001', params: {} });
+    assert.deepEqual(parseRoute('#/models'), { page: 'models', params: {} });
+    for (const h of [href('inspection', 'a b'), href('product', 'SN/1'), href('models', undefined, { period: '30d' })]) {
+      const r = parseRoute(h);
+      assert.equal(href(r.page, r.id, r.params), h);
+    }
+  });
 });
