@@ -320,8 +320,17 @@ export interface ServeOptions {
   now?: () => number;
 }
 
-/** Starts the history API; refuses when the database role could write (unless allowed). */
-export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer> {
+/** The history database as the API reads it: a pool and the queries over it. */
+export interface HistoryConnection {
+  queries: HistoryQueries;
+  pool: Pool;
+}
+
+/**
+ * Connects to the history database and refuses (WRITABLE_ROLE, field `db`) when the role could write,
+ * unless allowed. `allowFlag` is the option that allows it, named in the refusal.
+ */
+export async function openHistory(o: Pick<ServeOptions, 'db' | 'schema' | 'role' | 'allowWritableRole'>, allowFlag = '--allow-writable-role'): Promise<HistoryConnection> {
   const pool = new Pool({ connectionString: o.db, max: 5, application_name: 'linesight history', query_timeout: 30_000 });
   pool.on('error', () => undefined); // idle connections lost with a restarting server are replaced
   const queries = new HistoryQueries(pool, { schema: o.schema, role: o.role });
@@ -329,7 +338,7 @@ export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer
     const writes = await queries.writePrivileges();
     if (writes.length && !o.allowWritableRole) {
       throw new LinesightError(
-        `the history API's database role can write (${writes.slice(0, 4).join(', ')}${writes.length > 4 ? ', ...' : ''}): connect as a read-only role (linesight db migrate --readonly-role NAME) or pass --role NAME; --allow-writable-role overrides`,
+        `the history API's database role can write (${writes.slice(0, 4).join(', ')}${writes.length > 4 ? ', ...' : ''}): connect as a read-only role (linesight db migrate --readonly-role NAME) or pass --role NAME; ${allowFlag} overrides`,
         { field: 'db', code: 'WRITABLE_ROLE' },
       );
     }
@@ -337,6 +346,12 @@ export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer
     await pool.end();
     throw err;
   }
+  return { queries, pool };
+}
+
+/** Starts the history API; refuses when the database role could write (unless allowed). */
+export async function startHistoryServer(o: ServeOptions): Promise<HistoryServer> {
+  const { queries, pool } = await openHistory(o);
   const server = http.createServer(historyHandler({ queries, imageDir: o.imageDir, shifts: o.shifts, token: o.token, corsOrigin: o.corsOrigin, now: o.now }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -7,6 +7,7 @@ import { API_ROOT } from '../../contracts/fleet/protocol';
 import { DEFAULT_DEVICE_PAGE, DEVICE_STATE_FILTERS, MAX_DEVICE_PAGE } from './device-query';
 import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT, TELEMETRY_BODY_LIMIT } from './input-limits';
 import { LOGIN_LIMITS } from './store/sessions';
+import { historyPaths } from './history-mount';
 
 const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoLogBatch', 'RepoHealthBatch', 'RepoError', 'RepoNodeTypePolicy', 'RepoModelUploadCreate'];
 
@@ -89,10 +90,13 @@ const LOG_PAGE = {
   },
 };
 
-let cached: Obj | undefined;
+const cached = new Map<boolean, Obj>();
 
-export function openApiDocument(): Obj {
-  if (cached) return cached;
+/** The document; with `history` (a repository started with a history database) also the history's operations. */
+export function openApiDocument(options: { history?: boolean } = {}): Obj {
+  const withHistory = options.history === true;
+  const done = cached.get(withHistory);
+  if (done) return done;
   const schemas: Obj = {};
   for (const name of REQUEST_SCHEMAS) schemas[name] = toComponent(loadSchema(name), schemas);
   // The answer of GET /devices/{id}/desired and the retained MQTT message: generated from the fleet contract.
@@ -412,17 +416,22 @@ export function openApiDocument(): Obj {
       },
     },
   };
+  if (withHistory) {
+    const history = historyPaths(PEOPLE, authErrors);
+    Object.assign(paths, history.paths);
+    for (const [name, schema] of Object.entries(history.schemas)) schemas[name] ??= schema;
+  }
   // What every operation may answer beyond its own list: a body over its limit, a path or query parameter
   // refused, and a 500 that names only the request id the cause was logged under.
   for (const ops of Object.values(paths) as Record<string, Obj>[]) {
     for (const op of Object.values(ops) as Obj[]) {
       const responses = op.responses as Obj;
       if (op.requestBody) responses[413] ??= err('the body is larger than the limit of this route');
-      if ((op.security as unknown[]).length) responses[422] ??= err('a path or query parameter refused; `problems` names it and the reason');
+      if ((op.security as unknown[]).length && !(op.tags as string[] | undefined)?.includes('quality history')) responses[422] ??= err('a path or query parameter refused; `problems` names it and the reason');
       responses[500] ??= err('internal error: the answer carries only `requestId`; the cause is in the repository log under it');
     }
   }
-  cached = {
+  const document: Obj = {
     openapi: '3.1.0',
     info: {
       title: 'Linesight flow repository',
@@ -452,5 +461,6 @@ export function openApiDocument(): Obj {
     },
     paths,
   };
-  return cached;
+  cached.set(withHistory, document);
+  return document;
 }

@@ -26,6 +26,7 @@ import { redactText, redactUrl } from '../../lib/redact';
 import { ApiError, RepoStore } from './store/repo-store';
 import type { TelemetryOptions } from './store/telemetry';
 import { healthQuery, logQuery, streamLogs } from './telemetry-routes';
+import { HISTORY_MOUNT, mountHistory, type MountedHistory, type RepoHistoryOptions } from './history-mount';
 
 /** Where the built console lives (scripts/build.mjs bundles runtime/repo/console there) and its URL. */
 const CONSOLE_BUNDLE = path.join(__dirname, 'console', 'bundle');
@@ -85,6 +86,8 @@ export interface RepoServerOptions {
   modelStorage?: ModelStorage;
   /** Remote logs and health kept per device (default: the last 10,000 lines, 24 h of samples). */
   telemetry?: TelemetryOptions;
+  /** The quality history (the cloud sink's database), served read-only to viewers at /api/v1/history. */
+  history?: RepoHistoryOptions;
 }
 
 export interface RepoServer {
@@ -207,14 +210,25 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     log(`created the first admin token; it is in ${adminTokenFile} (mode 0600) and will not be shown again`);
   }
 
+  let history: MountedHistory | undefined;
+  if (opts.history) {
+    history = await mountHistory(opts.history, opts.now).catch(async (err) => {
+      await db.close().catch(() => {});
+      await embedded?.stop().catch(() => {});
+      throw err;
+    });
+    log(`quality history: ${redactUrl(opts.history.db)}${opts.history.schema ? ` schema ${opts.history.schema}` : ''} at ${HISTORY_MOUNT}`);
+  }
+
   const http: HttpCounter = { requests: new Map() };
   const startedAt = Date.now();
-  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies });
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies, history: history?.handler });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   }).catch(async (err) => {
     await notifier?.close().catch(() => {});
+    await history?.close().catch(() => {});
     await db.close().catch(() => {});
     await embedded?.stop().catch(() => {});
     throw err;
@@ -240,6 +254,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await publishing;
       await notifier?.close().catch(() => {});
+      await history?.close().catch(() => {});
       await db.close().catch(() => {});
       await embedded?.stop().catch(() => {});
     },
@@ -255,7 +270,7 @@ export function buildApp(
   now: () => number = Date.now,
   /** Where a request that failed inside the repository is logged, with its request id. */
   log: (line: string) => void = () => {},
-  cookies: { secureCookies?: boolean } = {},
+  extra: { secureCookies?: boolean; history?: MountedHistory['handler'] } = {},
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -372,7 +387,7 @@ export function buildApp(
   /** The user behind a request that passed a role rule. */
   const user = (req: Request): UserPrincipal => req.principal as UserPrincipal;
   /** Secure when the request came over https, or always with --secure-cookies. */
-  const secure = (req: Request) => req.secure || cookies.secureCookies === true;
+  const secure = (req: Request) => req.secure || extra.secureCookies === true;
   const body = <T>(schema: string, req: Request): T => {
     try {
       return assertValid<T>(schema, req.body ?? {}, 'request body');
@@ -403,7 +418,7 @@ export function buildApp(
   app.use(CONSOLE_ASSETS, express.static(CONSOLE_BUNDLE, { index: false, fallthrough: true, maxAge: '1d', setHeaders: (res) => res.set('X-Content-Type-Options', 'nosniff') }));
 
   const api = express.Router();
-  api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument()));
+  api.get('/openapi.json', guard('none'), (_req, res) => res.json(openApiDocument({ history: !!extra.history })));
   api.get('/keys/public', guard('none'), (_req, res) => res.type('application/x-pem-file').send(publicKeyPem));
   api.get('/policy/node-types', guard('device-or-viewer'), (_req, res) => res.json(store.nodeTypePolicy));
 
@@ -611,6 +626,26 @@ export function buildApp(
     if (limit !== undefined && !Number.isInteger(limit)) throw new ApiError(422, 'query refused', [{ field: 'limit', reason: 'must be an integer' }]);
     res.json(await store.auditLog({ limit, subject: typeof req.query.subject === 'string' ? req.query.subject : undefined }));
   }));
+
+  // The quality history: its own read-only handler behind the repository's authentication (viewer); its
+  // answers (400 naming the field, 404, 503) are its own. Its OpenAPI document is public, as the repository's.
+  const serveHistory = extra.history;
+  if (serveHistory) {
+    api.use('/history', async function historyMount(req: Request, res: Response, next: NextFunction) {
+      res.locals.route = HISTORY_MOUNT;
+      try {
+        if (req.path !== '/openapi.json') {
+          const principal = await authenticate(req);
+          authorise('viewer', principal, req);
+          req.principal = principal;
+        }
+        req.url = req.originalUrl;
+        serveHistory(req, res);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
 
   app.use(API_ROOT, api);
   app.use((_req, res) => res.status(404).json({ error: 'no such route' }));

@@ -30,6 +30,12 @@ export function register(program: Command): void {
     .option('--secure-cookies', 'mark the session cookie Secure also on plain HTTP (behind a TLS proxy); always Secure over https', false)
     .option('--keep-log-lines <n>', 'log lines kept per device (remote logs); older ones are pruned as new ones arrive', parsePositive, 10_000)
     .option('--keep-samples-hours <h>', 'hours of health samples kept per device', parsePositive, 24)
+    .option('--history-db <url>', "serve the quality history read-only at /api/v1/history to viewers: the cloud sink's PostgreSQL URL, as a read-only role (linesight db migrate --readonly-role; env LINESIGHT_HISTORY_DB)")
+    .option('--history-schema <name>', "the sink's schema in the history database")
+    .option('--history-role <name>', 'SET ROLE to this read-only role for every history query (when the URL logs in as another user)')
+    .option('--history-image-dir <dir>', "the sink's image store, for images stored as files")
+    .option('--history-shifts <hours>', 'shift start hours in UTC, for "worst lines this shift"', '6,14,22')
+    .option('--allow-writable-history-role', 'serve the history even when its database role could write (not for production)', false)
     .action(async (o) => {
       // Loaded here so `linesight flows` does not pay for express and pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,6 +48,9 @@ export function register(program: Command): void {
       const nodeTypePolicy = resolveNodeTypePolicy({ file: o.nodeTypePolicy, refuse: o.refuseNodeTypes });
       const tiers = (['line', 'factory', 'cloud'] as const).map((t) => `${t}: ${[...refusedTypes(nodeTypePolicy, t).keys()].join(', ') || 'none'}`);
       say(`node-type policy: refused ${tiers.join('; ')}`);
+      const historyDb: string | undefined = o.historyDb ?? (process.env.LINESIGHT_HISTORY_DB || undefined);
+      const shifts = String(o.historyShifts).split(',').map((h) => Number(h.trim()));
+      if (!shifts.length || shifts.some((h) => !Number.isInteger(h) || h < 0 || h > 23)) throw new InvalidArgumentError(`--history-shifts must be hours 0..23, comma-separated, not ${o.historyShifts}`);
       const repo = await createRepoServer({
         port: o.port,
         host: o.host,
@@ -57,6 +66,7 @@ export function register(program: Command): void {
         sessionIdleMs: o.sessionIdle * 3600_000,
         sessionMaxAgeMs: o.sessionMaxAge * 3600_000,
         secureCookies: o.secureCookies,
+        history: historyDb ? { db: historyDb, schema: o.historySchema, role: o.historyRole, imageDir: o.historyImageDir, shifts, allowWritableRole: o.allowWritableHistoryRole } : undefined,
         telemetry: { maxLogLines: Math.round(o.keepLogLines), sampleRetentionMs: o.keepSamplesHours * 3_600_000 },
         log: say,
       });

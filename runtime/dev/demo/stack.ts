@@ -104,7 +104,16 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     cleanups.push(() => cloudDb.stop());
     say(`brokers: factory ${redactUrl(factoryBroker.url)}, cloud ${redactUrl(cloudBroker.url)} (embedded aedes, MQTT 3.1.1); histories: embedded PGlite`);
 
-    const repo: RepoServer = await createRepoServer({ dataDir: path.join(dataDir, 'repo'), port: await port(10), broker: cloudBroker.url, brokerProtocolVersion: 4, log: (l) => say(`repository: ${l}`) });
+    // The console's Quality pages read the cloud tier's history. Embedded PGlite has one user, who can write:
+    // allowed here, refused in production (linesight repo --history-db as a read-only role).
+    const repo: RepoServer = await createRepoServer({
+      dataDir: path.join(dataDir, 'repo'),
+      port: await port(10),
+      broker: cloudBroker.url,
+      brokerProtocolVersion: 4,
+      history: { db: cloudDb.url, schema: 'cloud', allowWritableRole: true },
+      log: (l) => say(`repository: ${l}`),
+    });
     cleanups.push(() => repo.close());
     const client = new RepoClient({ url: repo.url, token: repo.adminToken });
 

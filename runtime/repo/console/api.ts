@@ -4,6 +4,9 @@
 import type { AuditEntry, DeploymentView, DeviceView, TemplateView, VersionSummary } from '../store/repo-store';
 import type { VersionDocument } from '../../../contracts/fleet/protocol';
 import type { DevicePage } from '../device-query';
+import type { InspectionDetail, ModelComparison, SearchHit, SeriesPoint, WorstLine } from '../../history/queries';
+
+export type { InspectionDetail, ModelComparison, SearchHit, SeriesPoint, WorstLine };
 
 /** The API's root (contracts/fleet/protocol.ts's API_ROOT, which this bundle cannot import: it signs with node:crypto). */
 export const API_ROOT = '/api/v1';
@@ -210,4 +213,22 @@ export class ConsoleApi {
   tokens = () => this.request<TokenView[]>('GET', '/tokens');
   createToken = (body: { name: string; role: Role; owner?: string }) => this.request<TokenView & { token: string }>('POST', '/tokens', body);
   revokeToken = (id: string) => this.request<void>('DELETE', `/tokens/${enc(id)}`);
+
+  // --- the quality history (mounted when the repository was started with --history-db)
+  historySearch = (q: string, signal?: AbortSignal) => this.request<{ q: string; hits: SearchHit[] }>('GET', `/history/search?${new URLSearchParams({ q, limit: '50' })}`, undefined, signal);
+  inspection = (id: string, windowSeconds: number) => this.request<InspectionDetail>('GET', `/history/inspections/${enc(id)}?window=${windowSeconds}`);
+  product = (serial: string, windowSeconds: number) => this.request<{ serial: string; inspections: InspectionDetail[] }>('GET', `/history/products/${enc(serial)}?window=${windowSeconds}`);
+  defectRate = (query: string) => this.request<{ from: string; to: string; bucket: string; by: string; points: SeriesPoint[] }>('GET', `/history/defect-rate?${query}`);
+  worstLines = (query: string) => this.request<{ from: string; to: string; lines: WorstLine[] }>('GET', `/history/worst-lines?${query}`);
+  modelComparison = (query: string) => this.request<{ from: string; to: string; rows: ModelComparison[] }>('GET', `/history/model-comparison?${query}`);
+
+  /** An image of the history as a data: URL (the page's CSP allows data: images; a token cannot ride on <img src>). */
+  async historyImage(url: string): Promise<string> {
+    const res = await this.fetchImpl(`${this.base}${url}`, { headers: this.headers('GET', false), credentials: 'same-origin' });
+    if (!res.ok) throw new ApiFailure(res.status, `the image answered ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return `data:${res.headers.get('content-type') ?? 'application/octet-stream'};base64,${btoa(binary)}`;
+  }
 }

@@ -7,6 +7,8 @@ import { AuditPage } from './pages/audit';
 import { DeployPage, DeploymentPage, DeploymentsPage } from './pages/deployments';
 import { DevicePage } from './pages/device';
 import { FleetPage } from './pages/fleet';
+import { ModelsPage } from './pages/models';
+import { InspectionPage, ProductPage, QualityPage } from './pages/quality';
 import { LoginPage } from './pages/login';
 import { TemplatePage, TemplatesPage } from './pages/templates';
 import { UsersPage } from './pages/users';
@@ -23,6 +25,8 @@ const NAV: { page: Page; label: string; also?: Page[]; admin?: boolean }[] = [
   { page: 'fleet', label: 'Fleet', also: ['device'] },
   { page: 'deployments', label: 'Deployments', also: ['deployment', 'deploy'] },
   { page: 'templates', label: 'Templates', also: ['template'] },
+  { page: 'quality', label: 'Quality', also: ['inspection', 'product'] },
+  { page: 'models', label: 'Models' },
   { page: 'audit', label: 'Audit log' },
   { page: 'users', label: 'Users & tokens', admin: true },
 ];
@@ -127,6 +131,14 @@ function Routed(props: PageProps) {
       return <DeploymentPage key={route.id} {...props} />;
     case 'deploy':
       return <DeployPage {...props} />;
+    case 'quality':
+      return <QualityPage key={JSON.stringify(route.params)} {...props} />;
+    case 'inspection':
+      return <InspectionPage key={route.id} {...props} />;
+    case 'product':
+      return <ProductPage key={route.id} {...props} />;
+    case 'models':
+      return <ModelsPage {...props} />;
     case 'audit':
       return <AuditPage {...props} />;
     case 'users':

@@ -1,7 +1,7 @@
 // Small pieces every page uses: state badges in the one colour language, messages, a sparkline on a
 // canvas and a uPlot time chart.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { StateLook } from './status';
 
@@ -104,4 +104,86 @@ export function useInterval(fn: () => void, ms: number, deps: unknown[] = []) {
     const t = setInterval(fn, ms);
     return () => clearInterval(t);
   }, deps); // eslint-disable-line react-hooks/exhaustive-deps
+}
+
+/**
+ * A time chart that zooms: drag across it to zoom into that span, "Reset zoom" (or a double click) to see
+ * the whole period again. `id` names the figure; `data-zoomed` says whether it is zoomed (tests).
+ */
+export function ZoomChart({ title, times, series, unit, id, height = 200, fromZero = true, markAt }: { title: string; times: number[]; series: ChartSeries[]; unit: string; id?: string; height?: number; fromZero?: boolean; markAt?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot>();
+  const [zoomed, setZoomed] = useState(false);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || times.length === 0) return;
+    const width = Math.max(280, el.clientWidth);
+    let ready = false;
+    const chart = new uPlot(
+      {
+        width,
+        height,
+        legend: { show: true },
+        cursor: { drag: { x: true, y: false, setScale: true } },
+        scales: { x: { time: true }, y: fromZero ? { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } : {} },
+        axes: [{ stroke: '#666', grid: { stroke: '#eee' }, space: 80 }, { stroke: '#666', grid: { stroke: '#eee' }, size: 64, values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${unit}`) }],
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.6, spanGaps: true, points: { show: times.length < 60, size: 4 } }))],
+        hooks: {
+          // A dashed line at the moment that matters (the inspection), drawn over the series.
+          draw: [
+            (u) => {
+              if (markAt === undefined) return;
+              const x = u.valToPos(markAt, 'x', true);
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+              const ctx = u.ctx;
+              ctx.save();
+              ctx.strokeStyle = '#c00';
+              ctx.setLineDash([4, 3]);
+              ctx.lineWidth = 1.5 * devicePixelRatio;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.restore();
+            },
+          ],
+          setScale: [
+            (u, key) => {
+              if (key !== 'x' || !ready) return;
+              const min = u.scales.x.min ?? 0;
+              const max = u.scales.x.max ?? 0;
+              setZoomed(min > times[0]! + 1e-6 || max < times[times.length - 1]! - 1e-6);
+            },
+          ],
+        },
+      },
+      [times, ...series.map((s) => s.values)] as uPlot.AlignedData,
+      el,
+    );
+    ready = true;
+    plot.current = chart;
+    setZoomed(false);
+    return () => {
+      chart.destroy();
+      plot.current = undefined;
+    };
+  }, [times, series, unit, height, fromZero, markAt]);
+  const reset = () => {
+    const chart = plot.current;
+    if (!chart || !times.length) return;
+    chart.setScale('x', { min: times[0]!, max: times[times.length - 1]! });
+    setZoomed(false);
+  };
+  return (
+    <figure class="chart zoom-chart" id={id} data-zoomed={zoomed ? 'true' : 'false'} data-series={series.map((s) => s.label).join(',')}>
+      <figcaption>
+        {title}
+        <button class="reset-zoom" type="button" disabled={!zoomed} onClick={reset} title="show the whole period again">
+          Reset zoom
+        </button>
+      </figcaption>
+      <div ref={box} />
+      {times.length === 0 ? <p class="dim">no inspections in this period</p> : <p class="hint dim">drag across the chart to zoom</p>}
+    </figure>
+  );
 }

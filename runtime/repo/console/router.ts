@@ -1,17 +1,17 @@
 // The console's routes live in location.hash (`#/devices/line-1`, `#/fleet?state=failed`), so the
 // repository serves one page and a link or a reload opens the same view. Pure.
 
-export type Page = 'login' | 'fleet' | 'device' | 'templates' | 'template' | 'deployments' | 'deployment' | 'deploy' | 'audit' | 'users';
+export type Page = 'login' | 'fleet' | 'device' | 'templates' | 'template' | 'deployments' | 'deployment' | 'deploy' | 'audit' | 'users' | 'quality' | 'inspection' | 'product' | 'models';
 
 export interface Route {
   page: Page;
-  /** Device id, template slug or deployment id. */
+  /** Device id, template slug, deployment id, inspection id or product serial. */
   id?: string;
   params: Record<string, string>;
 }
 
-const LIST: Record<string, Page> = { fleet: 'fleet', templates: 'templates', deployments: 'deployments', deploy: 'deploy', audit: 'audit', users: 'users', login: 'login' };
-const ONE: Record<string, Page> = { devices: 'device', templates: 'template', deployments: 'deployment' };
+const LIST: Record<string, Page> = { fleet: 'fleet', templates: 'templates', deployments: 'deployments', deploy: 'deploy', audit: 'audit', users: 'users', login: 'login', quality: 'quality', models: 'models' };
+const ONE: Record<string, Page> = { devices: 'device', templates: 'template', deployments: 'deployment', inspections: 'inspection', products: 'product' };
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');

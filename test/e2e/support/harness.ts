@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { startRuntimeProcess, tempDir, type RuntimeProcess, type StartOptions } from '../../support/runtime-process';
 import { startPymodbus, type Layout, type Peer } from '../../integration/plc/peers';
 import { browserAvailable, CHROMIUM, launchBrowser, type Browser } from './browser';
+import type { RepoServerOptions } from '../../../runtime/repo/server';
 import { startTestRepo, type TestRepo } from './repo';
 
 interface Step {
@@ -46,7 +47,7 @@ export interface E2E {
   /** A tier runtime (`linesight runtime`) in a child process, stopped at teardown. */
   runtime(opts?: StartOptions): Promise<RuntimeProcess>;
   /** A flow repository server with the named templates published, closed at teardown. */
-  repo(slugs?: string[]): Promise<TestRepo>;
+  repo(slugs?: string[], extra?: Partial<RepoServerOptions>): Promise<TestRepo>;
   /** Chromium with a fresh profile; screenshots under test-artifacts/<suite>/; closed at teardown. */
   browser(suite: string): Promise<Browser>;
   /** pymodbus serving `layout`, stopped at teardown. */
@@ -106,8 +107,8 @@ export function useE2E(opts: E2EOptions = {}): E2E {
       });
       return rt;
     },
-    async repo(slugs) {
-      const repo = await startTestRepo(slugs);
+    async repo(slugs, extra) {
+      const repo = await startTestRepo(slugs, extra);
       defer(`close the repository at ${repo.server.url}`, () => repo.close());
       return repo;
     },

@@ -2,7 +2,7 @@
 // published, and helpers for the editor's "Flow repository" sidebar tab.
 import fs from 'node:fs';
 import type { Page } from 'playwright-core';
-import { createRepoServer, type RepoServer } from '../../../runtime/repo/server';
+import { createRepoServer, type RepoServer, type RepoServerOptions } from '../../../runtime/repo/server';
 import { RepoClient } from '../../../runtime/repo/client';
 import { loadTemplate, publishShippedTemplate } from '../../../runtime/dev/demo/templates';
 import { tempDir } from '../../support/runtime-process';
@@ -16,9 +16,10 @@ export interface TestRepo {
   close(): Promise<void>;
 }
 
-export async function startTestRepo(slugs: string[] = ['line-inspection']): Promise<TestRepo> {
+/** `extra`: more repository options (a history database to mount, for instance). */
+export async function startTestRepo(slugs: string[] = ['line-inspection'], extra: Partial<RepoServerOptions> = {}): Promise<TestRepo> {
   const dir = tempDir('linesight-e2e-repo-');
-  const server = await createRepoServer({ dataDir: dir, port: 0, log: () => {} });
+  const server = await createRepoServer({ dataDir: dir, port: 0, log: () => {}, ...extra });
   const client = new RepoClient({ url: server.url, token: server.adminToken });
   for (const s of slugs) await publishShippedTemplate(client, loadTemplate(s), 'e2e');
   return {
