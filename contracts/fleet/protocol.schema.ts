@@ -76,8 +76,11 @@ export interface ModelMetadata {
   input?: { width?: number; height?: number; channels?: number; layout?: string; [k: string]: unknown };
   /** Class names by output index. */
   classes?: string[];
-  /** Evaluation figures, e.g. `{ "precision": 0.91, "recall": 0.88 }`. */
-  metrics?: { [name: string]: number | string };
+  /**
+   * Evaluation figures, flat (`{ "precision": 0.91, "recall": 0.88 }`) or grouped as the project's training
+   * writes them (`heldOut.overall.precision`, per-class tables, timings).
+   */
+  metrics?: { [name: string]: unknown };
   /** The dataset it was trained on (name, query, hash…). */
   dataset?: unknown;
   changelog?: string;

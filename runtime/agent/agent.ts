@@ -448,7 +448,12 @@ export class EdgeAgent extends EventEmitter {
       this.to('failed', target, reasons);
       return;
     }
-    const verdict = await this.deployAndWatch(flow, target);
+    // A change of models alone (the flow the runtime runs, unedited): no redeploy, which would restart every
+    // node and turn cameras away; vision-detect swaps to the new current.json in place. The health window
+    // still watches, and a failure puts the previous models back.
+    const modelsOnly = models.length > 0 && (await this.runsUnchanged(flow));
+    if (modelsOnly) this.log(`[agent] ${target}: the same flow with new models, not redeployed (the flow swaps models in place)`);
+    const verdict = await this.deployAndWatch(flow, target, { redeploy: !modelsOnly });
     if (verdict.healthy) {
       this.checkHealth();
       // Disk stays bounded: of each model, the version now running and the one before it.
@@ -518,7 +523,19 @@ export class EdgeAgent extends EventEmitter {
   }
 
   /** Deploys `flow` and watches it for the health window. */
-  private async deployAndWatch(flow: unknown[], target: string): Promise<{ healthy: boolean; reasons: string[] }> {
+  /** True when the runtime is up on the last good flow, equal to `flow`, with no edit made in its editor since. */
+  private async runsUnchanged(flow: unknown[]): Promise<boolean> {
+    const admin = this.supervisor.admin;
+    if (!this.lastGood || !this.baseline || !admin || this.supervisor.state !== 'up' || this.running !== this.lastGood.target) return false;
+    if (canonicalJson(this.lastGood.flow) !== canonicalJson(flow)) return false;
+    try {
+      return !detectDrift(this.baseline, await admin.getFlows());
+    } catch {
+      return false;
+    }
+  }
+
+  private async deployAndWatch(flow: unknown[], target: string, o: { redeploy: boolean } = { redeploy: true }): Promise<{ healthy: boolean; reasons: string[] }> {
     const errors: ChildLogMessage[] = [];
     const onLog = (m: ChildLogMessage) => errors.push(m);
     this.supervisor.on('log', onLog);
@@ -530,7 +547,7 @@ export class EdgeAgent extends EventEmitter {
       // Problems older than this belong to the flow being replaced.
       const deployedAt = Date.now();
       try {
-        await admin.deploy(flow);
+        if (o.redeploy) await admin.deploy(flow);
       } catch (err) {
         // The child may have died while starting the new flow: that is what the window watches for.
         if (this.supervisor.state === 'up') return { healthy: false, reasons: [`deploy refused by the runtime: ${(err as Error).message}`] };

@@ -37,6 +37,7 @@ export function register(program: Command): void {
         'Linesight demo is running:',
         `  line editor       ${demo.editors.line ?? '(not started)'}   (camera-intake -> defect-rule -> plc-write, plc-read, uplink)`,
         `  line screen       ${demo.lineScreen ?? '(not started)'}   (Dashboard 2.0: last defect with its boxes, shift counts, lamp, line state, speed)`,
+        `  vision line       ${demo.visionLine?.editor ?? '(not started)'}   (${demo.visionLine ? `${demo.visionLine.device}: images only -> vision-detect on ${demo.visionLine.model} -> rules, uplink` : 'vision-inspection'})`,
         `  factory editor    ${demo.editors.factory ?? '(not started)'}   (factory history, forward to cloud)`,
         `  cloud editor      ${demo.editors.cloud ?? '(not started)'}   (cloud history)`,
         `  fleet console     ${demo.repository.url}/   log in as admin, password ${process.env.LINESIGHT_ADMIN_PASSWORD ? 'from LINESIGHT_ADMIN_PASSWORD' : `in ${path.join(path.resolve(o.dataDir), 'repo', 'admin-password')} (cat it)`}`,

@@ -15,6 +15,7 @@ import { defaultParameters } from '../../../contracts/fleet/templates';
 import type { FlowTemplate } from '../../repo/templates';
 import { StatusReport, type DeploymentLine } from './status-report';
 import { loadTemplates, publishShippedTemplate, screenPath } from './templates';
+import { publishShippedModel, shippedModelFiles } from './models';
 import { startChild, type Child } from './children';
 import { availableNodeTypes } from '../../repo/node-types';
 import type { Tier } from '../../tier/tier-runtime';
@@ -48,6 +49,8 @@ export interface DemoStatus {
 
 export interface Demo {
   editors: Partial<Record<Tier, string>>;
+  /** The second line, whose camera sends images only: vision-detect runs the model the deployment names. */
+  visionLine?: { device: string; editor: string; cameraPort: number; model: string };
   /** The line screen (Dashboard 2.0) of the line runtime, when the line tier runs. */
   lineScreen?: string;
   repository: { url: string; adminTokenFile: string | undefined };
@@ -62,6 +65,8 @@ export interface Demo {
 
 const DEVICES: Record<Tier, string> = { line: 'line-1', factory: 'factory-1', cloud: 'cloud-1' };
 const SLUG: Record<Tier, string> = { line: 'line-inspection', factory: 'factory-aggregation', cloud: 'cloud-history' };
+/** The vision-AI loop: a second line device on vision-inspection with the shipped defect-detector 1.0.0. */
+const VISION = { device: 'line-2', slug: 'vision-inspection', model: 'defect-detector', version: '1.0.0' };
 
 function simulatorAvailable(name: string): boolean {
   try {
@@ -132,8 +137,21 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       say(`published ${t.manifest.slug}@${t.manifest.version}`);
     }
 
+    // The model the vision line runs, published as a user would (`linesight models publish`); a new version
+    // is published and canaried by hand (README: "The vision-AI loop on the demo").
+    const vision = templates.has(VISION.slug) && shippedModelFiles(VISION.model, VISION.version) !== undefined;
+    if (templates.has(VISION.slug) && !vision) {
+      templates.delete(VISION.slug);
+      missing.push(`models/${VISION.model}/${VISION.version} is not in this build: the vision line (${VISION.device}) is not started`);
+    }
+    if (vision) {
+      await publishShippedModel(client, VISION.model, VISION.version);
+      say(`published model ${VISION.model}@${VISION.version}`);
+    }
+
     const plc = { host: '127.0.0.1', port: await freePort() };
     const cameraPort = await freePort();
+    const visionCameraPort = await freePort();
     const withDefaults = (slug: string, values: Record<string, string | number | boolean>) => ({ ...(templates.has(slug) ? defaultParameters(templates.get(slug)!.manifest) : {}), ...values });
     const parameters: Record<Tier, Record<string, string | number | boolean>> = {
       line: withDefaults(SLUG.line, { SITE: 'plant1', LINE: 'line1', CAMERA_PORT: cameraPort, PLC_HOST: plc.host, PLC_PORT: plc.port, PLC_UNIT: 1, UPLINK_URL: factoryBroker.url, UPLINK_MQTT: 4 }),
@@ -141,6 +159,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       // aedes 1.x has no shared subscriptions: one worker, no group.
       cloud: withDefaults(SLUG.cloud, { BROKER_URL: cloudBroker.url, BROKER_MQTT: 4, SHARE_GROUP: '', DB_URL: cloudDb.url, DB_SCHEMA: 'cloud' }),
     };
+    const visionParameters = withDefaults(VISION.slug, { SITE: 'plant1', LINE: 'line2', CAMERA_PORT: visionCameraPort, PLC_HOST: plc.host, PLC_PORT: plc.port, PLC_UNIT: 1, UPLINK_URL: factoryBroker.url, UPLINK_MQTT: 4 });
 
     if (simulatorAvailable('plc')) {
       const sim = startChild('plc-simulator', ['simulate', 'plc', '--host', plc.host, '--port', String(plc.port)], { logDir });
@@ -152,12 +171,14 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     const tiers = (['line', 'factory', 'cloud'] as Tier[]).filter((t) => templates.has(SLUG[t]));
     const editors: Partial<Record<Tier, string>> = {};
     const editorPorts: Record<Tier, number> = { line: await port(0), factory: await port(1), cloud: await port(2) };
-    for (const tier of tiers) {
-      const id = DEVICES[tier];
+    // One runtime per device: the three tiers, and the vision line beside line-1.
+    const runtimes = tiers.map((tier) => ({ id: DEVICES[tier], tier, name: `${tier}-runtime`, slug: SLUG[tier], parameters: parameters[tier], port: editorPorts[tier], userDir: path.join(dataDir, tier) }));
+    if (vision) runtimes.push({ id: VISION.device, tier: 'line', name: 'vision-line-runtime', slug: VISION.slug, parameters: visionParameters, port: await port(3), userDir: path.join(dataDir, VISION.device) });
+    for (const { id, tier, name, parameters: values, port: editorPort, userDir } of runtimes) {
       const existing = (await client.listDevices()).find((d) => d.id === id);
-      const token = existing ? (await client.rotateDeviceToken(id)).token : (await client.registerDevice({ id, tier, labels: { site: 'plant1', demo: 'true' }, parameters: parameters[tier], pollIntervalSeconds: 5 })).token;
-      const child = startChild(`${tier}-runtime`, [
-        'runtime', '--tier', tier, '--port', String(editorPorts[tier]), '--user-dir', path.join(dataDir, tier), '--insecure', '--log-level', 'warn',
+      const token = existing ? (await client.rotateDeviceToken(id)).token : (await client.registerDevice({ id, tier, labels: { site: 'plant1', demo: 'true' }, parameters: values, pollIntervalSeconds: 5 })).token;
+      const child = startChild(name, [
+        'runtime', '--tier', tier, '--port', String(editorPort), '--user-dir', userDir, '--insecure', '--log-level', 'warn',
         '--device', id, '--repo', repo.url, '--broker', cloudBroker.url, '--poll-interval', '5', '--health-window', '5',
       ], {
         logDir,
@@ -165,16 +186,16 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         env: { LINESIGHT_DEVICE_TOKEN: token, LINESIGHT_REPOSITORY_URL: repo.url, LINESIGHT_REPOSITORY_TOKEN: repo.adminToken ?? '' },
       });
       children.push(child);
-      editors[tier] = `http://127.0.0.1:${editorPorts[tier]}/`;
+      if (id === DEVICES[tier]) editors[tier] = `http://127.0.0.1:${editorPort}/`;
     }
-    await Promise.all(tiers.map((t) => children.find((c) => c.name === `${t}-runtime`)!.waitFor(/linesight agent for device .*: runtime \S+ at /, 120_000)));
+    await Promise.all(runtimes.map((r) => children.find((c) => c.name === r.name)!.waitFor(/linesight agent for device .*: runtime \S+ at /, 120_000)));
     say('runtimes started, each supervised by its edge agent');
 
     // Deploy through the repository: the agents pick their versions up by MQTT (and polling).
     const deployments: DeploymentView[] = [];
-    for (const tier of tiers) {
-      const t = templates.get(SLUG[tier])!;
-      deployments.push(await client.createDeployment({ template: t.manifest.slug, version: t.manifest.version, target: { ids: [DEVICES[tier]] }, strategy: 'all' }));
+    for (const r of runtimes) {
+      const t = templates.get(r.slug)!;
+      deployments.push(await client.createDeployment({ template: t.manifest.slug, version: t.manifest.version, target: { ids: [r.id] }, strategy: 'all' }));
     }
     const deadline = Date.now() + 180_000;
     // Each deployment's progress as events while the demo waits for it.
@@ -189,12 +210,18 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       if (Date.now() > deadline) throw new Error(`deployments did not reach running within 3 minutes: ${states.join(', ')}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    say(`deployed through the repository: ${tiers.map((t) => `${DEVICES[t]} runs ${SLUG[t]}`).join(', ')}`);
+    say(`deployed through the repository: ${runtimes.map((r) => `${r.id} runs ${r.slug}`).join(', ')}${vision ? ` (with model ${VISION.model}@${VISION.version})` : ''}`);
 
     if (simulatorAvailable('camera')) {
       const cam = startChild('camera-simulator', ['simulate', 'camera', '--target', `127.0.0.1:${cameraPort}`, '--rate', String(opts.cameraRate ?? 2), '--size', '640x400', '--defect-rate', String(opts.defectRate ?? 0.5)], { logDir });
       children.push(cam);
       say(`simulated camera: ${opts.cameraRate ?? 2} inspections/s to camera-intake on 127.0.0.1:${cameraPort}`);
+      if (vision) {
+        // One image a second is enough to see the model's verdicts and keeps ONNX Runtime light on a small machine.
+        const visionCam = startChild('vision-camera-simulator', ['simulate', 'camera', '--images-only', '--target', `127.0.0.1:${visionCameraPort}`, '--rate', '1', '--size', '640x400', '--defect-rate', String(opts.defectRate ?? 0.5), '--camera-id', 'vision-cam'], { logDir });
+        children.push(visionCam);
+        say(`simulated camera (images only): 1 image/s to ${VISION.device}'s camera-intake on 127.0.0.1:${visionCameraPort}; vision-detect finds the defects`);
+      }
     } else missing.push('`linesight simulate camera` (runtime/dev/simulators/camera.ts) is not in this build: no inspections arrive');
 
     // Watching the result the way a user would check it: rows in the cloud history, the alarm coil.
@@ -220,6 +247,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     return {
       editors,
       lineScreen: editors.line && screen ? new URL(screen, editors.line).href : undefined,
+      visionLine: vision ? { device: VISION.device, editor: `http://127.0.0.1:${runtimes.find((r) => r.id === VISION.device)!.port}/`, cameraPort: visionCameraPort, model: `${VISION.model}@${VISION.version}` } : undefined,
       repository: { url: repo.url, adminTokenFile: repo.adminTokenFile },
       cloudHistoryUrl: cloudDb.url,
       factoryHistoryUrl: factoryDb.url,

@@ -1,7 +1,7 @@
 // The console's client of the repository's public REST API (/api/v1, the same routes the CLI and the
 // sidebar use). A person signs in with a session (HttpOnly cookie, and the CSRF token on every change);
 // a pipeline-style bearer token works too. Errors keep the server's words: the field and the reason.
-import type { AuditEntry, DeploymentView, DeviceView, TemplateView, VersionSummary } from '../store/repo-store';
+import type { AuditEntry, DeploymentView, DeviceView, ModelSummary, ModelVersionSummary, TemplateView, VersionSummary } from '../store/repo-store';
 import type { VersionDocument } from '../../../contracts/fleet/protocol';
 import type { DevicePage } from '../device-query';
 import type { InspectionDetail, ModelComparison, SearchHit, SeriesPoint, WorstLine } from '../../history/queries';
@@ -204,6 +204,10 @@ export class ConsoleApi {
   deployment = (id: string) => this.request<DeploymentView>('GET', `/deployments/${enc(id)}`);
   deploy = (body: Record<string, unknown>) => this.request<DeploymentView>('POST', '/deployments', body);
   deploymentAction = (id: string, action: 'pause' | 'resume' | 'cancel' | 'rollback') => this.request<DeploymentView>('POST', `/deployments/${enc(id)}/${action}`);
+
+  // --- models (the registry: metadata only; artifacts are for devices and the CLI)
+  models = () => this.request<ModelSummary[]>('GET', '/models');
+  model = (name: string) => this.request<{ name: string; versions: ModelVersionSummary[] }>('GET', `/models/${enc(name)}`);
 
   // --- audit, users and tokens
   audit = (query: string) => this.request<AuditEntry[]>('GET', `/audit?${query}`);

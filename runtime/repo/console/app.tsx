@@ -7,6 +7,7 @@ import { AuditPage } from './pages/audit';
 import { DeployPage, DeploymentPage, DeploymentsPage } from './pages/deployments';
 import { DevicePage } from './pages/device';
 import { FleetPage } from './pages/fleet';
+import { ModelPage, ModelRegistryPage } from './pages/model-registry';
 import { ModelsPage } from './pages/models';
 import { InspectionPage, ProductPage, QualityPage } from './pages/quality';
 import { LoginPage } from './pages/login';
@@ -27,6 +28,7 @@ const NAV: { page: Page; label: string; also?: Page[]; admin?: boolean }[] = [
   { page: 'templates', label: 'Templates', also: ['template'] },
   { page: 'quality', label: 'Quality', also: ['inspection', 'product'] },
   { page: 'models', label: 'Models' },
+  { page: 'registry', label: 'Model registry', also: ['model'] },
   { page: 'audit', label: 'Audit log' },
   { page: 'users', label: 'Users & tokens', admin: true },
 ];
@@ -139,6 +141,10 @@ function Routed(props: PageProps) {
       return <ProductPage key={route.id} {...props} />;
     case 'models':
       return <ModelsPage {...props} />;
+    case 'registry':
+      return <ModelRegistryPage {...props} />;
+    case 'model':
+      return <ModelPage key={route.id} {...props} />;
     case 'audit':
       return <AuditPage {...props} />;
     case 'users':

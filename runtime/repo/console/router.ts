@@ -1,7 +1,7 @@
 // The console's routes live in location.hash (`#/devices/line-1`, `#/fleet?state=failed`), so the
 // repository serves one page and a link or a reload opens the same view. Pure.
 
-export type Page = 'login' | 'fleet' | 'device' | 'templates' | 'template' | 'deployments' | 'deployment' | 'deploy' | 'audit' | 'users' | 'quality' | 'inspection' | 'product' | 'models';
+export type Page = 'login' | 'fleet' | 'device' | 'templates' | 'template' | 'deployments' | 'deployment' | 'deploy' | 'audit' | 'users' | 'quality' | 'inspection' | 'product' | 'models' | 'registry' | 'model';
 
 export interface Route {
   page: Page;
@@ -10,8 +10,8 @@ export interface Route {
   params: Record<string, string>;
 }
 
-const LIST: Record<string, Page> = { fleet: 'fleet', templates: 'templates', deployments: 'deployments', deploy: 'deploy', audit: 'audit', users: 'users', login: 'login', quality: 'quality', models: 'models' };
-const ONE: Record<string, Page> = { devices: 'device', templates: 'template', deployments: 'deployment', inspections: 'inspection', products: 'product' };
+const LIST: Record<string, Page> = { fleet: 'fleet', templates: 'templates', deployments: 'deployments', deploy: 'deploy', audit: 'audit', users: 'users', login: 'login', quality: 'quality', models: 'models', registry: 'registry' };
+const ONE: Record<string, Page> = { devices: 'device', templates: 'template', deployments: 'deployment', inspections: 'inspection', products: 'product', registry: 'model' };
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');

@@ -13,6 +13,7 @@ import { startRuntimeProcess, tempDir, type RuntimeProcess } from '../../support
 import { sleep } from '../../support/wait';
 import { createRepoServer, type RepoServer } from '../../../runtime/repo/server';
 import { RepoClient } from '../../../runtime/repo/client';
+import { ModelsDir, NAME } from '../vision-detect/models-dir';
 
 const templates = loadTemplates();
 const ours = new Set(Object.keys(paletteNodeFiles()));
@@ -23,8 +24,9 @@ const CORE = new Set(['tab', 'catch', 'debug', 'status', 'complete', 'inject', '
 describe('flow templates (flows/)', function () {
   this.timeout(120_000);
 
-  it('ships line-inspection, factory-aggregation and cloud-history, one per tier', () => {
-    assert.deepEqual(templates.map((t) => [t.manifest.slug, t.manifest.tier]).sort(), [['cloud-history', 'cloud'], ['factory-aggregation', 'factory'], ['line-inspection', 'line']]);
+  it('ships line-inspection, factory-aggregation and cloud-history, one per tier, and vision-inspection for lines whose cameras send images only', () => {
+    assert.deepEqual(templates.map((t) => [t.manifest.slug, t.manifest.tier]).sort(), [['cloud-history', 'cloud'], ['factory-aggregation', 'factory'], ['line-inspection', 'line'], ['vision-inspection', 'line']]);
+    assert.deepEqual(templates.find((t) => t.manifest.slug === 'vision-inspection')!.manifest.models, [{ name: 'defect-detector', range: '^1.0.0' }]);
   });
 
   for (const t of templates) {
@@ -103,15 +105,26 @@ describe('flow templates (flows/)', function () {
 
   describe('deploys into a real runtime of its tier with its default parameters', () => {
     let rt: RuntimeProcess | undefined;
+    const modelDirs: ModelsDir[] = [];
     afterEach(async () => {
       await rt?.stop();
       rt = undefined;
+      for (const m of modelDirs.splice(0)) m.remove();
     });
     for (const t of templates) {
       it(`${t.manifest.slug}: every node starts without a configuration error`, async () => {
         rt = await startRuntimeProcess({ tier: t.manifest.tier });
         // Ports the defaults would take on a real line are taken here from free ones, so tests do not collide.
-        const flow = exampleFlow(t, t.manifest.slug === 'line-inspection' ? { CAMERA_PORT: 0 } : {});
+        const values: Record<string, string | number> = t.manifest.tier === 'line' ? { CAMERA_PORT: 0 } : {};
+        // A template that declares models finds them where the edge agent installs them: here, installed the same way.
+        if (t.manifest.models?.length) {
+          const models = new ModelsDir();
+          modelDirs.push(models);
+          for (const m of t.manifest.models) assert.equal(m.name, NAME, 'the shipped templates use the shipped model');
+          models.install('1.0.0');
+          values.MODELS_DIR = models.dir;
+        }
+        const flow = exampleFlow(t, values);
         await rt.deploy(flow);
         const deployed = (await (await rt.request('GET', 'flows')).json()) as unknown[];
         assert.equal(deployed.length, flow.length);

@@ -198,7 +198,7 @@ describe('palette package in a plain Node-RED 4.1 (npm pack, npm install, node-r
     const modules = (await (await api('library/examples/flows/')).json()) as string[];
     assert.ok(modules.includes(PALETTE_NAME), `examples of ${modules.join(', ')}`);
     const listing = (await (await api(`library/examples/flows/${PALETTE_NAME}`)).json()) as Array<{ fn?: string }>;
-    assert.deepEqual(listing.map((e) => e.fn).sort(), ['cloud-history', 'factory-aggregation', 'line-inspection', 'vision-detect']);
+    assert.deepEqual(listing.map((e) => e.fn).sort(), ['cloud-history', 'factory-aggregation', 'line-inspection', 'vision-detect', 'vision-inspection']);
     const example = await api(`library/examples/flows/${PALETTE_NAME}/line-inspection`);
     assert.equal(example.status, 200);
     const flow = (await example.json()) as Array<{ id: string; type: string; env?: Array<{ name: string; value: string }> }>;

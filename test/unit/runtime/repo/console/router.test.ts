@@ -14,6 +14,10 @@ describe('console router: routes in location.hash', () => {
       assert.equal(href(r.page, r.id, r.params), h);
     }
     assert.equal(href('fleet', undefined, { state: 'failed', tier: '' }), '#/fleet?state=failed');
+    // The model registry: the list and one model with the two versions compared.
+    assert.deepEqual(parseRoute('#/registry'), { page: 'registry', params: {} });
+    assert.deepEqual(parseRoute('#/registry/defect-detector?a=1.0.0&b=1.1.0'), { page: 'model', id: 'defect-detector', params: { a: '1.0.0', b: '1.1.0' } });
+    assert.equal(href('model', 'defect-detector', { a: '1.0.0', b: '1.1.0' }), '#/registry/defect-detector?a=1.0.0&b=1.1.0');
   });
 
   it('routes the Quality section: the overview with its filter, an inspection, a product, the models', () => {
