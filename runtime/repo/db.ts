@@ -223,6 +223,22 @@ create table {s}.device_health_samples (
 create index device_health_samples_ts on {s}.device_health_samples (device_id, ts);
 `,
   },
+  {
+    version: 8,
+    name: 'remote editing per device, support bundles uploaded through the editor tunnel',
+    // remote_editing: {enabled, idleMinutes, since, by} while on, null when off; it travels in the desired state.
+    sql: `
+alter table {s}.devices add column remote_editing jsonb;
+create table {s}.support_bundles (
+  id text primary key,
+  device_id text not null,
+  created_at timestamptz not null default now(),
+  created_by text not null,
+  bundle jsonb not null
+);
+create index support_bundles_device on {s}.support_bundles (device_id, created_at);
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

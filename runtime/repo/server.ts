@@ -2,14 +2,20 @@
 // in-process (tests, the demo); `linesight repo` wraps it for the command line.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import crypto from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DeviceStatusReport } from '../../contracts/fleet/protocol';
-import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoRemoteCommand, RepoRemoteEditing, RepoSaveVersion, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import { editorPath, TUNNEL_CLOSE } from '../../contracts/fleet/tunnel';
+import { unfillParameters } from '../../contracts/fleet/parameters';
+import { CommandError, TunnelHub, type DeviceTunnel } from './tunnel/hub';
+import { EDITOR_HELPER, editorHelperScript, proxyHttp, relaySocket } from './tunnel/editor-proxy';
 import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
 import { bearerToken, cookieValue, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
@@ -81,6 +87,8 @@ export interface RepoServerOptions {
   adminPassword?: string;
   /** Remote logs and health kept per device (default: the last 10,000 lines, 24 h of samples). */
   telemetry?: TelemetryOptions;
+  /** Flow-control window per editor-tunnel stream in bytes (default 256 KiB; tests make it small). */
+  tunnelWindow?: number;
 }
 
 export interface RepoServer {
@@ -95,6 +103,8 @@ export interface RepoServer {
   adminPassword?: string;
   adminPasswordFile?: string;
   publicKeyPem: string;
+  /** The devices' editor tunnels. */
+  tunnels: TunnelHub;
   close(): Promise<void>;
 }
 
@@ -104,6 +114,12 @@ export interface RepoServer {
  * token; `session` only a logged-in browser; `none` anyone.
  */
 type AuthRule = Role | 'device-or-viewer' | 'device-self' | 'session' | 'none';
+
+/** What the app hands the HTTP server for WebSocket upgrades and for closing upgraded sockets at shutdown. */
+interface AppLocals {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  closeSockets(reason: string): void;
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -204,7 +220,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
 
   const http: HttpCounter = { requests: new Map() };
   const startedAt = Date.now();
-  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies });
+  const tunnels = new TunnelHub(opts.tunnelWindow);
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies, tunnels });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -218,6 +235,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
   // socket the server is closing at that moment (seen as UND_ERR_SOCKET under load).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const upgrade = (app.locals as AppLocals).upgrade;
+  server.on('upgrade', (req, socket, head) => upgrade(req, socket, head));
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
   return {
@@ -230,7 +249,10 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     adminPassword,
     adminPasswordFile,
     publicKeyPem: keys.publicKeyPem,
+    tunnels,
     async close() {
+      // Upgraded sockets (tunnels, editor comms) are no longer the HTTP server's to close.
+      (app.locals as AppLocals).closeSockets('the repository is stopping');
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await publishing;
@@ -250,9 +272,10 @@ export function buildApp(
   now: () => number = Date.now,
   /** Where a request that failed inside the repository is logged, with its request id. */
   log: (line: string) => void = () => {},
-  cookies: { secureCookies?: boolean } = {},
+  cookies: { secureCookies?: boolean; tunnels?: TunnelHub } = {},
 ): express.Express {
   const app = express();
+  const tunnels = cookies.tunnels ?? new TunnelHub();
   app.disable('x-powered-by');
   app.set('etag', false);
   // Bodies are read only after the token is checked (see `guard`): an unauthenticated client cannot make
@@ -368,6 +391,140 @@ export function buildApp(
   const h = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
   const p = (req: Request, name: string) => String(req.params[name]);
 
+  // ---- remote editing: the device document, the tunnels, the editor proxy ----
+
+  /** The device with its tunnel's state and, while remote editing is on, where its editor is. */
+  const deviceDocument = async (id: string) => {
+    const d = await store.getDevice(id);
+    if (!d) throw new ApiError(404, `no device ${id}`);
+    return { ...d, tunnel: tunnels.status(id), ...(d.remoteEditing ? { editorUrl: editorPath(id) } : {}) };
+  };
+  /** The device's connected tunnel, or why there is none (409: never a 5xx for a state a person can change). */
+  const liveTunnel = async (id: string): Promise<DeviceTunnel> => {
+    const on = await store.remoteEditing.isOn(id);
+    if (on === undefined) throw new ApiError(404, `no device ${id}`);
+    if (!on) throw new ApiError(409, `remote editing is off for device ${id}; turn it on first (POST ${API_ROOT}/devices/${id}/remote-editing)`);
+    const tunnel = tunnels.get(id);
+    if (!tunnel) throw new ApiError(409, `device ${id} has not connected its editor tunnel yet (it learns of remote editing with its next desired state); try again in a few seconds`, undefined, { retryAfterSeconds: 2 });
+    return tunnel;
+  };
+  /** Runs a command through the tunnel, audited with its outcome. */
+  const runCommand = async (tunnel: DeviceTunnel, command: RepoRemoteCommand['command'] | 'flows', actor: Principal): Promise<unknown> => {
+    try {
+      const result = await tunnel.command(command);
+      await store.remoteEditing.record(actor, 'device.remote-command', tunnel.deviceId, { command, ok: true });
+      return result;
+    } catch (err) {
+      if (!(err instanceof CommandError)) throw err;
+      await store.remoteEditing.record(actor, 'device.remote-command', tunnel.deviceId, { command, ok: false, error: err.message.slice(0, 500) });
+      throw new ApiError(409, `the agent of ${tunnel.deviceId} did not run ${command}: ${err.message}`);
+    }
+  };
+  /** Who may use a device's editor: a console session (deployer or admin), while remote editing is on and the tunnel is up. */
+  const editorUser = (principal: Principal, id: string): UserPrincipal => {
+    if (principal.kind !== 'user' || principal.via !== 'session') throw new ApiError(403, "a device's editor is for people logged in to the console, not for tokens");
+    if (!roleAtLeast(principal.role, 'deployer')) throw new ApiError(403, `editing device ${id} needs role deployer; ${principal.name} has ${principal.role}`);
+    return principal;
+  };
+  const editorProxy = (req: Request, res: Response, next: NextFunction) => {
+    res.locals.route = '/devices/{id}/editor';
+    const id = String(req.params.id);
+    const route = req.url.split('?')[0]!;
+    // The editor's URLs are relative: its root needs the trailing slash.
+    if (route === '/' && !req.originalUrl.split('?')[0]!.endsWith('/')) return res.redirect(308, `${editorPath(id)}${req.url.slice(1)}`);
+    (async () => {
+      const user = editorUser(await authenticate(req), id);
+      if (route === `/${EDITOR_HELPER}`) {
+        const found = await store.session(req.sessionId);
+        if (!found) throw new ApiError(401, 'the session has ended; log in again');
+        return res.type('application/javascript').set('Cache-Control', 'no-store').send(editorHelperScript(found.session.csrfToken));
+      }
+      const tunnel = await liveTunnel(id);
+      if (req.method === 'GET' && route === '/') await store.remoteEditing.record(user, 'device.editor.open', id);
+      const deploy = req.method === 'POST' && route === '/flows';
+      proxyHttp(tunnel, req, res, req.url, {
+        onReply: deploy
+          ? (status) => void store.remoteEditing.record(user, 'device.editor.deploy', id, { status, deploymentType: String(req.headers['node-red-deployment-type'] ?? 'full') }).catch((err: Error) => log(`could not audit a deploy on ${id}: ${redactText(err.message)}`))
+          : undefined,
+      });
+    })().catch(next);
+  };
+
+  // WebSockets: the agents' tunnels (device token) and the editor's comms socket (console session).
+  const sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  const refuseUpgrade = (socket: Duplex, status: number, message: string) => {
+    const body = JSON.stringify({ error: message });
+    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : status === 409 ? 'Conflict' : 'Bad Gateway'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  };
+  tunnels.on('open', (tunnel: DeviceTunnel) => {
+    log(`editor tunnel of ${tunnel.deviceId} connected`);
+    void store.remoteEditing.record({ kind: 'device', deviceId: tunnel.deviceId }, 'device.tunnel.open', tunnel.deviceId).catch(() => {});
+  });
+  tunnels.on('close', (tunnel: DeviceTunnel, code: number) => {
+    log(`editor tunnel of ${tunnel.deviceId} closed (${code})`);
+    void store.remoteEditing.record({ kind: 'device', deviceId: tunnel.deviceId }, 'device.tunnel.close', tunnel.deviceId, { code }).catch(() => {});
+    // The agent closed it for idleness: remote editing ends, and the desired state says so.
+    if (code === TUNNEL_CLOSE.idle) void store.remoteEditing.endIdle(tunnel.deviceId).catch((err: Error) => log(`could not end remote editing of ${tunnel.deviceId}: ${redactText(err.message)}`));
+  });
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      const route = new URL(req.url ?? '/', 'http://repository').pathname;
+      let m = /^\/api\/v1\/devices\/([^/]+)\/tunnel$/.exec(route);
+      if (m) {
+        const id = decodeURIComponent(m[1]!);
+        const principal = await store.authenticate(bearerToken(req.headers.authorization));
+        if (!principal) return refuseUpgrade(socket, 401, 'a valid device token is required (Authorization: Bearer <token>)');
+        if (principal.kind !== 'device' || principal.deviceId !== id) return refuseUpgrade(socket, 403, `only device ${id} itself may open its tunnel`);
+        if (!(await store.remoteEditing.isOn(id))) return refuseUpgrade(socket, 409, `remote editing is off for device ${id}`);
+        return sockets.handleUpgrade(req, socket, head, (ws) => tunnels.attach(id, ws));
+      }
+      m = /^\/devices\/([^/]+)\/editor\/comms$/.exec(route);
+      if (m) {
+        const id = decodeURIComponent(m[1]!);
+        const sessionId = cookieValue(req.headers.cookie, SESSION_COOKIE);
+        const found = sessionId ? await store.session(sessionId) : undefined;
+        if (!found) return refuseUpgrade(socket, 401, 'log in to the console first');
+        // A browser always sends Origin with a WebSocket: another site's page may not use the session.
+        const origin = req.headers.origin;
+        if (origin === undefined || origin.replace(/^https?:\/\//, '') !== req.headers.host) return refuseUpgrade(socket, 403, 'the editor socket is only for pages of this repository');
+        editorUser(found.principal, id);
+        const tunnel = await liveTunnel(id);
+        const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const stream = tunnel.open({ type: 'ws', path: '/comms', protocols });
+        let answered = false;
+        stream.once('reply', (reply: { status: number; error?: string }) => {
+          answered = true;
+          if (reply.status !== 101) {
+            stream.reset('refused');
+            return refuseUpgrade(socket, 502, `device ${id}: ${reply.error ?? `the runtime answered ${reply.status}`}`);
+          }
+          sockets.handleUpgrade(req, socket, head, (client) => relaySocket(stream, client));
+        });
+        stream.once('close', (reason?: string) => {
+          if (!answered) refuseUpgrade(socket, 502, `device ${id}: the tunnel closed (${reason ?? 'closed'})`);
+        });
+        socket.once('close', () => {
+          if (!answered) stream.reset('the browser went away');
+        });
+        return;
+      }
+      refuseUpgrade(socket, 404, 'no WebSocket here');
+    } catch (err) {
+      if (err instanceof ApiError && err.status < 500) return refuseUpgrade(socket, err.status, err.message);
+      log(`WebSocket upgrade ${redactText(req.url ?? '')} failed: ${(err as Error)?.stack ?? String(err)}`);
+      refuseUpgrade(socket, 502, 'the repository could not open this WebSocket');
+    }
+  };
+  const locals: AppLocals = {
+    upgrade: (req, socket, head) => void upgrade(req, socket, head),
+    closeSockets: (reason) => {
+      tunnels.closeAll(reason);
+      for (const client of sockets.clients) client.terminate();
+    },
+  };
+  Object.assign(app.locals, locals);
+
   app.get('/healthz', guard('none'), h(async (_req, res) => {
     await store.counts();
     res.json({ ok: true });
@@ -431,13 +588,14 @@ export function buildApp(
     res.json(pageDevices(await store.listDevices(), parsed.query));
   }));
   api.post('/devices', guard('deployer'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
-  api.get('/devices/:id', guard('viewer'), h(async (req, res) => {
-    const d = await store.getDevice(p(req, 'id'));
-    if (!d) throw new ApiError(404, `no device ${p(req, 'id')}`);
-    res.json(d);
-  }));
+  api.get('/devices/:id', guard('viewer'), h(async (req, res) => res.json(await deviceDocument(p(req, 'id')))));
   api.patch('/devices/:id', guard('deployer'), h(async (req, res) => res.json(await store.updateDevice(p(req, 'id'), body<RepoDeviceUpdate>('RepoDeviceUpdate', req), req.principal!))));
-  api.post('/devices/:id/token', guard('admin'), h(async (req, res) => res.json({ token: await store.rotateDeviceToken(p(req, 'id'), req.principal!) })));
+  api.post('/devices/:id/token', guard('admin'), h(async (req, res) => {
+    const token = await store.rotateDeviceToken(p(req, 'id'), req.principal!);
+    // The old token is void: so is the tunnel it opened.
+    tunnels.close(p(req, 'id'), TUNNEL_CLOSE.revoked, 'the device token was replaced');
+    res.json({ token });
+  }));
   api.get('/devices/:id/desired', guard('device-or-viewer'), h(async (req, res) => {
     const id = p(req, 'id');
     if (req.principal!.kind === 'device') await store.touchDevice(id);
@@ -484,6 +642,51 @@ export function buildApp(
     res.json({ samples: await store.readSamples(p(req, 'id'), range) });
   }));
   api.get('/fleet/health', guard('viewer'), h(async (_req, res) => res.json({ devices: await store.fleetHealth() })));
+
+  // Remote editing: people turn it on, the agent opens its tunnel, the editor and a few commands go through it.
+  api.post('/devices/:id/remote-editing', guard('deployer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const change = body<RepoRemoteEditing>('RepoRemoteEditing', req);
+    await store.remoteEditing.set(id, change, req.principal!);
+    if (!change.enabled) tunnels.close(id, TUNNEL_CLOSE.disabled, 'remote editing was turned off');
+    res.json(await deviceDocument(id));
+  }));
+  api.get('/devices/:id/tunnel', guard('device-self'), h(async (_req, res) => {
+    res.status(426).set('Upgrade', 'websocket').json({ error: 'this is the editor tunnel: open it as a WebSocket with the device token' });
+  }));
+  api.post('/devices/:id/remote-commands', guard('deployer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const { command } = body<RepoRemoteCommand>('RepoRemoteCommand', req);
+    const tunnel = await liveTunnel(id);
+    const result = await runCommand(tunnel, command, req.principal!);
+    if (command === 'support-bundle') return res.json({ command, bundleId: await store.remoteEditing.saveBundle(id, result, req.principal!), result });
+    res.json({ command, result });
+  }));
+  api.get('/devices/:id/support-bundles/:bundleId', guard('deployer'), h(async (req, res) => {
+    const found = await store.remoteEditing.bundle(p(req, 'id'), p(req, 'bundleId'));
+    if (!found) throw new ApiError(404, `no support bundle ${p(req, 'bundleId')} of device ${p(req, 'id')}`);
+    res.json(found);
+  }));
+  api.post('/devices/:id/save-version', guard('deployer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const wanted = body<RepoSaveVersion>('RepoSaveVersion', req);
+    const device = await store.getDevice(id);
+    if (!device) throw new ApiError(404, `no device ${id}`);
+    const slug = wanted.template ?? device.desired?.template ?? device.running?.split('@')[0];
+    if (!slug) throw new ApiError(422, 'request body refused', [{ field: 'template', reason: `device ${id} has no assigned template: name the template to save into` }]);
+    const template = await store.getTemplate(slug);
+    if (!template) throw new ApiError(404, `no template ${slug}`);
+    const tunnel = await liveTunnel(id);
+    const now = (await runCommand(tunnel, 'flows', req.principal!)) as { flows: unknown[] };
+    // The device's values go back to ${NAME} references: the template's parameters and the device's own.
+    const names = new Set([...Object.keys((template.parameters as { properties?: object }).properties ?? {}), ...Object.keys(device.parameters ?? {})]);
+    const assigned = device.desired?.template === slug ? await store.getVersion(slug, device.desired.version) : undefined;
+    const flow = unfillParameters(now.flows, names, assigned?.flow ?? []);
+    const changelog = wanted.changelog ?? `edited on device ${id}`;
+    const version = await store.publishVersion(slug, { version: wanted.version, flow, changelog }, req.principal!);
+    await store.remoteEditing.record(req.principal!, 'device.editor.save-version', id, { template: slug, version: wanted.version });
+    res.status(201).json(version);
+  }));
 
   api.get('/deployments', guard('viewer'), h(async (_req, res) => res.json(await store.listDeployments())));
   api.post('/deployments', guard('deployer'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));
@@ -546,6 +749,7 @@ export function buildApp(
   }));
 
   app.use(API_ROOT, api);
+  app.use('/devices/:id/editor', editorProxy);
   app.use((_req, res) => res.status(404).json({ error: 'no such route' }));
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

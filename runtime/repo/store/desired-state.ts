@@ -58,7 +58,7 @@ export class DesiredStates {
    */
   async unsignedDesiredState(id: string): Promise<DesiredState | undefined> {
     const r = await this.ctx.db.query(
-      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, dep.gate, v.sha256, v.signature
+      `select d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.remote_editing, dep.gate, v.sha256, v.signature
          from ${this.ctx.s}.devices d
          left join ${this.ctx.s}.deployments dep on dep.id = d.desired_deployment
          left join ${this.ctx.s}.versions v on v.template = d.desired_template and v.version = d.desired_version
@@ -78,6 +78,7 @@ export class DesiredStates {
       : null;
     const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
     if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
+    if (d.remote_editing?.enabled) state.remoteEditing = { enabled: true, idleMinutes: Number(d.remote_editing.idleMinutes), since: Number(d.remote_editing.since) };
     return state;
   }
 }

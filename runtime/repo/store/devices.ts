@@ -31,6 +31,8 @@ export interface DeviceView {
   health: DeviceHealth;
   healthReasons: string[];
   desired: { template: string; version: string; deploymentId: string | null } | null;
+  /** While on: who turned it on, when, and after how many idle minutes the agent closes its tunnel. */
+  remoteEditing: { enabled: true; idleMinutes: number; since: string; by: string } | null;
   createdAt: string;
 }
 
@@ -56,6 +58,7 @@ export class DeviceStore {
       health,
       healthReasons,
       desired: r.desired_template ? { template: r.desired_template, version: r.desired_version, deploymentId: r.desired_deployment } : null,
+      remoteEditing: r.remote_editing?.enabled ? { enabled: true, idleMinutes: Number(r.remote_editing.idleMinutes), since: new Date(Number(r.remote_editing.since)).toISOString(), by: String(r.remote_editing.by) } : null,
       createdAt: iso(r.created_at)!,
     };
   }

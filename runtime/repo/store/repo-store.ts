@@ -11,6 +11,7 @@ import type { LogQuery } from './telemetry';
 import { DeploymentStore } from './deployments';
 import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
+import { RemoteEditingStore } from './remote-editing';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
 import { SessionStore } from './sessions';
@@ -38,6 +39,7 @@ export class RepoStore {
   readonly deployments: DeploymentStore;
   readonly audit: AuditLog;
   readonly telemetry: TelemetryStore;
+  readonly remoteEditing: RemoteEditingStore;
   private readonly ctx: StoreContext;
 
   constructor(options: StoreOptions) {
@@ -52,6 +54,7 @@ export class RepoStore {
     this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts);
     this.audit = new AuditLog(ctx);
     this.telemetry = new TelemetryStore(ctx, options.telemetry);
+    this.remoteEditing = new RemoteEditingStore(ctx, this.desired);
   }
 
   get nodeTypePolicy(): RepoNodeTypePolicy {
