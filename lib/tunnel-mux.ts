@@ -17,7 +17,10 @@ export enum FrameKind {
   End = 4,
   /** The stream is over in both directions; payload: UTF-8 reason. */
   Reset = 5,
-  /** The receiver took bytes: the sender may send this many more (payload: uint32). */
+  /**
+   * The receiver took bytes: the sender may send this many more (payload: uint32). On stream 0 it announces
+   * the window the sender of the frame grants every stream (sent once, when the transport opens).
+   */
   Window = 6,
 }
 
@@ -72,7 +75,7 @@ export class MuxStream extends EventEmitter {
     readonly head: unknown,
   ) {
     super();
-    this.credit = mux.window;
+    this.credit = mux.peerWindow;
   }
 
   /** Sends the answer head. */
@@ -222,6 +225,8 @@ export class TunnelMux extends EventEmitter {
   readonly window: number;
   readonly chunk: number;
   readonly streamHighWater: number;
+  /** What the peer grants each stream before its first WINDOW frame (its announcement; else our own window). */
+  peerWindow: number;
   private readonly transportHighWater: number;
   private readonly streams = new Map<number, MuxStream>();
   /** Streams with something to send, in turn order. */
@@ -240,6 +245,7 @@ export class TunnelMux extends EventEmitter {
     this.chunk = Math.min(opts.chunk ?? 32 * 1024, this.window);
     this.transportHighWater = opts.transportHighWater ?? 1024 * 1024;
     this.streamHighWater = opts.streamHighWater ?? this.window;
+    this.peerWindow = this.window;
     this.nextId = opts.role === 'server' ? 1 : 2;
   }
 
@@ -247,9 +253,21 @@ export class TunnelMux extends EventEmitter {
     return this.streams.size;
   }
 
+  /** The open streams (for metrics and tests). */
+  get streamList(): MuxStream[] {
+    return [...this.streams.values()];
+  }
+
   /** Bytes handed to the transport and not yet written out. */
   get transportBacklog(): number {
     return this.inFlight;
+  }
+
+  /** Tells the peer the window this side grants each stream; call once the transport is open, before any stream. */
+  announce(): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(this.window);
+    this.sendNow(FrameKind.Window, 0, b);
   }
 
   open(head: unknown): MuxStream {
@@ -268,6 +286,10 @@ export class TunnelMux extends EventEmitter {
     const kind = frame[0] as FrameKind;
     const id = frame.readUInt32BE(1);
     const payload = frame.subarray(HEADER);
+    if (id === 0) {
+      if (kind === FrameKind.Window && payload.length >= 4) this.peerWindow = payload.readUInt32BE(0);
+      return;
+    }
     if (kind === FrameKind.Open) {
       if (this.streams.has(id)) return void this.emit('error', new Error(`tunnel stream ${id} opened twice`));
       let head: unknown;

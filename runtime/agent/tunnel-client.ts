@@ -93,6 +93,7 @@ export class TunnelClient extends EventEmitter {
       ws.terminate();
     });
     ws.on('open', () => {
+      mux.announce();
       this.backoff.reset();
       this.options.log('[tunnel] connected to the repository');
       this.emit('open');

@@ -20,6 +20,7 @@ export class DeviceTunnel {
       if (isBinary) this.mux.receive(data as Buffer);
     });
     this.mux.on('error', () => ws.terminate());
+    this.mux.announce();
   }
 
   open(head: TunnelOpen): MuxStream {
