@@ -160,3 +160,154 @@ export interface DeviceStatusReport {
   degraded?: boolean;
   ts: number;
 }
+
+/** A log level of the runtime, as Node-RED names them (fatal is the most severe). */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** One line of a device runtime's log. */
+export interface DeviceLogLine {
+  /**
+   * When it was logged (ms since the epoch).
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  ts: number;
+  level: LogLevel;
+  /**
+   * The message (the agent cuts longer ones, saying so).
+   * @maxLength 8192
+   */
+  msg: string;
+  /** @maxLength 256 */
+  nodeId?: string;
+  /** @maxLength 256 */
+  nodeType?: string;
+  /** @maxLength 256 */
+  nodeName?: string;
+}
+
+/** What an agent posts to /api/v1/devices/{id}/logs: its runtime's log lines, oldest first. */
+export interface DeviceLogBatch {
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  lines: DeviceLogLine[];
+  /**
+   * Lines the agent dropped (its buffer was full while the repository was away) since its last batch.
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 1000000000
+   */
+  dropped?: number;
+}
+
+/** A node's status in a health sample (Node-RED's `node.status`). */
+export interface NodeStatusSnapshot {
+  fill: 'red' | 'yellow' | 'green' | 'blue' | 'grey';
+  /** @maxLength 32 */
+  shape?: string;
+  /** @maxLength 1024 */
+  text?: string;
+}
+
+/** One node's figures in a health sample: messages and errors since the previous sample. */
+export interface NodeHealth {
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  id: string;
+  /** @maxLength 256 */
+  type: string;
+  /** @maxLength 256 */
+  name?: string;
+  /**
+   * Messages received since the previous sample.
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 1000000000000
+   */
+  in: number;
+  /**
+   * Messages sent since the previous sample.
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 1000000000000
+   */
+  out: number;
+  /**
+   * Errors logged by the node since the previous sample.
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 1000000000000
+   */
+  errors: number;
+  status?: NodeStatusSnapshot;
+}
+
+/** One health sample of a device runtime (every 10 s by default). */
+export interface HealthSample {
+  /**
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  ts: number;
+  /**
+   * CPU used by the runtime over the interval, in % of one core.
+   * @minimum 0
+   * @maximum 100000
+   */
+  cpuPercent: number;
+  /**
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  rssBytes: number;
+  /**
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  heapUsedBytes: number;
+  /**
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  heapTotalBytes: number;
+  /**
+   * @minimum 0
+   * @maximum 100000000
+   */
+  eventLoopP99Ms: number;
+  /**
+   * @minimum 0
+   * @maximum 10000000000
+   */
+  uptimeSeconds: number;
+  /**
+   * Times the agent restarted the runtime after it died.
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 1000000000
+   */
+  restarts: number;
+  /**
+   * Free bytes on the disk of the agent's data and outbox folder.
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  diskFreeBytes?: number;
+  /** @maxItems 5000 */
+  nodes: NodeHealth[];
+}
+
+/** What an agent posts to /api/v1/devices/{id}/health: health samples, oldest first. */
+export interface HealthSampleBatch {
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  samples: HealthSample[];
+}

@@ -6,7 +6,7 @@ import { canonicalJson } from './canonical-json';
 import type { DesiredState, SignedDesiredState } from './protocol.schema';
 
 export { canonicalJson };
-export type { DeployGate, DeployWindow, DesiredState, DesiredVersion, DeviceState, DeviceStatusReport, LineStateGate, SignedDesiredState, VersionDocument } from './protocol.schema';
+export type { DeployGate, DeployWindow, DesiredState, DesiredVersion, DeviceLogBatch, DeviceLogLine, DeviceState, DeviceStatusReport, HealthSample, HealthSampleBatch, LineStateGate, LogLevel, NodeHealth, NodeStatusSnapshot, SignedDesiredState, VersionDocument } from './protocol.schema';
 
 /** sha256 (hex) of the canonical form of a Node-RED flow. */
 export function flowSha256(flow: unknown): string {

@@ -25,6 +25,10 @@ import { Reporter } from './reporter';
 import type { RuntimeAdmin } from './runtime-admin';
 import { canTransition, RESTING, reportedState, type AgentStateName } from './states';
 import { RuntimeSupervisor, type ExitInfo } from './supervisor';
+import { RefusedBatch, TelemetryUplink } from './telemetry-uplink';
+import type { ChildHealthSample } from './child-ipc';
+import type { DeviceLogLine } from '../../contracts/fleet/protocol';
+import fs from 'node:fs';
 import { verifyVersion, type DesiredVersion } from './verify';
 
 export interface AgentOptions {
@@ -61,6 +65,11 @@ export interface AgentOptions {
   runtimeEnv?: NodeJS.ProcessEnv;
   /** Editor tunnel: reconnect pacing and the flow-control window per stream (tests change them). */
   tunnel?: { reconnect?: BackoffOptions; window?: number };
+  /**
+   * Remote logs and health (default on): a health sample every `intervalMs` (10 s), runtime log lines at
+   * `logLevel` (info) and above, buffered while the repository is away (see TelemetryUplink); false: none.
+   */
+  telemetry?: false | { intervalMs?: number; logLevel?: string; maxLines?: number; maxBytes?: number; maxSampleAgeMs?: number; batchLines?: number; batchDelayMs?: number };
   /** Child runtime output (default: log). */
   onRuntimeOutput?: (line: string) => void;
   now?: () => Date;
@@ -133,6 +142,8 @@ export class EdgeAgent extends EventEmitter {
   private idleClosedSince: number | null = null;
   /** The agent's last lines, for a support bundle. */
   private readonly recentLog: string[] = [];
+  /** Log lines and health samples on their way to the repository (null when telemetry is off). */
+  readonly telemetry: TelemetryUplink | null;
 
   constructor(private readonly o: AgentOptions) {
     super();
@@ -154,11 +165,46 @@ export class EdgeAgent extends EventEmitter {
       crashLoopWindowMs: o.crashLoopWindowMs,
       onOutput: o.onRuntimeOutput ?? this.log,
       env: o.runtimeEnv,
+      healthIntervalMs: o.telemetry === false ? undefined : o.telemetry?.intervalMs,
+      telemetryLogLevel: o.telemetry === false ? undefined : o.telemetry?.logLevel,
     });
+    this.telemetry = o.telemetry === false ? null : this.startTelemetry(o.telemetry ?? {});
     this.supervisor.on('exit', (e: ExitInfo) => this.log(`[agent] runtime exited (${e.code ?? e.signal}); ${e.recentExits} exit(s) recently`));
     this.supervisor.on('crash-loop', (e: ExitInfo) => this.onCrashLoop(e));
     this.guard = new DesiredGuard({ deviceId: o.deviceId, store: this.store, publicKey: () => this.repositoryKey() });
     this.supervisor.on('node-problems', () => this.checkHealth());
+  }
+
+  /** Wires the runtime's lines and samples to the repository; a sample gets the restarts and the disk's free space here. */
+  private startTelemetry(o: Exclude<AgentOptions['telemetry'], false | undefined>): TelemetryUplink {
+    const refusedStatus = (err: unknown) => err instanceof DeviceApiError && (err.status === 400 || err.status === 413 || err.status === 422);
+    const send = async (call: () => Promise<void>) => {
+      try {
+        await call();
+      } catch (err) {
+        throw refusedStatus(err) ? new RefusedBatch((err as Error).message) : err;
+      }
+    };
+    const uplink = new TelemetryUplink({
+      sink: { postLogs: (b) => send(() => this.api.postLogs(b)), postHealth: (b) => send(() => this.api.postHealth(b)) },
+      maxLines: o.maxLines,
+      maxBytes: o.maxBytes,
+      maxSampleAgeMs: o.maxSampleAgeMs,
+      batchLines: o.batchLines,
+      batchDelayMs: o.batchDelayMs,
+      log: this.log,
+    });
+    // Free space of the disk holding the agent's state and the runtime's outbox (user dir).
+    const dataDir = this.o.runtime.userDir;
+    this.supervisor.on('log-lines', (lines: DeviceLogLine[]) => uplink.addLines(lines));
+    this.supervisor.on('health-sample', (sample: ChildHealthSample) => {
+      const restarts = this.supervisor.restarts;
+      fs.promises.statfs(dataDir).then(
+        (st) => uplink.addSample({ ...sample, restarts, diskFreeBytes: st.bavail * st.bsize }),
+        () => uplink.addSample({ ...sample, restarts }),
+      );
+    });
+    return uplink;
   }
 
   /** Default refused node types of an agent: a signed flow still may not run shell commands here. */
@@ -215,6 +261,8 @@ export class EdgeAgent extends EventEmitter {
     this.to('stopped', this.target, []);
     await this.reporter?.flush(2000);
     await this.reporter?.close();
+    await this.telemetry?.flush(2000);
+    await this.telemetry?.close();
     if (this.mqtt) await this.mqtt.endAsync().catch(() => {});
   }
 

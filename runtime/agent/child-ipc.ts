@@ -1,6 +1,8 @@
 // What a runtime started by the agent tells its parent over the Node.js IPC channel: that it is ready,
 // every error its nodes log, and which nodes have problems now (red status, failed to start); the
-// agent's health window and its degraded flag listen to these.
+// agent's health window and its degraded flag listen to these. For the repository it also sends its
+// log lines and a health sample every interval.
+import type { DeviceLogLine, HealthSample } from '../../contracts/fleet/protocol';
 
 export interface ChildReadyMessage {
   type: 'linesight-ready';
@@ -39,7 +41,25 @@ export interface ChildNodeProblemsMessage {
   ts: number;
 }
 
-export type ChildMessage = ChildReadyMessage | ChildLogMessage | ChildNodeProblemsMessage;
+/** Log lines of the runtime at the telemetry level and above, for the repository (a few per message). */
+export interface ChildLogLinesMessage {
+  type: 'linesight-log-lines';
+  lines: DeviceLogLine[];
+}
+
+/** A health sample as the runtime measures it; the agent adds its restarts and the disk's free space. */
+export type ChildHealthSample = Omit<HealthSample, 'restarts' | 'diskFreeBytes'>;
+
+export interface ChildHealthSampleMessage {
+  type: 'linesight-health-sample';
+  sample: ChildHealthSample;
+}
+
+export type ChildMessage = ChildReadyMessage | ChildLogMessage | ChildNodeProblemsMessage | ChildLogLinesMessage | ChildHealthSampleMessage;
+
+/** Env vars the agent sets for its runtime: milliseconds between health samples, and the least severe log level sent. */
+export const HEALTH_INTERVAL_ENV = 'LINESIGHT_HEALTH_INTERVAL_MS';
+export const TELEMETRY_LOG_LEVEL_ENV = 'LINESIGHT_TELEMETRY_LOG_LEVEL';
 
 /** The agent's own editor account in the child; its password is random for every launch. */
 export const AGENT_ADMIN_USER = 'linesight-agent';
@@ -97,7 +117,7 @@ function safeJson(v: unknown): string {
   }
 }
 
-const CHILD_MESSAGE_TYPES = new Set(['linesight-ready', 'linesight-log', 'linesight-node-problems']);
+const CHILD_MESSAGE_TYPES = new Set(['linesight-ready', 'linesight-log', 'linesight-node-problems', 'linesight-log-lines', 'linesight-health-sample']);
 
 export function isChildMessage(m: unknown): m is ChildMessage {
   return !!m && typeof m === 'object' && CHILD_MESSAGE_TYPES.has((m as { type?: unknown }).type as string);

@@ -3,7 +3,7 @@
 // typed client (one HTTP path for the CLI, the sidebar and the agent); failures become DeviceApiError
 // with the HTTP status the agent's retry and rollback decisions read. The client (and its token) is
 // never kept in an enumerable field.
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
+import { API_ROOT, type DesiredState, type DeviceLogBatch, type DeviceStatusReport, type HealthSampleBatch, type VersionDocument } from '../../contracts/fleet/protocol';
 import { RepoApiError, RepoClient } from '../repo/client';
 
 export class DeviceApiError extends Error {
@@ -41,6 +41,14 @@ export class DeviceApi {
 
   postStatus(report: DeviceStatusReport): Promise<void> {
     return this.refused('status report', () => this.client.reportStatus(this.deviceId, report));
+  }
+
+  postLogs(batch: DeviceLogBatch): Promise<void> {
+    return this.refused('log lines', () => this.client.postLogs(this.deviceId, batch));
+  }
+
+  postHealth(batch: HealthSampleBatch): Promise<void> {
+    return this.refused('health samples', () => this.client.postHealth(this.deviceId, batch));
   }
 
   /** The repository's Ed25519 public key (PEM), from JSON `{publicKeyPem}` / `{publicKey}` or a PEM body. */

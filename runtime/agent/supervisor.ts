@@ -11,7 +11,7 @@ import { Backoff } from '../../lib/backoff';
 import { PACKAGE_ROOT } from '../paths';
 import { ensurePrivateDir, writePrivateFile } from '../../lib/private-files';
 import type { Tier } from '../tier/tier-runtime';
-import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, isChildMessage, type ChildLogMessage, type NodeProblem } from './child-ipc';
+import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, HEALTH_INTERVAL_ENV, isChildMessage, TELEMETRY_LOG_LEVEL_ENV, type ChildLogMessage, type NodeProblem } from './child-ipc';
 import { RuntimeAdmin } from './runtime-admin';
 
 /** Secrets of the agent that its runtime (and so every flow) must not inherit. */
@@ -57,6 +57,10 @@ export interface SupervisorOptions {
   restartBackoff?: Backoff;
   /** Every line the child prints. */
   onOutput?: (line: string) => void;
+  /** How often the child measures a health sample (default 10 s). */
+  healthIntervalMs?: number;
+  /** The least severe runtime log level the child sends as log lines (default info). */
+  telemetryLogLevel?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -71,13 +75,16 @@ export interface ExitInfo {
 
 /**
  * Events: 'up' (admin: RuntimeAdmin), 'exit' (ExitInfo), 'crash-loop' (ExitInfo), 'log' (ChildLogMessage),
- * 'node-problems' (NodeProblem[]: the current child's nodes with problems, whenever that changes).
+ * 'node-problems' (NodeProblem[]: the current child's nodes with problems, whenever that changes),
+ * 'log-lines' (DeviceLogLine[]), 'health-sample' (ChildHealthSample).
  */
 export class RuntimeSupervisor extends EventEmitter {
   state: SupervisorState = 'stopped';
   admin: RuntimeAdmin | null = null;
   /** The current child's nodes with problems (red status, failed to start); empty for a new child. */
   nodeProblems: NodeProblem[] = [];
+  /** Times the runtime died and was restarted by the supervisor (exits the agent asked for do not count). */
+  restarts = 0;
   private child: ChildProcess | null = null;
   private readonly detector: CrashLoopDetector;
   private readonly backoff: Backoff;
@@ -142,6 +149,8 @@ export class RuntimeSupervisor extends EventEmitter {
     // Flows can read the environment (env.get, $env): the device token stays with the agent.
     for (const k of SECRET_ENV) delete env[k];
     if (password) env[AGENT_PASSWORD_HASH_ENV] = bcrypt.hashSync(password, 8);
+    env[HEALTH_INTERVAL_ENV] = String(this.o.healthIntervalMs ?? 10_000);
+    env[TELEMETRY_LOG_LEVEL_ENV] = this.o.telemetryLogLevel ?? 'info';
     const child = spawn(process.execPath, [...(this.o.nodeFlags ?? runtimeNodeFlags(initialHeapMiB(undefined, env))), ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
     this.setNodeProblems([]);
@@ -162,6 +171,14 @@ export class RuntimeSupervisor extends EventEmitter {
         if (!isChildMessage(m)) return;
         if (m.type === 'linesight-log') {
           this.emit('log', m as ChildLogMessage);
+          return;
+        }
+        if (m.type === 'linesight-log-lines') {
+          if (Array.isArray(m.lines)) this.emit('log-lines', m.lines);
+          return;
+        }
+        if (m.type === 'linesight-health-sample') {
+          if (this.child === child && m.sample) this.emit('health-sample', m.sample);
           return;
         }
         if (m.type === 'linesight-node-problems') {
@@ -197,6 +214,7 @@ export class RuntimeSupervisor extends EventEmitter {
           if (!ready) reject(new Error('runtime stopped before it was ready'));
           return;
         }
+        this.restarts++;
         const loop = this.detector.recordExit();
         const info: ExitInfo = { code, signal, recentExits: this.detector.recent };
         this.emit('exit', info);

@@ -3,7 +3,7 @@
 // Every string, list and map has a bound here; what JSON Schema cannot say (no NUL characters, no lone
 // surrogates, nesting at most 64 deep) input-limits.ts checks on every body before these schemas run.
 // What the agent sends and the deploy gate it checks are fleet contracts: they come from contracts/fleet.
-import type { DeployWindow, DeviceStatusReport, LineStateGate } from '../../contracts/fleet/protocol.schema';
+import type { DeployWindow, DeviceLogBatch, DeviceStatusReport, HealthSampleBatch, LineStateGate } from '../../contracts/fleet/protocol.schema';
 
 /**
  * Labels: names (letters, digits, `.`, `_`, `/`, `-`; up to 63) to strings of up to 256 characters; at most 64.
@@ -271,156 +271,14 @@ export interface RepoTokenCreate {
   owner?: RepoTokenOwner;
 }
 
-/** A log level of the runtime, as Node-RED names them (fatal is the most severe). */
-export type RepoLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+/**
+ * POST /api/v1/devices/{id}/logs: the agent's DeviceLogBatch, defined (with its limits) once in
+ * contracts/fleet/protocol.schema.ts.
+ */
+export interface RepoLogBatch extends DeviceLogBatch {} // eslint-disable-line @typescript-eslint/no-empty-interface
 
-/** One line of a device runtime's log. */
-export interface RepoLogLine {
-  /**
-   * When it was logged (ms since the epoch).
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 9007199254740991
-   */
-  ts: number;
-  level: RepoLogLevel;
-  /**
-   * The message (the agent cuts longer ones, saying so).
-   * @maxLength 8192
-   */
-  msg: string;
-  /** @maxLength 256 */
-  nodeId?: string;
-  /** @maxLength 256 */
-  nodeType?: string;
-  /** @maxLength 256 */
-  nodeName?: string;
-}
-
-/** POST /api/v1/devices/{id}/logs: a batch of log lines, oldest first. */
-export interface RepoLogBatch {
-  /**
-   * @minItems 1
-   * @maxItems 1000
-   */
-  lines: RepoLogLine[];
-  /**
-   * Lines the agent dropped (its buffer was full while the repository was away) since its last batch.
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 1000000000
-   */
-  dropped?: number;
-}
-
-/** A node's status in a health sample (Node-RED's `node.status`). */
-export interface RepoNodeStatus {
-  fill: 'red' | 'yellow' | 'green' | 'blue' | 'grey';
-  /** @maxLength 32 */
-  shape?: string;
-  /** @maxLength 1024 */
-  text?: string;
-}
-
-/** One node's figures in a health sample: messages and errors since the previous sample. */
-export interface RepoHealthNode {
-  /**
-   * @minLength 1
-   * @maxLength 256
-   */
-  id: string;
-  /** @maxLength 256 */
-  type: string;
-  /** @maxLength 256 */
-  name?: string;
-  /**
-   * Messages received since the previous sample.
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 1000000000000
-   */
-  in: number;
-  /**
-   * Messages sent since the previous sample.
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 1000000000000
-   */
-  out: number;
-  /**
-   * Errors logged by the node since the previous sample.
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 1000000000000
-   */
-  errors: number;
-  status?: RepoNodeStatus;
-}
-
-/** One health sample of a device runtime. */
-export interface RepoHealthSample {
-  /**
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 9007199254740991
-   */
-  ts: number;
-  /**
-   * CPU used by the runtime over the interval, in % of one core.
-   * @minimum 0
-   * @maximum 100000
-   */
-  cpuPercent: number;
-  /**
-   * @minimum 0
-   * @maximum 9007199254740991
-   */
-  rssBytes: number;
-  /**
-   * @minimum 0
-   * @maximum 9007199254740991
-   */
-  heapUsedBytes: number;
-  /**
-   * @minimum 0
-   * @maximum 9007199254740991
-   */
-  heapTotalBytes: number;
-  /**
-   * @minimum 0
-   * @maximum 100000000
-   */
-  eventLoopP99Ms: number;
-  /**
-   * @minimum 0
-   * @maximum 10000000000
-   */
-  uptimeSeconds: number;
-  /**
-   * Times the agent restarted the runtime after it died.
-   * @TJS-type integer
-   * @minimum 0
-   * @maximum 1000000000
-   */
-  restarts: number;
-  /**
-   * Free bytes on the disk of the agent's data and outbox folder.
-   * @minimum 0
-   * @maximum 9007199254740991
-   */
-  diskFreeBytes?: number;
-  /** @maxItems 5000 */
-  nodes: RepoHealthNode[];
-}
-
-/** POST /api/v1/devices/{id}/health: health samples, oldest first. */
-export interface RepoHealthBatch {
-  /**
-   * @minItems 1
-   * @maxItems 1000
-   */
-  samples: RepoHealthSample[];
-}
+/** POST /api/v1/devices/{id}/health: the agent's HealthSampleBatch (contracts/fleet/protocol.schema.ts). */
+export interface RepoHealthBatch extends HealthSampleBatch {} // eslint-disable-line @typescript-eslint/no-empty-interface
 
 /** POST /api/v1/devices/{id}/remote-editing */
 export interface RepoRemoteEditing {

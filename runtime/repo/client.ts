@@ -1,7 +1,7 @@
 // Typed client of the repository API, used by `linesight flows` and reusable by the edge agent and the
 // editor sidebar's server side. No dependencies beyond Node's fetch.
-import { API_ROOT, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
-import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoLogLevel, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import { API_ROOT, type DesiredState, type DeviceStatusReport, type LogLevel as RepoLogLevel, type VersionDocument } from '../../contracts/fleet/protocol';
+import type { RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoNodeTypePolicy, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
 import type { FieldProblem } from '../../contracts/schemas';
 import type { AuditEntry, DeploymentView, DeviceView, HealthSummary, StoredLogLine, StoredSample, TemplateView, TokenView, UserView, VersionSummary } from './store/repo-store';
 

@@ -303,12 +303,22 @@ export function buildApp(
   });
 
   const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-  /** The repository's own origin as the browser sees it (scheme and Host header). */
-  const ownOrigin = (req: Request) => `${req.protocol}://${req.headers.host ?? ''}`;
+  /**
+   * Whether an Origin header names the repository itself: the host the browser asked for (Host header), over
+   * http or https (a TLS-terminating proxy in front changes the scheme, not the host).
+   */
+  const isOwnOrigin = (origin: string, req: Request) => {
+    try {
+      const url = new URL(origin);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === req.headers.host && url.pathname === '/' && origin === url.origin;
+    } catch {
+      return false;
+    }
+  };
   /** A browser request from another site's page is refused, whatever it carries. */
   const checkOrigin = (req: Request) => {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== ownOrigin(req)) throw new ApiError(403, `requests from another origin (${origin.slice(0, 200)}) are refused; use the repository's own pages or a bearer token`);
+    if (origin !== undefined && !isOwnOrigin(origin, req)) throw new ApiError(403, `requests from another origin (${origin.slice(0, 200)}) are refused; use the repository's own pages or a bearer token`);
   };
 
   /** Who is asking: a bearer token (API or device), else the session cookie (with its Origin and CSRF checks). */
@@ -320,7 +330,7 @@ export function buildApp(
       return principal;
     }
     const sessionId = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    if (!sessionId) throw new ApiError(401, 'log in (POST /api/v1/session) or send a bearer token (Authorization: Bearer <token>)');
+    if (!sessionId) throw new ApiError(401, 'a valid bearer token is required (Authorization: Bearer <token>), or a session (log in with POST /api/v1/session)');
     checkOrigin(req);
     const found = await store.session(sessionId);
     if (!found) throw new ApiError(401, 'the session has ended or is unknown; log in again');
@@ -614,16 +624,24 @@ export function buildApp(
     res.status(204).end();
   }));
 
+  // Telemetry proves the device alive as a poll does; a device posting lines every second is touched (a
+  // query) at most every few seconds from here.
+  const touchedAt = new Map<string, number>();
+  const touchOften = async (id: string) => {
+    const t = now();
+    if (t - (touchedAt.get(id) ?? -Infinity) < 2000) return;
+    touchedAt.set(id, t);
+    await store.touchDevice(id);
+  };
   // Remote logs and health: the device posts its own; reading is for people (viewer routes).
   api.post('/devices/:id/logs', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
     await store.appendLogs(p(req, 'id'), body<RepoLogBatch>('RepoLogBatch', req));
-    await store.touchDevice(p(req, 'id'));
+    await touchOften(p(req, 'id'));
     res.status(204).end();
   }));
   api.post('/devices/:id/health', guard('device-self', { bodyLimit: TELEMETRY_BODY_LIMIT }), h(async (req, res) => {
     await store.appendSamples(p(req, 'id'), body<RepoHealthBatch>('RepoHealthBatch', req));
-    // Telemetry proves the device alive as a poll does.
-    await store.touchDevice(p(req, 'id'));
+    await touchOften(p(req, 'id'));
     res.status(204).end();
   }));
   api.get('/devices/:id/logs', guard('viewer'), h(async (req, res) => {

@@ -2,7 +2,7 @@
 // the live tail as Server-Sent Events. The tail wakes on lines committed by this replica and, so lines
 // posted to another replica arrive too, looks again every couple of seconds.
 import type { Request, Response } from 'express';
-import type { RepoLogLevel } from './api.schema';
+import type { LogLevel as RepoLogLevel } from '../../contracts/fleet/protocol';
 import { ApiError } from './store/context';
 import { LOG_LEVELS, type LogQuery, type TelemetryStore } from './store/telemetry';
 

@@ -21,14 +21,33 @@ describe('e2e: console sign-in and roles (Chromium, repository)', function () {
     const device = new RepoClient({ url: repo.server.url, token });
     const first = await admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-7'] } });
     await device.reportStatus('line-7', { deviceId: 'line-7', state: 'running', running: 'line-inspection@1.0.0', deploymentId: first.id, ts: Date.now() });
-    await admin.createUser({ name: 'vic', role: 'viewer', password: 'vic-password' });
     await admin.createUser({ name: 'dora', role: 'deployer', password: 'dora-password' });
 
     const browser = await e2e.browser('console-roles');
     const { page } = browser;
+    page.on('dialog', (d) => void d.accept());
     await page.goto(`${repo.server.url}/`);
     await page.waitForSelector('#login-form');
     await browser.shot('login');
+
+    // The admin adds the viewer and issues a pipeline token on the Users & tokens page.
+    await openConsole(page, repo.server.url, { username: 'admin', password: repo.server.adminPassword! });
+    await goTo(page, '#/users', '#user-add');
+    await page.fill('#user-name', 'vic');
+    await page.selectOption('#user-role', 'viewer');
+    await page.fill('#user-password', 'vic-password');
+    await page.click('#user-add-submit');
+    await page.waitForSelector('#user-list tr[data-user="vic"]');
+    await page.fill('#token-name', 'ci-deploy');
+    await page.selectOption('#token-role', 'deployer');
+    await page.click('#token-add-submit');
+    await page.waitForSelector('#token-once code');
+    assert.match(await page.locator('#token-once code').innerText(), /^\S{20,}$/);
+    await page.waitForSelector('#token-list tr[data-token="ci-deploy"]');
+    assert.deepEqual((await admin.listUsers()).map((u) => [u.name, u.role]).sort(), [['admin', 'admin'], ['dora', 'deployer'], ['vic', 'viewer']]);
+    await browser.shot('admin-users-and-tokens');
+    await page.click('#sign-out');
+    await page.waitForSelector('#login-form');
     await page.fill('#login-username', 'vic');
     await page.fill('#login-password', 'not-the-password');
     await page.click('#login-submit');

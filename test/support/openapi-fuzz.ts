@@ -341,6 +341,8 @@ export interface FuzzTokens {
   admin: string;
   device: string;
   deviceId: string;
+  /** A logged-in browser: its requests carry the cookie, mostly the right CSRF token, sometimes a foreign Origin. */
+  session?: { cookie: string; csrfToken: string };
 }
 
 export interface FuzzOptions {
@@ -407,7 +409,8 @@ export function buildRequest(n: number, seed: number, doc: Doc, ops: Op[], token
   const { path, method, op } = ops[n % ops.length]!;
   const whats: string[] = [];
   const usesDevice = JSON.stringify(op.security ?? []).includes('deviceToken');
-  const tokenKind = rnd.pick(usesDevice ? ['admin', 'device', 'device', 'none', 'wrong'] : ['admin', 'admin', 'admin', 'device', 'none', 'wrong']);
+  const kinds = usesDevice ? ['admin', 'device', 'device', 'none', 'wrong'] : ['admin', 'admin', 'admin', 'device', 'none', 'wrong'];
+  const tokenKind = rnd.pick(tokens.session ? [...kinds, 'session', 'session'] : kinds);
   const token = tokenKind === 'admin' ? tokens.admin : tokenKind === 'device' ? tokens.device : tokenKind === 'wrong' ? rnd.pick(['lsa_wrong', 'lsd_wrong', 'garbage', `lsa_${'x'.repeat(3000)}`]) : undefined;
 
   // Path and query parameters.
@@ -468,6 +471,13 @@ export function buildRequest(n: number, seed: number, doc: Doc, ops: Op[], token
   }
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
+  if (tokenKind === 'session' && tokens.session) {
+    headers.cookie = rnd.chance(0.9) ? tokens.session.cookie : rnd.pick(['ls_session=wrong', `ls_session=${'x'.repeat(5000)}`, 'ls_session=', 'other=1; ls_session']);
+    const csrf = rnd.next();
+    if (csrf < 0.8) headers['x-csrf-token'] = tokens.session.csrfToken;
+    else if (csrf < 0.9) headers['x-csrf-token'] = rnd.pick(['wrong', '', 'x'.repeat(3000)]);
+    if (rnd.chance(0.1)) headers.origin = rnd.pick(['https://evil.example', 'null', '']);
+  }
   if (contentType) headers['content-type'] = contentType;
   if (path.endsWith('/desired') && rnd.chance(0.3)) headers['if-none-match'] = rnd.pick(['"x"', '*', 'W/"', 'x'.repeat(6000), '"a", "b", W/"c"']);
   return { request: { n, method, path: url, token: tokenKind, contentType, body, what: whats.join('; ') || 'no mutation' }, headers };

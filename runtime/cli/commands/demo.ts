@@ -38,6 +38,7 @@ export function register(program: Command): void {
         `  line editor       ${demo.editors.line ?? '(not started)'}   (camera-intake -> defect-rule -> plc-write, plc-read, uplink)`,
         `  factory editor    ${demo.editors.factory ?? '(not started)'}   (factory history, forward to cloud)`,
         `  cloud editor      ${demo.editors.cloud ?? '(not started)'}   (cloud history)`,
+        `  fleet console     ${demo.repository.url}/   log in as admin, password ${process.env.LINESIGHT_ADMIN_PASSWORD ? 'from LINESIGHT_ADMIN_PASSWORD' : `in ${path.join(path.resolve(o.dataDir), 'repo', 'admin-password')} (cat it)`}`,
         `  flow repository   ${demo.repository.url}/api/v1/openapi.json   admin token in ${demo.repository.adminTokenFile ?? '(created on an earlier start)'}`,
         `                    (or open the "Flow repository" tab in any editor's sidebar)`,
         `  cloud history     ${demo.cloudHistoryUrl}   (schema cloud: inspections, detections, tag_samples, line_actions)`,

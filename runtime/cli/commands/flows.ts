@@ -13,7 +13,7 @@ import { redactText } from '../../../lib/redact';
 import { brokerAclSections } from '../../repo/broker-acl';
 
 /** A failure with its exit code. */
-class CliError extends Error {
+export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
   }
@@ -26,7 +26,7 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-function client(cmd: Command): { api: RepoClient; g: GlobalOpts } {
+export function client(cmd: Command): { api: RepoClient; g: GlobalOpts } {
   const g = cmd.optsWithGlobals() as GlobalOpts;
   let token = g.token ?? process.env.LINESIGHT_REPO_TOKEN;
   const file = g.tokenFile ?? process.env.LINESIGHT_REPO_TOKEN_FILE;
@@ -38,7 +38,7 @@ function client(cmd: Command): { api: RepoClient; g: GlobalOpts } {
 }
 
 /** Runs an action and turns every failure into a message and an exit code (never a stack trace). */
-function run(fn: (...args: any[]) => Promise<void>) { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function run(fn: (...args: any[]) => Promise<void>, command = 'linesight flows') { // eslint-disable-line @typescript-eslint/no-explicit-any
   return async (...args: unknown[]) => {
     try {
       await fn(...args);
@@ -47,15 +47,15 @@ function run(fn: (...args: any[]) => Promise<void>) { // eslint-disable-line @ty
         // The repository's message ends with the problems joined by "; ": print them one a line instead.
         const joined = err.problems.map((p) => (p.field ? `${p.field} ${p.reason}` : p.reason)).join('; ');
         const head = joined && err.message.endsWith(`: ${joined}`) ? err.message.slice(0, -joined.length - 2) : err.message;
-        console.error(redactText(`linesight flows: ${head}${err.status ? ` (HTTP ${err.status})` : ''}`));
+        console.error(redactText(`${command}: ${head}${err.status ? ` (HTTP ${err.status})` : ''}`));
         for (const p of err.problems) console.error(redactText(`  ${p.field || '(body)'}: ${p.reason}`));
         process.exitCode = err.status === 0 ? 2 : 1;
       } else if (err instanceof CliError || err instanceof TemplateSourceError) {
-        console.error(redactText(`linesight flows: ${err.message}`));
+        console.error(redactText(`${command}: ${err.message}`));
         process.exitCode = err instanceof CliError ? err.exitCode : 2;
       } else {
         // fetch echoes a URL it refuses (`--repo https://user:password@…`): never print its password.
-        console.error(redactText(`linesight flows: ${(err as Error).message}`));
+        console.error(redactText(`${command}: ${(err as Error).message}`));
         process.exitCode = 1;
       }
     }

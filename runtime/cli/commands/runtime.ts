@@ -6,7 +6,9 @@ import { TIERS, startRuntime, type Tier } from '../../tier/tier-runtime';
 import { splitUrlCredentials } from '../../../lib/redact';
 import { restrictProcessUmask } from '../../../lib/private-files';
 import { hashPassword, resolveAdminAuth } from '../../tier/admin-auth';
-import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, healthLogger, type ChildMessage } from '../../agent/child-ipc';
+import { AGENT_ADMIN_USER, AGENT_PASSWORD_HASH_ENV, HEALTH_INTERVAL_ENV, healthLogger, TELEMETRY_LOG_LEVEL_ENV, type ChildMessage } from '../../agent/child-ipc';
+import { RuntimeTelemetry } from '../../agent/runtime-telemetry';
+import type { LogLevel } from '../../../contracts/fleet/protocol';
 import { NodeHealthTracker, type FlowsStopping, type StatusLike } from '../../agent/node-health';
 import { parseTypeList } from '../../repo/node-policy';
 import { DEFAULT_INITIAL_HEAP_MIB, INITIAL_HEAP_ENV, followLauncher, initialHeapMiB, needsRelaunch, relaunch, runtimeNodeFlags } from '../../tier/node-flags';
@@ -20,6 +22,13 @@ export function parsePort(v: string): number {
 export function parseTier(v: string): Tier {
   if (!TIERS.includes(v as Tier)) throw new InvalidArgumentError(`must be one of ${TIERS.join(', ')}`);
   return v as Tier;
+}
+
+const LOG_LEVEL_NAMES = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+export function parseLogLevel(v: string): string {
+  if (!LOG_LEVEL_NAMES.includes(v)) throw new InvalidArgumentError(`must be one of ${LOG_LEVEL_NAMES.join(', ')}`);
+  return v;
 }
 
 export function parseSeconds(v: string): number {
@@ -47,10 +56,23 @@ function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel:
       }
     },
   });
+  // Log lines and health samples for the repository (the agent buffers and sends them).
+  const telemetry = new RuntimeTelemetry({ sendLines: (lines) => send({ type: 'linesight-log-lines', lines }), lookup: (id) => nodeRed?.nodes?.getNode?.(id) ?? undefined });
+  const telemetryLevel = (process.env[TELEMETRY_LOG_LEVEL_ENV] || 'info') as LogLevel;
+  const intervalMs = Number(process.env[HEALTH_INTERVAL_ENV]) || 10_000;
+  const sampler = setInterval(() => {
+    try {
+      send({ type: 'linesight-health-sample', sample: telemetry.sample() });
+    } catch {
+      // The parent is gone; nothing to tell.
+    }
+  }, intervalMs);
+  sampler.unref();
   const settings: Record<string, unknown> = {
     logging: {
       console: { level: o.logLevel ?? 'info', metrics: false, audit: false },
       linesightHealth: healthLogger(send, (m) => health.log(m)),
+      linesightTelemetry: telemetry.logger(telemetryLevel),
     },
   };
   const agentHash = process.env[AGENT_PASSWORD_HASH_ENV];
@@ -64,11 +86,20 @@ function childOfAgentSettings(o: { userDir: string; insecure: boolean; logLevel:
   // RED.events is Node-RED's public runtime event bus: 'node-status' carries every node.status() call.
   const follow = (RED: any) => {
     nodeRed = RED;
-    RED.events.on('flows:starting', (e: { config?: { flows?: unknown[] } }) => health.flowsStarting(e?.config));
+    RED.events.on('flows:starting', (e: { config?: { flows?: unknown[] } }) => {
+      health.flowsStarting(e?.config);
+      telemetry.flowsStarting(e?.config);
+    });
+    // Message hooks count what each node receives and sends (a counter each, no copy of the message).
+    RED.hooks.add('onSend.linesightTelemetry', (events: unknown) => telemetry.sent(events as { source?: { id?: string } }[]));
+    RED.hooks.add('onReceive.linesightTelemetry', (event: unknown) => telemetry.received(event as { destination?: { id?: string } }));
     RED.events.on('flows:started', () => health.flowsStarted());
     RED.events.on('flows:stopping', (e: FlowsStopping) => health.flowsStopping(e));
     RED.events.on('node-status', (e: { id?: string; status?: StatusLike }) => {
-      if (typeof e?.id === 'string') health.status(e.id, e.status);
+      if (typeof e?.id === 'string') {
+        health.status(e.id, e.status);
+        telemetry.status(e.id, e.status);
+      }
     });
   };
   return { settings, follow };
@@ -92,6 +123,9 @@ interface AgentCliOptions {
   initialHeapMib?: string;
   refuseNodeTypes?: string;
   statusGrace: number;
+  healthInterval: number;
+  telemetryLogLevel: string;
+  telemetry: boolean;
 }
 
 /**
@@ -129,6 +163,7 @@ async function runAgent(o: AgentCliOptions): Promise<void> {
     refuseNodeTypes: parseTypeList(o.refuseNodeTypes ?? process.env.LINESIGHT_AGENT_REFUSE_NODE_TYPES ?? 'exec'),
     repoKeyPem: o.repoKey ? fs.readFileSync(o.repoKey, 'utf8') : undefined,
     runtime: { port: o.port, host: o.host, userDir: o.userDir, insecure: o.insecure, logLevel: o.logLevel, nodeFlags: runtimeNodeFlags(initialHeapMiB(o.initialHeapMib)) },
+    telemetry: o.telemetry === false ? false : { intervalMs: o.healthInterval * 1000, logLevel: o.telemetryLogLevel },
     log: (l) => console.log(l),
   });
   await agent.start();
@@ -163,6 +198,9 @@ export function register(program: Command): void {
     .option('--health-window <s>', 'edge agent: seconds a new flow must run without node errors, red node statuses or crashes', parseSeconds, 10)
     .option('--repo-key <file>', 'edge agent: pin the repository public key (PEM) instead of fetching it at first contact')
     .option('--refuse-node-types <list>', 'edge agent: node types this device never runs, even in a signed version; comma-separated, "none" for none (env LINESIGHT_AGENT_REFUSE_NODE_TYPES; default exec)')
+    .option('--health-interval <s>', 'edge agent: seconds between health samples sent to the repository (CPU, memory, event-loop delay, per-node counts and status)', parseSeconds, 10)
+    .option('--telemetry-log-level <level>', 'edge agent: the least severe runtime log level sent to the repository (fatal, error, warn, info, debug, trace)', parseLogLevel, 'info')
+    .option('--no-telemetry', 'edge agent: send no log lines or health samples to the repository')
     .option('--status-grace <s>', 'edge agent: seconds a node may show a red status before it fails the health window or makes the device degraded', parseSeconds, 3)
     .action(async (o) => {
       if (o.device || o.repo || o.token) return runAgent(o as AgentCliOptions);

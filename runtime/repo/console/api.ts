@@ -59,7 +59,7 @@ export interface TokenView {
   id: string;
   name: string;
   role?: Role;
-  owner?: string | null;
+  owner?: { user: string } | { pipeline: string } | string | null;
   createdAt?: string;
   lastUsedAt?: string | null;
 }
@@ -79,7 +79,7 @@ export class ApiFailure extends Error {
 /** The error a person reads: the server's message, then each field and reason. */
 export function describeFailure(err: unknown): string {
   if (err instanceof ApiFailure) {
-    if (err.status === 429) return `${err.message}${err.retryAfter ? ` — try again in ${err.retryAfter} s` : ''}`;
+    if (err.status === 429) return `${err.message}${err.retryAfter && !/try again/i.test(err.message) ? ` — try again in ${err.retryAfter} s` : ''}`;
     return err.problems.length ? `${err.message}: ${err.problems.map((p) => `${p.field} ${p.reason}`).join('; ')}` : err.message;
   }
   return (err as Error)?.message ?? String(err);

@@ -80,6 +80,8 @@ export function App() {
   const signOut = async () => {
     sessionStorage.removeItem(TOKEN_KEY);
     await api.logout();
+    // The next person starts at the fleet, not on a page of the one who left.
+    location.hash = href('fleet');
     setUser(null);
   };
   const props: PageProps = { api, user, route };

@@ -81,7 +81,7 @@ export function TimeChart({ title, times, series, unit, id }: { title: string; t
         legend: { show: true },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true } },
-        axes: [{ stroke: '#666', grid: { stroke: '#eee' } }, { stroke: '#666', grid: { stroke: '#eee' }, size: 56, values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(1)} ${unit}`) }],
+        axes: [{ stroke: '#666', grid: { stroke: '#eee' } }, { stroke: '#666', grid: { stroke: '#eee' }, size: 72, values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(1)} ${unit}`) }],
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, points: { show: false } }))],
       },
       [times, ...series.map((s) => s.values)] as uPlot.AlignedData,

@@ -91,6 +91,8 @@ export class SessionStore {
       if (!user) throw new ApiError(401, LOGIN_FAILED);
       await q(`insert into ${this.ctx.s}.sessions (id_hash, user_name, created_at, last_seen_at, expires_at) values ($1, $2, $3, $3, $4)`, [hashToken(sessionId), username, new Date(now), new Date(expiresAt)]);
       await q(`delete from ${this.ctx.s}.login_failures where scope = 'user' and key = $1`, [username]);
+      // Sessions nobody will present again (ended by age or idleness) go now, so the table stays small.
+      await q(`delete from ${this.ctx.s}.sessions where expires_at <= $1 or last_seen_at <= $2`, [new Date(now), new Date(now - this.idleMs)]);
       await this.ctx.audit(q, { kind: 'user', name: username, role: user.role, via: 'session' }, 'session.login', username, { address });
       return user.role;
     });

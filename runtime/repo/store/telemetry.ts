@@ -3,7 +3,8 @@
 // request ever scans the whole table. A per-device summary row (last sample, sequence numbers, a CPU/RSS
 // sparkline by minute) answers the fleet view and the device list without reading the samples.
 import { EventEmitter } from 'node:events';
-import type { RepoHealthBatch, RepoHealthNode, RepoHealthSample, RepoLogBatch, RepoLogLevel } from '../api.schema';
+import type { HealthSample as RepoHealthSample, LogLevel as RepoLogLevel, NodeHealth as RepoHealthNode } from '../../../contracts/fleet/protocol';
+import type { RepoHealthBatch, RepoLogBatch } from '../api.schema';
 import { ApiError, type Row, type StoreContext } from './context';
 
 /** Node-RED's numeric levels: a smaller number is more severe. */
@@ -210,29 +211,28 @@ export class TelemetryStore extends EventEmitter {
   /** Stores a batch of lines under the next sequence numbers of the device and prunes beyond the window. */
   async appendLogs(deviceId: string, batch: RepoLogBatch): Promise<{ firstSeq: number; lastSeq: number }> {
     const n = batch.lines.length;
-    const out = await this.ctx.db.tx(async (q) => {
-      // The upsert locks the device's summary row until commit: batches of one device get increasing seqs
-      // and become visible in that order.
-      const r = await q(
-        `insert into ${this.s}.device_telemetry as t (device_id, log_seq, logs_dropped) values ($1, $2, $3)
+    const lines = batch.lines;
+    // One statement, one round trip: the upsert takes the next seqs and locks the device's summary row
+    // until the statement commits, so batches of one device get increasing seqs and become visible in
+    // that order; the prune sees the statement's snapshot, so it removes only lines older than the batch.
+    const r = await this.ctx.db.query(
+      `with counter as (
+         insert into ${this.s}.device_telemetry as t (device_id, log_seq, logs_dropped) values ($1, $2, $3)
          on conflict (device_id) do update set log_seq = t.log_seq + excluded.log_seq, logs_dropped = t.logs_dropped + excluded.logs_dropped, updated_at = now()
-         returning log_seq`,
-        [deviceId, n, batch.dropped ?? 0],
-      );
-      const lastSeq = Number(r.rows[0].log_seq);
-      const first = lastSeq - n;
-      const lines = batch.lines;
-      await q(
-        `insert into ${this.s}.device_log_lines (device_id, seq, ts, level, msg, node_id, node_type, node_name)
-         select $1, $2::bigint + u.ord, u.ts, u.level, u.msg, u.node_id, u.node_type, u.node_name
-           from unnest($3::bigint[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::text[]) with ordinality as u(ts, level, msg, node_id, node_type, node_name, ord)`,
-        [deviceId, first, lines.map((l) => l.ts), lines.map((l) => LOG_LEVELS[l.level]), lines.map((l) => l.msg), lines.map((l) => l.nodeId ?? null), lines.map((l) => l.nodeType ?? null), lines.map((l) => l.nodeName ?? null)],
-      );
-      if (lastSeq > this.maxLogLines) await q(`delete from ${this.s}.device_log_lines where device_id = $1 and seq <= $2`, [deviceId, lastSeq - this.maxLogLines]);
-      return { firstSeq: first + 1, lastSeq };
-    });
+         returning log_seq
+       ), stored as (
+         insert into ${this.s}.device_log_lines (device_id, seq, ts, level, msg, node_id, node_type, node_name)
+         select $1, (select log_seq from counter) - $2 + u.ord, u.ts, u.level, u.msg, u.node_id, u.node_type, u.node_name
+           from unnest($4::bigint[], $5::smallint[], $6::text[], $7::text[], $8::text[], $9::text[]) with ordinality as u(ts, level, msg, node_id, node_type, node_name, ord)
+       ), pruned as (
+         delete from ${this.s}.device_log_lines where device_id = $1 and seq <= (select log_seq from counter) - $10
+       )
+       select log_seq from counter`,
+      [deviceId, n, batch.dropped ?? 0, lines.map((l) => l.ts), lines.map((l) => LOG_LEVELS[l.level]), lines.map((l) => l.msg), lines.map((l) => l.nodeId ?? null), lines.map((l) => l.nodeType ?? null), lines.map((l) => l.nodeName ?? null), this.maxLogLines],
+    );
+    const lastSeq = Number(r.rows[0].log_seq);
     this.emit('lines', deviceId);
-    return out;
+    return { firstSeq: lastSeq - n + 1, lastSeq };
   }
 
   /** Lines of a device, newest last, with the total of lines its agent reported dropping. */

@@ -10,6 +10,7 @@ import { PACKAGE_ROOT } from '../../../runtime/paths';
 import { dropSchema, freePort, freshSchema, pgService } from '../../support/services';
 import { waitFor } from '../../support/wait';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
+import { login } from './harness';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'linesight.js');
 
@@ -286,11 +287,56 @@ describe('repo: linesight repo and linesight flows (processes)', function () {
     assert.match(r.stderr, /cannot reach the repository/);
   });
 
+  it('repo users add/list/disable/reset-password against the running repository, with the admin token', async () => {
+    const users = (args: string[], input?: string) => {
+      const r = spawnSync(process.execPath, [BIN, 'repo', 'users', '--url', repo.url, '--token-file', path.join(dataDir, 'admin-token'), ...args], { encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, LINESIGHT_REPO_TOKEN: '', LINESIGHT_REPO_TOKEN_FILE: '' } });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    let r = users(['add', 'olga', '--role', 'deployer']);
+    assert.equal(r.code, 0, r.stderr);
+    const printed = /shown once: (\S+)/.exec(r.stdout)![1]!;
+    assert.deepEqual((await login(repo.url, 'olga', printed)).user, { name: 'olga', role: 'deployer' });
+    r = users(['add', 'piet', '--role', 'viewer', '--password-stdin'], 'piet-password\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /piet-password/);
+    const piet = await login(repo.url, 'piet', 'piet-password');
+    r = users(['add', 'bad', '--role', 'root']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /must be one of viewer, deployer, admin/);
+    r = users(['add', 'olga', '--role', 'viewer']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /a user named olga exists \(HTTP 409\)/);
+    r = users(['list']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^admin\s+admin\s+enabled\s+last login never$/m);
+    assert.match(r.stdout, /^olga\s+deployer\s+enabled\s+last login 20\d\d-/m);
+    r = users(['reset-password', 'piet']);
+    assert.equal(r.code, 0, r.stderr);
+    const newPassword = /shown once: (\S+);/.exec(r.stdout)![1]!;
+    assert.equal((await piet.request('GET', '/api/v1/session')).status, 401, 'a new password ends the sessions');
+    await login(repo.url, 'piet', newPassword);
+    r = users(['reset-password', 'piet', '--password-stdin'], 'piet-password-2');
+    assert.equal(r.code, 0, r.stderr);
+    const again = await login(repo.url, 'piet', 'piet-password-2');
+    r = users(['disable', 'piet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await again.request('GET', '/api/v1/session')).status, 401);
+    await assert.rejects(login(repo.url, 'piet', 'piet-password-2'), /HTTP 401/);
+    assert.match(users(['list', '--json']).stdout, /"name": "piet",\s+"role": "viewer",\s+"disabled": true/);
+    r = users(['disable', 'admin']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /last enabled admin/);
+    // Without a token: the same refusal as `linesight flows`.
+    const anon = spawnSync(process.execPath, [BIN, 'repo', 'users', '--url', repo.url, 'list'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LINESIGHT_REPO_TOKEN: '', LINESIGHT_REPO_TOKEN_FILE: '' } });
+    assert.equal(anon.status, 1);
+    assert.match(anon.stderr, /^linesight repo users: a valid bearer token is required .*\(HTTP 401\)/);
+  });
+
   it('a restart keeps the data, the key and the token, and creates no new token', async () => {
     const key = fs.readFileSync(path.join(dataDir, 'signing-key.pem'), 'utf8');
     await repo.stop();
     repo = await startRepoProcess(['--data-dir', dataDir, ...dbArgs]);
-    assert.doesNotMatch(repo.out(), /created the first admin token|created the repository signing key/);
+    assert.doesNotMatch(repo.out(), /created the first admin token|created the first admin user|created the repository signing key/);
     assert.equal(fs.readFileSync(path.join(dataDir, 'signing-key.pem'), 'utf8'), key);
     const r = flows(['list']);
     assert.equal(r.code, 0, r.stderr);

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { API_ROOT } from '../../../contracts/fleet/protocol';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
+import { LOGIN_LIMITS } from '../../../runtime/repo/store/sessions';
 import { describeRequest, fuzzRepository } from '../../support/openapi-fuzz';
-import { startHarness, type Harness } from './harness';
+import { login, startHarness, type Harness } from './harness';
 
 describe('repo: OpenAPI-driven fuzzer', function () {
   const seconds = Number(process.env.LINESIGHT_FUZZ_SECONDS ?? 60);
@@ -14,6 +15,7 @@ describe('repo: OpenAPI-driven fuzzer', function () {
   let deviceToken: string;
   let deploymentId: string;
   let tokenId: string;
+  const FUZZ_PASSWORD = 'fuzz-password';
   const serverLog: string[] = [];
 
   before(async () => {
@@ -24,6 +26,7 @@ describe('repo: OpenAPI-driven fuzzer', function () {
     await h.admin.registerDevice({ id: 'line-b', tier: 'line', parameters: { LINE_ID: 'B' } });
     deploymentId = (await h.admin.createDeployment({ template: 'line-inspection', version: '1.0.0', target: { ids: ['line-a'] } })).id;
     tokenId = (await h.admin.createAdminToken('fuzz-spare')).id;
+    await h.admin.createUser({ name: 'fuzz-user', role: 'viewer', password: FUZZ_PASSWORD });
   });
   after(async () => {
     await h?.close();
@@ -32,10 +35,15 @@ describe('repo: OpenAPI-driven fuzzer', function () {
   const seed = process.env.LINESIGHT_FUZZ_SEED ? Number(process.env.LINESIGHT_FUZZ_SEED) : Date.now() % 2 ** 31;
 
   async function run(label: string, budgetSeconds: number, concurrency: number, runSeed: number) {
+    // A fresh login each run: the fuzzer logs its session out now and then (DELETE /session), and its wrong
+    // passwords reach the failed-login limit of this address: the repository's clock moves past its window.
+    h.clock.advance(LOGIN_LIMITS.windowMs);
+    const s = await login(h.repo.url, 'admin', h.repo.adminPassword!);
+    const session = { cookie: s.cookie, csrfToken: s.csrfToken };
     console.log(`      [fuzz] ${label}: seed ${runSeed} (LINESIGHT_FUZZ_SEED=${seed} repeats the run), ${budgetSeconds} s, ${concurrency} at a time`);
     const result = await fuzzRepository({
       url: h.repo.url,
-      tokens: { admin: h.repo.adminToken!, device: deviceToken, deviceId: 'line-a' },
+      tokens: { admin: h.repo.adminToken!, device: deviceToken, deviceId: 'line-a', session },
       seed: runSeed,
       budgetMs: budgetSeconds * 1000,
       concurrency,
@@ -43,7 +51,8 @@ describe('repo: OpenAPI-driven fuzzer', function () {
         if (name === 'slug') return 'line-inspection';
         if (name === 'version') return '1.0.0';
         if (name === 'tokenId') return tokenId;
-        if (name === 'id') return path.startsWith(`${API_ROOT}/deployments`) ? deploymentId : 'line-b';
+        if (name === 'name') return 'fuzz-user';
+        if (name === 'id') return path.startsWith(`${API_ROOT}/deployments`) ? deploymentId : /\/(logs|health)$/.test(path) ? 'line-a' : 'line-b';
         return 'x';
       },
       // Good values by property name, so bodies reach past validation into the store (and its races).
@@ -57,6 +66,9 @@ describe('repo: OpenAPI-driven fuzzer', function () {
         running: () => 'line-inspection@1.0.0',
         timezone: (rnd) => rnd.pick(['Europe/Berlin', 'UTC', 'America/Chicago']),
         deploymentId: () => deploymentId,
+        username: (rnd) => rnd.pick(['admin', 'fuzz-user', 'nobody']),
+        password: (rnd) => rnd.pick([FUZZ_PASSWORD, h.repo.adminPassword!, 'wrong-password']),
+        owner: (rnd) => rnd.pick([{ user: 'fuzz-user' }, { user: 'admin' }, { pipeline: 'ci' }, { user: 'nobody' }]) as never,
         parameters: (rnd) => (rnd.chance(0.5) ? lineTemplate.parameters : { LINE_ID: 'A' }) as never,
       },
     });

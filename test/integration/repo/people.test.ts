@@ -148,6 +148,8 @@ describe('repo: people, roles and sessions', function () {
       // The cookie is stored only as a hash.
       const stored = await h.repo.db.query(`select id_hash from ${h.repo.db.s}.sessions`);
       assert.ok(stored.rows.every((r) => !s.cookie.includes(r.id_hash)));
+      assert.equal((await s.request('DELETE', api('/session'), { csrf: false })).status, 403, 'logging out needs the CSRF token too');
+      assert.equal((await bearer('DELETE', api('/session'), h.repo.adminToken!)).status, 401, 'a token has no session to end');
       const out = await s.request('DELETE', api('/session'));
       assert.equal(out.status, 204);
       assert.match(out.headers.get('set-cookie') ?? '', /^ls_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
@@ -192,6 +194,8 @@ describe('repo: people, roles and sessions', function () {
       assert.equal((await refusedLogin('admin', adminPassword, { origin: 'https://evil.example' })).status, 403, 'and a login from a foreign page');
       // The right token from the repository's own origin; a GET needs none; a bearer request needs none.
       assert.equal((await admin.request('PATCH', route, { body: change, origin: h.repo.url })).status, 200);
+      assert.equal((await admin.request('PATCH', route, { body: change, origin: h.repo.url.replace('http:', 'https:') })).status, 200, 'behind a TLS proxy');
+      assert.equal((await admin.request('PATCH', route, { body: change, origin: `${h.repo.url}.evil.example` })).status, 403);
       assert.equal((await admin.request('GET', route, { csrf: false })).status, 200);
       assert.equal((await bearer('PATCH', route, h.repo.adminToken!, { labels: { bearer: 'yes' } })).status, 200);
     });
@@ -331,32 +335,38 @@ describe('repo: people, roles and sessions', function () {
 
   describe('audit', () => {
     it('names every actor: user:<name>, token:<name>(owner), device:<id>; logins, failures, logouts, user and token changes', async () => {
-      const s = await login(h.repo.url, 'dan', 'dan-password');
-      await s.request('PATCH', api('/devices/line-b'), { body: { labels: { by: 'dan' } } });
+      assert.equal((await admin.request('POST', api('/users'), { body: { name: 'audra', role: 'viewer', password: 'audra-password' } })).status, 201);
+      await h.admin.updateUser('audra', { role: 'deployer' });
+      const s = await login(h.repo.url, 'audra', 'audra-password');
+      await s.request('PATCH', api('/devices/line-b'), { body: { labels: { by: 'audra' } } });
+      const own = (await (await s.request('POST', api('/tokens'), { body: { name: 'audra-read', role: 'viewer' } })).json()) as { id: string };
+      await s.request('DELETE', api(`/tokens/${own.id}`));
       await s.request('DELETE', api('/session'));
-      await refusedLogin('dan', 'wrong-password');
+      await refusedLogin('audra', 'wrong-password');
+      const ci = await h.admin.createToken({ name: 'audit-ci', role: 'deployer', owner: { pipeline: 'audit' } });
+      await new RepoClient({ url: h.repo.url, token: ci.token }).createTemplate({ slug: 'from-audit-ci', title: 'From a pipeline', tier: 'line' });
       await h.device(deviceToken).reportStatus('line-a', { deviceId: 'line-a', state: 'running', running: 'line-inspection@1.0.0', ts: 2 });
       const entries = await h.admin.audit({ limit: 1000 });
       const has = (actor: string | RegExp, action: string, subject: string) =>
         assert.ok(entries.some((e) => (typeof actor === 'string' ? e.actor === actor : actor.test(e.actor)) && e.action === action && e.subject === subject), `no audit entry ${actor} ${action} ${subject}`);
-      has('user:dan', 'session.login', 'dan');
-      has('user:dan', 'device.update', 'line-b');
-      has('user:dan', 'session.logout', 'dan');
-      has(/^client:/, 'session.login-failed', 'dan');
-      has('device:line-a', 'device.status', 'line-a');
       has('system:bootstrap', 'user.create', 'admin');
       has('system:bootstrap', 'token.create', 'initial');
-      has('token:initial(user:admin)', 'user.create', 'vera');
-      has('token:initial(user:admin)', 'user.update', 'dan');
-      has('user:admin', 'user.update', 'temp');
-      has('user:vera', 'token.create', 'vera-read');
-      has('user:vera', 'token.revoke', 'vera-read');
-      has('token:release-ci(pipeline:release)', 'template.create', 'from-release');
-      const failed = entries.find((e) => e.action === 'session.login-failed' && e.subject === 'dan')!;
-      assert.ok(!JSON.stringify(failed).includes('wrong-password'), 'a tried password is never recorded');
-      const update = entries.find((e) => e.action === 'user.update' && e.subject === 'vera' && e.detail.password)!;
-      assert.equal(update.detail.password, 'changed');
-      assert.ok(!entries.some((e) => JSON.stringify(e).includes('vera-password')), 'no password in the audit log');
+      has('user:admin', 'user.create', 'audra');
+      has('token:initial(user:admin)', 'user.update', 'audra');
+      has('user:audra', 'session.login', 'audra');
+      has('user:audra', 'device.update', 'line-b');
+      has('user:audra', 'token.create', 'audra-read');
+      has('user:audra', 'token.revoke', 'audra-read');
+      has('user:audra', 'session.logout', 'audra');
+      has(/^client:/, 'session.login-failed', 'audra');
+      has('token:initial(user:admin)', 'token.create', 'audit-ci');
+      has('token:audit-ci(pipeline:audit)', 'template.create', 'from-audit-ci');
+      has('device:line-a', 'device.status', 'line-a');
+      const update = entries.find((e) => e.action === 'user.update' && e.subject === 'audra')!;
+      assert.deepEqual(update.detail, { role: { from: 'viewer', to: 'deployer' } });
+      const failed = entries.find((e) => e.action === 'session.login-failed' && e.subject === 'audra')!;
+      assert.deepEqual(failed.detail, { reason: 'wrong password' });
+      assert.ok(!entries.some((e) => /-password/.test(JSON.stringify(e))), 'no password, tried or real, in the audit log');
     });
   });
 });

@@ -2,7 +2,7 @@
 // increasing seq, filtered, live on the SSE tail (resuming after Last-Event-ID), within the retention
 // bounds, in the fleet view, the device's health and /metrics; a device reaches only its own.
 import assert from 'node:assert/strict';
-import type { RepoHealthSample } from '../../../runtime/repo/api.schema';
+import type { HealthSample as RepoHealthSample } from '../../../contracts/fleet/protocol';
 import type { RepoClient } from '../../../runtime/repo/client';
 import { waitFor } from '../../support/wait';
 import { refused, startHarness, type Harness } from './harness';

@@ -218,7 +218,8 @@ function HealthCharts({ api, id }: { api: ConsoleApi; id: string }) {
   };
   useEffect(load, [id, range]);
   useInterval(load, 10_000, [id, range]);
-  const t = samples.map((s) => (typeof s.ts === 'number' ? s.ts : Date.parse(s.ts)) / 1000);
+  // Memoised on the samples: a new array would rebuild the charts on every render of the page.
+  const t = useMemo(() => samples.map((s) => (typeof s.ts === 'number' ? s.ts : Date.parse(s.ts)) / 1000), [samples]);
   const last = samples[samples.length - 1];
   const cpu = useMemo(() => [{ label: 'CPU', values: samples.map((s) => s.cpuPercent ?? null), colour: '#2a6fb0' }], [samples]);
   const mem = useMemo(() => [
@@ -257,7 +258,9 @@ function HealthCharts({ api, id }: { api: ConsoleApi; id: string }) {
           </span>
         </div>
       ) : null}
-      {note ? null : (
+      {note ? null : samples.length === 0 ? (
+        <p class="dim" id="health-empty">No health samples in this period (an agent sends one every 10 s).</p>
+      ) : (
         <div class="charts">
           <TimeChart title="CPU" unit="%" times={t} series={cpu} id="chart-cpu" />
           <TimeChart title="Memory" unit="MiB" times={t} series={mem} id="chart-rss" />

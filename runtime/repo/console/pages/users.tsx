@@ -7,6 +7,14 @@ import { Message, Section } from '../components';
 
 const ROLES: Role[] = ['viewer', 'deployer', 'admin'];
 
+/** A token's owner as the audit log names it: a user or a pipeline. */
+const ownerText = (owner: unknown): string => {
+  if (!owner) return '–';
+  if (typeof owner === 'string') return owner;
+  const o = owner as { user?: string; pipeline?: string };
+  return o.user ? `user ${o.user}` : o.pipeline ? `pipeline ${o.pipeline}` : '–';
+};
+
 export function UsersPage({ api, user }: PageProps) {
   const [users, setUsers] = useState<UserView[]>();
   const [tokens, setTokens] = useState<TokenView[]>();
@@ -118,7 +126,7 @@ export function UsersPage({ api, user }: PageProps) {
               <tr key={t.id} data-token={t.name}>
                 <td>{t.name}</td>
                 <td>{t.role ?? 'admin'}</td>
-                <td>{t.owner ?? '–'}</td>
+                <td>{ownerText(t.owner)}</td>
                 <td class="dim">{t.createdAt ? new Date(t.createdAt).toLocaleString('en-GB') : ''}</td>
                 <td class="dim">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString('en-GB') : 'never'}</td>
                 <td>
@@ -135,7 +143,10 @@ export function UsersPage({ api, user }: PageProps) {
           id="token-add"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(async () => setShownToken((await api.createToken(newToken)).token), `issued ${newToken.name}`);
+            void run(async () => {
+              setShownToken((await api.createToken(newToken)).token);
+              setNewToken({ ...newToken, name: '' });
+            }, `issued ${newToken.name}`);
           }}
         >
           <input id="token-name" placeholder="token name, e.g. ci-pipeline" value={newToken.name} onInput={(e) => setNewToken({ ...newToken, name: e.currentTarget.value })} required />
