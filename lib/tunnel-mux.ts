@@ -192,8 +192,8 @@ export class MuxStream extends EventEmitter {
       this.unacked += chunk.length;
       this.emit('data', chunk, { fin, text });
     }
-    // Credit goes back in batches of half a window: few WINDOW frames, and never a stall.
-    if (this.unacked > 0 && (this.unacked >= this.mux.window / 2 || (!this.paused && this.inbox.length === 0 && this.unacked >= this.mux.chunk))) {
+    // Credit goes back in batches of a quarter window: few WINDOW frames, and the sender rarely waits for one.
+    if (this.unacked > 0 && (this.unacked >= this.mux.window / 4 || (!this.paused && this.inbox.length === 0 && this.unacked >= this.mux.chunk))) {
       const n = this.unacked;
       this.unacked = 0;
       const b = Buffer.alloc(4);
@@ -241,8 +241,8 @@ export class TunnelMux extends EventEmitter {
     opts: MuxOptions,
   ) {
     super();
-    this.window = opts.window ?? 256 * 1024;
-    this.chunk = Math.min(opts.chunk ?? 32 * 1024, this.window);
+    this.window = opts.window ?? 1024 * 1024;
+    this.chunk = Math.min(opts.chunk ?? 64 * 1024, this.window);
     this.transportHighWater = opts.transportHighWater ?? 1024 * 1024;
     this.streamHighWater = opts.streamHighWater ?? this.window;
     this.peerWindow = this.window;
