@@ -144,10 +144,17 @@ export class MuxStream extends EventEmitter {
 
   /** The next frame this stream may send now (credit permitting), or undefined. */
   takeNext(): Outgoing | undefined {
-    const item = this.outbox[0];
+    let item = this.outbox[0];
     if (!item) return undefined;
-    if (item.kind === FrameKind.Data && item.payload.length > this.credit) return undefined;
-    this.outbox.shift();
+    if (item.kind === FrameKind.Data && item.payload.length > this.credit) {
+      if (this.credit <= 0) return undefined;
+      // Send what the credit allows: the peer's window may be smaller than our chunk.
+      const part: Outgoing = { kind: FrameKind.Data, payload: item.payload.subarray(0, this.credit), flags: (item.flags ?? 0) & ~FLAG_FIN };
+      item.payload = item.payload.subarray(this.credit);
+      item = part;
+    } else {
+      this.outbox.shift();
+    }
     if (item.kind === FrameKind.Data) {
       this.credit -= item.payload.length;
       this.queuedBytes -= item.payload.length;
@@ -163,7 +170,7 @@ export class MuxStream extends EventEmitter {
 
   get ready(): boolean {
     const item = this.outbox[0];
-    return !!item && (item.kind !== FrameKind.Data || item.payload.length <= this.credit);
+    return !!item && (item.kind !== FrameKind.Data || item.payload.length === 0 || this.credit > 0);
   }
 
   // ---- what the peer sent ----
@@ -192,8 +199,9 @@ export class MuxStream extends EventEmitter {
       this.unacked += chunk.length;
       this.emit('data', chunk, { fin, text });
     }
-    // Credit goes back in batches of a quarter window: few WINDOW frames, and the sender rarely waits for one.
-    if (this.unacked > 0 && (this.unacked >= this.mux.window / 4 || (!this.paused && this.inbox.length === 0 && this.unacked >= this.mux.chunk))) {
+    // Credit goes back in batches of a quarter window (few WINDOW frames, the sender rarely waits for one),
+    // and all of it whenever the consumer has taken everything, so a sender is never left short of a chunk.
+    if (this.unacked > 0 && (this.unacked >= this.mux.window / 4 || (!this.paused && this.inbox.length === 0))) {
       const n = this.unacked;
       this.unacked = 0;
       const b = Buffer.alloc(4);
