@@ -53,3 +53,34 @@ export function fillParameters(flow: unknown[], parameters: Record<string, Param
   }
   return out;
 }
+
+/**
+ * The reverse of fillParameters, for a flow edited on a device and saved as a new template version: the
+ * device's values leave every tab's `env` (the template's own default for a name comes back from `base`,
+ * the version the device was given, when it had one) and the `linesight-parameters` node goes, so the
+ * nodes' `${NAME}` references stay references and the next device fills in its own values.
+ */
+export function unfillParameters(flow: unknown[], names: Iterable<string>, base: unknown[] = []): unknown[] {
+  const filled = new Set(names);
+  const defaults = new Map<string, EnvEntry[]>();
+  for (const node of base) {
+    const n = node as Record<string, unknown>;
+    if (n && typeof n === 'object' && n.type === 'tab' && typeof n.id === 'string' && Array.isArray(n.env)) {
+      defaults.set(n.id, (n.env as EnvEntry[]).filter((e) => filled.has(e?.name)));
+    }
+  }
+  const out: unknown[] = [];
+  for (const node of flow) {
+    const n = node as Record<string, unknown>;
+    if (n && typeof n === 'object' && n.id === 'linesight-parameters' && n.type === 'global-config') continue;
+    if (!n || typeof n !== 'object' || n.type !== 'tab' || !Array.isArray(n.env)) {
+      out.push(node);
+      continue;
+    }
+    const own = (n.env as EnvEntry[]).filter((e) => !filled.has(e?.name));
+    const env = [...own, ...(defaults.get(n.id as string) ?? [])];
+    const { env: _env, ...rest } = n;
+    out.push(env.length ? { ...rest, env } : rest);
+  }
+  return out;
+}

@@ -104,6 +104,22 @@ export interface RunningModel {
   version: string;
 }
 
+/** Remote editing as a device's desired state carries it (signed with the rest). */
+export interface RemoteEditingRequest {
+  enabled: true;
+  /**
+   * The agent closes its tunnel after this many minutes without an editor request.
+   * @minimum 0.01
+   * @maximum 1440
+   */
+  idleMinutes: number;
+  /**
+   * When it was turned on (ms since the epoch): a tunnel closed for idleness stays closed until the next turn-on.
+   * @TJS-type integer
+   */
+  since: number;
+}
+
 /** The version a desired state names. */
 export interface DesiredVersion {
   template: string;
@@ -144,6 +160,8 @@ export interface DesiredState {
    * @maxItems 32
    */
   models?: DesiredModel[];
+  /** Present while remote editing is on: the agent holds its editor tunnel to the repository open. */
+  remoteEditing?: RemoteEditingRequest;
   /** Ed25519 signature (base64) by the repository key over canonicalJson of every other field. */
   signature?: string;
 }

@@ -4,7 +4,10 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { Backoff } from '../../lib/backoff';
+import { Backoff, type BackoffOptions } from '../../lib/backoff';
+import { PACKAGE_ROOT } from '../paths';
+import type { RemoteCommand, RemoteEditingRequest } from '../../contracts/fleet/tunnel';
+import { TunnelClient } from './tunnel-client';
 import { canonicalJson, flowSha256, type DesiredState, type DeviceStatusReport, type VersionDocument } from '../../contracts/fleet/protocol';
 import type { Tier } from '../tier/tier-runtime';
 import type { ChildLogMessage } from './child-ipc';
@@ -65,6 +68,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Environment of the runtime child (default: this process's). */
   runtimeEnv?: NodeJS.ProcessEnv;
+  /** Editor tunnel: reconnect pacing and the flow-control window per stream (tests change them). */
+  tunnel?: { reconnect?: BackoffOptions; window?: number };
   /**
    * Remote logs and health (default on): a health sample every `intervalMs` (10 s), runtime log lines at
    * `logLevel` (info) and above, buffered while the repository is away (see TelemetryUplink); false: none.
@@ -138,6 +143,12 @@ export class EdgeAgent extends EventEmitter {
   private refusals: string[] = [];
   private readonly guard: DesiredGuard;
   private readonly log: (line: string) => void;
+  /** The editor tunnel while remote editing is on. */
+  tunnel: TunnelClient | null = null;
+  /** The turn-on (its `since`) whose tunnel closed for idleness: it stays closed until the next turn-on. */
+  private idleClosedSince: number | null = null;
+  /** The agent's last lines, for a support bundle. */
+  private readonly recentLog: string[] = [];
   /** Log lines and health samples on their way to the repository (null when telemetry is off). */
   readonly telemetry: TelemetryUplink | null;
 
@@ -145,7 +156,12 @@ export class EdgeAgent extends EventEmitter {
     super();
     // Every agent line (and the runtime output forwarded through it) leaves without URL passwords or tokens.
     const log = o.log ?? (() => {});
-    this.log = (line) => log(redactText(line));
+    this.log = (line) => {
+      const safe = redactText(line);
+      this.recentLog.push(`${new Date().toISOString()} ${safe}`);
+      if (this.recentLog.length > 500) this.recentLog.splice(0, this.recentLog.length - 500);
+      log(safe);
+    };
     this.store = new AgentStore(o.stateDir ?? path.join(o.runtime.userDir, '.linesight', 'agent'));
     this.lastGood = this.store.lastGood();
     this.api = new DeviceApi(o.repoUrl, o.deviceId, o.token);
@@ -261,6 +277,8 @@ export class EdgeAgent extends EventEmitter {
     if (this.recoverTimer) clearTimeout(this.recoverTimer);
     if (this.healthTimer) clearTimeout(this.healthTimer);
     await this.source?.stop();
+    this.tunnel?.stop(1001, 'the agent is stopping');
+    this.tunnel = null;
     // A convergence step ends at its next check; a health window may need its few seconds.
     await Promise.race([this.loopDone?.catch(() => {}), new Promise((r) => setTimeout(r, this.o.healthWindowMs + 5000).unref())]);
     await this.supervisor.stop();
@@ -279,6 +297,7 @@ export class EdgeAgent extends EventEmitter {
 
   private onDesired(d: DesiredState, via: DesiredVia): void {
     this.emit('desired', d, via);
+    this.followRemoteEditing(d.remoteEditing);
     if (this.desired && canonicalJson(this.desired) === canonicalJson(d)) return;
     this.log(`[agent] desired state via ${via}: ${d.version ? label(d.version) : 'nothing assigned'} (generation ${d.generation})`);
     this.desired = d;
@@ -753,6 +772,92 @@ export class EdgeAgent extends EventEmitter {
     }
   }
 
+  // ---- remote editing: the editor tunnel and remote commands ----
+
+  /** Opens the tunnel while the repository asks for it (and this turn-on has not idled out), closes it otherwise. */
+  private followRemoteEditing(request: RemoteEditingRequest | undefined): void {
+    if (this.stopping) return;
+    const wanted = request?.enabled === true && request.since !== this.idleClosedSince;
+    if (!wanted) {
+      if (this.tunnel) {
+        this.log('[agent] remote editing is off: closing the editor tunnel');
+        this.tunnel.stop();
+        this.tunnel = null;
+      }
+      return;
+    }
+    const idleMs = Math.max(1, request.idleMinutes * 60_000);
+    if (this.tunnel) {
+      this.tunnel.idleMs = idleMs;
+      return;
+    }
+    this.log(`[agent] remote editing is on: opening the editor tunnel (closes after ${request.idleMinutes} min without use)`);
+    const tunnel = new TunnelClient({
+      repoUrl: this.o.repoUrl,
+      deviceId: this.o.deviceId,
+      token: this.o.token,
+      idleMs,
+      runtime: () => (this.supervisor.state === 'up' ? this.supervisor.admin : null),
+      command: (name) => this.remoteCommand(name),
+      log: this.log,
+      reconnect: this.o.tunnel?.reconnect,
+      window: this.o.tunnel?.window,
+    });
+    tunnel.on('idle', () => {
+      this.idleClosedSince = request.since;
+      if (this.tunnel === tunnel) this.tunnel = null;
+    });
+    tunnel.on('open', () => this.emit('tunnel', 'open'));
+    tunnel.on('close', () => this.emit('tunnel', 'close'));
+    this.tunnel = tunnel;
+    tunnel.start();
+  }
+
+  /** The commands the repository may ask for through the tunnel; each is audited there. */
+  async remoteCommand(name: RemoteCommand): Promise<unknown> {
+    this.log(`[agent] remote command: ${name}`);
+    switch (name) {
+      case 'restart': {
+        // Restarts Node-RED on the flow it has now (a hand edit survives; drift stays visible).
+        await this.supervisor.start();
+        return { restarted: true, pid: this.supervisor.pid ?? null };
+      }
+      case 'last-good':
+        if (!this.lastGood) throw new Error('this device has no last good version yet');
+        return { target: this.lastGood.target, sha256: this.lastGood.sha256, deploymentId: this.lastGood.deploymentId ?? null, deployedAt: this.lastGood.deployedAt, flow: this.lastGood.flow };
+      case 'flows': {
+        const admin = await this.supervisor.whenUp();
+        const now = await admin.getFlows();
+        return { rev: now.rev, flows: now.flows, running: this.running, parameters: this.lastGood?.parameters ?? {}, state: this.state };
+      }
+      case 'revert': {
+        if (!this.lastGood) throw new Error('this device has no assigned version to revert to');
+        const admin = await this.supervisor.whenUp();
+        await admin.deploy(this.lastGood.flow);
+        await this.takeBaseline();
+        this.driftSha = null;
+        if (this.state === 'drifted') this.to('running', null, []);
+        return { reverted: this.lastGood.target };
+      }
+      case 'support-bundle':
+        return {
+          collectedAt: new Date().toISOString(),
+          deviceId: this.o.deviceId,
+          versions: { linesight: packageVersion(), node: process.version, nodeRed: nodeRedVersion() },
+          state: this.state,
+          target: this.target,
+          reasons: this.reasons,
+          running: this.running,
+          health: this.health,
+          nodeProblems: this.supervisor.nodeProblems,
+          runtime: { state: this.supervisor.state, pid: this.supervisor.pid ?? null },
+          log: [...this.recentLog],
+        };
+      default:
+        throw new Error(`unknown command ${String(name)}`);
+    }
+  }
+
   // ---- state and reports ----
 
   private to(state: AgentStateName, target: string | null = this.target, reasons: string[] = []): void {
@@ -799,3 +904,21 @@ export class EdgeAgent extends EventEmitter {
 }
 
 export type { VersionDocument };
+
+function packageVersion(): string | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(path.join(PACKAGE_ROOT, 'package.json')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+function nodeRedVersion(): string | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('node-red/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+}

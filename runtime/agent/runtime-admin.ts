@@ -34,6 +34,22 @@ export class RuntimeAdmin {
     this.token = ((await res.json()) as { access_token: string }).access_token;
   }
 
+  /**
+   * The bearer token of the agent's own admin login (logging in when there is none yet), for requests the
+   * editor tunnel forwards: the editor's users never see the runtime's credentials. Undefined when the
+   * runtime runs without login (demo).
+   */
+  async accessToken(): Promise<string | undefined> {
+    if (!this.credentials) return undefined;
+    if (!this.token) await this.login();
+    return this.token;
+  }
+
+  /** Forgets the token (the runtime answered 401: it restarted). */
+  dropToken(): void {
+    this.token = undefined;
+  }
+
   async getFlows(): Promise<FlowsWithRev> {
     const res = await this.call('GET', 'flows');
     return (await res.json()) as FlowsWithRev;

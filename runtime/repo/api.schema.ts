@@ -339,3 +339,36 @@ export interface RepoLogBatch extends DeviceLogBatch {} // eslint-disable-line @
 
 /** POST /api/v1/devices/{id}/health: the agent's HealthSampleBatch (contracts/fleet/protocol.schema.ts). */
 export interface RepoHealthBatch extends HealthSampleBatch {} // eslint-disable-line @typescript-eslint/no-empty-interface
+
+/** POST /api/v1/devices/{id}/remote-editing */
+export interface RepoRemoteEditing {
+  enabled: boolean;
+  /**
+   * The agent closes its editor tunnel after this many minutes without an editor request (default 30).
+   * @minimum 0.01
+   * @maximum 1440
+   */
+  idleMinutes?: number;
+}
+
+/** POST /api/v1/devices/{id}/remote-commands */
+export interface RepoRemoteCommand {
+  /** What the agent allows: restart the runtime, fetch the last good flow, upload a support bundle, revert a hand edit to the assigned version. */
+  command: 'restart' | 'last-good' | 'support-bundle' | 'revert';
+}
+
+/** POST /api/v1/devices/{id}/save-version: the flow the device runs now, published as a new version of its template. */
+export interface RepoSaveVersion {
+  /**
+   * @maxLength 128
+   * @pattern ^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$
+   */
+  version: string;
+  /**
+   * The template (default: the one the device is assigned).
+   * @pattern ^[a-z0-9][a-z0-9-]{0,62}$
+   */
+  template?: string;
+  /** @maxLength 20000 */
+  changelog?: string;
+}

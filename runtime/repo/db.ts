@@ -291,6 +291,22 @@ create index devices_unpublished on {s}.devices (id) where desired_generation > 
 create index deployment_devices_device on {s}.deployment_devices (device_id);
 `,
   },
+  {
+    version: 9,
+    name: 'remote editing per device, support bundles uploaded through the editor tunnel',
+    // remote_editing: {enabled, idleMinutes, since, by} while on, null when off; it travels in the desired state.
+    sql: `
+alter table {s}.devices add column remote_editing jsonb;
+create table {s}.support_bundles (
+  id text primary key,
+  device_id text not null,
+  created_at timestamptz not null default now(),
+  created_by text not null,
+  bundle jsonb not null
+);
+create index support_bundles_device on {s}.support_bundles (device_id, created_at);
+`,
+  },
 ];
 
 export async function openDatabase(opts: OpenDbOptions): Promise<RepoDb> {

@@ -9,7 +9,7 @@ import { FLOW_BODY_LIMIT, MAX_JSON_DEPTH, MAX_PARAM_LENGTH, SMALL_BODY_LIMIT, TE
 import { LOGIN_LIMITS } from './store/sessions';
 import { historyPaths } from './history-mount';
 
-const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoLogBatch', 'RepoHealthBatch', 'RepoError', 'RepoNodeTypePolicy', 'RepoModelUploadCreate'];
+const REQUEST_SCHEMAS = ['RepoSessionCreate', 'RepoUserCreate', 'RepoUserUpdate', 'RepoTokenCreate', 'RepoAdminTokenCreate', 'RepoTemplateCreate', 'RepoVersionPublish', 'RepoDeviceRegister', 'RepoDeviceUpdate', 'RepoDeploymentCreate', 'RepoStatusReport', 'RepoLogBatch', 'RepoHealthBatch', 'RepoError', 'RepoNodeTypePolicy', 'RepoModelUploadCreate', 'RepoRemoteEditing', 'RepoRemoteCommand', 'RepoSaveVersion'];
 
 type Obj = Record<string, unknown>;
 
@@ -188,6 +188,51 @@ export function openApiDocument(options: { history?: boolean } = {}): Obj {
     [`${API_ROOT}/devices/{id}`]: {
       get: { summary: 'one device', ...role('viewer'), parameters: [id], responses: { 200: ok('device'), ...authErrors, 404: err('no such device') } },
       patch: { summary: 'change labels, parameters or poll interval', ...role('deployer'), parameters: [id], requestBody: body('RepoDeviceUpdate'), responses: { 200: ok('device'), ...authErrors, 404: err('no such device'), ...refused } },
+    },
+    [`${API_ROOT}/devices/{id}/remote-editing`]: {
+      post: {
+        summary: "turn remote editing on or off (deployer, audited): the device's agent learns it with its signed desired state and opens (or closes) its editor tunnel",
+        description: 'While on, the editor of the device is served at `/devices/{id}/editor/` to logged-in deployers and admins; the agent closes the tunnel after `idleMinutes` without an editor request, which turns remote editing off.',
+        ...role('deployer'),
+        parameters: [id],
+        requestBody: body('RepoRemoteEditing'),
+        responses: { 200: ok('the device, with `remoteEditing`, `tunnel` and `editorUrl`'), ...authErrors, 404: err('no such device'), ...refused },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/tunnel`]: {
+      get: {
+        summary: "the agent's outbound editor tunnel (device token, own id only): a WebSocket of binary frames (kind, stream id, payload) multiplexing editor requests with flow control per stream",
+        description: 'Refused (409) while remote editing is off. Closed at once when the device token is replaced or remote editing is turned off. A plain GET answers 426.',
+        security: [{ deviceToken: [] }],
+        parameters: [id],
+        responses: { 101: { description: 'switching to the tunnel WebSocket' }, 426: err('not a WebSocket request'), ...authErrors, 409: err('remote editing is off') },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/remote-commands`]: {
+      post: {
+        summary: 'run one command the agent allows, through its tunnel (deployer, audited): restart the runtime, the last good flow, a support bundle (kept, `bundleId`), revert a hand edit to the assigned version',
+        ...role('deployer'),
+        parameters: [id],
+        requestBody: body('RepoRemoteCommand'),
+        responses: { 200: ok('{command, result, bundleId?}'), ...authErrors, 404: err('no such device'), 409: err('remote editing is off, the tunnel is not connected, or the agent refused'), ...refused },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/support-bundles/{bundleId}`]: {
+      get: {
+        summary: 'a support bundle uploaded through the tunnel: logs, health, versions (deployer)',
+        ...role('deployer'),
+        parameters: [id, param('bundleId', 'support bundle id')],
+        responses: { 200: ok('{id, deviceId, createdAt, createdBy, bundle}'), ...authErrors, 404: err('no such bundle') },
+      },
+    },
+    [`${API_ROOT}/devices/{id}/save-version`]: {
+      post: {
+        summary: "publish the flow the device runs now (a hand edit made through its editor) as a new version of its template (deployer, audited); the device's parameter values become `${NAME}` references again",
+        ...role('deployer'),
+        parameters: [id],
+        requestBody: body('RepoSaveVersion'),
+        responses: { 201: ok('the new version'), ...authErrors, 404: err('no such device or template'), 409: err('remote editing is off, the tunnel is not connected, or the version exists'), ...refused },
+      },
     },
     [`${API_ROOT}/devices/{id}/token`]: { post: { summary: "replace a device's token", ...role('admin'), parameters: [id], responses: { 200: ok('the new token'), ...authErrors, 404: err('no such device') } } },
     [`${API_ROOT}/devices/{id}/desired`]: {

@@ -2,14 +2,19 @@
 // in-process (tests, the demo); `linesight repo` wraps it for the command line.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import crypto from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
 import { assertValid, ValidationError } from '../../contracts/schemas';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded/postgres';
 import { API_ROOT, flowSha256, type DesiredState, type DeviceStatusReport } from '../../contracts/fleet/protocol';
-import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoModelUploadCreate, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import type { RepoAdminTokenCreate, RepoDeploymentCreate, RepoDeviceRegister, RepoDeviceUpdate, RepoHealthBatch, RepoLogBatch, RepoModelUploadCreate, RepoRemoteCommand, RepoRemoteEditing, RepoSaveVersion, RepoSessionCreate, RepoTemplateCreate, RepoTokenCreate, RepoUserCreate, RepoUserUpdate, RepoVersionPublish } from './api.schema';
+import { TUNNEL_CLOSE } from '../../contracts/fleet/tunnel';
+import { unfillParameters } from '../../contracts/fleet/parameters';
+import { TunnelHub } from './tunnel/hub';
+import { createRemoteEditing } from './tunnel/remote-editing';
 import { isPlainListing, pageDevices, parseDeviceQuery } from './device-query';
 import { bearerToken, cookieValue, hashToken, loadOrCreateSigningKeys, newPassword, roleAtLeast, sameSecret, SESSION_COOKIE, sessionCookie, writeAdminPasswordFile, writeAdminTokenFile, type Principal, type Role, type UserPrincipal } from './auth';
 import { openDatabase, type RepoDb } from './db';
@@ -101,6 +106,8 @@ export interface RepoServerOptions {
   rolloutSweepMs?: number;
   /** The quality history (the cloud sink's database), served read-only to viewers at /api/v1/history. */
   history?: RepoHistoryOptions;
+  /** Flow-control window per editor-tunnel stream in bytes (default 256 KiB; tests make it small). */
+  tunnelWindow?: number;
 }
 
 export interface RepoServer {
@@ -115,6 +122,8 @@ export interface RepoServer {
   adminPassword?: string;
   adminPasswordFile?: string;
   publicKeyPem: string;
+  /** The devices' editor tunnels. */
+  tunnels: TunnelHub;
   close(): Promise<void>;
 }
 
@@ -124,6 +133,12 @@ export interface RepoServer {
  * token; `session` only a logged-in browser; `none` anyone.
  */
 type AuthRule = Role | 'device-or-viewer' | 'device-self' | 'session' | 'none';
+
+/** What the app hands the HTTP server for WebSocket upgrades and for closing upgraded sockets at shutdown. */
+interface AppLocals {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  closeSockets(reason: string): void;
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -262,7 +277,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
 
   const http: HttpCounter = { requests: new Map() };
   const startedAt = Date.now();
-  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies, history: history?.handler });
+  const tunnels = new TunnelHub(opts.tunnelWindow);
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies, history: history?.handler, tunnels });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -279,6 +295,8 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
   // socket the server is closing at that moment (seen as UND_ERR_SOCKET under load).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const upgrade = (app.locals as AppLocals).upgrade;
+  server.on('upgrade', (req, socket, head) => upgrade(req, socket, head));
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
   return {
@@ -291,7 +309,10 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
     adminPassword,
     adminPasswordFile,
     publicKeyPem: keys.publicKeyPem,
+    tunnels,
     async close() {
+      // Upgraded sockets (tunnels, editor comms) are no longer the HTTP server's to close.
+      (app.locals as AppLocals).closeSockets('the repository is stopping');
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearInterval(sweepTimer);
@@ -314,9 +335,10 @@ export function buildApp(
   now: () => number = Date.now,
   /** Where a request that failed inside the repository is logged, with its request id. */
   log: (line: string) => void = () => {},
-  extra: { secureCookies?: boolean; history?: MountedHistory['handler'] } = {},
+  extra: { secureCookies?: boolean; history?: MountedHistory['handler']; tunnels?: TunnelHub } = {},
 ): express.Express {
   const app = express();
+  const tunnels = extra.tunnels ?? new TunnelHub();
   app.disable('x-powered-by');
   app.set('etag', false);
   // Bodies are read only after the token is checked (see `guard`): an unauthenticated client cannot make
@@ -444,6 +466,12 @@ export function buildApp(
   const h = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
   const p = (req: Request, name: string) => String(req.params[name]);
 
+  // Remote editing: the device document with its tunnel, the editor proxy, the WebSocket upgrades.
+  const remote = createRemoteEditing({ store, tunnels, log, authenticate });
+  const { deviceDocument, liveTunnel, runCommand } = remote;
+  const locals: AppLocals = { upgrade: remote.upgrade, closeSockets: remote.closeSockets };
+  Object.assign(app.locals, locals);
+
   app.get('/healthz', guard('none'), h(async (_req, res) => {
     await store.counts();
     res.json({ ok: true });
@@ -507,13 +535,14 @@ export function buildApp(
     res.json(pageDevices(await store.listDevices(), parsed.query));
   }));
   api.post('/devices', guard('deployer'), h(async (req, res) => res.status(201).json(await store.registerDevice(body<RepoDeviceRegister>('RepoDeviceRegister', req), req.principal!))));
-  api.get('/devices/:id', guard('viewer'), h(async (req, res) => {
-    const d = await store.getDevice(p(req, 'id'));
-    if (!d) throw new ApiError(404, `no device ${p(req, 'id')}`);
-    res.json(d);
-  }));
+  api.get('/devices/:id', guard('viewer'), h(async (req, res) => res.json(await deviceDocument(p(req, 'id')))));
   api.patch('/devices/:id', guard('deployer'), h(async (req, res) => res.json(await store.updateDevice(p(req, 'id'), body<RepoDeviceUpdate>('RepoDeviceUpdate', req), req.principal!))));
-  api.post('/devices/:id/token', guard('admin'), h(async (req, res) => res.json({ token: await store.rotateDeviceToken(p(req, 'id'), req.principal!) })));
+  api.post('/devices/:id/token', guard('admin'), h(async (req, res) => {
+    const token = await store.rotateDeviceToken(p(req, 'id'), req.principal!);
+    // The old token is void: so is the tunnel it opened.
+    tunnels.close(p(req, 'id'), TUNNEL_CLOSE.revoked, 'the device token was replaced');
+    res.json({ token });
+  }));
   const answerDesired = (req: Request, res: Response, state: DesiredState) => {
     const etag = `"${flowSha256(state)}"`;
     res.set('ETag', etag).set('Cache-Control', 'no-cache');
@@ -582,6 +611,51 @@ export function buildApp(
     res.json({ samples: await store.readSamples(p(req, 'id'), range) });
   }));
   api.get('/fleet/health', guard('viewer'), h(async (_req, res) => res.json({ devices: await store.fleetHealth() })));
+
+  // Remote editing: people turn it on, the agent opens its tunnel, the editor and a few commands go through it.
+  api.post('/devices/:id/remote-editing', guard('deployer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const change = body<RepoRemoteEditing>('RepoRemoteEditing', req);
+    await store.remoteEditing.set(id, change, req.principal!);
+    if (!change.enabled) tunnels.close(id, TUNNEL_CLOSE.disabled, 'remote editing was turned off');
+    res.json(await deviceDocument(id));
+  }));
+  api.get('/devices/:id/tunnel', guard('device-self'), h(async (_req, res) => {
+    res.status(426).set('Upgrade', 'websocket').json({ error: 'this is the editor tunnel: open it as a WebSocket with the device token' });
+  }));
+  api.post('/devices/:id/remote-commands', guard('deployer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const { command } = body<RepoRemoteCommand>('RepoRemoteCommand', req);
+    const tunnel = await liveTunnel(id);
+    const result = await runCommand(tunnel, command, req.principal!);
+    if (command === 'support-bundle') return res.json({ command, bundleId: await store.remoteEditing.saveBundle(id, result, req.principal!), result });
+    res.json({ command, result });
+  }));
+  api.get('/devices/:id/support-bundles/:bundleId', guard('deployer'), h(async (req, res) => {
+    const found = await store.remoteEditing.bundle(p(req, 'id'), p(req, 'bundleId'));
+    if (!found) throw new ApiError(404, `no support bundle ${p(req, 'bundleId')} of device ${p(req, 'id')}`);
+    res.json(found);
+  }));
+  api.post('/devices/:id/save-version', guard('deployer'), h(async (req, res) => {
+    const id = p(req, 'id');
+    const wanted = body<RepoSaveVersion>('RepoSaveVersion', req);
+    const device = await store.getDevice(id);
+    if (!device) throw new ApiError(404, `no device ${id}`);
+    const slug = wanted.template ?? device.desired?.template ?? device.running?.split('@')[0];
+    if (!slug) throw new ApiError(422, 'request body refused', [{ field: 'template', reason: `device ${id} has no assigned template: name the template to save into` }]);
+    const template = await store.getTemplate(slug);
+    if (!template) throw new ApiError(404, `no template ${slug}`);
+    const tunnel = await liveTunnel(id);
+    const now = (await runCommand(tunnel, 'flows', req.principal!)) as { flows: unknown[] };
+    // The device's values go back to ${NAME} references: the template's parameters and the device's own.
+    const names = new Set([...Object.keys((template.parameters as { properties?: object }).properties ?? {}), ...Object.keys(device.parameters ?? {})]);
+    const assigned = device.desired?.template === slug ? await store.getVersion(slug, device.desired.version) : undefined;
+    const flow = unfillParameters(now.flows, names, assigned?.flow ?? []);
+    const changelog = wanted.changelog ?? `edited on device ${id}`;
+    const version = await store.publishVersion(slug, { version: wanted.version, flow, changelog }, req.principal!);
+    await store.remoteEditing.record(req.principal!, 'device.editor.save-version', id, { template: slug, version: wanted.version });
+    res.status(201).json(version);
+  }));
 
   api.get('/deployments', guard('viewer'), h(async (_req, res) => res.json(await store.listDeployments())));
   api.post('/deployments', guard('deployer'), h(async (req, res) => res.status(201).json(await store.createDeployment(body<RepoDeploymentCreate>('RepoDeploymentCreate', req), req.principal!))));
@@ -706,6 +780,7 @@ export function buildApp(
   }
 
   app.use(API_ROOT, api);
+  app.use('/devices/:id/editor', remote.editorProxy);
   app.use((_req, res) => res.status(404).json({ error: 'no such route' }));
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

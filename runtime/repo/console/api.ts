@@ -21,7 +21,7 @@ export interface SessionUser {
 export type Credentials = { kind: 'session'; csrfToken: string } | { kind: 'token'; token: string };
 
 /** A device as the console reads it; `health` and `healthReasons` arrive with the telemetry API. */
-export type ConsoleDevice = DeviceView & { health?: 'ok' | 'degraded' | 'unknown'; healthReasons?: string[]; editorUrl?: string; drift?: unknown };
+export type ConsoleDevice = DeviceView & { health?: 'ok' | 'degraded' | 'unknown'; healthReasons?: string[]; editorUrl?: string; drift?: unknown; tunnel?: { connected: boolean; since: string | null; streams: number } };
 export type DeploymentSummary = Omit<DeploymentView, 'devices'>;
 
 export interface LogLine {
@@ -190,6 +190,9 @@ export class ConsoleApi {
   device = (id: string) => this.request<ConsoleDevice>('GET', `/devices/${enc(id)}`);
   updateDevice = (id: string, patch: Record<string, unknown>) => this.request<ConsoleDevice>('PATCH', `/devices/${enc(id)}`, patch);
   fleetHealth = () => this.request<FleetHealth>('GET', '/fleet/health');
+  setRemoteEditing = (id: string, enabled: boolean, idleMinutes?: number) => this.request<ConsoleDevice>('POST', `/devices/${enc(id)}/remote-editing`, idleMinutes === undefined ? { enabled } : { enabled, idleMinutes });
+  remoteCommand = (id: string, command: 'restart' | 'last-good' | 'support-bundle' | 'revert') => this.request<{ command: string; result: unknown; bundleId?: string }>('POST', `/devices/${enc(id)}/remote-commands`, { command });
+  saveVersion = (id: string, body: { version: string; changelog?: string; template?: string }) => this.request<VersionSummary>('POST', `/devices/${enc(id)}/save-version`, body);
   logs = (id: string, query: string) => this.request<{ lines: LogLine[]; dropped: number }>('GET', `/devices/${enc(id)}/logs?${query}`);
   health = (id: string, query: string) => this.request<{ samples: HealthSample[] }>('GET', `/devices/${enc(id)}/health?${query}`);
 

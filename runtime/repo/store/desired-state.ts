@@ -125,7 +125,7 @@ export class DesiredStates {
           where d.id = any($1::text[]) and d.desired_generation > d.published_generation
             and (d.publish_claim_generation is null or d.publish_claim_generation < d.desired_generation
                  or d.publish_claimed_at < $2::timestamptz - $3 * interval '1 millisecond')
-          returning d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models)
+          returning d.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models, d.remote_editing)
        select ${DESIRED_COLUMNS} from claimed d ${this.desiredJoins('d')} order by d.id`,
       [ids, this.ctx.nowDate(), leaseMs],
     );
@@ -158,7 +158,7 @@ export class DesiredStates {
 }
 
 /** What a desired state is made of: the devices row `d`, its deployment's gate, its version's hash and signature. */
-const DESIRED_COLUMNS = 'd.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models, dep.gate, v.sha256, v.signature';
+const DESIRED_COLUMNS = 'd.id, d.parameters, d.desired_template, d.desired_version, d.desired_deployment, d.desired_generation, d.desired_models, d.remote_editing, dep.gate, v.sha256, v.signature';
 
 /** A desired state from a devices row joined with its deployment's gate and its version's hash and signature. */
 function desiredFromRow(d: Row): DesiredState {
@@ -173,5 +173,6 @@ function desiredFromRow(d: Row): DesiredState {
     : null;
   const state: DesiredState = { deviceId: d.id, deploymentId: version ? (d.desired_deployment ?? null) : null, version, parameters: d.parameters, generation: Number(d.desired_generation) };
   if (version && d.gate && Object.keys(d.gate).length) state.gate = d.gate;
+  if (d.remote_editing?.enabled) state.remoteEditing = { enabled: true, idleMinutes: Number(d.remote_editing.idleMinutes), since: Number(d.remote_editing.since) };
   return state;
 }

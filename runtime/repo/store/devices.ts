@@ -33,6 +33,8 @@ export interface DeviceView {
   desired: { template: string; version: string; deploymentId: string | null; models: { name: string; version: string }[] } | null;
   /** The model versions its last report said it runs. */
   models: { name: string; version: string }[];
+  /** While on: who turned it on, when, and after how many idle minutes the agent closes its tunnel. */
+  remoteEditing: { enabled: true; idleMinutes: number; since: string; by: string } | null;
   createdAt: string;
 }
 
@@ -59,6 +61,7 @@ export class DeviceStore {
       healthReasons,
       desired: r.desired_template ? { template: r.desired_template, version: r.desired_version, deploymentId: r.desired_deployment, models: r.desired_models ?? [] } : null,
       models: r.running_models ?? [],
+      remoteEditing: r.remote_editing?.enabled ? { enabled: true, idleMinutes: Number(r.remote_editing.idleMinutes), since: new Date(Number(r.remote_editing.since)).toISOString(), by: String(r.remote_editing.by) } : null,
       createdAt: iso(r.created_at)!,
     };
   }

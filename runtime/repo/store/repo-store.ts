@@ -12,6 +12,7 @@ import { DeploymentStore } from './deployments';
 import { DesiredStates } from './desired-state';
 import { DeviceStore } from './devices';
 import { ModelStore } from './models';
+import { RemoteEditingStore } from './remote-editing';
 import { Rollouts } from './rollouts';
 import { TemplateStore } from './templates';
 import { SessionStore } from './sessions';
@@ -41,6 +42,7 @@ export class RepoStore {
   readonly audit: AuditLog;
   readonly models: ModelStore;
   readonly telemetry: TelemetryStore;
+  readonly remoteEditing: RemoteEditingStore;
   private readonly ctx: StoreContext;
   private readonly rollouts: Rollouts;
 
@@ -57,6 +59,7 @@ export class RepoStore {
     this.deployments = new DeploymentStore(ctx, this.templates, this.devices, rollouts, this.models);
     this.audit = new AuditLog(ctx);
     this.telemetry = new TelemetryStore(ctx, options.telemetry);
+    this.remoteEditing = new RemoteEditingStore(ctx, this.desired);
   }
 
   get nodeTypePolicy(): RepoNodeTypePolicy {

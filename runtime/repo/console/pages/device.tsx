@@ -8,6 +8,7 @@ import type { PageProps } from '../app';
 import { Badge, Message, Section, TimeChart, useInterval } from '../components';
 import { parameterChange, parameterForm } from '../parameter-edit';
 import { href } from '../router';
+import { RemoteEditing } from './remote-editing';
 import { SseParser } from '../sse';
 import { ago, bytes, deploymentLook, deviceLook, logLevelTone, targetLook } from '../status';
 
@@ -58,11 +59,6 @@ export function DevicePage({ api, user, route }: PageProps) {
             ))}
           </dd>
         </dl>
-        {device.editorUrl ? (
-          <a class="button" id="device-editor" href={device.editorUrl} target="_blank" rel="noopener">
-            Open its editor
-          </a>
-        ) : null}
       </header>
       <Message text={error} />
       {reasons.length ? (
@@ -80,6 +76,7 @@ export function DevicePage({ api, user, route }: PageProps) {
         <LogTail api={api} id={id} />
         <HealthCharts api={api} id={id} />
       </div>
+      <RemoteEditing api={api} device={device} editable={canChange(user.role)} onChanged={(d) => (d ? setDevice(d) : void reload())} />
       <div class="columns">
         <Parameters api={api} device={device} editable={canChange(user.role)} onSaved={setDevice} />
         <DeviceDeployments api={api} id={id} />

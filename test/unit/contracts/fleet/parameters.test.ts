@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fillParameters } from '../../../../contracts/fleet/parameters';
+import { fillParameters, unfillParameters } from '../../../../contracts/fleet/parameters';
 
 describe('fleet parameters', () => {
   const flow = [
@@ -39,5 +39,22 @@ describe('fleet parameters', () => {
     assert.throws(() => fillParameters(flow, { '1abc': 'x' }), /parameter 1abc: name must be/);
     assert.throws(() => fillParameters(flow, { X: Number.NaN }), /parameter X: number must be finite/);
     assert.throws(() => fillParameters(flow, { X: null as unknown as string }), /parameter X: must be a string, number or boolean, got null/);
+  });
+
+  it('unfill takes a device\'s values back out (template defaults come back from the base), so a saved edit fills anew on the next device', () => {
+    const filled = fillParameters([...flow, { id: 'n2', z: 't2', type: 'debug', wires: [] }], { LINE: 'L7', SPEED: 2.5 });
+    const saved = unfillParameters(filled, ['LINE', 'SPEED'], flow);
+    assert.deepEqual(saved, [
+      { id: 't1', type: 'tab', label: 'A', env: [{ name: 'KEEP', value: 'k', type: 'str' }, { name: 'LINE', value: 'default', type: 'str' }] },
+      { id: 't2', type: 'tab', label: 'B' },
+      { id: 'n1', z: 't1', type: 'inject', wires: [] },
+      { id: 'n2', z: 't2', type: 'debug', wires: [] },
+    ]);
+    assert.deepEqual(fillParameters(saved, { LINE: 'L9', SPEED: 1 }), fillParameters([...flow, { id: 'n2', z: 't2', type: 'debug', wires: [] }], { LINE: 'L9', SPEED: 1 }).map((n) => n));
+  });
+
+  it('unfill drops the global-config node that carried values for a flow without tabs', () => {
+    const filled = fillParameters([{ id: 'n1', type: 'inject', wires: [] }], { LINE: 'L7' });
+    assert.deepEqual(unfillParameters(filled, ['LINE']), [{ id: 'n1', type: 'inject', wires: [] }]);
   });
 });
