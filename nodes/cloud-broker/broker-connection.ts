@@ -23,6 +23,8 @@ export interface BrokerOptions {
   passphrase?: string;
   rejectUnauthorized: boolean;
   connectTimeoutMs: number;
+  /** MQTT 5 receive maximum: QoS 1/2 messages the broker may have unacknowledged at this client at once. */
+  receiveMaximum?: number;
   backoff?: BackoffOptions;
 }
 
@@ -41,6 +43,12 @@ export interface InboundMessage {
   topic: string;
   payload: Buffer;
   properties?: { contentType?: string; userProperties?: Record<string, string | string[]> };
+  /**
+   * Present for a QoS 1 message delivered to a subscription made with `ackWhenHandled`: call it once the
+   * message is safe (stored, or refused for good). The broker's PUBACK waits for it, so a process killed
+   * before then gets the message again (persistent session) instead of losing it.
+   */
+  ack?: () => void;
 }
 
 type Listener = (m: InboundMessage) => void;
@@ -49,7 +57,18 @@ interface Subscription {
   qos: 0 | 1 | 2;
   listener: Listener;
   onError?: (err: Error) => void;
+  ackWhenHandled?: boolean;
 }
+
+export interface SubscribeOptions {
+  /** Hold the PUBACK of each QoS 1 message until the listener calls `m.ack()`. */
+  ackWhenHandled?: boolean;
+}
+
+// mqtt.js acknowledges a QoS 1 message once `handleMessage` calls back, and reads no further packet until
+// it does; calling back with this marker skips its PUBACK without stalling the stream, and the connection
+// sends the PUBACK itself when the listeners say the message is safe.
+const ACK_LATER = new Error('acknowledged later by the listener');
 
 /** MQTT 5 reason codes on PUBACK/PUBREC that no retry can fix. */
 const PERMANENT_PUBLISH_CODES = new Set([0x87, 0x90, 0x95, 0x99]);
@@ -163,8 +182,8 @@ export class BrokerConnection extends EventEmitter {
   }
 
   /** Subscribes now if connected and again after every reconnect; returns the unsubscribe function. */
-  subscribe(filter: string, qos: 0 | 1 | 2, listener: Listener, onError?: (err: Error) => void): () => void {
-    const sub: Subscription = { filter, qos, listener, onError };
+  subscribe(filter: string, qos: 0 | 1 | 2, listener: Listener, onError?: (err: Error) => void, options: SubscribeOptions = {}): () => void {
+    const sub: Subscription = { filter, qos, listener, onError, ackWhenHandled: options.ackWhenHandled };
     this.subs.add(sub);
     if (this.connected) this.subscribeOne(this.client!, sub);
     return () => {
@@ -204,7 +223,10 @@ export class BrokerConnection extends EventEmitter {
       queueQoSZero: false,
       resubscribe: false,
     } as IClientOptions;
-    if (o.protocolVersion === 5) options.properties = { sessionExpiryInterval: o.sessionExpiry };
+    if (o.protocolVersion === 5) {
+      options.properties = { sessionExpiryInterval: o.sessionExpiry };
+      if (o.receiveMaximum) options.properties.receiveMaximum = o.receiveMaximum;
+    }
     this.setState({ state: 'connecting', reason: this.lastError?.reason, cause: this.lastError?.cause });
     let client: MqttClient;
     try {
@@ -222,11 +244,44 @@ export class BrokerConnection extends EventEmitter {
       this.setState({ state: 'connected' });
       for (const s of this.subs) this.subscribeOne(client, s);
     });
+    const ackLater = new WeakSet<object>();
+    client.handleMessage = (packet, callback) => {
+      if (ackLater.has(packet)) {
+        ackLater.delete(packet);
+        callback(ACK_LATER);
+      } else callback();
+    };
     client.on('message', (topic, payload, packet) => {
       if (this.client !== client) return;
       const props = (packet as { properties?: InboundMessage['properties'] }).properties;
-      const m: InboundMessage = { topic, payload, properties: props };
-      for (const s of this.subs) if (matches(s.filter, topic)) s.listener(m);
+      const targets = [...this.subs].filter((s) => matches(s.filter, topic));
+      let holders = packet.qos === 1 && packet.messageId !== undefined ? targets.filter((s) => s.ackWhenHandled).length : 0;
+      if (holders === 0) {
+        const m: InboundMessage = { topic, payload, properties: props };
+        for (const s of targets) s.listener(m);
+        return;
+      }
+      ackLater.add(packet);
+      const messageId = packet.messageId!;
+      const ackOne = () => {
+        if (--holders === 0) this.sendPuback(client, messageId);
+      };
+      for (const s of targets) {
+        if (!s.ackWhenHandled) s.listener({ topic, payload, properties: props });
+        else {
+          let acked = false;
+          s.listener({
+            topic,
+            payload,
+            properties: props,
+            ack: () => {
+              if (acked) return;
+              acked = true;
+              ackOne();
+            },
+          });
+        }
+      }
     });
     client.on('error', (err) => {
       if (this.client !== client) return;
@@ -238,6 +293,13 @@ export class BrokerConnection extends EventEmitter {
       client.end(true);
       this.scheduleReconnect();
     });
+  }
+
+  // Only on the connection the message came on: after a reconnect the broker resends what was not
+  // acknowledged, and an old packet id may then name another message.
+  private sendPuback(client: MqttClient, messageId: number): void {
+    if (this.client !== client || !client.connected) return;
+    (client as unknown as { _sendPacket(p: object, cb: () => void): void })._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, () => {});
   }
 
   private subscribeOne(client: MqttClient, s: Subscription): void {
