@@ -13,6 +13,11 @@ export const PALETTE_NAME = '@linesight/node-red-linesight';
  * node_modules); in an installed `linesight`, its node_modules. Its compiled files arrive with `npm run build`.
  */
 export function paletteRoot(): string {
+  // A checkout builds its palette into packages/palette; prefer it to whatever node_modules links to, so a
+  // worktree sharing another checkout's node_modules runs its own nodes. An installed package has no
+  // packages/ folder and resolves the dependency.
+  const own = path.join(PACKAGE_ROOT, 'packages', 'palette');
+  if (fs.existsSync(path.join(own, 'package.json')) && fs.existsSync(path.join(own, 'dist'))) return fs.realpathSync(own);
   return fs.realpathSync(path.dirname(require.resolve(`${PALETTE_NAME}/package.json`, { paths: [PACKAGE_ROOT] })));
 }
 

@@ -79,7 +79,16 @@ export = function register(RED: NodeAPI) {
       }
       show();
     };
-    const unsubscribe = filters.map((f) =>
+    // Subscribed once the whole flow has started: what a persistent session hands over right away must
+    // find the nodes it is sent to (a message sent to a node not created yet is dropped by Node-RED).
+    let unsubscribe: Array<() => void> = [];
+    let closed = false;
+    const begin = () => {
+      if (closed || unsubscribe.length) return;
+      unsubscribe = subscribeAll();
+      link.start();
+    };
+    const subscribeAll = () => filters.map((f) =>
       link.subscribe(
         f,
         qos,
@@ -92,12 +101,16 @@ export = function register(RED: NodeAPI) {
       ),
     );
     link.on('state', onState);
-    link.start();
+    const events = (RED as unknown as { events?: { once(ev: string, fn: () => void): void; off(ev: string, fn: () => void): void } }).events;
+    if (events) events.once('flows:started', begin);
+    else begin();
     const ticker = setInterval(show, 1000);
     show();
 
     return {
       close() {
+        closed = true;
+        events?.off('flows:started', begin);
         clearInterval(ticker);
         link.off('state', onState);
         for (const u of unsubscribe) u();

@@ -2,7 +2,7 @@
 // reconnects with backoff and jitter (a fresh client each time, so no stale in-flight state survives),
 // re-subscribes after each reconnect, and turns library errors into sentences a person can act on.
 import { EventEmitter } from 'node:events';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../../lib/backoff';
 import { redactText } from '../../lib/redact';
 import { topicMatches as matches } from './topic-filter';
@@ -129,6 +129,10 @@ export class BrokerConnection extends EventEmitter {
   private lastError?: { reason: string; cause: NonNullable<LinkState['cause']> };
   private started = false;
   private closing = false;
+  // QoS 1 messages of a persistent session that came before any listener subscribed (the broker sends
+  // the session's queue right after connecting): held unacknowledged and handed to the first matching
+  // subscription, so nothing is acknowledged that nobody took.
+  private orphans: Array<{ client: MqttClient; topic: string; payload: Buffer; packet: IPublishPacket }> = [];
 
   constructor(
     readonly opts: BrokerOptions,
@@ -186,6 +190,11 @@ export class BrokerConnection extends EventEmitter {
     const sub: Subscription = { filter, qos, listener, onError, ackWhenHandled: options.ackWhenHandled };
     this.subs.add(sub);
     if (this.connected) this.subscribeOne(this.client!, sub);
+    if (this.orphans.length) {
+      const claimed = this.orphans.filter((o) => o.client === this.client && matches(filter, o.topic));
+      this.orphans = this.orphans.filter((o) => !claimed.includes(o));
+      for (const o of claimed) this.dispatch(o.client, o.topic, o.payload, o.packet);
+    }
     return () => {
       this.subs.delete(sub);
       const still = [...this.subs].some((s) => s.filter === filter);
@@ -253,35 +262,13 @@ export class BrokerConnection extends EventEmitter {
     };
     client.on('message', (topic, payload, packet) => {
       if (this.client !== client) return;
-      const props = (packet as { properties?: InboundMessage['properties'] }).properties;
-      const targets = [...this.subs].filter((s) => matches(s.filter, topic));
-      let holders = packet.qos === 1 && packet.messageId !== undefined ? targets.filter((s) => s.ackWhenHandled).length : 0;
-      if (holders === 0) {
-        const m: InboundMessage = { topic, payload, properties: props };
-        for (const s of targets) s.listener(m);
+      const persistent = !o.cleanStart && packet.qos === 1 && packet.messageId !== undefined;
+      if (persistent && ![...this.subs].some((s) => matches(s.filter, topic))) {
+        ackLater.add(packet);
+        this.orphans.push({ client, topic, payload, packet });
         return;
       }
-      ackLater.add(packet);
-      const messageId = packet.messageId!;
-      const ackOne = () => {
-        if (--holders === 0) this.sendPuback(client, messageId);
-      };
-      for (const s of targets) {
-        if (!s.ackWhenHandled) s.listener({ topic, payload, properties: props });
-        else {
-          let acked = false;
-          s.listener({
-            topic,
-            payload,
-            properties: props,
-            ack: () => {
-              if (acked) return;
-              acked = true;
-              ackOne();
-            },
-          });
-        }
-      }
+      this.dispatch(client, topic, payload, packet, ackLater);
     });
     client.on('error', (err) => {
       if (this.client !== client) return;
@@ -290,9 +277,49 @@ export class BrokerConnection extends EventEmitter {
     client.on('close', () => {
       if (this.client !== client) return;
       this.client = undefined;
+      // The broker sends them again on the next connection.
+      this.orphans = [];
       client.end(true);
       this.scheduleReconnect();
     });
+  }
+
+  /**
+   * Hands a message to the matching subscriptions. `ackLater` (live messages): mark the packet so mqtt.js
+   * skips its PUBACK when a listener holds it. Without it (a held orphan, already skipped) the PUBACK is
+   * sent here once nobody holds it.
+   */
+  private dispatch(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket, ackLater?: WeakSet<object>): void {
+    const props = (packet as { properties?: InboundMessage['properties'] }).properties;
+    const targets = [...this.subs].filter((s) => matches(s.filter, topic));
+    let holders = packet.qos === 1 && packet.messageId !== undefined ? targets.filter((s) => s.ackWhenHandled).length : 0;
+    if (holders === 0) {
+      const m: InboundMessage = { topic, payload, properties: props };
+      for (const s of targets) s.listener(m);
+      if (!ackLater && packet.messageId !== undefined) this.sendPuback(client, packet.messageId);
+      return;
+    }
+    ackLater?.add(packet);
+    const messageId = packet.messageId!;
+    const ackOne = () => {
+      if (--holders === 0) this.sendPuback(client, messageId);
+    };
+    for (const s of targets) {
+      if (!s.ackWhenHandled) s.listener({ topic, payload, properties: props });
+      else {
+        let acked = false;
+        s.listener({
+          topic,
+          payload,
+          properties: props,
+          ack: () => {
+            if (acked) return;
+            acked = true;
+            ackOne();
+          },
+        });
+      }
+    }
   }
 
   // Only on the connection the message came on: after a reconnect the broker resends what was not
