@@ -23,6 +23,8 @@ export interface WorkerFlowOptions {
   /** When set, a cloud-bridge also sends every inspection up under this topic prefix. */
   uplinkPrefix?: string;
   sink?: Record<string, unknown>;
+  /** cloud-bridge-in's acknowledgement: `done` (default) or `receipt`. */
+  ackAfter?: 'done' | 'receipt';
 }
 
 /** The flow of a factory runtime or a cloud worker: downlink -> sink (-> uplink). */
@@ -34,7 +36,7 @@ export function workerFlow(o: WorkerFlowOptions): unknown[] {
     { id: 'scale', type: 'tab', label: 'scale' },
     { id: 'brk', type: 'cloud-broker', name: 'broker', url: o.mqttUrl, clientId: o.clientId, protocolVersion: 5, cleanStart: expiry === 0, sessionExpiry: expiry, receiveMaximum: 10000, maxReconnectMs: 1000 },
     { id: 'db', type: 'timescale-db', url: o.pgUrl, schema: o.schema, poolSize: 4 },
-    { id: 'in', type: 'cloud-bridge-in', ...at(100), broker: 'brk', topics: `${o.prefix}/+/+/inspection`, topicTemplate: `${o.prefix}/{site}/{line}/{kind}`, shareGroup: o.shareGroup ?? '', qos: 1, wires: [outputs] },
+    { id: 'in', type: 'cloud-bridge-in', ...at(100), broker: 'brk', topics: `${o.prefix}/+/+/inspection`, topicTemplate: `${o.prefix}/{site}/{line}/{kind}`, shareGroup: o.shareGroup ?? '', qos: 1, ackAfter: o.ackAfter ?? 'done', wires: [outputs] },
     { id: 'sink', type: 'timescale-sink', ...at(300), db: 'db', wires: [], ...o.sink },
   ];
   if (o.uplinkPrefix) flow.push({ id: 'up', type: 'cloud-bridge', ...at(300), broker: 'brk', topicTemplate: `${o.uplinkPrefix}/{site}/{line}/{kind}`, site: 'plant1', imageMode: 'inline', wires: [] });

@@ -49,7 +49,7 @@ export async function startPrivateMosquitto(opts: PrivateMosquittoOptions = {}):
   const conf: string[] = [`listener ${port} 127.0.0.1`, 'max_queued_messages 0', 'max_inflight_messages 0',
     // Started as root, Mosquitto would drop to the "mosquitto" user, who cannot read this private temp dir.
     `user ${os.userInfo().username}`,
-    `log_dest file ${path.join(dir, 'mosquitto.log')}`, ...(process.env.LS_MOSQ_DEBUG ? ['log_type all'] : [])];
+    `log_dest file ${path.join(dir, 'mosquitto.log')}`];
   if (opts.persistence) conf.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1');
   if (opts.users) {
     const pw = path.join(dir, 'passwords');

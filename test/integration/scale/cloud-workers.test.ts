@@ -30,8 +30,7 @@ describe('cloud workers in a shared subscription, one killed with SIGKILL mid-st
   after(async () => {
     for (const w of workers) await w?.stop();
     await broker?.stop();
-    if (schema && !process.env.LS_MOSQ_DEBUG) await dropSchema(pgUrl, schema);
-    console.log('      broker dir', broker?.dir, 'schema', schema);
+    if (schema) await dropSchema(pgUrl, schema);
   });
 
   it(`stores each of ${COUNT} inspections exactly once; the surviving worker keeps writing while the other is down`, async function () {
@@ -41,7 +40,7 @@ describe('cloud workers in a shared subscription, one killed with SIGKILL mid-st
     schema = await freshSchema(pgUrl, 'workers');
     const prefix = topicPrefix();
     const runId = crypto.randomBytes(4).toString('hex');
-    const flow = (i: number) => workerFlow({ mqttUrl: broker!.url, prefix, pgUrl, schema: schema!, clientId: `ls-worker${i}-${runId}`, shareGroup: 'workers', sessionExpiry: 600 });
+    const flow = (i: number) => workerFlow({ mqttUrl: broker!.url, prefix, pgUrl, schema: schema!, clientId: `ls-worker${i}-${runId}`, shareGroup: 'workers', sessionExpiry: 600, ackAfter: process.env.LS_SCALE_ACK_AFTER as 'receipt' | undefined });
 
     // One after the other, so the second finds the tables made.
     for (let i = 0; i < 2; i++) {
