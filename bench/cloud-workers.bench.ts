@@ -12,7 +12,7 @@ import { Client } from 'pg';
 import { makeInspection, thumbnail } from '../runtime/dev/simulators/inspection-load';
 import { startPrivateMosquitto } from '../test/integration/cloud-bridge/private-mosquitto';
 import { startRuntimeProcess, type RuntimeProcess } from '../test/support/runtime-process';
-import { delays, runLoadProcess, stored, workerFlow } from '../test/support/scale';
+import { addReceivedAt, delays, runLoadProcess, stored, workerFlow } from '../test/support/scale';
 import { dropSchema, freshSchema, topicPrefix } from '../test/support/services';
 import { sleep, waitFor } from '../test/support/wait';
 import { COLS, RawPipeline, rawTables, rowsOf } from './support/raw-pipeline';
@@ -114,6 +114,7 @@ async function main() {
           await waitFor(`worker ${i} connected`, () => broker.log().includes(` as ${clientId} `), 60_000, 200);
           if (i === 0) {
             await runLoadProcess({ url: broker.url, prefix, rate: 0, count: 1, runId: `${runId}probe` });
+            await addReceivedAt(PG, schema);
             await waitFor('the tables made', async () => (await stored(PG, schema, `${runId}probe`)).inspections === 1, 60_000, 200);
           }
         }

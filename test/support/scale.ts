@@ -22,6 +22,8 @@ export interface WorkerFlowOptions {
   sessionExpiry?: number;
   /** When set, a cloud-bridge also sends every inspection up under this topic prefix. */
   uplinkPrefix?: string;
+  /** The broker the uplink sends to (default: the same one). */
+  uplinkUrl?: string;
   sink?: Record<string, unknown>;
   /** cloud-bridge-in's acknowledgement: `done` (default) or `receipt`. */
   ackAfter?: 'done' | 'receipt';
@@ -39,7 +41,8 @@ export function workerFlow(o: WorkerFlowOptions): unknown[] {
     { id: 'in', type: 'cloud-bridge-in', ...at(100), broker: 'brk', topics: `${o.prefix}/+/+/inspection`, topicTemplate: `${o.prefix}/{site}/{line}/{kind}`, shareGroup: o.shareGroup ?? '', qos: 1, ackAfter: o.ackAfter ?? 'done', wires: [outputs] },
     { id: 'sink', type: 'timescale-sink', ...at(300), db: 'db', wires: [], ...o.sink },
   ];
-  if (o.uplinkPrefix) flow.push({ id: 'up', type: 'cloud-bridge', ...at(300), broker: 'brk', topicTemplate: `${o.uplinkPrefix}/{site}/{line}/{kind}`, site: 'plant1', imageMode: 'inline', wires: [] });
+  if (o.uplinkUrl) flow.push({ id: 'brkUp', type: 'cloud-broker', name: 'cloud', url: o.uplinkUrl, clientId: `${o.clientId}-up`, protocolVersion: 5, maxReconnectMs: 1000 });
+  if (o.uplinkPrefix) flow.push({ id: 'up', type: 'cloud-bridge', ...at(300), broker: o.uplinkUrl ? 'brkUp' : 'brk', topicTemplate: `${o.uplinkPrefix}/{site}/{line}/{kind}`, site: 'plant1', imageMode: 'inline', wires: [] });
   return flow;
 }
 
