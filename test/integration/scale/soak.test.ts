@@ -2,7 +2,7 @@
 // stream from Mosquitto into PostgreSQL and sends it up to a cloud broker of its own (a private Mosquitto)
 // that goes away for 15 s in the middle. Sampled every second from /proc: RSS, file handles, sockets.
 // Bounds (stated here and in the README): RSS never above 512 MiB, and the mean of the last third of the
-// samples at most 48 MiB above the mean of the middle third (V8 grows its heap towards a steady size in
+// samples at most 64 MiB above the mean of the middle third (V8 grows its heap towards a steady size in
 // the first minute; a leak keeps growing); file handles and sockets end at most 8 above the warm-up
 // sample; the outbox empties after the outage and its file (with WAL) shrinks back under 5 MiB.
 // SOAK_SECONDS (default 60) lengthens it; the 1-hour run is the same test with SOAK_SECONDS=3600.
@@ -96,7 +96,7 @@ describe(`soak: a factory runtime for ${SECONDS} s at ${RATE} inspections/s with
     const growth = mean(samples.slice(-third)) - mean(samples.slice(third, 2 * third));
     console.log(`      RSS mean, last third vs middle third: ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB`);
     assert.ok(peakRss <= 512, `RSS peak ${peakRss.toFixed(0)} MiB (bound 512)`);
-    assert.ok(growth <= 48, `RSS mean grew ${growth.toFixed(0)} MiB from the middle to the last third (bound 48)`);
+    assert.ok(growth <= 64, `RSS mean grew ${growth.toFixed(0)} MiB from the middle to the last third (bound 64)`);
     assert.ok(last.fds - warm.fds <= 8, `file handles ${warm.fds} -> ${last.fds} (bound +8)`);
     assert.ok(last.sockets - warm.sockets <= 8, `sockets ${warm.sockets} -> ${last.sockets} (bound +8)`);
     assert.ok(outboxBytes() < 5 * MiB, `outbox file back under 5 MiB (${outboxBytes()} bytes, peak ${peakOutbox})`);
