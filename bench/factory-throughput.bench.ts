@@ -92,7 +92,7 @@ async function measure(brokerNote: string) {
   let rawResult: { steady: Phase; burst: Phase };
   try {
     await rawTables(PG, rawSchema);
-    await raw.start(rawPrefix);
+    await raw.start(rawPrefix, UPLINK ? `${rawPrefix}-up` : undefined);
     rawResult = await phases(rawSchema, rawPrefix, 'raw');
   } finally {
     await raw.stop();
@@ -124,7 +124,7 @@ async function measure(brokerNote: string) {
     await dropSchema(PG, schema);
   }
 
-  const ctx = `${brokerNote}; ${RATE}/s offered for ${SECONDS} s, 5 detections + ${thumbBytes} B JPEG thumbnail each${UPLINK ? ', runtime also sends each up (cloud-bridge)' : ''}; ${load}`;
+  const ctx = `${brokerNote}; ${RATE}/s offered for ${SECONDS} s, 5 detections + ${thumbBytes} B JPEG thumbnail each${UPLINK ? ', both also send each one up (runtime: cloud-bridge with its outbox; raw: one mqtt.js publish)' : ''}; ${load}`;
   report({ bench: BENCH, metric: 'steady inspections/s stored', value: rtResult.steady.rate, unit: 'insp/s', baseline: rawResult.steady.rate, note: ctx });
   report({ bench: BENCH, metric: 'steady rows/s stored (inspections+detections)', value: rtResult.steady.rate * 6, unit: 'rows/s', baseline: rawResult.steady.rate * 6 });
   report({ bench: BENCH, metric: 'capture -> row p50', value: rtResult.steady.p50, unit: 'ms', baseline: rawResult.steady.p50 });

@@ -44,9 +44,11 @@ export class RawPipeline {
     private readonly mqttUrl: string,
   ) {}
 
-  async start(prefix: string): Promise<void> {
+  /** @param uplinkPrefix when set, every message is also published there (QoS 1), as the factory's cloud-bridge does. */
+  async start(prefix: string, uplinkPrefix?: string): Promise<void> {
     this.client = await mqtt.connectAsync(this.mqttUrl, { protocolVersion: 5, clientId: `ls-raw-${prefix.replace(/\W/g, '')}`, properties: { receiveMaximum: 10000 } });
-    this.client.on('message', (_t, payload, packet) => {
+    this.client.on('message', (topic, payload, packet) => {
+      if (uplinkPrefix) this.client!.publish(`${uplinkPrefix}${topic.slice(prefix.length)}`, payload, { qos: 1, properties: packet.properties });
       const d = fromWire(payload, packet.properties as never);
       const rows = rowsOf(d.value as Inspection & { site: string; line: string });
       for (const k of Object.keys(COLS) as Array<keyof typeof COLS>) for (const r of rows[k]) this.pending[k].push(r);

@@ -5,7 +5,7 @@
 // Usage: node dist/runtime/dev/simulators/inspection-load.js '<json LoadOptions>'   (prints one JSON line)
 import mqtt from 'mqtt';
 import sharp from 'sharp';
-import { toWire } from '../../../nodes/cloud-bridge/wire-format';
+import { toWire } from '../../../nodes/cloud-bridge';
 import type { Inspection } from '../../../contracts/messages';
 
 export interface LoadOptions {
