@@ -6,6 +6,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from './clock';
 
+/** Queue files larger than this are rebuilt once they are empty; also the WAL's size after a checkpoint. */
+const SHRINK_ABOVE_BYTES = 4 * 1024 * 1024;
+
 export interface DurableQueueOptions {
   /** Path of the SQLite file; its folder is created when missing. */
   file: string;
@@ -140,6 +143,8 @@ export class DurableQueue {
     this.db = new Database(opts.file);
     try {
       this.db.pragma('journal_mode = WAL');
+      // After an outage the WAL is cut back to this at each checkpoint instead of keeping its peak size.
+      this.db.pragma(`journal_size_limit = ${SHRINK_ABOVE_BYTES}`);
       // syncEveryMs = 0: FULL, each commit is fsynced in WAL mode before it returns. Group commit: NORMAL
       // (commits reach the OS, so a killed process loses nothing committed) plus our own fsync of the WAL file
       // in libuv's thread pool after each commit, so the event loop never waits for the disk.
@@ -290,6 +295,7 @@ export class DurableQueue {
           this.bytes -= len;
         }
       })();
+      this.shrinkWhenEmpty();
     } else {
       // Hidden from peek and uncounted now; deleted on disk at the next group commit.
       for (const s of want) this.hideRow(s);
@@ -328,6 +334,20 @@ export class DurableQueue {
     this.remember(pending);
     this.onFlush?.(this.lastSeq);
     this.syncWalInBackground();
+    this.shrinkWhenEmpty();
+  }
+
+  /**
+   * A queue that held an outage's backlog keeps its pages (SQLite reuses, never returns them); once it
+   * is empty again the file is rebuilt (cheap: no rows) and the WAL truncated, so the disk shrinks back.
+   */
+  private shrinkWhenEmpty(): void {
+    if (this.messages !== 0 || this.pending.length || this.pendingAcks.size) return;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    if (pages * pageSize <= SHRINK_ABOVE_BYTES) return;
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Group commit: fsyncs the WAL file off the event loop; one fsync at a time, another if commits came meanwhile. */

@@ -20,6 +20,7 @@ export const editor: NodeEditor = {
     'topicTemplate',
     'shareGroup',
     { prop: 'qos', width: '80px' },
+    'ackAfter',
     { prop: 'dedupeWindow', width: '100px' },
     { prop: 'joinImagesMs', width: '80px' },
   ],

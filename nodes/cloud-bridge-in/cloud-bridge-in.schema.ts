@@ -23,6 +23,13 @@ export interface CloudBridgeInConfig {
    */
   qos: 0 | 1 | 2;
   /**
+   * When a QoS 1 message is acknowledged to the broker: `done` = once every node wired to the output has
+   * finished with it (timescale-sink: rows committed or spooled; cloud-bridge: in its outbox), so a worker
+   * killed meanwhile gets it again; `receipt` = at once (a message in flight inside the flow is lost then).
+   * @default "done"
+   */
+  ackAfter: 'done' | 'receipt';
+  /**
    * How many recent message ids are remembered to drop duplicates.
    * @default 100000
    * @minimum 1

@@ -7,6 +7,16 @@ import { defineNode, fmt, status } from '../kit/node-kit';
 import type { CloudBridgeInConfig } from './cloud-bridge-in.schema';
 import { parseFilters, topicReader } from './filters';
 import { Inbound, type InboundOutput } from './inbound';
+import { CompletionAcks } from './completion-acks';
+
+interface CompleteEvent {
+  msg?: { _msgid?: string };
+  node: { id: string };
+}
+interface Hooks {
+  add(name: string, fn: (e: CompleteEvent) => void): void;
+  remove(name: string): void;
+}
 
 export = function register(RED: NodeAPI) {
   defineNode<CloudBridgeInConfig>(RED, { type: 'cloud-bridge-in', configSchema: 'CloudBridgeInConfig' }, ({ node, config, label }) => {
@@ -14,6 +24,20 @@ export = function register(RED: NodeAPI) {
     const link = useBroker(RED, config.broker, label);
     const readTopic = topicReader(config.topicTemplate);
     const qos = Math.min(2, Math.max(0, Number(config.qos))) as 0 | 1 | 2;
+    // The broker's acknowledgement waits until the nodes wired to the output are done with the message
+    // (Node-RED's onComplete hook; a host without hooks, such as an old test helper, acknowledges on receipt).
+    const hooks = (RED as unknown as { hooks?: Hooks }).hooks;
+    const ackWhenHandled = config.ackAfter !== 'receipt' && qos > 0 && !!hooks;
+    const targets = (node as unknown as { wires?: string[][] }).wires?.[0] ?? [];
+    const acks = new CompletionAcks(targets);
+    const hookName = `onComplete.linesightIn${node.id.replace(/[^A-Za-z0-9]/g, '')}`;
+    if (ackWhenHandled && targets.length) {
+      const targetSet = new Set(targets);
+      hooks!.add(hookName, (e) => {
+        const id = e.msg?._msgid;
+        if (id && targetSet.has(e.node.id)) acks.complete(id, e.node.id);
+      });
+    }
     const inbound = new Inbound({ dedupeWindow: config.dedupeWindow, joinMs: config.joinImagesMs }, (out: InboundOutput) => {
       const msg: Record<string, unknown> = { topic: out.topic, kind: out.kind, messageId: out.messageId, payload: out.payload };
       const vars = readTopic(out.topic);
@@ -22,6 +46,10 @@ export = function register(RED: NodeAPI) {
       if (vars?.line) msg.line = vars.line;
       if (out.image) msg.image = out.image;
       if (out.imageMissing) msg.imageMissing = true;
+      if (out.acks) {
+        msg._msgid = RED.util.generateId();
+        acks.track(msg._msgid as string, out.acks);
+      }
       node.send(msg);
     });
     const rate = new RateMeter();
@@ -36,7 +64,9 @@ export = function register(RED: NodeAPI) {
       try {
         inbound.receive(m);
       } catch (err) {
-        // A bad message is reported against itself (Catch nodes see it) and the stream goes on.
+        // A bad message is reported against itself (Catch nodes see it) and the stream goes on; getting it
+        // again would not make it better.
+        m.ack?.();
         node.error(err as Error, { topic: m.topic, payload: m.payload } as never);
       }
     };
@@ -49,23 +79,44 @@ export = function register(RED: NodeAPI) {
       }
       show();
     };
-    const unsubscribe = filters.map((f) =>
-      link.subscribe(f, qos, onMessage, (err) => {
-        node.status(status.failed('subscribe refused'));
-        node.error(`${label}: ${err.message}`);
-      }),
+    // Subscribed once the whole flow has started: what a persistent session hands over right away must
+    // find the nodes it is sent to (a message sent to a node not created yet is dropped by Node-RED).
+    let unsubscribe: Array<() => void> = [];
+    let closed = false;
+    const begin = () => {
+      if (closed || unsubscribe.length) return;
+      unsubscribe = subscribeAll();
+      link.start();
+    };
+    const subscribeAll = () => filters.map((f) =>
+      link.subscribe(
+        f,
+        qos,
+        onMessage,
+        (err) => {
+          node.status(status.failed('subscribe refused'));
+          node.error(`${label}: ${err.message}`);
+        },
+        { ackWhenHandled },
+      ),
     );
     link.on('state', onState);
-    link.start();
+    const events = (RED as unknown as { events?: { once(ev: string, fn: () => void): void; off(ev: string, fn: () => void): void } }).events;
+    if (events) events.once('flows:started', begin);
+    else begin();
     const ticker = setInterval(show, 1000);
     show();
 
     return {
       close() {
+        closed = true;
+        events?.off('flows:started', begin);
         clearInterval(ticker);
         link.off('state', onState);
         for (const u of unsubscribe) u();
         inbound.close();
+        hooks?.remove(hookName);
+        acks.flush();
       },
     };
   });

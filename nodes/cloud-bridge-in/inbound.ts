@@ -15,6 +15,8 @@ export interface InboundOutput {
   image?: { inspectionId?: string; format: string; width?: number; height?: number };
   /** The inspection said an image follows, but it did not arrive within the join time. */
   imageMissing?: boolean;
+  /** Acknowledgements of the MQTT messages this output is made of; call them once it is safe. */
+  acks?: Array<() => void>;
 }
 
 export interface InboundOptions {
@@ -46,7 +48,7 @@ export class RecentIds {
 interface Waiting {
   timer: unknown;
   inspection?: { out: InboundOutput };
-  image?: { data: Buffer; info: NonNullable<Decoded['image']>; topic: string; id?: string };
+  image?: { data: Buffer; info: NonNullable<Decoded['image']>; topic: string; id?: string; ack?: () => void };
 }
 
 export class Inbound {
@@ -79,10 +81,12 @@ export class Inbound {
     const id = d.id ?? naturalId(checked.kind, checked.value);
     if (id !== undefined && this.recent.seen(id)) {
       this.duplicates++;
+      m.ack?.();
       return;
     }
-    if (checked.kind === 'image') return this.onImage(d, m.topic, id);
+    if (checked.kind === 'image') return this.onImage(d, m.topic, id, m.ack);
     const out: InboundOutput = { topic: m.topic, kind: checked.kind, messageId: id, payload: checked.value };
+    if (m.ack) out.acks = [m.ack];
     if (checked.kind === 'inspection' && d.hasImage) return this.onInspectionWithImage(out);
     this.emit(out);
   }
@@ -141,9 +145,9 @@ export class Inbound {
     this.hold(key, { inspection: { out } });
   }
 
-  private onImage(d: Decoded, topic: string, id?: string): void {
+  private onImage(d: Decoded, topic: string, id?: string, ack?: () => void): void {
     const key = d.inspectionId!;
-    const image = { data: d.value as Buffer, info: d.image ?? { format: 'raw' }, topic, id };
+    const image = { data: d.value as Buffer, info: d.image ?? { format: 'raw' }, topic, id, ack };
     const w = this.waiting.get(key);
     if (w?.inspection) {
       this.clock.clearTimeout(w.timer);
@@ -174,16 +178,20 @@ export class Inbound {
   private release(key: string, w: Waiting): void {
     if (w.inspection) this.emit({ ...w.inspection.out, imageMissing: true });
     if (w.image) {
-      this.emit({ topic: w.image.topic, kind: 'image', messageId: w.image.id, payload: w.image.data, image: { inspectionId: key, ...w.image.info } });
+      const out: InboundOutput = { topic: w.image.topic, kind: 'image', messageId: w.image.id, payload: w.image.data, image: { inspectionId: key, ...w.image.info } };
+      if (w.image.ack) out.acks = [w.image.ack];
+      this.emit(out);
     }
   }
 }
 
 function joined(out: InboundOutput, image: NonNullable<Waiting['image']>): InboundOutput {
   const insp = out.payload as Inspection;
+  const acks = [...(out.acks ?? []), ...(image.ack ? [image.ack] : [])];
   return {
     ...out,
     payload: { ...insp, image: { data: image.data, format: image.info.format as never, width: image.info.width ?? 1, height: image.info.height ?? 1 } },
+    ...(acks.length ? { acks } : {}),
   };
 }
 

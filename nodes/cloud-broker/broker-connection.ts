@@ -2,7 +2,7 @@
 // reconnects with backoff and jitter (a fresh client each time, so no stale in-flight state survives),
 // re-subscribes after each reconnect, and turns library errors into sentences a person can act on.
 import { EventEmitter } from 'node:events';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from '../../lib/backoff';
 import { redactText } from '../../lib/redact';
 import { topicMatches as matches } from './topic-filter';
@@ -23,6 +23,8 @@ export interface BrokerOptions {
   passphrase?: string;
   rejectUnauthorized: boolean;
   connectTimeoutMs: number;
+  /** MQTT 5 receive maximum: QoS 1/2 messages the broker may have unacknowledged at this client at once. */
+  receiveMaximum?: number;
   backoff?: BackoffOptions;
 }
 
@@ -41,6 +43,12 @@ export interface InboundMessage {
   topic: string;
   payload: Buffer;
   properties?: { contentType?: string; userProperties?: Record<string, string | string[]> };
+  /**
+   * Present for a QoS 1 message delivered to a subscription made with `ackWhenHandled`: call it once the
+   * message is safe (stored, or refused for good). The broker's PUBACK waits for it, so a process killed
+   * before then gets the message again (persistent session) instead of losing it.
+   */
+  ack?: () => void;
 }
 
 type Listener = (m: InboundMessage) => void;
@@ -49,7 +57,18 @@ interface Subscription {
   qos: 0 | 1 | 2;
   listener: Listener;
   onError?: (err: Error) => void;
+  ackWhenHandled?: boolean;
 }
+
+export interface SubscribeOptions {
+  /** Hold the PUBACK of each QoS 1 message until the listener calls `m.ack()`. */
+  ackWhenHandled?: boolean;
+}
+
+// mqtt.js acknowledges a QoS 1 message once `handleMessage` calls back, and reads no further packet until
+// it does; calling back with this marker skips its PUBACK without stalling the stream, and the connection
+// sends the PUBACK itself when the listeners say the message is safe.
+const ACK_LATER = new Error('acknowledged later by the listener');
 
 /** MQTT 5 reason codes on PUBACK/PUBREC that no retry can fix. */
 const PERMANENT_PUBLISH_CODES = new Set([0x87, 0x90, 0x95, 0x99]);
@@ -110,6 +129,10 @@ export class BrokerConnection extends EventEmitter {
   private lastError?: { reason: string; cause: NonNullable<LinkState['cause']> };
   private started = false;
   private closing = false;
+  // QoS 1 messages of a persistent session that came before any listener subscribed (the broker sends
+  // the session's queue right after connecting): held unacknowledged and handed to the first matching
+  // subscription, so nothing is acknowledged that nobody took.
+  private orphans: Array<{ client: MqttClient; topic: string; payload: Buffer; packet: IPublishPacket }> = [];
 
   constructor(
     readonly opts: BrokerOptions,
@@ -163,10 +186,15 @@ export class BrokerConnection extends EventEmitter {
   }
 
   /** Subscribes now if connected and again after every reconnect; returns the unsubscribe function. */
-  subscribe(filter: string, qos: 0 | 1 | 2, listener: Listener, onError?: (err: Error) => void): () => void {
-    const sub: Subscription = { filter, qos, listener, onError };
+  subscribe(filter: string, qos: 0 | 1 | 2, listener: Listener, onError?: (err: Error) => void, options: SubscribeOptions = {}): () => void {
+    const sub: Subscription = { filter, qos, listener, onError, ackWhenHandled: options.ackWhenHandled };
     this.subs.add(sub);
     if (this.connected) this.subscribeOne(this.client!, sub);
+    if (this.orphans.length) {
+      const claimed = this.orphans.filter((o) => o.client === this.client && matches(filter, o.topic));
+      this.orphans = this.orphans.filter((o) => !claimed.includes(o));
+      for (const o of claimed) this.dispatch(o.client, o.topic, o.payload, o.packet);
+    }
     return () => {
       this.subs.delete(sub);
       const still = [...this.subs].some((s) => s.filter === filter);
@@ -204,7 +232,10 @@ export class BrokerConnection extends EventEmitter {
       queueQoSZero: false,
       resubscribe: false,
     } as IClientOptions;
-    if (o.protocolVersion === 5) options.properties = { sessionExpiryInterval: o.sessionExpiry };
+    if (o.protocolVersion === 5) {
+      options.properties = { sessionExpiryInterval: o.sessionExpiry };
+      if (o.receiveMaximum) options.properties.receiveMaximum = o.receiveMaximum;
+    }
     this.setState({ state: 'connecting', reason: this.lastError?.reason, cause: this.lastError?.cause });
     let client: MqttClient;
     try {
@@ -222,11 +253,22 @@ export class BrokerConnection extends EventEmitter {
       this.setState({ state: 'connected' });
       for (const s of this.subs) this.subscribeOne(client, s);
     });
+    const ackLater = new WeakSet<object>();
+    client.handleMessage = (packet, callback) => {
+      if (ackLater.has(packet)) {
+        ackLater.delete(packet);
+        callback(ACK_LATER);
+      } else callback();
+    };
     client.on('message', (topic, payload, packet) => {
       if (this.client !== client) return;
-      const props = (packet as { properties?: InboundMessage['properties'] }).properties;
-      const m: InboundMessage = { topic, payload, properties: props };
-      for (const s of this.subs) if (matches(s.filter, topic)) s.listener(m);
+      const persistent = !o.cleanStart && packet.qos === 1 && packet.messageId !== undefined;
+      if (persistent && ![...this.subs].some((s) => matches(s.filter, topic))) {
+        ackLater.add(packet);
+        this.orphans.push({ client, topic, payload, packet });
+        return;
+      }
+      this.dispatch(client, topic, payload, packet, ackLater);
     });
     client.on('error', (err) => {
       if (this.client !== client) return;
@@ -235,9 +277,56 @@ export class BrokerConnection extends EventEmitter {
     client.on('close', () => {
       if (this.client !== client) return;
       this.client = undefined;
+      // The broker sends them again on the next connection.
+      this.orphans = [];
       client.end(true);
       this.scheduleReconnect();
     });
+  }
+
+  /**
+   * Hands a message to the matching subscriptions. `ackLater` (live messages): mark the packet so mqtt.js
+   * skips its PUBACK when a listener holds it. Without it (a held orphan, already skipped) the PUBACK is
+   * sent here once nobody holds it.
+   */
+  private dispatch(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket, ackLater?: WeakSet<object>): void {
+    const props = (packet as { properties?: InboundMessage['properties'] }).properties;
+    const targets = [...this.subs].filter((s) => matches(s.filter, topic));
+    let holders = packet.qos === 1 && packet.messageId !== undefined ? targets.filter((s) => s.ackWhenHandled).length : 0;
+    if (holders === 0) {
+      const m: InboundMessage = { topic, payload, properties: props };
+      for (const s of targets) s.listener(m);
+      if (!ackLater && packet.messageId !== undefined) this.sendPuback(client, packet.messageId);
+      return;
+    }
+    ackLater?.add(packet);
+    const messageId = packet.messageId!;
+    const ackOne = () => {
+      if (--holders === 0) this.sendPuback(client, messageId);
+    };
+    for (const s of targets) {
+      if (!s.ackWhenHandled) s.listener({ topic, payload, properties: props });
+      else {
+        let acked = false;
+        s.listener({
+          topic,
+          payload,
+          properties: props,
+          ack: () => {
+            if (acked) return;
+            acked = true;
+            ackOne();
+          },
+        });
+      }
+    }
+  }
+
+  // Only on the connection the message came on: after a reconnect the broker resends what was not
+  // acknowledged, and an old packet id may then name another message.
+  private sendPuback(client: MqttClient, messageId: number): void {
+    if (this.client !== client || !client.connected) return;
+    (client as unknown as { _sendPacket(p: object, cb: () => void): void })._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, () => {});
   }
 
   private subscribeOne(client: MqttClient, s: Subscription): void {

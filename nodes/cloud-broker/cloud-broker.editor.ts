@@ -17,6 +17,7 @@ export const editor: NodeEditor = {
     ...credentialRows(),
     { prop: 'keepalive', width: '80px' },
     { fields: [{ prop: 'cleanStart' }, { prop: 'sessionExpiry', width: '80px' }] },
+    { prop: 'receiveMaximum', width: '80px' },
     ...tlsFileRows(['caFile', 'certFile', 'keyFile']),
     'passphrase',
     'rejectUnauthorized',

@@ -32,6 +32,15 @@ export interface CloudBrokerConfig {
    * @maximum 4294967295
    */
   sessionExpiry: number;
+  /**
+   * MQTT 5: most QoS 1/2 messages the broker may send before this client acknowledges them. Downlinks
+   * acknowledge once a message is stored, so this window is what keeps the stream flowing meanwhile.
+   * @TJS-type integer
+   * @default 10000
+   * @minimum 1
+   * @maximum 65535
+   */
+  receiveMaximum: number;
   /** PEM file of the CA that signed the broker's certificate (mqtts/wss). Empty = the system CAs. */
   caFile?: string;
   /** PEM client certificate for mutual TLS. */

@@ -48,6 +48,7 @@ export = function register(RED: NodeAPI) {
           passphrase: cred.passphrase || undefined,
           rejectUnauthorized: config.rejectUnauthorized,
           connectTimeoutMs: config.connectTimeoutMs,
+          receiveMaximum: config.receiveMaximum,
           backoff: { initialMs: Math.min(500, config.maxReconnectMs), maxMs: config.maxReconnectMs },
         });
       } catch (err) {

@@ -33,6 +33,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Start plain `node bin/linesight.js runtime …` and let it relaunch itself under the runtime flags. */
   relaunch?: boolean;
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export function tempDir(prefix = 'linesight-'): string {
@@ -48,7 +50,7 @@ export async function startRuntimeProcess(opts: StartOptions = {}): Promise<Runt
   // Started with the runtime's node flags, as its agent starts it: `proc` is the runtime itself, so a
   // test's SIGKILL hits Node-RED and not a launcher (the launcher has tests of its own).
   const env = { ...process.env, ...opts.env };
-  const proc = spawn(process.execPath, [...(opts.relaunch ? [] : runtimeNodeFlags(initialHeapMiB(undefined, env))), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.relaunch ? [] : runtimeNodeFlags(initialHeapMiB(undefined, env))), ...(opts.nodeArgs ?? []), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));

@@ -31,6 +31,20 @@ for (const policy of [
       for (const q of open.splice(0)) q.close();
     });
 
+    it('shrinks its file (and WAL) back once an outage backlog has been acknowledged', () => {
+      const q = make();
+      const onDisk = () => [q.file, `${q.file}-wal`].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+      const body = Buffer.alloc(16 * 1024, 7);
+      for (let i = 0; i < 1000; i++) q.push('k', body);
+      q.flush();
+      const peak = onDisk();
+      assert.ok(peak > 16 * 1024 * 1000, `backlog on disk (${peak} bytes)`);
+      for (let items = q.peek(200); items.length; items = q.peek(200)) q.ack(items.map((i) => i.seq));
+      q.flush();
+      assert.equal(q.size.messages, 0);
+      assert.ok(onDisk() < 5 * 1024 * 1024, `file and WAL back under 5 MiB after the backlog (${onDisk()} bytes, peak ${peak})`);
+    });
+
     it('hands items back oldest first with their key, payload, meta and time', () => {
       const q = make({ clock: new ManualClock(1234) });
       const seqs = [q.push('a', buf('one'), { id: 'x1' }), q.push('b', buf('two')), q.push('a', buf('three'))];
