@@ -77,7 +77,6 @@ function readJson(file: string): unknown {
   }
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 const keyValue = (what: string) => (v: string, prev: Record<string, string> = {}) => {
   const i = v.indexOf('=');
   if (i < 1) throw new InvalidArgumentError(`${what} must be KEY=VALUE`);
@@ -102,14 +101,19 @@ function printDeployment(d: DeploymentView): void {
   }
 }
 
-export function register(program: Command): void {
-  const flows = program
-    .command('flows')
-    .description('client of the flow repository API: list, show, publish, diff, deploy, status, pause, resume, cancel, rollback')
+/** The options every client of a running repository takes (read by `client`): URL, token or token file, --json. */
+export function withRepoOptions(cmd: Command, tokenFileHint = ''): Command {
+  return cmd
     .option('--url <url>', 'repository URL (env LINESIGHT_REPO_URL)', process.env.LINESIGHT_REPO_URL ?? 'http://127.0.0.1:1890')
-    .option('--token <token>', 'admin token (env LINESIGHT_REPO_TOKEN; prefer --token-file)')
-    .option('--token-file <file>', 'file holding the admin token (env LINESIGHT_REPO_TOKEN_FILE)')
+    .option('--token <token>', 'a token with the role the command needs (env LINESIGHT_REPO_TOKEN; prefer --token-file)')
+    .option('--token-file <file>', `file holding the token${tokenFileHint} (env LINESIGHT_REPO_TOKEN_FILE)`)
     .option('--json', 'print JSON instead of text', false);
+}
+
+export function register(program: Command): void {
+  const flows = withRepoOptions(
+    program.command('flows').description('client of the flow repository API: list, show, publish, diff, deploy, status, pause, resume, cancel, rollback'),
+  );
 
   flows
     .command('list')

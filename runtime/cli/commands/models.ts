@@ -4,49 +4,14 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RepoApiError, RepoClient, type ModelVersionDocument } from '../../repo/client';
+import type { ModelVersionDocument } from '../../repo/client';
+import { client, CliError, run as runCommand, withRepoOptions } from './flows';
 import type { ModelMetadata } from '../../../contracts/fleet/protocol';
-import { redactText } from '../../../lib/redact';
 
-class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
-interface GlobalOpts {
-  url: string;
-  token?: string;
-  tokenFile?: string;
-  json?: boolean;
-}
-
-function client(cmd: Command): { api: RepoClient; g: GlobalOpts } {
-  const g = cmd.optsWithGlobals() as GlobalOpts;
-  let token = g.token ?? process.env.LINESIGHT_REPO_TOKEN;
-  const file = g.tokenFile ?? process.env.LINESIGHT_REPO_TOKEN_FILE;
-  if (!token && file) {
-    if (!fs.existsSync(file)) throw new CliError(`token file ${file} does not exist`, 2);
-    token = fs.readFileSync(file, 'utf8').trim();
-  }
-  return { api: new RepoClient({ url: g.url, token }), g };
-}
-
-function run(fn: (...args: any[]) => Promise<void>) { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return async (...args: unknown[]) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      if (err instanceof RepoApiError) {
-        console.error(redactText(`linesight models: ${err.message}${err.status ? ` (HTTP ${err.status})` : ''}`));
-        process.exitCode = err.status === 0 ? 2 : 1;
-      } else {
-        console.error(redactText(`linesight models: ${(err as Error).message}`));
-        process.exitCode = err instanceof CliError ? err.exitCode : 1;
-      }
-    }
-  };
-}
+// One client, one error-to-exit-code mapping and the same options for every command that talks to a running
+// repository (flows.ts).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const run = (fn: (...args: any[]) => Promise<void>) => runCommand(fn, 'linesight models');
 
 /** `name@version` */
 export function parseModelRef(ref: string): { name: string; version: string } {
@@ -78,13 +43,7 @@ export function diffModels(a: ModelVersionDocument, b: ModelVersionDocument): Ar
 }
 
 export function register(program: Command): void {
-  const models = program
-    .command('models')
-    .description('the model registry: publish, list, show, diff model versions')
-    .option('--url <url>', 'repository URL (env LINESIGHT_REPO_URL)', process.env.LINESIGHT_REPO_URL ?? 'http://127.0.0.1:1890')
-    .option('--token <token>', 'admin token (env LINESIGHT_REPO_TOKEN; prefer --token-file)')
-    .option('--token-file <file>', 'file holding the admin token (env LINESIGHT_REPO_TOKEN_FILE)')
-    .option('--json', 'print JSON instead of text', false);
+  const models = withRepoOptions(program.command('models').description('the model registry: publish, list, show, diff model versions'));
 
   models
     .command('publish <file>')

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import crypto from 'node:crypto';
-import { client, CliError, run } from './flows';
+import { client, CliError, run, withRepoOptions } from './flows';
 
 const ROLES = ['viewer', 'deployer', 'admin'] as const;
 type Role = (typeof ROLES)[number];
@@ -27,13 +27,10 @@ const randomPassword = () => crypto.randomBytes(18).toString('base64url');
 const USERS = 'linesight repo users';
 
 export function registerUsers(repo: Command): void {
-  const users = repo
-    .command('users')
-    .description('people of a running repository (needs an admin token): add, list, disable, reset-password')
-    .option('--url <url>', 'repository URL (env LINESIGHT_REPO_URL)', process.env.LINESIGHT_REPO_URL ?? 'http://127.0.0.1:1890')
-    .option('--token <token>', 'admin token (env LINESIGHT_REPO_TOKEN; prefer --token-file)')
-    .option('--token-file <file>', 'file holding the admin token, e.g. <data dir>/admin-token (env LINESIGHT_REPO_TOKEN_FILE)')
-    .option('--json', 'print JSON instead of text', false);
+  const users = withRepoOptions(
+    repo.command('users').description('people of a running repository (needs an admin token): add, list, disable, reset-password'),
+    ', e.g. <data dir>/admin-token',
+  );
 
   users
     .command('add <name>')
