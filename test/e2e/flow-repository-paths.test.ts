@@ -5,10 +5,16 @@
 // another tier; a flow published from a runtime keeps ${NAME} and the template's defaults, and the diff
 // names each changed parameter.
 import assert from 'node:assert/strict';
+import { loadTemplate } from '../../runtime/dev/demo/templates';
 import { openEditor } from './support/editor';
 import { useE2E } from './support/harness';
 import { selectTemplate } from './support/repo';
 import type { Page } from 'playwright-core';
+
+/** The shipped line-inspection version the test repository holds, and the patch after it the sidebar suggests. */
+const V = loadTemplate('line-inspection').manifest.version;
+const esc = (v: string) => v.replace(/\./g, '\\.');
+const NEXT = V.replace(/\d+$/, (p) => String(Number(p) + 1));
 
 const activeTabLabel = (page: Page) => page.evaluate(() => (window as any).RED.nodes.workspace((window as any).RED.workspaces.active())?.label as string);
 const tabLabels = (page: Page) =>
@@ -40,29 +46,29 @@ describe('e2e: Flow repository sidebar, the user\'s path (Chromium, repository)'
     await page.waitForFunction(() => (document.querySelector('#ls-repo-publish-template') as HTMLSelectElement)?.value === 'line-inspection');
     await browser.shot('publish-default-empty-flow');
 
-    // Import 1.0.0 with its parameter form: a new tab named line-inspection@1.0.0, shown.
+    // Import the shipped version with its parameter form: a new tab named line-inspection@the shipped version, shown.
     await selectTemplate(page, 'line-inspection');
-    await page.click('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-import');
+    await page.click(`#ls-repo-versions tr[data-version="${V}"] .ls-repo-import`);
     await page.fill('#ls-repo-param-PLC_PORT', '15020');
     await page.fill('#ls-repo-param-SITE', 'demo-site');
     await page.click('#ls-repo-import-go');
-    await page.waitForSelector('#ls-repo-import-msg.ls-good:has-text("line-inspection@1.0.0")');
+    await page.waitForSelector(`#ls-repo-import-msg.ls-good:has-text("line-inspection@${V}")`);
     await page.keyboard.press('Escape').catch(() => {});
-    assert.equal(await activeTabLabel(page), 'line-inspection@1.0.0', 'the imported tab is the one shown');
+    assert.equal(await activeTabLabel(page), `line-inspection@${V}`, 'the imported tab is the one shown');
     await browser.shot('imported-tab-shown');
 
     // Again: a copy with its own name, shown too.
     await page.click('#ls-repo-import-go');
-    await page.waitForSelector('#ls-repo-import-msg.ls-good:has-text("line-inspection@1.0.0 (2)")');
+    await page.waitForSelector(`#ls-repo-import-msg.ls-good:has-text("line-inspection@${V} (2)")`);
     await page.keyboard.press('Escape').catch(() => {});
-    assert.equal(await activeTabLabel(page), 'line-inspection@1.0.0 (2)');
+    assert.equal(await activeTabLabel(page), `line-inspection@${V} (2)`);
     const labels = await tabLabels(page);
     assert.equal(new Set(labels).size, labels.length, `no two tabs share a name: ${labels.join(', ')}`);
-    assert.ok(await page.locator('#red-ui-workspace-tabs li.active:has-text("line-inspection@1.0.0 (2)")').isVisible(), 'the tab bar shows it active');
+    assert.ok(await page.locator(`#red-ui-workspace-tabs li.active:has-text("line-inspection@${V} (2)")`).isVisible(), 'the tab bar shows it active');
 
     // The publish form says which template and why.
     assert.equal(await page.inputValue('#ls-repo-publish-template'), 'line-inspection');
-    assert.match(await page.innerText('#ls-repo-publish-origin'), /line-inspection: imported as line-inspection@1\.0\.0 \(2\)/);
+    assert.match(await page.innerText('#ls-repo-publish-origin'), new RegExp(`line-inspection: imported as line-inspection@${esc(V)} \\(2\\)`));
     await page.locator('#ls-repo-publish').scrollIntoViewIfNeeded();
     await browser.shot('publish-defaults-to-origin');
 
@@ -73,7 +79,7 @@ describe('e2e: Flow repository sidebar, the user\'s path (Chromium, repository)'
     await page.click('#ls-repo-publish-go');
     await page.waitForSelector('#ls-repo-publish-msg.ls-bad:has-text("Not published: cloud-history is a cloud template")');
     await browser.shot('publish-refuses-other-tier');
-    assert.deepEqual((await repo.client.listVersions('cloud-history')).map((v) => v.version), ['1.0.0']);
+    assert.deepEqual((await repo.client.listVersions('cloud-history')).map((v) => v.version), [loadTemplate('cloud-history').manifest.version], 'only the shipped version');
 
     // Publish the first import (the template's own node ids) from this runtime: its values (PLC_PORT
     // 15020, SITE demo-site) stay here; a new flow variable is named in the diff.
@@ -86,11 +92,11 @@ describe('e2e: Flow repository sidebar, the user\'s path (Chromium, repository)'
       RED.nodes.dirty(true);
     });
     await page.selectOption('#ls-repo-publish-template', 'line-inspection');
-    assert.equal(await page.inputValue('#ls-repo-publish-version'), '1.0.1');
+    assert.equal(await page.inputValue('#ls-repo-publish-version'), `${NEXT}`);
     await page.fill('#ls-repo-publish-changelog', 'night shift flag');
     await page.click('#ls-repo-publish-go');
-    await page.waitForSelector('#ls-repo-publish-msg.ls-good:has-text("Published line-inspection@1.0.1")');
-    const published = (await repo.client.getVersion('line-inspection', '1.0.1')).flow as Array<Record<string, any>>;
+    await page.waitForSelector(`#ls-repo-publish-msg.ls-good:has-text("Published line-inspection@${NEXT}")`);
+    const published = (await repo.client.getVersion('line-inspection', `${NEXT}`)).flow as Array<Record<string, any>>;
     const tab = published.find((n) => n.type === 'tab')!;
     assert.equal(tab.label, 'Line inspection', 'the import name is not published');
     assert.deepEqual(tab.env, [{ name: 'SHIFT', value: 'night', type: 'str' }], 'only the flow variable that is not a parameter goes out');
@@ -99,8 +105,8 @@ describe('e2e: Flow repository sidebar, the user\'s path (Chromium, repository)'
 
     // The diff names the parameter, not just "env".
     await selectTemplate(page, 'line-inspection');
-    await page.check('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-pick');
-    await page.check('#ls-repo-versions tr[data-version="1.0.1"] .ls-repo-pick');
+    await page.check(`#ls-repo-versions tr[data-version="${V}"] .ls-repo-pick`);
+    await page.check(`#ls-repo-versions tr[data-version="${NEXT}"] .ls-repo-pick`);
     await page.click('#ls-repo-diff');
     await page.waitForSelector('#ls-repo-diff-summary');
     const diff = await page.innerText('#ls-repo-diff-result');

@@ -12,11 +12,16 @@ import { clickTab, closeTray, openEditor, openNode } from './support/editor';
 import { useE2E } from './support/harness';
 import { openRepositorySidebar, selectTemplate } from './support/repo';
 
+/** The shipped line-inspection version the test repository holds, and the patch after it the sidebar suggests. */
+const V = loadTemplate('line-inspection').manifest.version;
+const esc = (v: string) => v.replace(/\./g, '\\.');
+const NEXT = V.replace(/\d+$/, (p) => String(Number(p) + 1));
+
 describe('e2e: remote deploy from the Flow repository sidebar (Chromium, repository, edge agent)', function () {
   this.timeout(300_000);
   const e2e = useE2E();
 
-  it('publishes a changed flow as 1.0.1, shows the diff, deploys it to line-b and the rollout reaches running', async () => {
+  it('publishes a changed flow as the next patch version, shows the diff, deploys it to line-b and the rollout reaches running', async () => {
     const mqtt = await mqttService();
     const modbusPort = await freePort();
     await e2e.plc({ co: { 0: 0, 2: 0 } }, { port: modbusPort });
@@ -43,9 +48,9 @@ describe('e2e: remote deploy from the Flow repository sidebar (Chromium, reposit
     await waitFor('line-b in the fleet table', async () => (await page.locator('#ls-repo-fleet tr[data-device="line-b"]').count()) > 0, 30_000, 500);
     await browser.shot('fleet');
 
-    // Import 1.0.0, change the rules node, publish 1.0.1.
+    // Import the shipped version, change the rules node, publish the next patch.
     await selectTemplate(page, 'line-inspection');
-    await page.click('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-import');
+    await page.click(`#ls-repo-versions tr[data-version="${V}"] .ls-repo-import`);
     await page.click('#ls-repo-import-go');
     await page.waitForSelector('#ls-repo-import-msg.ls-good');
     await page.keyboard.press('Escape').catch(() => {});
@@ -63,7 +68,7 @@ describe('e2e: remote deploy from the Flow repository sidebar (Chromium, reposit
     await page.waitForSelector('#ls-repo-publish-msg.ls-bad:has-text("Not published")');
     assert.match(await page.locator('#ls-repo-publish-msg').innerText(), /flow\[\d+\]\.name uses parameter "PLANT", which the template's parameter schema does not declare/);
     await browser.shot('refused-undeclared-parameter');
-    assert.deepEqual((await repo.client.listVersions('line-inspection')).map((v) => v.version), ['1.0.0'], 'nothing was published');
+    assert.deepEqual((await repo.client.listVersions('line-inspection')).map((v) => v.version), [`${V}`], 'nothing was published');
 
     await openNode(page, 'li-rules');
     await page.fill('#node-input-name', 'defect rules (tuned)');
@@ -72,28 +77,28 @@ describe('e2e: remote deploy from the Flow repository sidebar (Chromium, reposit
 
     await clickTab(page, 'linesight-flow-repository');
     await page.selectOption('#ls-repo-publish-template', 'line-inspection');
-    assert.equal(await page.inputValue('#ls-repo-publish-version'), '1.0.1', 'the next patch version is suggested');
+    assert.equal(await page.inputValue('#ls-repo-publish-version'), `${NEXT}`, 'the next patch version is suggested');
     await page.fill('#ls-repo-publish-changelog', 'rules node renamed after tuning');
     await page.click('#ls-repo-publish-go');
-    await page.waitForSelector('#ls-repo-publish-msg.ls-good:has-text("Published line-inspection@1.0.1")');
-    await page.waitForSelector('#ls-repo-versions tr[data-version="1.0.1"]');
+    await page.waitForSelector(`#ls-repo-publish-msg.ls-good:has-text("Published line-inspection@${NEXT}")`);
+    await page.waitForSelector(`#ls-repo-versions tr[data-version="${NEXT}"]`);
     await browser.shot('published');
-    const v = await repo.client.getVersion('line-inspection', '1.0.1');
+    const v = await repo.client.getVersion('line-inspection', `${NEXT}`);
     assert.equal(v.changelog, 'rules node renamed after tuning');
     assert.equal((v.flow as any[]).find((n) => n.id === 'li-rules').name, 'defect rules (tuned)');
 
     // What changed between the two versions.
-    await page.check('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-pick');
-    await page.check('#ls-repo-versions tr[data-version="1.0.1"] .ls-repo-pick');
+    await page.check(`#ls-repo-versions tr[data-version="${V}"] .ls-repo-pick`);
+    await page.check(`#ls-repo-versions tr[data-version="${NEXT}"] .ls-repo-pick`);
     await page.click('#ls-repo-diff');
     await page.waitForSelector('#ls-repo-diff-summary');
     const diff = await page.locator('#ls-repo-diff-result').innerText();
-    assert.match(diff, /1\.0\.0 → 1\.0\.1: 0 added, 0 removed/);
+    assert.match(diff, new RegExp(`${esc(V)} → ${esc(NEXT)}: 0 added, 0 removed`));
     assert.match(diff, /defect-rule "defect rules \(tuned\)".*: name/);
     await browser.shot('diff');
 
-    // Deploy 1.0.1 to line-b and watch the rollout.
-    await page.click('#ls-repo-versions tr[data-version="1.0.1"] .ls-repo-deploy');
+    // Deploy the next patch to line-b and watch the rollout.
+    await page.click(`#ls-repo-versions tr[data-version="${NEXT}"] .ls-repo-deploy`);
     await page.fill('#ls-repo-deploy-ids', 'line-b');
     await page.selectOption('#ls-repo-deploy-strategy', 'all');
     await browser.shot('deploy-form');
@@ -102,7 +107,7 @@ describe('e2e: remote deploy from the Flow repository sidebar (Chromium, reposit
     await page.waitForSelector('#ls-repo-rollout-devices tr[data-device="line-b"] .ls-state-running', { timeout: 180_000 });
     await browser.shot('rollout-running');
     await page.click('#ls-repo-fleet-refresh');
-    await page.waitForSelector('#ls-repo-fleet tr[data-device="line-b"]:has-text("line-inspection@1.0.1")', { timeout: 30_000 });
+    await page.waitForSelector(`#ls-repo-fleet tr[data-device="line-b"]:has-text("line-inspection@${NEXT}")`, { timeout: 30_000 });
     await browser.shot('fleet-after');
 
     // The other runtime runs the new version, with its own parameters.

@@ -10,6 +10,11 @@ import { CameraClient, toProtoInspection } from '../../runtime/dev/simulators/ca
 import { clickTab, deploy, openEditor } from './support/editor';
 import { useE2E } from './support/harness';
 import { openRepositorySidebar, selectTemplate } from './support/repo';
+import { loadTemplate } from '../../runtime/dev/demo/templates';
+
+/** The shipped line-inspection version the test repository holds, and the patch after it the sidebar suggests. */
+const V = loadTemplate('line-inspection').manifest.version;
+const NEXT = V.replace(/\d+$/, (p) => String(Number(p) + 1));
 
 const hole = (id: string, line: string) => ({ ...sampleInspection(1, 0), inspectionId: id, line, detections: [{ defectClass: 'hole', confidence: 0.95, box: { x: 5, y: 5, width: 10, height: 10 } }] });
 
@@ -105,7 +110,7 @@ describe('e2e: flow templates (Chromium + real line runtime)', function () {
     await openRepositorySidebar(page);
     await selectTemplate(page, 'line-inspection');
     await browser.shot('sidebar-versions');
-    await page.click('#ls-repo-versions tr[data-version="1.0.0"] .ls-repo-import');
+    await page.click(`#ls-repo-versions tr[data-version="${V}"] .ls-repo-import`);
     await page.waitForSelector('#ls-repo-param-PLC_PORT');
     // A wrong value is refused by the form, naming the field.
     await page.fill('#ls-repo-param-PLC_PORT', 'five-oh-two');

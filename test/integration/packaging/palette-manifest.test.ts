@@ -116,8 +116,12 @@ describe('palette package manifest (@linesight/node-red-linesight)', () => {
 
   it('depends on exactly the packages its compiled files require', () => {
     const required = requiredPackages(walk(path.join(root, 'dist')));
-    const needed = [...required.keys()].filter((n) => !FROM_THE_PEER(n)).sort();
+    // An optional peer (onnxruntime-node, ~300 MB, for vision-detect only) is required on first use, not installed.
+    const optionalPeers = Object.keys(pkg.peerDependencies ?? {}).filter((n) => n !== 'node-red');
+    assert.deepEqual(optionalPeers, ['onnxruntime-node']);
+    const needed = [...required.keys()].filter((n) => !FROM_THE_PEER(n) && !optionalPeers.includes(n)).sort();
     assert.deepEqual(Object.keys(pkg.dependencies).sort(), needed, `required by the palette's files: ${JSON.stringify(Object.fromEntries(required))}`);
+    for (const n of optionalPeers) assert.ok(required.has(n), `${n} is an optional peer the palette's files do require`);
     // node-opcua's many packages must move together with the version the OPC UA driver was tested with.
     assert.equal(pkg.dependencies['node-opcua'], '2.182.2');
     // The versions agree with the linesight package's, so one install serves both.
