@@ -54,7 +54,8 @@ export = function register(RED: NodeAPI) {
         showStatus();
       },
       onLoadError(err, failed, keeping) {
-        problem = keeping ? `${failed} refused, still running ${keeping}` : `${failed} failed to load`;
+        // The status begins with the model still running, so it says only which one was refused (it fits a dot).
+        problem = keeping ? `${failed} refused` : `${failed} failed to load`;
         node.error(`${label}: ${err.message}${keeping ? `; still running ${keeping}` : ''}`);
         showStatus();
       },
@@ -66,7 +67,7 @@ export = function register(RED: NodeAPI) {
             pollMs: config.pollSeconds * 1000,
             onChange: (ref) => void slot.swap(ref),
             onError(err) {
-              problem = slot.label ? `current.json unusable, still running ${slot.label}` : 'current.json unusable';
+              problem = 'current.json unusable';
               node.error(`${label}: ${err.message}${slot.label ? `; still running ${slot.label}` : ''}`);
               showStatus();
             },

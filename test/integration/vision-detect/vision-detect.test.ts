@@ -236,7 +236,7 @@ describe('vision-detect (integration, real Node-RED, the project model)', functi
       assert.match(err, message);
       const st = statuses.at(-1)!;
       assert.equal(st.fill, 'red', `red status after ${what}`);
-      assert.match(st.text!, /refused, still running defect-detector@1\.0\.0/);
+      assert.match(st.text!, /^defect-detector@1\.0\.0 · defect-detector@\S+ refused$/, 'the status names the model still running, then the one refused');
       assert.equal(await examine(), 'defect-detector@1.0.0', `1.0.0 still examines after ${what}`);
     }
     models.install('1.1.0');
