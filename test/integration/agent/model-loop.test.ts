@@ -17,7 +17,9 @@ import { startFleet, uniqueId, type AgentUnderTest, type Fleet } from './fleet';
 
 const MODEL = 'defect-detector';
 const modelDir = (version: string) => path.join(PACKAGE_ROOT, 'models', MODEL, version);
-const COUNT = 160;
+// 40 s at 8 images/s: room for publishing, deploying and installing 1.1.0 mid-stream on a loaded machine (20 s was
+// not always enough in a full CI run).
+const COUNT = 320;
 
 function loopFlow(cameraPort: number, dbUrl: string, schema: string): unknown[] {
   return probeFlow('loop', [
