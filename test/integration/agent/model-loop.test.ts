@@ -108,6 +108,9 @@ describe('the vision-AI loop: model v1 at the line, v2 canaried, the history by 
     const v2 = `${MODEL}@1.1.0`;
     await waitFor('inspections examined by 1.0.0 in the history', async () => ((await byVersion())[v1]! >= 20 ? true : null), 90_000);
 
+    // The first deployment is settled (its health window passed, the flow is the agent's last good one) before
+    // the model-only change: only a flow the agent knows is healthy and unedited is kept without a redeploy.
+    await waitFor('the flow to be the last good one', () => line.agent.running === 'agent-probe@1.0.0' && !(line.agent as unknown as { inHealthWindow: boolean }).inHealthWindow, 90_000);
     // A user publishes 1.1.0 and canaries it to the line: same flow version, the model pinned.
     await publish('1.1.0');
     await fleet.deploy({ version: '1.0.0', target: { ids: [id] }, models: { [MODEL]: '1.1.0' } });
