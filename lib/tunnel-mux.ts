@@ -408,3 +408,32 @@ function frameOf(kind: FrameKind, id: number, payload: Buffer): Buffer {
   payload.copy(frame, HEADER);
   return frame;
 }
+
+/** A WebSocket as far as relaying messages needs one (ws's WebSocket is one). */
+export interface MessageSink {
+  send(data: Buffer, options: { binary: boolean }, cb?: (err?: Error) => void): void;
+  readonly bufferedAmount: number;
+}
+
+/** Calls `onMessage` with each whole message of a stream (its frames joined) and whether it is text. */
+export function onStreamMessages(stream: MuxStream, onMessage: (data: Buffer, text: boolean) => void): void {
+  let parts: Buffer[] = [];
+  stream.on('data', (chunk: Buffer, flags: { fin: boolean; text: boolean }) => {
+    parts.push(chunk);
+    if (!flags.fin) return;
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    parts = [];
+    onMessage(data, flags.text);
+  });
+}
+
+/**
+ * Sends one message of `stream` on `socket`, with back-pressure: the stream pauses while the socket holds more
+ * than `highWater` bytes and resumes once half of that has gone.
+ */
+export function sendPaced(stream: MuxStream, socket: MessageSink, data: Buffer, text: boolean, highWater: number): void {
+  socket.send(data, { binary: !text }, () => {
+    if (stream.isPaused && socket.bufferedAmount < highWater / 2) stream.resume();
+  });
+  if (socket.bufferedAmount > highWater) stream.pause();
+}

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { Backoff, type BackoffOptions } from '../../lib/backoff';
-import { TunnelMux, type MuxStream } from '../../lib/tunnel-mux';
+import { onStreamMessages, sendPaced, TunnelMux, type MuxStream } from '../../lib/tunnel-mux';
 import { HOP_HEADERS, REMOTE_COMMANDS, TUNNEL_CLOSE, tunnelPath, type RemoteCommand, type TunnelOpen } from '../../contracts/fleet/tunnel';
 import type { RuntimeAdmin } from './runtime-admin';
 
@@ -254,18 +254,7 @@ export class TunnelClient extends EventEmitter {
         stream.once('drain', () => up.resume());
       }
     });
-    let parts: Buffer[] = [];
-    stream.on('data', (chunk: Buffer, flags: { fin: boolean; text: boolean }) => {
-      parts.push(chunk);
-      if (!flags.fin) return;
-      const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      parts = [];
-      if (!accepted) return void pending.push({ data, text: flags.text });
-      up.send(data, { binary: !flags.text }, () => {
-        if (stream.isPaused && up.bufferedAmount < UPSTREAM_HIGH_WATER / 2) stream.resume();
-      });
-      if (up.bufferedAmount > UPSTREAM_HIGH_WATER) stream.pause();
-    });
+    onStreamMessages(stream, (data, text) => (accepted ? sendPaced(stream, up, data, text, UPSTREAM_HIGH_WATER) : void pending.push({ data, text })));
     stream.on('end', () => up.close());
     stream.resume();
     stream.on('close', () => {

@@ -4,7 +4,7 @@
 // the browser cannot take yet pauses the browser's upload.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import WebSocket from 'ws';
-import type { MuxStream } from '../../../lib/tunnel-mux';
+import { onStreamMessages, sendPaced, type MuxStream } from '../../../lib/tunnel-mux';
 import { HOP_HEADERS, type TunnelReply } from '../../../contracts/fleet/tunnel';
 import type { DeviceTunnel } from './hub';
 
@@ -94,17 +94,7 @@ export function relaySocket(stream: MuxStream, client: WebSocket): void {
       stream.once('drain', () => client.resume());
     }
   });
-  let parts: Buffer[] = [];
-  stream.on('data', (chunk: Buffer, flags: { fin: boolean; text: boolean }) => {
-    parts.push(chunk);
-    if (!flags.fin) return;
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    parts = [];
-    client.send(data, { binary: !flags.text }, () => {
-      if (stream.isPaused && client.bufferedAmount < CLIENT_HIGH_WATER / 2) stream.resume();
-    });
-    if (client.bufferedAmount > CLIENT_HIGH_WATER) stream.pause();
-  });
+  onStreamMessages(stream, (data, text) => sendPaced(stream, client, data, text, CLIENT_HIGH_WATER));
   stream.on('end', () => client.close(1000));
   stream.on('close', (reason?: string) => {
     if (client.readyState === WebSocket.OPEN) client.close(1011, (reason ?? 'tunnel closed').slice(0, 120));
