@@ -1,6 +1,7 @@
 // Rollup queries of the history API for HISTORY_BENCH_DAYS days x HISTORY_BENCH_LINES lines (default 30 x
-// 100, the goal: p99 < 200 ms): a 30-day defect-rate series per line by hour and by day, by defect class by
-// day, and the worst lines of a shift (from the per-minute rollup). The rollup rows are generated in the
+// 100, the goal: p99 < 200 ms): a 30-day defect-rate series per line by day, by defect class by day, per
+// line by hour over the last 7 days (the console's week view, 16,800 points), the refusal of 30 days per line
+// by hour (72,000 points, more than the default maxPoints), and the worst lines of a shift (from the per-minute rollup). The rollup rows are generated in the
 // database (one camera and model version per line, every minute, hour and day) into the tables the sink
 // keeps (plain PostgreSQL, PGlite, Apache-only TimescaleDB; with the Timescale licence they are continuous
 // aggregates over the same columns). Baseline: count(*) of the rows the series reads, the least any query
@@ -49,25 +50,30 @@ async function main() {
     const api = await startHistoryServer({ db: URL_, schema, allowWritableRole: true, now: () => end - 3_600_000 });
     try {
       const range = `from=${from}&to=${new Date(end).toISOString()}`;
-      const cases: Array<[string, string, string]> = [
-        ['defect-rate by line per hour', `/defect-rate?${range}&bucket=hour&by=line`, `select count(*) from ${S}.inspection_rollup_1h where bucket >= $1 and bucket < $2`],
+      const week = `from=${new Date(end - 7 * 86_400_000).toISOString()}&to=${new Date(end).toISOString()}`;
+      const cases: Array<[string, string, string, string[]?]> = [
+        // 30 days by hour for 100 lines is 72,000 points: refused (400 maxPoints) by default; the refusal's cost.
+        ['defect-rate by line per hour, 30 days (refused: > 20,000 points)', `/defect-rate?${range}&bucket=hour&by=line`, `select count(*) from ${S}.inspection_rollup_1h where bucket >= $1 and bucket < $2`],
+        // The console's "last 7 days": by line per hour, 16,800 points.
+        ['defect-rate by line per hour, last 7 days', `/defect-rate?${week}&bucket=hour&by=line`, `select count(*) from ${S}.inspection_rollup_1h where bucket >= $1 and bucket < $2`, [new Date(end - 7 * 86_400_000).toISOString(), new Date(end).toISOString()]],
         ['defect-rate by line per day', `/defect-rate?${range}&bucket=day&by=line`, `select count(*) from ${S}.inspection_rollup_1d where bucket >= $1 and bucket < $2`],
         ['defect-rate by class per day', `/defect-rate?${range}&bucket=day&by=class`, `select count(*) from ${S}.defect_rollup_1d where bucket >= $1 and bucket < $2`],
         ['worst lines this shift', `/worst-lines`, `select count(*) from ${S}.inspection_rollup_1m where bucket >= $1 and bucket < $2`],
       ];
-      for (const [name, path, baseSql] of cases) {
+      for (const [name, path, baseSql, baseArgs] of cases) {
         const times: number[] = [];
         const base: number[] = [];
         let points = 0;
         for (let i = 0; i < QUERIES + 3; i++) {
           let t = process.hrtime.bigint();
           const res = await fetch(`${api.url}${path}`);
-          const body = (await res.json()) as { points?: unknown[]; lines?: unknown[] };
-          if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+          const body = (await res.json()) as { points?: unknown[]; lines?: unknown[]; field?: string };
+          const refused = name.includes('refused');
+          if (refused ? res.status !== 400 || body.field !== 'maxPoints' : res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
           const ms = Number(process.hrtime.bigint() - t) / 1e6;
           points = (body.points ?? body.lines ?? []).length;
           t = process.hrtime.bigint();
-          const shift = path === '/worst-lines' ? [new Date(end - 3_600_000 - 7 * 3_600_000).toISOString(), new Date(end).toISOString()] : [from, new Date(end).toISOString()];
+          const shift = baseArgs ?? (path === '/worst-lines' ? [new Date(end - 3_600_000 - 7 * 3_600_000).toISOString(), new Date(end).toISOString()] : [from, new Date(end).toISOString()]);
           await c.query(baseSql, shift);
           const bms = Number(process.hrtime.bigint() - t) / 1e6;
           if (i >= 3) {

@@ -131,6 +131,7 @@ export function historyOpenApi(): Obj {
             q('bucket', 'bucket size (at most 10,000 buckets)', { enum: ['minute', 'hour', 'day'], default: 'hour' }),
             q('by', 'series key', { enum: ['line', 'camera', 'model_version', 'class', 'none'], default: 'line' }),
             q('defectClass', 'only this class (by=class)', { type: 'string', maxLength: 200 }),
+            q('maxPoints', 'refuse (400, field maxPoints) a series with more points than this', { type: 'integer', minimum: 1, maximum: 100_000, default: 20_000 }),
             ...FILTERS,
           ],
           responses: { 200: ok('the series', { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, by: { type: 'string' }, points: { type: 'array', items: ref('SeriesPoint') } } }), ...ERRORS },

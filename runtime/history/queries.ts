@@ -365,8 +365,10 @@ export class HistoryQueries {
   }
 
   /** Defect-rate series from the rollups: one point per bucket and key. */
-  defectRate(o: { from: Date; to: Date; bucket: Bucket; by: SeriesBy; filters: Filters; defectClass?: string }): Promise<SeriesPoint[]> {
+  defectRate(o: { from: Date; to: Date; bucket: Bucket; by: SeriesBy; filters: Filters; defectClass?: string; limit?: number }): Promise<SeriesPoint[]> {
     const suffix = BUCKET_ROLLUP[o.bucket];
+    // `limit` caps the rows read back (the caller asks for one more than it serves, to tell "too many").
+    const limit = o.limit === undefined ? '' : ` limit ${Math.max(1, Math.floor(o.limit))}`;
     return this.read(async (q) => {
       const params: unknown[] = [o.from.toISOString(), o.to.toISOString()];
       if (o.by === 'class') {
@@ -382,7 +384,7 @@ export class HistoryQueries {
                 d as (select bucket, defect_class, sum(detections)::bigint as detections from ${this.t(`defect_rollup_${suffix}`)}
                        where bucket >= $1 and bucket < $2${fi}${cls} group by bucket, defect_class)
            select d.bucket, d.defect_class as key, coalesce(i.inspections, 0) as inspections, coalesce(i.defective, 0) as defective, d.detections
-             from d left join i using (bucket) order by d.bucket, d.defect_class`,
+             from d left join i using (bucket) order by d.bucket, d.defect_class${limit}`,
           params,
         );
         return r.rows.map((x) => ({ bucket: iso(x.bucket), key: String(x.key), inspections: num(x.inspections), defective: num(x.defective), detections: num(x.detections), defectRate: num(x.inspections) ? num(x.detections) / num(x.inspections) : null }));
@@ -391,7 +393,7 @@ export class HistoryQueries {
       const key = o.by === 'none' ? 'null::text' : quoteIdent(BY_COLUMN[o.by]);
       const r = await q.query(
         `select bucket, ${key} as key, sum(inspections)::bigint as inspections, sum(defective)::bigint as defective, sum(detections)::bigint as detections
-           from ${this.t(`inspection_rollup_${suffix}`)} where bucket >= $1 and bucket < $2${fi} group by 1, 2 order by 1, 2`,
+           from ${this.t(`inspection_rollup_${suffix}`)} where bucket >= $1 and bucket < $2${fi} group by 1, 2 order by 1, 2${limit}`,
         params,
       );
       return r.rows.map((x) => ({ bucket: iso(x.bucket), key: (x.key as string) ?? null, inspections: num(x.inspections), defective: num(x.defective), detections: num(x.detections), defectRate: num(x.inspections) ? num(x.defective) / num(x.inspections) : null }));

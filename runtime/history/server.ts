@@ -15,6 +15,20 @@ import { historyOpenApi } from './openapi';
 
 export const HISTORY_ROOT = '/api/v1/history';
 
+/**
+ * A defect-rate answer holds at most this many points unless `maxPoints` asks for more (up to MAX_POINTS):
+ * enough for every chart the console draws (7 days by hour for 100 lines is 16,800), while 30 days by hour
+ * for 100 lines (72,000 points, several MB of JSON no chart can show) is refused with a 400 that says what
+ * to narrow instead of taking seconds to build.
+ */
+export const DEFAULT_MAX_POINTS = 20_000;
+export const MAX_POINTS = 100_000;
+const NARROWER: Record<Bucket, string> = { minute: 'bucket=hour', hour: 'bucket=day', day: 'a shorter range' };
+function tooManyPoints(max: number, bucket: Bucket, by: SeriesBy): HttpError {
+  const key = by === 'none' ? '' : ` per ${by === 'model_version' ? 'model version' : by}`;
+  return new HttpError(400, `maxPoints: the series has more than ${max} points (${bucket} buckets${key}); choose ${NARROWER[bucket]}, filter by line, site, camera or model version, shorten the range, or raise maxPoints (at most ${MAX_POINTS})`, 'maxPoints');
+}
+
 export interface HistoryApiOptions {
   queries: HistoryQueries;
   /** External image store (the sink's imageDir) for images stored as files. */
@@ -223,10 +237,13 @@ export function historyHandler(o: HistoryApiOptions): (req: IncomingMessage, res
       const { from, to } = range(p, now(), 24, 400);
       const filters = p.filters();
       const defectClass = p.str('defectClass');
+      const maxPoints = p.int('maxPoints', DEFAULT_MAX_POINTS, 1, MAX_POINTS);
       p.done();
       if (defectClass !== undefined && by !== 'class') throw bad('defectClass', 'only with by=class');
       checkBuckets(from, to, bucket);
-      return send(res, 200, { from: from.toISOString(), to: to.toISOString(), bucket, by, points: await q.defectRate({ from, to, bucket, by, filters, defectClass }) });
+      const points = await q.defectRate({ from, to, bucket, by, filters, defectClass, limit: maxPoints + 1 });
+      if (points.length > maxPoints) throw tooManyPoints(maxPoints, bucket, by);
+      return send(res, 200, { from: from.toISOString(), to: to.toISOString(), bucket, by, points });
     }
     if (segs[0] === 'model-comparison' && segs.length === 1) {
       const { from, to } = range(p, now(), 24, 400);

@@ -113,9 +113,13 @@ describe('e2e: the line screen (Dashboard 2.0) of line-inspection, with the simu
     assert.match(await page.textContent('[data-test="pass-rate"]') ?? '', /^\d+\.\d % pass$/);
 
     // A hole lights the alarm lamp (hole-alarm rule -> plc-write -> PLC coil); the screen reads the coil back.
-    await page.waitForSelector('[data-test="line-status"] .ls-lamp[data-lamp="on"]', { timeout: 60_000 });
-    assert.equal(await page.textContent('[data-test="line-state"]'), 'ALARM');
-    await page.waitForSelector('[data-test="line-status"] .ls-lamp[data-lamp="on"]', { timeout: 60_000 });
+    // Lamp and state come from the same PLC read but render as the page updates: wait for both together.
+    await page
+      .waitForFunction(() => document.querySelector('[data-test="line-status"] .ls-lamp')?.getAttribute('data-lamp') === 'on' && document.querySelector('[data-test="line-state"]')?.textContent === 'ALARM', undefined, { timeout: 60_000 })
+      .catch(async (err: Error) => {
+        const lamp = await page.getAttribute('[data-test="line-status"] .ls-lamp', 'data-lamp');
+        throw new Error(`the lamp lit with the line state ALARM: lamp ${lamp}, state ${await page.textContent('[data-test="line-state"]')} (${err.message})`);
+      });
     await browser.shot('line-screen');
     assert.ok(await page.locator('canvas').count() > 0, 'the speed trend chart is drawn');
     assert.deepEqual(offMachine, [], 'the line screen loads nothing from off this machine (no CDN)');

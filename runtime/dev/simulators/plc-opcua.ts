@@ -1,4 +1,6 @@
 // The OPC UA face of the simulated line: node-opcua server with Line1.* variables bound to the model.
+import fs from 'node:fs';
+import path from 'node:path';
 import { DataType, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant, VariantArrayType, type Namespace, type UAObject } from 'node-opcua';
 import type { PlcLine } from './plc-line';
 
@@ -19,6 +21,7 @@ export interface OpcuaSecurity {
 /** `user` ("name:password") turns anonymous access off and accepts only that user. */
 export async function startOpcuaSimulator(line: PlcLine, port: number, user?: string, security: OpcuaSecurity = {}): Promise<OpcuaSim> {
   const [name, password] = user ? [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)] : [];
+  const certificates = security.pkiDir ? new OPCUACertificateManager({ rootFolder: security.pkiDir, automaticallyAcceptUnknownCertificate: security.trustAll ?? true }) : undefined;
   const server = new OPCUAServer({
     port,
     resourcePath: '/UA/Linesight',
@@ -28,7 +31,7 @@ export async function startOpcuaSimulator(line: PlcLine, port: number, user?: st
     ...(security.mode && security.mode !== 'None'
       ? { securityModes: [MessageSecurityMode[security.mode]], securityPolicies: [SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss] }
       : {}),
-    ...(security.pkiDir ? { serverCertificateManager: new OPCUACertificateManager({ rootFolder: security.pkiDir, automaticallyAcceptUnknownCertificate: security.trustAll ?? true }) } : {}),
+    ...(certificates ? { serverCertificateManager: certificates } : {}),
   });
   await server.initialize();
   const ns: Namespace = server.engine.addressSpace!.getOwnNamespace();
@@ -89,12 +92,53 @@ export async function startOpcuaSimulator(line: PlcLine, port: number, user?: st
     return true;
   });
   await server.start();
+  const rescan = certificates && security.pkiDir ? watchTrustFolders(certificates, security.pkiDir) : undefined;
   // The server names itself by hostname; clients on this machine reach it on the loopback address.
   const url = `opc.tcp://127.0.0.1:${port}/UA/Linesight`;
   return {
     url,
-    close: () => server.shutdown(0),
+    close: async () => {
+      if (rescan) clearInterval(rescan);
+      await server.shutdown(0);
+    },
   };
+}
+
+/**
+ * An administrator trusts a client by moving its certificate from rejected/ to trusted/certs/. node-opcua's
+ * certificate manager learns of such moves from file-system watchers it starts without waiting for them to
+ * be ready, and a move they miss leaves the certificate rejected until a restart (seen here: still refused
+ * 90 s later). The simulator looks at both folders' listings every second and, when either changed, has the
+ * manager read them again, so trust (or its withdrawal) takes effect within a second, always.
+ */
+function watchTrustFolders(certificates: OPCUACertificateManager, pkiDir: string): NodeJS.Timeout {
+  const listing = () =>
+    ['trusted/certs', 'rejected']
+      .map((d) => {
+        try {
+          return fs.readdirSync(path.join(pkiDir, d)).sort().join('/');
+        } catch {
+          return '';
+        }
+      })
+      .join('|');
+  let last = listing();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    const now = listing();
+    if (now === last) return;
+    last = now;
+    busy = true;
+    certificates
+      .reloadCertificates()
+      .catch((err: Error) => console.error(`opcua: re-reading the certificate folders failed: ${err.message}`))
+      .finally(() => {
+        busy = false;
+      });
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 function floatWords(n: number): number[] {

@@ -143,6 +143,20 @@ describe('history: rollups, traceability and the read-only API', function () {
     const byClass = await get(`${api.url}/defect-rate?from=${from}&to=${to}&bucket=minute&by=class&defectClass=hole`);
     const holes = all.flatMap((x) => x.detections).filter((x) => x.defectClass === 'hole').length;
     assert.equal(byClass.body.points.reduce((n: number, x: { detections: number }) => n + x.detections, 0), holes);
+    // A series larger than maxPoints is refused naming maxPoints, not cut short; exactly maxPoints is served.
+    const perMinute = await get(`${api.url}/defect-rate?from=${from}&to=${to}&bucket=minute&by=line`);
+    const n = perMinute.body.points.length;
+    assert.ok(n > 3, `${n} points by line per minute`);
+    const exact = await get(`${api.url}/defect-rate?from=${from}&to=${to}&bucket=minute&by=line&maxPoints=${n}`);
+    assert.equal(exact.status, 200, JSON.stringify(exact.body));
+    assert.deepEqual(exact.body.points, perMinute.body.points);
+    const over = await get(`${api.url}/defect-rate?from=${from}&to=${to}&bucket=minute&by=line&maxPoints=${n - 1}`);
+    assert.equal(over.status, 400, JSON.stringify(over.body));
+    assert.equal(over.body.field, 'maxPoints');
+    assert.match(over.body.error, new RegExp(`more than ${n - 1} points \\(minute buckets per line\\); choose bucket=hour`));
+    const overClass = await get(`${api.url}/defect-rate?from=${from}&to=${to}&bucket=minute&by=class&maxPoints=1`);
+    assert.equal(overClass.status, 400, JSON.stringify(overClass.body));
+    assert.equal(overClass.body.field, 'maxPoints');
     const worst = await get(`${api.url}/worst-lines`);
     assert.equal(worst.body.from, new Date(BASE).toISOString(), 'this shift began at 06:00 UTC');
     const rates = worst.body.lines.map((x: { defectRate: number }) => x.defectRate);
@@ -195,6 +209,8 @@ describe('history: rollups, traceability and the read-only API', function () {
       ['/defect-rate?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=minute', 400, 'from'],
       ['/defect-rate?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=minute', 400, 'bucket'],
       ['/defect-rate?defectClass=hole', 400, 'defectClass'],
+      ['/defect-rate?maxPoints=0', 400, 'maxPoints'],
+      ['/defect-rate?maxPoints=100001', 400, 'maxPoints'],
       ['/defect-rate?to=99999999999999999999', 400, 'to'],
       ['/inspections/nope', 404, 'inspectionId'],
       ['/inspections/nope?window=-1', 400, 'window'],
