@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../../runtime/paths';
+import { TunnelClient } from '../../../runtime/agent/tunnel-client';
 import { RepoClient } from '../../../runtime/repo/client';
 import { lineFlow, lineTemplate } from '../../fixtures/repo/templates';
 import { startReplicaSet, type ReplicaSet } from '../../support/repo-replicas';
@@ -176,6 +177,38 @@ describe('docker/scale/haproxy.cfg: a real HAProxy in front of two real reposito
     const created = await fetch(`${lbUrl}/api/v1/templates`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify(lineTemplate) });
     assert.equal(created.status, 201, await created.text());
     await admin.publishVersion('line-inspection', { version: '1.0.0', flow: lineFlow('v1') });
+  });
+
+  it("carries an agent's editor tunnel (WebSocket) and sends every request naming that device to the replica holding it", async () => {
+    const token = set!.adminToken;
+    const admin = new RepoClient({ url: lbUrl, token });
+    const id = `tun${Date.now().toString(36)}`;
+    const { token: deviceToken } = await admin.registerDevice({ id, tier: 'cloud' }); // not in the line deployments below
+    const bearer = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const on = await fetch(`${lbUrl}/api/v1/devices/${id}/remote-editing`, { method: 'POST', headers: bearer, body: JSON.stringify({ enabled: true }) });
+    assert.equal(on.status, 200, await on.text());
+    // The agent's own tunnel client, given the balancer's address as its repository.
+    const ran: string[] = [];
+    const tunnel = new TunnelClient({ repoUrl: lbUrl, deviceId: id, token: deviceToken, idleMs: 600_000, runtime: () => null, command: async (name) => (ran.push(name), { ran: name }), log: () => {} });
+    const opened = new Promise((r) => tunnel.once('open', r));
+    tunnel.start();
+    try {
+      await opened;
+      const before = await serverStats(socket);
+      for (let i = 0; i < 8; i++) {
+        const r = await fetch(`${lbUrl}/api/v1/devices/${id}/remote-commands`, { method: 'POST', headers: bearer, body: JSON.stringify({ command: 'last-good' }) });
+        assert.equal(r.status, 200, `remote command ${i} through the balancer: ${await r.clone().text()}`);
+        assert.deepEqual(await r.json(), { command: 'last-good', result: { ran: 'last-good' } });
+        assert.equal((await admin.getDevice(id) as unknown as { tunnel: { connected: boolean } }).tunnel.connected, true, `device document ${i} shows the tunnel`);
+      }
+      assert.equal(ran.length, 8, 'the agent ran every command');
+      const after = await serverStats(socket);
+      const served = ['repository-1', 'repository-2'].map((n) => after[n]!.requests - before[n]!.requests);
+      console.log(`      [lb] 16 requests naming the tunnelled device: repository-1 served ${served[0]}, repository-2 ${served[1]}`);
+      assert.ok(served.includes(0) && served.includes(16), `one replica served them all (${served.join(' / ')})`);
+    } finally {
+      tunnel.stop();
+    }
   });
 
   it(`takes ${DEVICES} simulated agents and a deployment; a SIGKILLed replica leaves the rotation and the other carries on`, async () => {
