@@ -105,6 +105,10 @@ describe('docker/ files, checked by real validators', function () {
       assert.equal(s['worker-2']!.environment.LINESIGHT_DEVICE_TOKEN, 'sample-worker_2_token');
       assert.equal(s.history!.environment.PGPASSWORD, 'sample-history_password');
       assert.ok(!s.history!.command.join(' ').includes('sample-history_password'), 'the history password is not on the command line');
+      for (const r of ['repository-1', 'repository-2']) {
+        assert.equal(s[r]!.environment.PGPASSWORD, 'sample-postgres_password');
+        assert.ok(!s[r]!.command.join(' ').includes('sample-postgres_password'), `${r}: the database password is not on the command line`);
+      }
     });
   });
 
