@@ -108,6 +108,13 @@ export interface RepoServerOptions {
   history?: RepoHistoryOptions;
   /** Flow-control window per editor-tunnel stream in bytes (default 256 KiB; tests make it small). */
   tunnelWindow?: number;
+  /** How often this replica checks its open editor tunnels against the database (default 5 s). */
+  tunnelRecheckMs?: number;
+  /**
+   * Proxies in front whose X-Forwarded-For is believed (Express's `trust proxy`: a hop count, or addresses /
+   * subnets such as 'loopback' or '10.0.0.0/8'). Unset: none, and a client's address is its socket's.
+   */
+  trustProxy?: number | string;
 }
 
 export interface RepoServer {
@@ -278,7 +285,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
   const http: HttpCounter = { requests: new Map() };
   const startedAt = Date.now();
   const tunnels = new TunnelHub(opts.tunnelWindow);
-  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies, history: history?.handler, tunnels });
+  const app = buildApp(store, keys.publicKeyPem, http, startedAt, opts.now, log, { secureCookies: opts.secureCookies, history: history?.handler, tunnels, tunnelRecheckMs: opts.tunnelRecheckMs, trustProxy: opts.trustProxy });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
@@ -335,12 +342,15 @@ export function buildApp(
   now: () => number = Date.now,
   /** Where a request that failed inside the repository is logged, with its request id. */
   log: (line: string) => void = () => {},
-  extra: { secureCookies?: boolean; history?: MountedHistory['handler']; tunnels?: TunnelHub } = {},
+  extra: { secureCookies?: boolean; history?: MountedHistory['handler']; tunnels?: TunnelHub; tunnelRecheckMs?: number; trustProxy?: number | string } = {},
 ): express.Express {
   const app = express();
   const tunnels = extra.tunnels ?? new TunnelHub();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Behind a load balancer every socket is the balancer's: with trusted proxies, `req.ip` is the client's
+  // address from X-Forwarded-For (failed-login limits per address and the audit log use it).
+  if (extra.trustProxy !== undefined) app.set('trust proxy', extra.trustProxy);
   // Bodies are read only after the token is checked (see `guard`): an unauthenticated client cannot make
   // the repository read, let alone parse, megabytes. Only publishing a version may send a big body.
   const jsonParsers = new Map<string, express.RequestHandler>();
@@ -467,7 +477,7 @@ export function buildApp(
   const p = (req: Request, name: string) => String(req.params[name]);
 
   // Remote editing: the device document with its tunnel, the editor proxy, the WebSocket upgrades.
-  const remote = createRemoteEditing({ store, tunnels, log, authenticate });
+  const remote = createRemoteEditing({ store, tunnels, log, authenticate, recheckMs: extra.tunnelRecheckMs });
   const { deviceDocument, liveTunnel, runCommand } = remote;
   const locals: AppLocals = { upgrade: remote.upgrade, closeSockets: remote.closeSockets };
   Object.assign(app.locals, locals);
@@ -739,7 +749,7 @@ export function buildApp(
     }
   }, h(async (req, res) => {
     const { username, password } = body<RepoSessionCreate>('RepoSessionCreate', req);
-    const { sessionId, ...session } = await store.login(username, password, req.socket.remoteAddress ?? 'unknown');
+    const { sessionId, ...session } = await store.login(username, password, req.ip ?? req.socket.remoteAddress ?? 'unknown');
     res.set('Set-Cookie', sessionCookie(sessionId, store.sessions.maxAgeMs / 1000, secure(req))).set('Cache-Control', 'no-store');
     res.json(session);
   }));

@@ -11,6 +11,20 @@ function parsePositive(v: string): number {
   return n;
 }
 
+/** `--trust-proxy`: a hop count, or addresses and subnets (what Express's `trust proxy` takes). */
+export function parseTrustProxy(v: string): number | string {
+  const t = v.trim();
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    if (n < 1 || n > 10) throw new InvalidArgumentError('a hop count from 1 to 10, or addresses/subnets');
+    return n;
+  }
+  const parts = t.split(',').map((x) => x.trim());
+  const ok = (x: string) => /^(loopback|linklocal|uniquelocal)$/.test(x) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(x);
+  if (!parts.length || !parts.every(ok)) throw new InvalidArgumentError(`not a hop count or a list of addresses/subnets: ${v}`);
+  return parts.join(',');
+}
+
 export function register(program: Command): void {
   const repo = program
     .command('repo')
@@ -28,6 +42,7 @@ export function register(program: Command): void {
     .option('--refuse-node-types <list>', 'node types no template may use, comma-separated; "none" refuses none (env LINESIGHT_REFUSE_NODE_TYPES; default exec)')
     .option('--session-idle <hours>', 'a login session unused this long ends', parsePositive, 8)
     .option('--session-max-age <hours>', 'a login session ends this long after login', parsePositive, 7 * 24)
+    .option('--trust-proxy <proxies>', "load balancers whose X-Forwarded-For names the client: a hop count (1 = the one in front) or addresses/subnets, comma-separated (e.g. loopback, 10.0.0.0/8); default none", parseTrustProxy)
     .option('--secure-cookies', 'mark the session cookie Secure also on plain HTTP (behind a TLS proxy); always Secure over https', false)
     .option('--keep-log-lines <n>', 'log lines kept per device (remote logs); older ones are pruned as new ones arrive', parsePositive, 10_000)
     .option('--keep-samples-hours <h>', 'hours of health samples kept per device', parsePositive, 24)
@@ -68,6 +83,7 @@ export function register(program: Command): void {
         sessionIdleMs: o.sessionIdle * 3600_000,
         sessionMaxAgeMs: o.sessionMaxAge * 3600_000,
         secureCookies: o.secureCookies,
+        trustProxy: o.trustProxy,
         history: historyDb ? { db: historyDb, schema: o.historySchema, role: o.historyRole, imageDir: o.historyImageDir, shifts, allowWritableRole: o.allowWritableHistoryRole } : undefined,
         telemetry: { maxLogLines: Math.round(o.keepLogLines), sampleRetentionMs: o.keepSamplesHours * 3_600_000 },
         log: say,

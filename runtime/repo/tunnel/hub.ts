@@ -14,6 +14,8 @@ export class DeviceTunnel {
     readonly deviceId: string,
     readonly ws: WebSocket,
     window?: number,
+    /** The device token the tunnel was opened with, checked again while it stays open (never logged). */
+    readonly credential?: string,
   ) {
     this.mux = new TunnelMux({ send: (frame, written) => ws.send(frame, { binary: true }, written) }, { role: 'server', window });
     ws.on('message', (data, isBinary) => {
@@ -72,9 +74,9 @@ export class TunnelHub extends EventEmitter {
   }
 
   /** A device's new tunnel; one it had before is closed (the agent reconnected). */
-  attach(deviceId: string, ws: WebSocket): DeviceTunnel {
+  attach(deviceId: string, ws: WebSocket, credential?: string): DeviceTunnel {
     this.tunnels.get(deviceId)?.close(TUNNEL_CLOSE.replaced, 'replaced by a new tunnel');
-    const tunnel = new DeviceTunnel(deviceId, ws, this.window);
+    const tunnel = new DeviceTunnel(deviceId, ws, this.window, credential);
     this.tunnels.set(deviceId, tunnel);
     ws.on('close', (code) => {
       tunnel.mux.close(`the tunnel closed (${code})`);
@@ -83,6 +85,11 @@ export class TunnelHub extends EventEmitter {
     });
     this.emit('open', tunnel);
     return tunnel;
+  }
+
+  /** The tunnels open on this process. */
+  list(): DeviceTunnel[] {
+    return [...this.tunnels.values()];
   }
 
   get(deviceId: string): DeviceTunnel | undefined {

@@ -20,9 +20,44 @@ export interface RemoteEditingDeps {
   log: (line: string) => void;
   /** The server's own check of a request's bearer token or session cookie (with its Origin and CSRF checks). */
   authenticate: (req: Request) => Promise<Principal>;
+  /** How often open tunnels are checked against the database (default 5 s; see recheckTunnels). */
+  recheckMs?: number;
 }
 
-export function createRemoteEditing({ store, tunnels, log, authenticate }: RemoteEditingDeps) {
+export function createRemoteEditing({ store, tunnels, log, authenticate, recheckMs = 5000 }: RemoteEditingDeps) {
+  /**
+   * A tunnel lives in the memory of the replica the agent dialled, while the token replacement or the
+   * switch-off that should end it may reach another replica (which closes only its own tunnels). So every
+   * replica checks its open tunnels against the shared database every few seconds: one whose device token
+   * no longer authenticates is closed as revoked, one whose device has remote editing off as disabled.
+   */
+  const recheckTunnels = async () => {
+    for (const tunnel of tunnels.list()) {
+      const id = tunnel.deviceId;
+      const principal = tunnel.credential === undefined ? undefined : await store.authenticate(tunnel.credential);
+      if (tunnels.get(id) !== tunnel) continue;
+      if (tunnel.credential !== undefined && (principal?.kind !== 'device' || principal.deviceId !== id)) {
+        log(`editor tunnel of ${id}: its device token no longer holds (replaced elsewhere); closing it`);
+        tunnels.close(id, TUNNEL_CLOSE.revoked, 'the device token was replaced');
+        continue;
+      }
+      if ((await store.remoteEditing.isOn(id)) !== true && tunnels.get(id) === tunnel) {
+        log(`editor tunnel of ${id}: remote editing is off (turned off elsewhere); closing it`);
+        tunnels.close(id, TUNNEL_CLOSE.disabled, 'remote editing was turned off');
+      }
+    }
+  };
+  let rechecking = false;
+  const recheckTimer = setInterval(() => {
+    if (rechecking || tunnels.list().length === 0) return;
+    rechecking = true;
+    recheckTunnels()
+      .catch((err: Error) => log(`checking the open editor tunnels failed: ${redactText(err.message)}`))
+      .finally(() => {
+        rechecking = false;
+      });
+  }, recheckMs);
+  recheckTimer.unref();
   /** The device with its tunnel's state and, while remote editing is on, where its editor is. */
   const deviceDocument = async (id: string) => {
     const d = await store.getDevice(id);
@@ -103,11 +138,12 @@ export function createRemoteEditing({ store, tunnels, log, authenticate }: Remot
       let m = /^\/api\/v1\/devices\/([^/]+)\/tunnel$/.exec(route);
       if (m) {
         const id = decodeURIComponent(m[1]!);
-        const principal = await store.authenticate(bearerToken(req.headers.authorization));
+        const credential = bearerToken(req.headers.authorization);
+        const principal = await store.authenticate(credential);
         if (!principal) return refuseUpgrade(socket, 401, 'a valid device token is required (Authorization: Bearer <token>)');
         if (principal.kind !== 'device' || principal.deviceId !== id) return refuseUpgrade(socket, 403, `only device ${id} itself may open its tunnel`);
         if (!(await store.remoteEditing.isOn(id))) return refuseUpgrade(socket, 409, `remote editing is off for device ${id}`);
-        return sockets.handleUpgrade(req, socket, head, (ws) => tunnels.attach(id, ws));
+        return sockets.handleUpgrade(req, socket, head, (ws) => tunnels.attach(id, ws, credential));
       }
       m = /^\/devices\/([^/]+)\/editor\/comms$/.exec(route);
       if (m) {
@@ -154,6 +190,7 @@ export function createRemoteEditing({ store, tunnels, log, authenticate }: Remot
     upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(req, socket, head),
     /** Closes every tunnel and editor socket (the HTTP server does not close upgraded sockets). */
     closeSockets: (reason: string) => {
+      clearInterval(recheckTimer);
       tunnels.closeAll(reason);
       for (const client of sockets.clients) client.terminate();
     },

@@ -1,8 +1,12 @@
 // Remote editing end to end, without a browser: a deployer turns it on, the agent dials out, and the
 // device's Node-RED editor (listening on a loopback port these tests never call) is used only through the
 // repository: HTTP, the comms socket, a deploy that makes the device drift, "save as a new version" that
-// another device then receives by deployment, revert, remote commands, refusals, revoked token.
+// another device then receives by deployment, revert, remote commands, refusals, revoked token (also when
+// another replica replaced it or turned remote editing off).
 import assert from 'node:assert/strict';
+import { Client } from 'pg';
+import { hashToken } from '../../../runtime/repo/auth';
+import { pgService } from '../../support/services';
 import { waitFor } from '../../support/wait';
 import { openComms, startTunnelWorld, type TunnelWorld } from './support';
 
@@ -179,5 +183,27 @@ describe('remote editing through the agent tunnel', function () {
     assert.equal(w.fleet.h.repo.tunnels.status(w.ids.a).connected, false);
     await waitFor('the agent to be refused with its old token', () => w.a.output.some((l) => /refused the tunnel: HTTP 401/.test(l)), 20_000);
     assert.equal(w.fleet.h.repo.tunnels.status(w.ids.a).connected, false);
+  });
+
+  it('a token replaced or remote editing turned off through another replica (in the shared database) closes the tunnel here too', async () => {
+    const db = new Client({ connectionString: (await pgService()).url });
+    await db.connect();
+    try {
+      const devices = `"${w.fleet.h.schema}".devices`;
+      await w.turnOn(w.ids.b);
+      await w.connected(w.ids.b);
+      // What another replica's switch-off writes; this replica hears nothing of it but the database.
+      await db.query(`update ${devices} set remote_editing = jsonb_set(remote_editing, '{enabled}', 'false') where id = $1`, [w.ids.b]);
+      await waitFor('the tunnel of B to close on this replica', () => !w.fleet.h.repo.tunnels.status(w.ids.b).connected, 10_000);
+
+      await w.turnOn(w.ids.b);
+      await w.connected(w.ids.b);
+      // What another replica's token replacement writes.
+      await db.query(`update ${devices} set token_hash = $2 where id = $1`, [w.ids.b, hashToken('lsd_replaced_elsewhere')]);
+      await waitFor('the tunnel of B to close as revoked', () => !w.fleet.h.repo.tunnels.status(w.ids.b).connected, 10_000);
+      await waitFor('agent B to be refused with its old token', () => w.b.output.some((l) => /refused the tunnel: HTTP 401/.test(l)), 20_000);
+    } finally {
+      await db.end();
+    }
   });
 });

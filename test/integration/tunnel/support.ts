@@ -25,7 +25,7 @@ export interface TunnelWorld {
 }
 
 export async function startTunnelWorld(opts: { tunnelWindow?: number } = {}): Promise<TunnelWorld> {
-  const fleet = await startFleet({ broker: true, repo: { tunnelWindow: opts.tunnelWindow } });
+  const fleet = await startFleet({ broker: true, repo: { tunnelWindow: opts.tunnelWindow, tunnelRecheckMs: 500 } });
   const ids = { a: uniqueId('edit-a'), b: uniqueId('edit-b') };
   const [ta, tb] = [await fleet.register(ids.a, { LINE_ID: 'L1' }), await fleet.register(ids.b, { LINE_ID: 'L2' })];
   await fleet.publish('1.0.0', probeFlow('v1'));
