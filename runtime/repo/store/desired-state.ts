@@ -111,14 +111,20 @@ export class DesiredStates {
     const kept = this.answers.get(id);
     if (kept && generation !== undefined && kept.generation === generation) return kept;
     const state = await this.unsignedDesiredState(id);
-    if (!state) return undefined;
-    const current = this.answers.get(id);
+    return state && this.keep(state);
+  }
+
+  /**
+   * The answer for a state read from the database: the one kept for its generation, else made (signed) and
+   * kept, unless one for a newer generation is kept (an older read finishing after a newer one).
+   */
+  private keep(state: DesiredState): DesiredAnswer {
+    const current = this.answers.get(state.deviceId);
     if (current && current.generation === state.generation) return current;
     const answer: DesiredAnswer = { generation: state.generation, etag: `"${flowSha256(state)}"`, body: JSON.stringify(this.signDesired(state)) };
-    // An older read finishing after a newer one does not replace the newer answer.
     if (!current || current.generation < state.generation) {
       if (!current && this.answers.size >= MAX_KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
-      this.answers.set(id, answer);
+      this.answers.set(state.deviceId, answer);
     }
     return answer;
   }
@@ -155,7 +161,8 @@ export class DesiredStates {
        select ${DESIRED_COLUMNS} from claimed d ${this.desiredJoins('d')} order by d.id`,
       [ids, this.ctx.nowDate(), leaseMs],
     );
-    return Promise.all(r.rows.map(async (row) => this.signDesired(await this.fromRow(row))));
+    // Signed once: the poll that follows the notification is answered with the same bytes.
+    return Promise.all(r.rows.map(async (row) => JSON.parse(this.keep(await this.fromRow(row)).body) as DesiredState));
   }
 
   /** Records that the broker acknowledged this generation of the device's desired state. */
