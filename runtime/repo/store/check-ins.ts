@@ -30,9 +30,11 @@ export class CheckIns {
 
   /**
    * Writes every pending check-in now and resolves when it (and any write already under way) is done.
-   * Each device's last_seen moves only forward, and at most every min(5 s, half its poll interval), so
-   * most devices' rows are not rewritten on every poll. A failed write is dropped: the next poll notes
-   * the device again.
+   * A device's last_seen is written at most every min(5 s, half its poll interval). The write never waits
+   * for a row lock (SKIP LOCKED): a device row another transaction holds (a report, which writes last_seen
+   * itself; a wave's release; a publish claim) is left for the device's next poll, so check-ins can neither
+   * queue behind a rollout nor take part in a deadlock with one (locking many rows in one statement could).
+   * A failed write is dropped: the next poll notes the device again.
    */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
@@ -45,9 +47,12 @@ export class CheckIns {
     this.writing = this.writing.then(() =>
       this.ctx.db
         .checkInQuery(
-          `update ${this.ctx.s}.devices d set last_seen = c.t
-             from unnest($1::text[], $2::timestamptz[]) as c(id, t)
-            where d.id = c.id and (d.last_seen is null or d.last_seen < c.t - least(5000, d.poll_interval_s * 500) * interval '1 millisecond')`,
+          `with due as (
+             select d.id, c.t from ${this.ctx.s}.devices d join unnest($1::text[], $2::timestamptz[]) as c(id, t) on c.id = d.id
+              where d.last_seen is null or d.last_seen < c.t - least(5000, d.poll_interval_s * 500) * interval '1 millisecond'
+              order by d.id
+              for update of d skip locked)
+           update ${this.ctx.s}.devices d set last_seen = due.t from due where d.id = due.id`,
           [ids, times],
         )
         .then(
