@@ -28,7 +28,7 @@ import { FileModelStorage, type ModelStorage } from './model-storage';
 import { serveArtifact } from './model-download';
 import { ensurePrivateDir } from '../../lib/private-files';
 import { redactText, redactUrl } from '../../lib/redact';
-import { ApiError, RepoStore } from './store/repo-store';
+import { ApiError, RepoStore, type DesiredAnswer } from './store/repo-store';
 import type { TelemetryOptions } from './store/telemetry';
 import { healthQuery, logQuery, streamLogs } from './telemetry-routes';
 import { HISTORY_MOUNT, mountHistory, type MountedHistory, type RepoHistoryOptions } from './history-mount';
@@ -325,6 +325,7 @@ export async function createRepoServer(opts: RepoServerOptions): Promise<RepoSer
       clearInterval(sweepTimer);
       clearInterval(rolloutTimer);
       await publishing;
+      await store.close();
       await notifier?.close().catch(() => {});
       await history?.close().catch(() => {});
       await db.close().catch(() => {});
@@ -553,30 +554,32 @@ export function buildApp(
     tunnels.close(p(req, 'id'), TUNNEL_CLOSE.revoked, 'the device token was replaced');
     res.json({ token });
   }));
-  const answerDesired = (req: Request, res: Response, state: DesiredState) => {
-    const etag = `"${flowSha256(state)}"`;
-    res.set('ETag', etag).set('Cache-Control', 'no-cache');
+  // A desired state is answered from the answer made once per device and generation (DesiredStates.answerFor):
+  // a 304 costs no serialisation, hash or signature, a 200 sends text already signed and serialised.
+  const answerDesired = (req: Request, res: Response, answer: DesiredAnswer) => {
+    res.set('ETag', answer.etag).set('Cache-Control', 'no-cache');
     const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag)) return res.status(304).end();
-    res.json(store.signDesired(state));
+    if (inm && (inm === answer.etag || inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(answer.etag))) return res.status(304).end();
+    res.type('application/json').send(answer.body);
   };
-  // A fleet's hot path: a device polling its own desired state is authenticated, checked in and answered
-  // by one statement (a thousand devices every 5 s). Anything else (an admin token, another device's
-  // token, a bad id) goes on to the guarded route, which answers it with the precise 401, 403 or 422.
+  // A fleet's hot path: a device polling its own desired state is authenticated by one indexed read of its
+  // generation (a thousand devices every 5 s); its check-in is written with others' in one batch. Anything
+  // else (an admin token, another device's token, a bad id) goes on to the guarded route, which answers it
+  // with the precise 401, 403 or 422.
   const devicePoll = (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req.headers.authorization);
     if (!token?.startsWith('lsd_') || paramProblems(req.params, 'path').length || paramProblems(req.query as Record<string, unknown>, 'query').length) return next();
-    store.pollDesiredState(p(req, 'id'), hashToken(token)).then((state) => {
-      if (!state) return next();
+    store.pollDesiredState(p(req, 'id'), hashToken(token)).then((answer) => {
+      if (!answer) return next();
       res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
-      answerDesired(req, res, state);
+      answerDesired(req, res, answer);
     }, next);
   };
   api.get('/devices/:id/desired', devicePoll, guard('device-or-viewer'), h(async (req, res) => {
     const id = p(req, 'id');
-    const state = req.principal!.kind === 'device' ? await store.checkInDesiredState(id) : await store.unsignedDesiredState(id);
-    if (!state) throw new ApiError(404, `no device ${id}`);
-    answerDesired(req, res, state);
+    const answer = req.principal!.kind === 'device' ? await store.checkInDesiredState(id) : await store.desiredAnswer(id);
+    if (!answer) throw new ApiError(404, `no device ${id}`);
+    answerDesired(req, res, answer);
   }));
   api.post('/devices/:id/status', guard('device-self'), h(async (req, res) => {
     const report = body<DeviceStatusReport>('RepoStatusReport', req);

@@ -46,6 +46,8 @@ export interface FleetSimOptions {
   onSummary?: (s: FleetSummary) => void;
   summaryMs?: number;
   log?: (line: string) => void;
+  /** The fetch every device request goes through (default: the global one, round-robin over several `repos`). */
+  fetch?: typeof fetch;
 }
 
 export interface FleetSummary {
@@ -358,7 +360,7 @@ export function runFleetSimulator(opts: FleetSimOptions): FleetSimulator {
   const stats = { current: new Stats() };
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'linesight-fleet-'));
   const ownStateDir = !opts.stateDir;
-  const fetchImpl = opts.repos.length > 1 ? balancedFetch(opts.repos) : undefined;
+  const fetchImpl = opts.fetch ?? (opts.repos.length > 1 ? balancedFetch(opts.repos) : undefined);
   const agents: SimAgent[] = [];
   // Every device pins the same key; it is fetched once (a device whose folder already pins one uses that).
   let key: Promise<string> | undefined;

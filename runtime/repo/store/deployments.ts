@@ -188,6 +188,7 @@ export class DeploymentStore {
   async getDeployment(id: string): Promise<DeploymentView | undefined> {
     const d = (await this.ctx.db.query(`select * from ${this.ctx.s}.deployments where id = $1`, [id])).rows[0];
     if (!d) return undefined;
+    await this.devices.flushCheckIns();
     const rows = (
       await this.ctx.db.query(
         `select dd.*, dev.last_seen, dev.poll_interval_s, dev.reported_state from ${this.ctx.s}.deployment_devices dd join ${this.ctx.s}.devices dev on dev.id = dd.device_id

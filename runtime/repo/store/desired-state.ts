@@ -1,16 +1,32 @@
 // A device's desired state: what it should run, its parameters and gate, signed whole by the repository
 // key, with a generation that only grows; and which versions a device token may therefore read.
 import crypto from 'node:crypto';
-import { API_ROOT, signDesiredState, type DesiredState } from '../../../contracts/fleet/protocol';
+import { API_ROOT, flowSha256, signDesiredState, type DesiredState } from '../../../contracts/fleet/protocol';
+import { CheckIns } from './check-ins';
 import type { Query, Row, StoreContext } from './context';
 import type { ModelStore } from './models';
+
+/** What a poll is answered with: the ETag (of the unsigned state) and the signed state as JSON text. */
+export interface DesiredAnswer {
+  generation: number;
+  etag: string;
+  body: string;
+}
+
+/** Answers kept per replica: one per device (a few hundred bytes to a few KiB each); beyond this the oldest go. */
+const MAX_KEPT_ANSWERS = 100_000;
 
 export class DesiredStates {
   /** Parsed once: every desired-state read (each agent poll) is signed with it. */
   private readonly signingKey: crypto.KeyObject;
+  /** Device polls' check-ins, written in batches. */
+  readonly checkIns: CheckIns;
+  /** Per device, the answer made for its newest generation seen here (answerFor). */
+  private readonly answers = new Map<string, DesiredAnswer>();
 
   constructor(private readonly ctx: StoreContext, privateKeyPem: string, private readonly models: ModelStore) {
     this.signingKey = crypto.createPrivateKey(privateKeyPem);
+    this.checkIns = new CheckIns(ctx);
   }
 
   /**
@@ -63,38 +79,54 @@ export class DesiredStates {
   }
 
   /**
-   * A device's poll: records that it checked in and reads its desired state, in one statement. The
-   * check-in is written at most every min(5 s, half a poll interval), so most polls write nothing, and
-   * "last seen" stays far inside the offline threshold (several whole intervals). It commits without
-   * waiting for the disk (RepoDb.checkInQuery): a crash can lose a few seconds of "last seen", nothing else.
+   * A device's poll of its own desired state: authenticated (its token's hash must be the device's) by one
+   * indexed read of its generation, its check-in noted (written in a batch, see CheckIns), and answered
+   * from the answer made for that generation (answerFor). Undefined when the token is not this device's
+   * (the caller then takes the ordinary path, which says why).
    */
-  async checkInDesiredState(id: string): Promise<DesiredState | undefined> {
-    const r = await this.ctx.db.checkInQuery(
-      `with touched as (
-         update ${this.ctx.s}.devices set last_seen = $2
-          where id = $1 and (last_seen is null or last_seen < $2::timestamptz - least(5000, poll_interval_s * 500) * interval '1 millisecond')
-          returning id)
-       select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1`,
-      [id, this.ctx.nowDate()],
-    );
-    return r.rows[0] ? this.fromRow(r.rows[0]) : undefined;
+  async pollDesiredState(id: string, tokenHash: string): Promise<DesiredAnswer | undefined> {
+    const r = await this.ctx.db.checkInQuery(`select desired_generation from ${this.ctx.s}.devices where id = $1 and token_hash = $2`, [id, tokenHash]);
+    if (!r.rows[0]) return undefined;
+    this.checkIns.note(id);
+    return this.answerFor(id, Number(r.rows[0].desired_generation));
+  }
+
+  /** A device's own poll on the ordinary path (a device token that is not `lsd_…`-shaped): checked in and answered. */
+  async checkInDesiredState(id: string): Promise<DesiredAnswer | undefined> {
+    const answer = await this.answerFor(id);
+    if (answer) this.checkIns.note(id);
+    return answer;
   }
 
   /**
-   * A device polling its own desired state, as one statement: authenticated (its token's hash must be the
-   * device's), checked in like checkInDesiredState, and read. Undefined when the token is not this
-   * device's (the caller then takes the ordinary path, which says why).
+   * The answer to a poll: the ETag of the unsigned state and the signed state as JSON text. Made once per
+   * device and generation and kept in memory: every change to what a desired state holds moves its
+   * generation on in the database (bumpGeneration, in the change's transaction), and what it refers to
+   * (a version's hash and signature, a deployment's gate, a model version) never changes, so an answer
+   * kept for the generation the database holds now is the answer a fresh read would make. With replicas,
+   * each keeps its own; the database's generation decides for all. `generation` is what the caller just
+   * read; without it (or when no answer is kept for it) the state is read whole.
    */
-  async pollDesiredState(id: string, tokenHash: string): Promise<DesiredState | undefined> {
-    const r = await this.ctx.db.checkInQuery(
-      `with touched as (
-         update ${this.ctx.s}.devices set last_seen = $2
-          where id = $1 and token_hash = $3 and (last_seen is null or last_seen < $2::timestamptz - least(5000, poll_interval_s * 500) * interval '1 millisecond')
-          returning id)
-       select ${DESIRED_COLUMNS} from ${this.ctx.s}.devices d ${this.desiredJoins('d')} where d.id = $1 and d.token_hash = $3`,
-      [id, this.ctx.nowDate(), tokenHash],
-    );
-    return r.rows[0] ? this.fromRow(r.rows[0]) : undefined;
+  async answerFor(id: string, generation?: number): Promise<DesiredAnswer | undefined> {
+    const kept = this.answers.get(id);
+    if (kept && generation !== undefined && kept.generation === generation) return kept;
+    const state = await this.unsignedDesiredState(id);
+    return state && this.keep(state);
+  }
+
+  /**
+   * The answer for a state read from the database: the one kept for its generation, else made (signed) and
+   * kept, unless one for a newer generation is kept (an older read finishing after a newer one).
+   */
+  private keep(state: DesiredState): DesiredAnswer {
+    const current = this.answers.get(state.deviceId);
+    if (current && current.generation === state.generation) return current;
+    const answer: DesiredAnswer = { generation: state.generation, etag: `"${flowSha256(state)}"`, body: JSON.stringify(this.signDesired(state)) };
+    if (!current || current.generation < state.generation) {
+      if (!current && this.answers.size >= MAX_KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+      this.answers.set(state.deviceId, answer);
+    }
+    return answer;
   }
 
   /** desiredFromRow with the device's models (name, version, sha256, size, signature), absent when none. */
@@ -129,7 +161,8 @@ export class DesiredStates {
        select ${DESIRED_COLUMNS} from claimed d ${this.desiredJoins('d')} order by d.id`,
       [ids, this.ctx.nowDate(), leaseMs],
     );
-    return Promise.all(r.rows.map(async (row) => this.signDesired(await this.fromRow(row))));
+    // Signed once: the poll that follows the notification is answered with the same bytes.
+    return Promise.all(r.rows.map(async (row) => JSON.parse(this.keep(await this.fromRow(row)).body) as DesiredState));
   }
 
   /** Records that the broker acknowledged this generation of the device's desired state. */

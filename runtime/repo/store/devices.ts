@@ -112,12 +112,17 @@ export class DeviceStore {
     return `select d.*, t.summary as telemetry_summary from ${this.ctx.s}.devices d left join ${this.ctx.s}.device_telemetry t on t.device_id = d.id`;
   }
 
+  /** Writes the check-ins polls noted and not yet written, so a read of last_seen sees this replica's own polls. */
+  flushCheckIns = () => this.desired.checkIns.flush();
+
   async getDevice(id: string): Promise<DeviceView | undefined> {
+    await this.flushCheckIns();
     const r = await this.ctx.db.query(`${this.selectDevices} where d.id = $1`, [id]);
     return r.rows[0] ? this.deviceView(r.rows[0]) : undefined;
   }
 
   async listDevices(): Promise<DeviceView[]> {
+    await this.flushCheckIns();
     const r = await this.ctx.db.query(`${this.selectDevices} order by d.id`);
     return r.rows.map((x) => this.deviceView(x));
   }

@@ -24,6 +24,7 @@ export { ApiError, type StoreOptions } from './context';
 export type { AuditEntry } from './audit';
 export type { DeploymentView } from './deployments';
 export type { DeviceView } from './devices';
+export type { DesiredAnswer } from './desired-state';
 export type { AdminTokenView, TokenView } from './tokens';
 export type { UserView } from './users';
 export type { SessionView } from './sessions';
@@ -103,6 +104,8 @@ export class RepoStore {
   desiredState = (id: string) => this.desired.desiredState(id);
   unsignedDesiredState = (id: string) => this.desired.unsignedDesiredState(id);
   checkInDesiredState = (id: string) => this.desired.checkInDesiredState(id);
+  /** The answer to a desired-state read that is no device's check-in (a viewer's). */
+  desiredAnswer = (id: string) => this.desired.answerFor(id);
   pollDesiredState = (id: string, tokenHash: string) => this.desired.pollDesiredState(id, tokenHash);
   signDesired = (state: DesiredState) => this.desired.signDesired(state);
   claimDesiredPublish = (ids: string[], leaseMs: number) => this.desired.claimPublish(ids, leaseMs);
@@ -136,6 +139,9 @@ export class RepoStore {
   async moveOnRollouts(): Promise<void> {
     this.ctx.notify(await this.rollouts.moveOnAll({ kind: 'system', name: 'repository' }));
   }
+
+  /** Writes the pending check-ins and takes no more; before the database closes. */
+  close = () => this.desired.checkIns.close();
 
   auditLog = (opts: { limit?: number; subject?: string } = {}) => this.audit.entries(opts);
 

@@ -142,6 +142,19 @@ describe('repo: signed desired state, generation, device read scope, cancel', fu
       assert.equal(end.generation, start + 20, 'no lost update');
       const viaTwin = await new RepoClient({ url: twin.url, token: tokens.get('sig-1') }).desired('sig-1');
       assert.ok(!viaTwin.notModified && verifyDesiredState(viaTwin.state, pem) && viaTwin.state.generation === end.generation);
+      // Each replica keeps the answer it made for a generation; a change through the other replica moves the
+      // generation in the database, and the next poll of this one answers the new state, not the kept one.
+      const twinDevice = new RepoClient({ url: twin.url, token: tokens.get('sig-1') });
+      assert.equal((await twinDevice.desired('sig-1', viaTwin.etag)).notModified, true);
+      await h.admin.updateDevice('sig-1', { parameters: { LINE_ID: 'changed-elsewhere' } });
+      const moved = await twinDevice.desired('sig-1', viaTwin.etag);
+      assert.ok(!moved.notModified && moved.etag !== viaTwin.etag, 'a new answer after the other replica changed the device');
+      assert.deepEqual([moved.state.parameters, moved.state.generation], [{ LINE_ID: 'changed-elsewhere' }, end.generation + 1]);
+      assert.ok(verifyDesiredState(moved.state, pem));
+      // A poll's check-in, written in a batch by the twin, is what the twin's next read of the device shows.
+      h.clock.advance(10_000);
+      assert.equal((await twinDevice.desired('sig-1', moved.etag)).notModified, true);
+      assert.equal((await new RepoClient({ url: twin.url, token: h.repo.adminToken }).getDevice('sig-1')).lastSeen, new Date(h.clock.now).toISOString());
     } finally {
       await twin.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
