@@ -6,7 +6,8 @@
 // Two phases each: a steady stream at RATE for SECONDS (delay capture -> row p50/p99, runtime RSS over
 // time), then a burst of BURST inspections sent as fast as the broker takes them (the most either keeps up
 // with). Env: FACTORY_BENCH_SECONDS (30; the README's full run is 300), FACTORY_BENCH_RATE (2000),
-// FACTORY_BENCH_BURST (20000), FACTORY_BENCH_UPLINK (1 = with cloud-bridge up). Needs LINESIGHT_PG_URL and
+// FACTORY_BENCH_BURST (20000), FACTORY_BENCH_UPLINK (1 = with cloud-bridge up), FACTORY_BENCH_PROFILE (a
+// directory for the runtime's CPU profile). Needs LINESIGHT_PG_URL and
 // LINESIGHT_MQTT_URL (defaults: the local servers).
 import crypto from 'node:crypto';
 import os from 'node:os';
@@ -31,6 +32,8 @@ const RATE = Number(process.env.FACTORY_BENCH_RATE ?? 2000);
 const BURST = Number(process.env.FACTORY_BENCH_BURST ?? 20_000);
 const UPLINK = process.env.FACTORY_BENCH_UPLINK !== '0';
 const BENCH = 'factory-throughput';
+// A directory: the runtime process writes a V8 CPU profile there when it exits (node --cpu-prof).
+const PROFILE_DIR = process.env.FACTORY_BENCH_PROFILE;
 
 interface Phase {
   /** Inspections stored per second, first publish -> last row. */
@@ -108,7 +111,7 @@ async function measure(brokerNote: string) {
   let sampler: NodeJS.Timeout | undefined;
   let rtResult: { steady: Phase; burst: Phase };
   try {
-    rt = await startRuntimeProcess({ tier: 'factory', timeoutMs: 60_000 });
+    rt = await startRuntimeProcess({ tier: 'factory', timeoutMs: 60_000, nodeArgs: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [] });
     const runId = crypto.randomBytes(3).toString('hex');
     await rt.deploy(workerFlow({ mqttUrl: MQ, prefix, pgUrl: PG, schema, clientId: `ls-bench-${runId}`, uplinkPrefix: UPLINK ? `${prefix}-up` : undefined }));
     await addReceivedAt(PG, schema);
