@@ -6,9 +6,11 @@
 // Two phases each: a steady stream at RATE for SECONDS (delay capture -> row p50/p99, runtime RSS over
 // time), then a burst of BURST inspections sent as fast as the broker takes them (the most either keeps up
 // with). Env: FACTORY_BENCH_SECONDS (30; the README's full run is 300), FACTORY_BENCH_RATE (2000),
-// FACTORY_BENCH_BURST (20000), FACTORY_BENCH_UPLINK (1 = with cloud-bridge up). Needs LINESIGHT_PG_URL and
+// FACTORY_BENCH_BURST (20000), FACTORY_BENCH_UPLINK (1 = with cloud-bridge up), FACTORY_BENCH_PROFILE (a
+// directory for the runtime's CPU profile). Needs LINESIGHT_PG_URL and
 // LINESIGHT_MQTT_URL (defaults: the local servers).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import { Client } from 'pg';
 import { thumbnail } from '../runtime/dev/simulators/inspection-load';
@@ -31,6 +33,8 @@ const RATE = Number(process.env.FACTORY_BENCH_RATE ?? 2000);
 const BURST = Number(process.env.FACTORY_BENCH_BURST ?? 20_000);
 const UPLINK = process.env.FACTORY_BENCH_UPLINK !== '0';
 const BENCH = 'factory-throughput';
+// A directory: the runtime process writes a V8 CPU profile there when it exits (node --cpu-prof).
+const PROFILE_DIR = process.env.FACTORY_BENCH_PROFILE;
 
 interface Phase {
   /** Inspections stored per second, first publish -> last row. */
@@ -38,10 +42,25 @@ interface Phase {
   p50: number;
   p99: number;
   missing: number;
+  /** CPU time (user + system) the pipeline's process spent per 1,000 inspections, ms. */
+  cpuPerK: number;
 }
 
+/** CPU time (user + system, ms) a process has used: this one, or another one read from /proc. */
+function cpuMs(pid?: number): number {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  // Fields 14 and 15 of /proc/<pid>/stat (after the command name in parentheses): utime, stime in ticks.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
 /** Waits until a run's inspections are all stored (or stop growing), then reads rate and delays. */
-async function settle(schema: string, runId: string, count: number, startedAt: number): Promise<Phase> {
+async function settle(schema: string, runId: string, count: number, startedAt: number, cpu: () => number, cpuAtStart: number): Promise<Phase> {
   let last = -1;
   let still = 0;
   for (;;) {
@@ -52,20 +71,23 @@ async function settle(schema: string, runId: string, count: number, startedAt: n
     last = s.inspections;
     await new Promise((r) => setTimeout(r, 500));
   }
+  const cpuPerK = ((cpu() - cpuAtStart) * 1000) / count;
   const s = await stored(PG, schema, runId);
   const d = await delays(PG, schema, runId);
-  return { rate: (s.inspections * 1000) / (d.lastAt - startedAt), p50: d.p50, p99: d.p99, missing: count * 7 - (s.inspections + s.detections + s.images) };
+  return { rate: (s.inspections * 1000) / (d.lastAt - startedAt), p50: d.p50, p99: d.p99, missing: count * 7 - (s.inspections + s.detections + s.images), cpuPerK };
 }
 
 // ---- the two phases, for either pipeline
 
-async function phases(schema: string, prefix: string, tag: string): Promise<{ steady: Phase; burst: Phase }> {
+async function phases(schema: string, prefix: string, tag: string, cpu: () => number): Promise<{ steady: Phase; burst: Phase }> {
   const runId = `${tag}${crypto.randomBytes(3).toString('hex')}`;
+  let cpuAt = cpu();
   const steadyLoad = await runLoadProcess({ url: MQ, prefix, rate: RATE, count: RATE * SECONDS, runId });
-  const steady = await settle(schema, runId, RATE * SECONDS, steadyLoad.startedAt);
+  const steady = await settle(schema, runId, RATE * SECONDS, steadyLoad.startedAt, cpu, cpuAt);
   const burstId = `${runId}b`;
+  cpuAt = cpu();
   const burstLoad = await runLoadProcess({ url: MQ, prefix, rate: 0, count: BURST, runId: burstId, window: 5000 });
-  const burst = await settle(schema, burstId, BURST, burstLoad.startedAt);
+  const burst = await settle(schema, burstId, BURST, burstLoad.startedAt, cpu, cpuAt);
   return { steady, burst };
 }
 
@@ -93,7 +115,7 @@ async function measure(brokerNote: string) {
   try {
     await rawTables(PG, rawSchema);
     await raw.start(rawPrefix, UPLINK ? `${rawPrefix}-up` : undefined);
-    rawResult = await phases(rawSchema, rawPrefix, 'raw');
+    rawResult = await phases(rawSchema, rawPrefix, 'raw', () => cpuMs());
   } finally {
     await raw.stop();
     await db.end();
@@ -108,7 +130,7 @@ async function measure(brokerNote: string) {
   let sampler: NodeJS.Timeout | undefined;
   let rtResult: { steady: Phase; burst: Phase };
   try {
-    rt = await startRuntimeProcess({ tier: 'factory', timeoutMs: 60_000 });
+    rt = await startRuntimeProcess({ tier: 'factory', timeoutMs: 60_000, nodeArgs: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [] });
     const runId = crypto.randomBytes(3).toString('hex');
     await rt.deploy(workerFlow({ mqttUrl: MQ, prefix, pgUrl: PG, schema, clientId: `ls-bench-${runId}`, uplinkPrefix: UPLINK ? `${prefix}-up` : undefined }));
     await addReceivedAt(PG, schema);
@@ -117,7 +139,7 @@ async function measure(brokerNote: string) {
     const pid = rt.proc.pid!;
     samples.push(sampleProcess(pid));
     sampler = setInterval(() => samples.push(sampleProcess(pid)), 1000);
-    rtResult = await phases(schema, prefix, 'rt');
+    rtResult = await phases(schema, prefix, 'rt', () => cpuMs(pid));
   } finally {
     clearInterval(sampler);
     await rt?.stop();
@@ -130,6 +152,8 @@ async function measure(brokerNote: string) {
   report({ bench: BENCH, metric: 'capture -> row p50', value: rtResult.steady.p50, unit: 'ms', baseline: rawResult.steady.p50 });
   report({ bench: BENCH, metric: 'capture -> row p99', value: rtResult.steady.p99, unit: 'ms', baseline: rawResult.steady.p99 });
   report({ bench: BENCH, metric: 'rows missing (steady + burst)', value: rtResult.steady.missing + rtResult.burst.missing, unit: 'rows', baseline: rawResult.steady.missing + rawResult.burst.missing, note: 'zero loss expected; duplicates cannot land (natural key), counts are exact' });
+  report({ bench: BENCH, metric: 'CPU per 1,000 inspections (steady)', value: rtResult.steady.cpuPerK, unit: 'ms', baseline: rawResult.steady.cpuPerK, note: `user + system time of the pipeline's process (runtime: /proc; raw: this process); at ${RATE}/s a process has 1,000 ms per second of one core, so 2,000/s needs under ${(1000 / (RATE / 1000)).toFixed(0)} ms here, whatever the load on the machine` });
+  report({ bench: BENCH, metric: 'CPU per 1,000 inspections (burst)', value: rtResult.burst.cpuPerK, unit: 'ms', baseline: rawResult.burst.cpuPerK });
   report({ bench: BENCH, metric: 'burst inspections/s stored', value: rtResult.burst.rate, unit: 'insp/s', baseline: rawResult.burst.rate, note: `${BURST} sent as fast as Mosquitto acknowledges` });
   report({ bench: BENCH, metric: 'burst capture -> row p99', value: rtResult.burst.p99, unit: 'ms', baseline: rawResult.burst.p99 });
   const rss = samples.map((s) => s.rssMiB);

@@ -114,6 +114,8 @@ export class DurableQueue {
   private walFd?: number;
   private walSyncing = false;
   private walSyncAgain = false;
+  // whenStored callbacks waiting for items still in `pending` (group commit only), oldest first.
+  private storedWaiters: Array<{ seqs: number[]; cb: () => void }> = [];
   private readonly stmt: {
     insert: Database.Statement;
     del: Database.Statement;
@@ -240,6 +242,17 @@ export class DurableQueue {
     return queued.map((q) => q.seq);
   }
 
+  /**
+   * Calls `cb` once every one of `seqs` is stored: written to the file (committed, so a killed process
+   * keeps it; under group commit the fsync follows in the background), or no longer needed because it was
+   * acknowledged or dropped before its commit. At once (synchronously) when that is already so.
+   * A producer that must not acknowledge its source before the item is safe waits for this.
+   */
+  whenStored(seqs: number[], cb: () => void): void {
+    if (this.syncEveryMs === 0 || !seqs.some((q) => this.isPending(q))) return cb();
+    this.storedWaiters.push({ seqs, cb });
+  }
+
   /** Up to `limit` items with seq > afterSeq, oldest first (including ones not yet group-committed). */
   peek(limit: number, afterSeq = 0): QueuedItem[] {
     this.assertOpen();
@@ -254,11 +267,7 @@ export class DurableQueue {
         if (out.length >= limit) return out;
       }
     }
-    for (const r of this.recent.values()) {
-      if (r.seq <= afterSeq) continue;
-      out.push(r);
-      if (out.length >= limit) return out;
-    }
+    if (this.collectRecent(afterSeq, limit, out)) return out;
     for (const p of this.pending) {
       if (p.seq <= afterSeq) continue;
       out.push(p);
@@ -283,6 +292,7 @@ export class DurableQueue {
         } else keep.push(p);
       }
       this.pending = keep;
+      this.settleWaiters();
     }
     if (want.size === 0) return;
     if (this.syncEveryMs === 0) {
@@ -332,6 +342,7 @@ export class DurableQueue {
     this.pendingAcks = new Set();
     this.lastSeqOnDisk = this.lastSeq;
     this.remember(pending);
+    this.settleWaiters();
     this.onFlush?.(this.lastSeq);
     this.syncWalInBackground();
     this.shrinkWhenEmpty();
@@ -417,6 +428,33 @@ export class DurableQueue {
     }
   }
 
+  /**
+   * Adds cached items with seq > afterSeq to `out` up to `limit`; true when `out` is full. A consumer
+   * peeks from its cursor after every acknowledgement while thousands of items sit in the cache: seqs
+   * are looked up from the cursor on (their gaps are the few items acknowledged ahead of it) instead of
+   * walking the cache from its oldest item each time.
+   */
+  private collectRecent(afterSeq: number, limit: number, out: QueuedItem[]): boolean {
+    const first = this.recent.keys().next().value as number | undefined;
+    if (first === undefined) return false;
+    let seq = Math.max(afterSeq + 1, first);
+    let misses = 0;
+    for (; seq <= this.lastSeqOnDisk; seq++) {
+      const r = this.recent.get(seq);
+      if (r) {
+        out.push(r);
+        if (out.length >= limit) return true;
+      } else if (++misses > this.recent.size) break; // sparse: walking the cache is cheaper
+    }
+    if (seq > this.lastSeqOnDisk) return false;
+    for (const r of this.recent.values()) {
+      if (r.seq < seq) continue;
+      out.push(r);
+      if (out.length >= limit) return true;
+    }
+    return false;
+  }
+
   /** Removes an item from the cache; returns its payload length when it was there. */
   private takeRecent(seq: number): number | undefined {
     const r = this.recent.get(seq);
@@ -486,12 +524,43 @@ export class DurableQueue {
         drop(r.len);
       }
     }
+    let droppedPending = false;
     while (!done() && this.pending.length) {
       const p = this.pending.shift()!;
       this.messages--;
       this.bytes -= p.payload.length;
       drop(p.payload.length);
+      droppedPending = true;
     }
+    if (droppedPending) this.settleWaiters();
+  }
+
+  /** Whether `seq` waits in memory for its commit (binary search: `pending` is in seq order). */
+  private isPending(seq: number): boolean {
+    if (seq <= this.lastSeqOnDisk) return false;
+    let lo = 0;
+    let hi = this.pending.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = this.pending[mid].seq;
+      if (at === seq) return true;
+      if (at < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /** Calls the whenStored callbacks none of whose items is still waiting for its commit. */
+  private settleWaiters(): void {
+    if (this.storedWaiters.length === 0) return;
+    const ready: Array<() => void> = [];
+    const keep: DurableQueue['storedWaiters'] = [];
+    for (const w of this.storedWaiters) {
+      if (w.seqs.some((q) => this.isPending(q))) keep.push(w);
+      else ready.push(w.cb);
+    }
+    this.storedWaiters = keep;
+    for (const cb of ready) cb();
   }
 
   private schedule(): void {

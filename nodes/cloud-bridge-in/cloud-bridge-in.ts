@@ -2,8 +2,9 @@
 // Inbound core (decode, check contract, dedupe, join images) and sends what comes out.
 import type { NodeAPI } from 'node-red';
 import { useBroker, type InboundMessage, type LinkState } from '../cloud-broker';
-import { RateMeter, linkStatus } from '../cloud-bridge';
+import { RateMeter, linkStatus, rememberBody } from '../cloud-bridge';
 import { defineNode, fmt, status } from '../kit/node-kit';
+import { SharedSends, allReadOnly } from '../kit/shared-messages';
 import type { CloudBridgeInConfig } from './cloud-bridge-in.schema';
 import { parseFilters, topicReader } from './filters';
 import { Inbound, type InboundOutput } from './inbound';
@@ -38,6 +39,10 @@ export = function register(RED: NodeAPI) {
         if (id && targetSet.has(e.node.id)) acks.complete(id, e.node.id);
       });
     }
+    // Wired only to nodes that never change a message (the sink, a bridge up): one object for all of them,
+    // not a deep copy per extra wire; and a bridge up may send the body as it arrived.
+    const shared = new SharedSends((RED as unknown as { hooks?: never }).hooks, node.id);
+    const readOnlyWires = () => shared.available && allReadOnly(targets.map((id) => (RED.nodes.getNode(id) as { type?: string } | null)?.type));
     const inbound = new Inbound({ dedupeWindow: config.dedupeWindow, joinMs: config.joinImagesMs }, (out: InboundOutput) => {
       const msg: Record<string, unknown> = { topic: out.topic, kind: out.kind, messageId: out.messageId, payload: out.payload };
       const vars = readTopic(out.topic);
@@ -49,6 +54,10 @@ export = function register(RED: NodeAPI) {
       if (out.acks) {
         msg._msgid = RED.util.generateId();
         acks.track(msg._msgid as string, out.acks);
+      }
+      if (readOnlyWires()) {
+        shared.mark(msg);
+        if (out.body && out.payload && typeof out.payload === 'object') rememberBody(out.payload, out.body);
       }
       node.send(msg);
     });
@@ -116,6 +125,7 @@ export = function register(RED: NodeAPI) {
         for (const u of unsubscribe) u();
         inbound.close();
         hooks?.remove(hookName);
+        shared.close();
         acks.flush();
       },
     };

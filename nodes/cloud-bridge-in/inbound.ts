@@ -15,6 +15,8 @@ export interface InboundOutput {
   image?: { inspectionId?: string; format: string; width?: number; height?: number };
   /** The inspection said an image follows, but it did not arrive within the join time. */
   imageMissing?: boolean;
+  /** The JSON body `payload` was decoded from, byte for byte (not for an envelope or a joined image). */
+  body?: Buffer;
   /** Acknowledgements of the MQTT messages this output is made of; call them once it is safe. */
   acks?: Array<() => void>;
 }
@@ -88,6 +90,7 @@ export class Inbound {
     const out: InboundOutput = { topic: m.topic, kind: checked.kind, messageId: id, payload: checked.value };
     if (m.ack) out.acks = [m.ack];
     if (checked.kind === 'inspection' && d.hasImage) return this.onInspectionWithImage(out);
+    if (d.via !== 'envelope') out.body = m.payload;
     this.emit(out);
   }
 

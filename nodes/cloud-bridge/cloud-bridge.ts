@@ -1,5 +1,6 @@
-// cloud-bridge: the uplink. Each message is checked, written to the disk outbox and acknowledged to the
-// flow at once (the line never waits on the network); the Uplink drains the outbox to the broker.
+// cloud-bridge: the uplink. Each message is checked, written to the disk outbox and reported done to the
+// flow once it is in the outbox file (the line never waits on the network); the Uplink drains the outbox
+// to the broker.
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
@@ -74,12 +75,12 @@ export = function register(RED: NodeAPI) {
       input(msg, _send, done) {
         const entries = prepareOutbound(msg as never, outbound);
         try {
-          uplink.enqueue(entries);
+          // Done (and so acknowledged upstream, e.g. by cloud-bridge-in) once the outbox holds it on disk.
+          uplink.enqueue(entries, () => done());
         } catch (err) {
           if (err instanceof QueueFullError) throw new LinesightError(`${label}: outbox full, message refused (overflow: refuse-newest): ${err.message}`, { code: 'OUTBOX_FULL' });
           throw err;
         }
-        done();
       },
       close() {
         clearInterval(ticker);

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { contractOf, inspectionContract, lineActionContract, tagSampleContract, type Inspection, type LineAction, type TagSample } from '../../contracts/messages';
 import { LinesightError } from '../../contracts/errors';
 import type { FieldProblem } from '../../contracts/schemas';
-import { KINDS, imageContentType, type Kind, type OutboxMeta } from './wire-format';
+import { KINDS, arrivedBody, imageContentType, type Kind, type OutboxMeta } from './wire-format';
 
 export interface OutboundOptions {
   topicTemplate: string;
@@ -108,6 +108,9 @@ function inspectionEntries(insp: Inspection, topic: (k: Kind, extra?: Record<str
   const extra = { site: insp.site, line: insp.line, cameraId: insp.cameraId };
   const id = idOverride ?? insp.inspectionId;
   const img = insp.image;
+  // Relayed unchanged (a factory passing a line's inspection up): the body it arrived in, as it came.
+  const arrived = !img || o.imageMode === 'inline' ? arrivedBody(insp) : undefined;
+  if (arrived) return [{ key: topic('inspection', extra), payload: arrived, meta: { id, kind: 'inspection', contentType: 'application/json' } }];
   if (!img || o.imageMode === 'drop' || (o.imageMode === 'separate' && !Buffer.isBuffer(img.data))) {
     // An image already serialised as text (base64) stays inside the JSON.
     const doc = img && o.imageMode === 'drop' ? { ...insp, image: undefined } : insp;

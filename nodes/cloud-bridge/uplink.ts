@@ -64,9 +64,14 @@ export class Uplink extends EventEmitter {
     } as Uplink['o'];
   }
 
-  /** Stores entries durably (per the queue's sync policy) and starts sending; throws QueueFullError under refuse-newest. */
-  enqueue(entries: OutboxEntry[]): number[] {
+  /**
+   * Queues entries and starts sending; throws QueueFullError under refuse-newest. `onStored` runs once
+   * they are in the outbox file (at the next group commit, or at once without one) or already delivered:
+   * only then may the message be acknowledged to whoever sent it.
+   */
+  enqueue(entries: OutboxEntry[], onStored?: () => void): number[] {
     const seqs = entries.length === 1 ? [this.o.queue.push(entries[0].key, entries[0].payload, entries[0].meta as unknown as Record<string, unknown>)] : this.o.queue.pushMany(entries.map((e) => ({ key: e.key, payload: e.payload, meta: e.meta as unknown as Record<string, unknown> })));
+    if (onStored) this.o.queue.whenStored(seqs, onStored);
     this.schedulePump();
     return seqs;
   }

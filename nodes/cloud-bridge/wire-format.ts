@@ -58,6 +58,23 @@ export class WireFormatError extends Error {
 const IMAGE_MAGIC = Buffer.from('LSI1');
 const ENVELOPE_PREFIX = '{"linesight":1,';
 
+// The JSON body a contract arrived in, by the payload object decoded from it. cloud-bridge-in records it
+// only for messages it hands, uncloned, to nodes that never change them (nodes/kit/shared-messages.ts):
+// then the object is still exactly what the body says, and a cloud-bridge relaying it up sends the body
+// as it came instead of serialising the object (and re-encoding its image as base64) again. A clone
+// made by Node-RED is another object, so it is serialised as before.
+const arrivedAs = new WeakMap<object, Buffer>();
+
+/** Records the JSON body `payload` was decoded from (the caller guarantees nobody will change `payload`). */
+export function rememberBody(payload: object, body: Buffer): void {
+  arrivedAs.set(payload, body);
+}
+
+/** The JSON body `payload` arrived in, when it was recorded and the object is unchanged since. */
+export function arrivedBody(payload: unknown): Buffer | undefined {
+  return payload && typeof payload === 'object' ? arrivedAs.get(payload) : undefined;
+}
+
 export function imageContentType(format: string): string {
   return format === 'raw' ? 'application/octet-stream' : `image/${format}`;
 }

@@ -204,6 +204,21 @@ export function bucketStart(def: Pick<RollupDef, 'bucket'>, time: unknown): numb
   return ORIGIN_MS + Math.floor((ms - ORIGIN_MS) / w) * w;
 }
 
+// A UTC time as toISOString writes it ("2026-12-06T23:59:12.345Z"), as the contracts' rows carry it.
+const isCanonicalIso = (t: unknown): t is string => typeof t === 'string' && t.length === 24 && t.charCodeAt(23) === 90 && t.charCodeAt(10) === 84 && t.charCodeAt(13) === 58 && t.charCodeAt(16) === 58;
+// Buckets are whole minutes, hours or days from a midnight origin: for a canonical UTC time the bucket
+// start is the time cut after its minute, hour or day (no Date.parse per row, per rollup).
+const ISO_CUT: Record<RollupDef['bucket'], [number, string]> = { '1 minute': [16, ':00.000Z'], '1 hour': [13, ':00:00.000Z'], '1 day': [10, 'T00:00:00.000Z'] };
+
+/** The ISO time of the start of the row's bucket, as bucketSQL computes it. */
+function bucketIso(def: Pick<RollupDef, 'bucket'>, time: unknown): string {
+  if (isCanonicalIso(time)) {
+    const [cut, rest] = ISO_CUT[def.bucket];
+    return time.slice(0, cut) + rest;
+  }
+  return new Date(bucketStart(def, time)).toISOString();
+}
+
 const num = (v: unknown): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
 
 /**
@@ -223,9 +238,15 @@ export function aggregateRows(def: RollupDef, names: string[], arrays: unknown[]
   const groups = new Map<string, { key: unknown[]; acc: Array<number | null> }>();
   const n = time.length;
   for (let r = 0; r < n; r++) {
-    const key: unknown[] = [bucketStart(def, time[r])];
-    for (const k of keys) key.push(k[r] ?? null);
-    const id = JSON.stringify(key);
+    const bucket = bucketIso(def, time[r]);
+    const key: unknown[] = [bucket];
+    // The group's identity: strings as they are, anything else as JSON, each marked so the two never meet.
+    let id = bucket;
+    for (const k of keys) {
+      const v = k[r] ?? null;
+      key.push(v);
+      id += typeof v === 'string' ? `\u0001s${v}` : `\u0001j${JSON.stringify(v)}`;
+    }
     let g = groups.get(id);
     if (!g) groups.set(id, (g = { key, acc: def.measures.map((m) => (m.js === 'min' || m.js === 'max' || m.js === 'sumNullable' ? null : 0)) }));
     for (let i = 0; i < def.measures.length; i++) {
@@ -254,7 +275,7 @@ export function aggregateRows(def: RollupDef, names: string[], arrays: unknown[]
   }
   const out: unknown[][] = [[], ...def.groupBy.map(() => []), ...def.measures.map(() => [])];
   for (const { key, acc } of groups.values()) {
-    out[0].push(new Date(key[0] as number).toISOString());
+    out[0].push(key[0]);
     for (let k = 1; k < key.length; k++) out[k].push(key[k]);
     for (let i = 0; i < acc.length; i++) out[key.length + i].push(acc[i]);
   }

@@ -168,6 +168,20 @@ for (const policy of [
       assert.deepEqual(q.size, { messages: n - 6, bytes: bytes - headBytes });
     });
 
+    it('peeks from a cursor past items acknowledged out of order, in memory and after a rewind', () => {
+      const q = make();
+      const seqs = Array.from({ length: 50 }, (_, i) => q.push('k', buf(`p${i}`)));
+      q.flush();
+      q.ack([seqs[10], seqs[11], seqs[30]]);
+      assert.deepEqual(q.peek(5, seqs[9]).map((i) => i.seq), [seqs[12], seqs[13], seqs[14], seqs[15], seqs[16]]);
+      assert.deepEqual(q.peek(3, seqs[29]).map((i) => i.seq), [seqs[31], seqs[32], seqs[33]]);
+      // Everything but a few acknowledged: the cursor walks a sparse cache.
+      q.ack(seqs.filter((_, i) => i % 10 !== 0));
+      assert.deepEqual(q.peek(100).map((i) => i.seq), [seqs[0], seqs[20], seqs[40]]);
+      assert.deepEqual(q.peek(100, seqs[15]).map((i) => i.seq), [seqs[20], seqs[40]]);
+      assert.deepEqual(q.peek(100, seqs[49]), []);
+    });
+
     it('refuses a second queue on a file that is open, and allows it after close', () => {
       const q = make();
       assert.throws(() => new DurableQueue({ file: q.file }), /already open in this process/);
@@ -209,6 +223,49 @@ describe('DurableQueue group commit', () => {
     } finally {
       reader.close();
       q.close();
+    }
+  });
+
+  it('whenStored calls back once the items are committed, or at once acknowledged or dropped before their commit', () => {
+    const clock = new ManualClock(0);
+    const file = tmpFile();
+    const q = new DurableQueue({ file, syncEveryMs: 50, clock, maxMessages: 5 });
+    const reader = new Database(file, { readonly: true });
+    const onDisk = () => (reader.prepare('select count(*) as n from items').get() as { n: number }).n;
+    const stored: string[] = [];
+    try {
+      const a = q.pushMany([{ key: 'k', payload: buf('a1') }, { key: 'k', payload: buf('a2') }]);
+      q.whenStored(a, () => stored.push(`a:${onDisk()}`));
+      const b = q.push('k', buf('b'));
+      q.whenStored([b], () => stored.push('b'));
+      const c = q.push('k', buf('c'));
+      q.whenStored([c], () => stored.push('c'));
+      assert.deepEqual(stored, [], 'nothing is stored before the group commit');
+      q.ack([b]);
+      assert.deepEqual(stored, ['b'], 'delivered before its commit: nothing left to keep');
+      q.ack([a[0]]);
+      assert.deepEqual(stored, ['b'], 'a waits for its second item');
+      clock.advance(50);
+      assert.deepEqual(stored, ['b', 'a:2', 'c'], 'called after the commit (a2 and c on disk)');
+    } finally {
+      reader.close();
+      q.close();
+    }
+    const q2 = new DurableQueue({ file, syncEveryMs: 50, clock: new ManualClock(0), maxMessages: 1 });
+    try {
+      const calls: number[] = [];
+      const [first] = q2.pushMany([{ key: 'k', payload: buf('x') }]);
+      q2.whenStored([first], () => calls.push(first));
+      assert.equal(calls.length, 0, 'the queue already holds two from before: the new one is pending');
+      const [second] = q2.pushMany([{ key: 'k', payload: buf('y') }]);
+      assert.deepEqual(calls, [first], 'dropped (drop-oldest) before its commit: called back, counted as dropped');
+      q2.whenStored([second], () => calls.push(second));
+      q2.flush();
+      assert.deepEqual(calls, [first, second]);
+      q2.whenStored([second], () => calls.push(-1));
+      assert.equal(calls[2], -1, 'already on disk: at once');
+    } finally {
+      q2.close();
     }
   });
 

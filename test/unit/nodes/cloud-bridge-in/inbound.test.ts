@@ -71,6 +71,17 @@ describe('cloud-bridge-in Inbound', () => {
     assert.equal((out[0].payload as any).image.data.toString(), 'png!');
   });
 
+  it('gives the JSON body an output was decoded from, except for an envelope', () => {
+    const out: InboundOutput[] = [];
+    const ib = new Inbound({ dedupeWindow: 10, joinMs: 0 }, (o) => out.push(o));
+    const plain = Buffer.from(JSON.stringify(sampleInspection(6)));
+    ib.receive({ topic: 'x/inspection', payload: plain });
+    assert.equal(out[0].body, plain);
+    const envelope = Buffer.from(`{"linesight":1,"id":"insp-7","kind":"inspection","data":${JSON.stringify(sampleInspection(7))}}`);
+    ib.receive({ topic: 'x/inspection', payload: envelope });
+    assert.equal(out[1].body, undefined);
+  });
+
   it('names topic and field for a message that is not a contract, and counts it', () => {
     const ib = new Inbound({ dedupeWindow: 10, joinMs: 0 }, () => {});
     assert.throws(() => ib.receive({ topic: 'a/b/actions', payload: Buffer.from('{"actionId":"x"}') }), /message on a\/b\/actions is not a known Linesight contract: payload\.kind is required; payload\.ruleId is required/);

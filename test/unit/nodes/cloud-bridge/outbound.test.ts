@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { checkTopicTemplate, prepareOutbound, renderTopic, type OutboundOptions } from '../../../../nodes/cloud-bridge/outbound';
+import { rememberBody } from '../../../../nodes/cloud-bridge/wire-format';
 import { sampleInspection } from '../../../fixtures/contracts';
 
 const o: OutboundOptions = { topicTemplate: 'linesight/{site}/{line}/{kind}', site: 'siteA', line: 'lineA', imageMode: 'separate' };
@@ -17,6 +18,25 @@ describe('cloud-bridge outbound', () => {
     assert.equal(b.key, 'linesight/plant1/line1/image');
     assert.equal(b.payload, data);
     assert.deepEqual(b.meta, { id: 'insp-3:image', kind: 'image', contentType: 'image/png', inspectionId: 'insp-3', image: { format: 'png', width: 2, height: 5 } });
+  });
+
+  it('relays an unchanged inspection in the body it arrived in, when that body is what the mode would send', () => {
+    const data = Buffer.from('jpeg bytes');
+    const insp = { ...sampleInspection(4), image: { data, format: 'jpeg' as const, width: 1, height: 1 } };
+    const arrived = Buffer.from(JSON.stringify({ ...insp, image: { ...insp.image, data: data.toString('base64') } }));
+    rememberBody(insp, arrived);
+    const [inline] = prepareOutbound({ payload: insp }, { ...o, imageMode: 'inline' });
+    assert.equal(inline.payload, arrived, 'the same bytes, not serialised again');
+    assert.deepEqual(inline.meta, { id: 'insp-4', kind: 'inspection', contentType: 'application/json' });
+    const separate = prepareOutbound({ payload: insp }, o);
+    assert.equal(separate.length, 2, 'separate mode splits the image off: serialised as before');
+    assert.notEqual(prepareOutbound({ payload: insp }, { ...o, imageMode: 'drop' })[0].payload, arrived);
+    const copy = structuredClone(insp);
+    assert.notEqual(prepareOutbound({ payload: copy }, { ...o, imageMode: 'inline' })[0].payload, arrived, 'a copy (as Node-RED clones) is serialised');
+    const plain = sampleInspection(5);
+    const plainBody = Buffer.from(JSON.stringify(plain));
+    rememberBody(plain, plainBody);
+    assert.equal(prepareOutbound({ payload: plain }, o)[0].payload, plainBody, 'without an image any mode sends the same JSON');
   });
 
   it('inline puts the image as base64 in the JSON; drop leaves it out', () => {

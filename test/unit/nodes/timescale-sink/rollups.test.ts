@@ -34,6 +34,24 @@ describe('timescale-sink rollups: aggregation in the sink', () => {
     ]);
   });
 
+  it('buckets a canonical UTC time (toISOString form) by cutting it, as the parsed time would; other forms are parsed', () => {
+    const names = ['time', 'device', 'tag', 'value_num'];
+    for (const bucket of ['1 minute', '1 hour', '1 day'] as const) {
+      const d = { ...def('tag_rollup_1m'), bucket };
+      const times = ['2026-12-06T23:59:59.999Z', '2026-12-06T23:59:59Z', '2026-12-07T00:00:00.000+00:00', '1999-12-31T05:00:00.000Z'];
+      const out = aggregateRows(d, names, [times, times.map(() => 'plc'), times.map(() => 't'), times.map(() => 1)]);
+      const expected = [...new Set(times.map((t) => new Date(bucketStart(d, t)).toISOString()))];
+      assert.deepEqual(out[0], expected, bucket);
+    }
+  });
+
+  it('keeps groups apart whose keys print alike but differ in type', () => {
+    const names = ['time', 'device', 'tag', 'value_num'];
+    const t = '2026-12-06T10:00:01.000Z';
+    const out = aggregateRows(def('tag_rollup_1m'), names, [[t, t, t], ['1', 1 as unknown as string, null as unknown as string], ['x', 'x', 'x'], [1, 2, 3]]);
+    assert.deepEqual(out[1], ['1', 1, null]);
+  });
+
   it('tag aggregates skip values that are not numbers, and min/max/sum stay null when none is', () => {
     const names = ['time', 'device', 'tag', 'value_num'];
     const arrays = [
