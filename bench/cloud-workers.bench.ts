@@ -6,6 +6,10 @@
 // (the same rows COPYed from memory, 1 and 4 connections), which is where the workers stop growing.
 // Env: WORKERS_BENCH_BURST (20000), WORKERS_BENCH_N (1,2,4). The broker is a private Mosquitto on a free
 // port configured like docker/mosquitto/mosquitto.conf (unbounded queues), so the shared one is untouched.
+// Scale-out on a small machine: on 2 cores one uncapped worker and PostgreSQL already fill the machine, so
+// more uncapped workers only compete for it. Each N is run again with every worker capped at
+// WORKERS_BENCH_CPU of a core (default 0.25; 0 skips it; needs a writable cgroup cpu controller): a worker
+// on a small machine of its own. Its baseline is one capped worker, so the ratio is the scale-out factor.
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { Client } from 'pg';
@@ -16,11 +20,13 @@ import { addReceivedAt, delays, runLoadProcess, stored, workerFlow } from '../te
 import { dropSchema, freshSchema, topicPrefix } from '../test/support/services';
 import { sleep, waitFor } from '../test/support/wait';
 import { COLS, RawPipeline, rawTables, rowsOf } from './support/raw-pipeline';
+import { capCpu, cpuCapUnavailable } from './support/cpu-cap';
 import { report } from './support/report';
 
 const PG = process.env.LINESIGHT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BURST = Number(process.env.WORKERS_BENCH_BURST ?? 20_000);
 const NS = (process.env.WORKERS_BENCH_N ?? '1,2,4').split(',').map(Number);
+const CAP = Number(process.env.WORKERS_BENCH_CPU ?? 0.25);
 const BENCH = 'cloud-workers';
 
 async function waitStored(schema: string, runId: string, count: number, startedAt: number): Promise<{ rate: number; p99: number; missing: number }> {
@@ -100,15 +106,20 @@ async function main() {
     const db1 = await databaseOnly(1);
     const db4 = await databaseOnly(4);
 
-    for (const n of NS) {
+    const capWhy = CAP > 0 ? cpuCapUnavailable() : 'WORKERS_BENCH_CPU=0';
+    if (capWhy) console.error(`# capped workers skipped: ${capWhy}`);
+    let oneCapped = 0;
+    for (const [n, cap] of [...NS.map((x) => [x, 0] as const), ...(capWhy ? [] : NS.map((x) => [x, CAP] as const))]) {
       const schema = await freshSchema(PG, `bench_w${n}`);
       const prefix = topicPrefix();
       const runId = `w${n}${crypto.randomBytes(3).toString('hex')}`;
       const workers: RuntimeProcess[] = [];
+      const uncap: Array<() => void> = [];
       try {
         for (let i = 0; i < n; i++) {
           const rt = await startRuntimeProcess({ tier: 'cloud', timeoutMs: 90_000 });
           workers.push(rt);
+          if (cap) uncap.push(capCpu(rt.proc.pid!, cap));
           const clientId = `ls-bw${i}-${runId}`;
           await rt.deploy(workerFlow({ mqttUrl: broker.url, prefix, pgUrl: PG, schema, clientId, shareGroup: `bench${runId}`, sessionExpiry: 60 }));
           await waitFor(`worker ${i} connected`, () => broker.log().includes(` as ${clientId} `), 60_000, 200);
@@ -121,6 +132,18 @@ async function main() {
         await sleep(1000);
         const l = await runLoadProcess({ url: broker.url, prefix, rate: 0, count: BURST, runId, window: 5000 });
         const r = await waitStored(schema, runId, BURST, l.startedAt);
+        if (cap) {
+          if (n === NS[0]) oneCapped = r.rate / n;
+          report({
+            bench: BENCH,
+            metric: `${n} worker${n > 1 ? 's' : ''} capped at ${cap} core each: inspections/s stored`,
+            value: r.rate,
+            unit: 'insp/s',
+            baseline: oneCapped * n,
+            note: `each worker a small machine of its own (cgroup CPU quota); baseline = ${n} x one capped worker's rate (ratio 1 = scales linearly); ${BURST} inspections; p99 capture->row ${r.p99.toFixed(0)} ms; missing ${r.missing}; ${load}`,
+          });
+          continue;
+        }
         report({
           bench: BENCH,
           metric: `${n} worker${n > 1 ? 's' : ''}: inspections/s stored`,
@@ -130,6 +153,7 @@ async function main() {
           note: `${BURST} inspections (x7 rows) sent flat out; baseline = one raw mqtt.js+COPY process; database alone ${db1.toFixed(0)} insp/s on 1 connection, ${db4.toFixed(0)} on 4; p99 capture->row ${r.p99.toFixed(0)} ms; missing ${r.missing}; ${load}`,
         });
       } finally {
+        for (const u of uncap) u();
         for (const w of workers) await w.stop();
         await dropSchema(PG, schema);
       }
