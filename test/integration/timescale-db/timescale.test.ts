@@ -164,6 +164,67 @@ describe('TimescaleDB: full licence (continuous aggregates, compression, policie
       await sink.close();
     }
   });
+
+  it('the history API answers the same over continuous aggregates as over the rollup tables the sink keeps, after late and replayed data', async () => {
+    // Same server, two schemas: hypertables with continuous aggregates, and (timescale "off") daily partitions
+    // with the rollup tables a sink keeps on plain PostgreSQL. The same messages go into both.
+    const plain = await freshSchema(url!, 'tsplain');
+    const caggSink = await openSink(url!, schema);
+    const plainSink = await openSink(url!, plain, { timescale: 'off' });
+    const now = BASE + 2 * 86_400_000 + 3_600_000;
+    const apis: Array<Awaited<ReturnType<typeof startHistoryServer>>> = [];
+    try {
+      const kinds = await query(url!, `select n.nspname s, c.relkind::text k from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ($1, $2) and c.relname = 'inspection_rollup_1h'`, [schema, plain]);
+      assert.deepEqual(Object.fromEntries(kinds.map((k) => [k.s === schema ? 'cagg' : 'plain', k.k])), { cagg: 'v', plain: 'r' }, 'a continuous aggregate (view) beside a table');
+      const both = async (payloads: unknown[]) => {
+        assert.deepEqual(await caggSink.send(payloads), []);
+        assert.deepEqual(await plainSink.send(payloads), []);
+      };
+      const first = Array.from({ length: 300 }, (_, i) => inspection(i));
+      await both(first);
+      await refreshAll(url!, schema);
+      // Late rows two days back and inside buckets already materialised, then replays of everything.
+      const late = Array.from({ length: 60 }, (_, i) => inspection(1000 + i, BASE - 2 * 86_400_000 + i * 60_000));
+      const inside = Array.from({ length: 40 }, (_, i) => inspection(2000 + i, BASE + i * 30_000 + 11));
+      await both([...first.slice(0, 100), ...late, ...inside]);
+      await both([...first, ...late, ...inside]);
+      await refreshAll(url!, schema);
+      const counts = await query(url!, `select (select count(*)::int from "${schema}".inspections) a, (select count(*)::int from "${plain}".inspections) b`);
+      assert.deepEqual(counts[0], { a: 400, b: 400 });
+
+      for (const s of [schema, plain]) apis.push(await startHistoryServer({ db: url!, schema: s, allowWritableRole: true, now: () => now, shifts: [6] }));
+      const wide = `from=${new Date(BASE - 3 * 86_400_000).toISOString()}&to=${new Date(BASE + 4 * 86_400_000).toISOString()}`;
+      const paths = [
+        ...(['line', 'camera', 'model_version', 'class', 'none'] as const).map((by) => `/defect-rate?${wide}&bucket=day&by=${by}`),
+        `/defect-rate?${wide}&bucket=hour&by=line`,
+        `/defect-rate?${wide}&bucket=hour&by=class&line=line1`,
+        `/defect-rate?${wide}&bucket=day&by=class&defectClass=hole`,
+        `/defect-rate?from=${new Date(BASE - 2 * 86_400_000).toISOString()}&to=${new Date(BASE - 2 * 86_400_000 + 7_200_000).toISOString()}&bucket=minute&by=class`,
+        `/defect-rate?from=${new Date(BASE).toISOString()}&to=${new Date(BASE + 3_600_000).toISOString()}&bucket=minute&by=model_version`,
+        `/model-comparison?${wide}`,
+        `/model-comparison?${wide}&line=line1`,
+        `/worst-lines?${wide}`,
+        `/worst-lines`,
+      ];
+      for (const p of paths) {
+        const [a, b] = await Promise.all(
+          apis.map(async (api) => {
+            const r = await fetch(`${api.url}${p}`);
+            assert.equal(r.status, 200, `${p}: ${r.status}`);
+            return r.json();
+          }),
+        );
+        const list = (a as { points?: unknown[]; rows?: unknown[]; lines?: unknown[] });
+        assert.ok((list.points ?? list.rows ?? list.lines ?? []).length > 0, `${p}: not empty`);
+        assert.deepEqual(a, b, `${p}: continuous aggregates answer as the sink-kept rollups`);
+      }
+    } finally {
+      for (const api of apis) await api.close();
+      await caggSink.close();
+      await plainSink.close();
+      await dropSchema(url!, plain);
+    }
+  });
 });
 
 describe('TimescaleDB: Apache licence (no compression, policies or continuous aggregates)', function () {
