@@ -275,7 +275,8 @@ async function migrateLocked(q: Queryable, opts: SchemaOptions): Promise<Migrati
       let kind = await describeRollup(q, schema, def.name);
       if (kind === 'missing') {
         if (full && kinds.get(def.source) === 'hypertable') {
-          await q.query(caggSQL(schema, def));
+          const finer = def.caggFrom ? report.rollups.find((r) => r.name === def.caggFrom)?.kind : undefined;
+          await q.query(caggSQL(schema, def, finer === 'continuous-aggregate'));
           const p = caggPolicy(def);
           await q.query(
             `select add_continuous_aggregate_policy($1::regclass, start_offset => null, end_offset => $2::interval, schedule_interval => $3::interval, if_not_exists => true)`,

@@ -34,6 +34,11 @@ export interface RollupDef {
   measures: Measure[];
   /** Derived columns: generated in the sink's table, an aggregate in the continuous aggregate. */
   derived?: Array<{ name: string; type: 'double precision'; generated: string; agg: string }>;
+  /**
+   * As a continuous aggregate, built on this finer rollup (same keys, every measure a count summed again)
+   * rather than on the raw rows: its real-time part then reads the finer aggregate, not hours of raw rows.
+   */
+  caggFrom?: string;
 }
 
 const sum = (name: string, agg: string, reads: string[], js: Measure['js']): Measure => ({
@@ -64,10 +69,11 @@ export const CONFIDENCE_BINS: Array<[number, number | null]> = Array.from({ leng
 
 /** Every rollup, keyed by name. */
 export const ROLLUPS: RollupDef[] = [
-  ...BUCKETS.map(([suffix, bucket]): RollupDef => ({
+  ...BUCKETS.map(([suffix, bucket], i): RollupDef => ({
     name: `inspection_rollup_${suffix}`,
     source: 'inspections',
     bucket,
+    ...(i ? { caggFrom: `inspection_rollup_${BUCKETS[i - 1][0]}` } : {}),
     groupBy: ['site', 'line', 'camera_id', 'model_version'],
     measures: [
       sum('inspections', 'count(*)', [], 'count'),
@@ -75,10 +81,11 @@ export const ROLLUPS: RollupDef[] = [
       sum('detections', 'sum(defect_count)::bigint', ['defect_count'], 'sum'),
     ],
   })),
-  ...BUCKETS.map(([suffix, bucket]): RollupDef => ({
+  ...BUCKETS.map(([suffix, bucket], i): RollupDef => ({
     name: `defect_rollup_${suffix}`,
     source: 'detections',
     bucket,
+    ...(i ? { caggFrom: `defect_rollup_${BUCKETS[i - 1][0]}` } : {}),
     groupBy: ['site', 'line', 'camera_id', 'model_version', 'defect_class'],
     measures: [sum('detections', 'count(*)', [], 'count')],
   })),
@@ -151,16 +158,24 @@ export function rollupTableSQL(schema: string, def: RollupDef): string[] {
   ];
 }
 
-/** The continuous aggregate (Timescale licence): same name and columns as the sink's table. */
-export function caggSQL(schema: string, def: RollupDef): string {
+/**
+ * The continuous aggregate (Timescale licence): same name and columns as the sink's table. Hour and day
+ * buckets of inspections and detections are aggregates of the next finer one (hierarchical), so a query's
+ * real-time part over the not yet materialised end reads at most a day of hourly rows, an hour of minute
+ * rows and a minute or two of raw rows, instead of up to a day of raw rows. `hierarchical` false (the finer
+ * rollup is not a continuous aggregate, e.g. a table kept from an Apache-licence past) builds it on the raw rows.
+ */
+export function caggSQL(schema: string, def: RollupDef, hierarchical = true): string {
+  const from = hierarchical ? def.caggFrom : undefined;
+  if (from && (def.derived?.length || def.measures.some((m) => m.type !== 'bigint'))) throw new Error(`${def.name}: only counts can be summed again from ${from}`);
   const cols = [
-    `time_bucket(interval '${def.bucket}', "time") as "bucket"`,
+    `time_bucket(interval '${def.bucket}', ${from ? '"bucket"' : '"time"'}) as "bucket"`,
     ...def.groupBy.map(quoteIdent),
-    ...def.measures.map((m) => `${m.agg} as ${quoteIdent(m.name)}`),
+    ...def.measures.map((m) => `${from ? `sum(${quoteIdent(m.name)})::bigint` : m.agg} as ${quoteIdent(m.name)}`),
     ...(def.derived ?? []).map((d) => `${d.agg} as ${quoteIdent(d.name)}`),
   ];
   return `create materialized view if not exists ${qualified(schema, def.name)} with (timescaledb.continuous, timescaledb.materialized_only = false) as
-  select ${cols.join(', ')} from ${qualified(schema, def.source)} group by ${def.groupBy.map((_, i) => i + 2).concat(1).join(', ')} with no data`;
+  select ${cols.join(', ')} from ${qualified(schema, from ?? def.source)} group by ${def.groupBy.map((_, i) => i + 2).concat(1).join(', ')} with no data`;
 }
 
 /** Refresh policy per bucket size: late data of any age is picked up (start_offset => null). */
