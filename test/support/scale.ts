@@ -118,21 +118,27 @@ export interface ProcessSample {
   rssMiB: number;
   fds: number;
   sockets: number;
+  /** Of `fds`, the files open under the `filesUnder` folder given to sampleProcess (0 without one). */
+  filesUnder: number;
 }
 
-/** What a process holds right now, from /proc (Linux). */
-export function sampleProcess(pid: number): ProcessSample {
+/** What a process holds right now, from /proc (Linux); `filesUnder` also counts the files open in a folder. */
+export function sampleProcess(pid: number, filesUnder?: string): ProcessSample {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   let fds = 0;
   let sockets = 0;
+  let under = 0;
+  const prefix = filesUnder === undefined ? undefined : path.resolve(filesUnder) + path.sep;
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     fds++;
     try {
-      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (target.startsWith('socket:')) sockets++;
+      else if (prefix && target.startsWith(prefix)) under++;
     } catch {
       // closed between the listing and the read
     }
   }
-  return { at: Date.now(), rssMiB: rssKiB / 1024, fds, sockets };
+  return { at: Date.now(), rssMiB: rssKiB / 1024, fds, sockets, filesUnder: under };
 }

@@ -103,11 +103,14 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     cleanups.push(() => factoryBroker.stop());
     const cloudBroker: EmbeddedBroker = await startEmbeddedBroker();
     cleanups.push(() => cloudBroker.stop());
-    const factoryDb: EmbeddedPostgres = await startEmbeddedPostgres();
+    // The histories live on disk in the demo's data folder (wiped at each start), not in this process's
+    // memory: images are stored inline, so an in-memory history grew the demo by ~700 MiB an hour.
+    const historiesDir = path.join(dataDir, 'histories');
+    const factoryDb: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir: path.join(historiesDir, 'factory') });
     cleanups.push(() => factoryDb.stop());
-    const cloudDb: EmbeddedPostgres = await startEmbeddedPostgres();
+    const cloudDb: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir: path.join(historiesDir, 'cloud') });
     cleanups.push(() => cloudDb.stop());
-    say(`brokers: factory ${redactUrl(factoryBroker.url)}, cloud ${redactUrl(cloudBroker.url)} (embedded aedes, MQTT 3.1.1); histories: embedded PGlite`);
+    say(`brokers: factory ${redactUrl(factoryBroker.url)}, cloud ${redactUrl(cloudBroker.url)} (embedded aedes, MQTT 3.1.1); histories: embedded PGlite in ${historiesDir}`);
 
     // The console's Quality pages read the cloud tier's history. Embedded PGlite has one user, who can write:
     // allowed here, refused in production (linesight repo --history-db as a read-only role).
