@@ -127,6 +127,8 @@ export class EdgeAgent extends EventEmitter {
   private desired: DesiredState | null = null;
   private lastGood: LastGood | null;
   private baseline: Baseline | null = null;
+  /** The read of `baseline` in flight, if any (after a deploy, before the drift check can start). */
+  private baselineTaking: Promise<void> | null = null;
   private driftSha: string | null = null;
   private wakeUp: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
@@ -470,8 +472,10 @@ export class EdgeAgent extends EventEmitter {
     // A change of models alone (the flow the runtime runs, unedited): no redeploy, which would restart every
     // node and turn cameras away; vision-detect swaps to the new current.json in place. The health window
     // still watches, and a failure puts the previous models back.
-    const modelsOnly = models.length > 0 && (await this.runsUnchanged(flow));
+    const redeployBecause = models.length > 0 ? await this.whyRedeploy(flow) : 'no models';
+    const modelsOnly = redeployBecause === null;
     if (modelsOnly) this.log(`[agent] ${target}: the same flow with new models, not redeployed (the flow swaps models in place)`);
+    else if (models.length > 0) this.log(`[agent] ${target}: new models, and the flow is redeployed: ${redeployBecause}`);
     const verdict = await this.deployAndWatch(flow, target, { redeploy: !modelsOnly });
     if (verdict.healthy) {
       this.checkHealth();
@@ -543,14 +547,20 @@ export class EdgeAgent extends EventEmitter {
 
   /** Deploys `flow` and watches it for the health window. */
   /** True when the runtime is up on the last good flow, equal to `flow`, with no edit made in its editor since. */
-  private async runsUnchanged(flow: unknown[]): Promise<boolean> {
+  /** Why a change of models must redeploy the flow too, or null when the runtime runs this flow unedited. */
+  private async whyRedeploy(flow: unknown[]): Promise<string | null> {
     const admin = this.supervisor.admin;
-    if (!this.lastGood || !this.baseline || !admin || this.supervisor.state !== 'up' || this.running !== this.lastGood.target) return false;
-    if (canonicalJson(this.lastGood.flow) !== canonicalJson(flow)) return false;
+    if (!this.lastGood) return 'no last good flow yet';
+    // Just after a deploy's health window the baseline of what it runs is still being read: wait for it.
+    if (!this.baseline && this.baselineTaking) await this.baselineTaking.catch(() => {});
+    if (!this.baseline) return 'the running flow has no drift baseline yet';
+    if (!admin || this.supervisor.state !== 'up') return `the runtime is ${this.supervisor.state}`;
+    if (this.running !== this.lastGood.target) return `the runtime runs ${this.running ?? 'nothing'}, not the last good ${this.lastGood.target}`;
+    if (canonicalJson(this.lastGood.flow) !== canonicalJson(flow)) return 'the flow differs from the last good one';
     try {
-      return !detectDrift(this.baseline, await admin.getFlows());
-    } catch {
-      return false;
+      return detectDrift(this.baseline, await admin.getFlows()) ? 'the running flow was edited (drift)' : null;
+    } catch (err) {
+      return `could not read the running flow: ${redactText((err as Error).message)}`;
     }
   }
 
@@ -733,10 +743,16 @@ export class EdgeAgent extends EventEmitter {
 
   // ---- drift ----
 
-  private async takeBaseline(): Promise<void> {
+  private takeBaseline(): Promise<void> {
     this.baseline = null;
-    const admin = await this.supervisor.whenUp();
-    this.baseline = await admin.getFlows();
+    const taking = (async () => {
+      const admin = await this.supervisor.whenUp();
+      this.baseline = await admin.getFlows();
+    })();
+    this.baselineTaking = taking;
+    return taking.finally(() => {
+      if (this.baselineTaking === taking) this.baselineTaking = null;
+    });
   }
 
   private scheduleDriftCheck(): void {
