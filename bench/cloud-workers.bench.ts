@@ -16,7 +16,7 @@ import { Client } from 'pg';
 import { makeInspection, thumbnail } from '../runtime/dev/simulators/inspection-load';
 import { startPrivateMosquitto } from '../test/integration/cloud-bridge/private-mosquitto';
 import { startRuntimeProcess, type RuntimeProcess } from '../test/support/runtime-process';
-import { addReceivedAt, delays, runLoadProcess, stored, workerFlow } from '../test/support/scale';
+import { addReceivedAt, delays, runLoadProcess, stored, storedOrStalled, workerFlow } from '../test/support/scale';
 import { dropSchema, freshSchema, topicPrefix } from '../test/support/services';
 import { sleep, waitFor } from '../test/support/wait';
 import { COLS, RawPipeline, rawTables, rowsOf } from './support/raw-pipeline';
@@ -30,17 +30,7 @@ const CAP = Number(process.env.WORKERS_BENCH_CPU ?? 0.25);
 const BENCH = 'cloud-workers';
 
 async function waitStored(schema: string, runId: string, count: number, startedAt: number): Promise<{ rate: number; p99: number; missing: number }> {
-  let last = -1;
-  let still = 0;
-  for (;;) {
-    const s = await stored(PG, schema, runId);
-    if (s.inspections >= count && s.detections >= count * 5) break;
-    still = s.inspections === last ? still + 1 : 0;
-    if (still > 60) break;
-    last = s.inspections;
-    await sleep(500);
-  }
-  const s = await stored(PG, schema, runId);
+  const s = await storedOrStalled(PG, schema, runId, count);
   const d = await delays(PG, schema, runId);
   return { rate: (s.inspections * 1000) / (d.lastAt - startedAt), p99: d.p99, missing: count - s.inspections };
 }

@@ -10,12 +10,11 @@
 // directory for the runtime's CPU profile). Needs LINESIGHT_PG_URL and
 // LINESIGHT_MQTT_URL (defaults: the local servers).
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import { Client } from 'pg';
 import { thumbnail } from '../runtime/dev/simulators/inspection-load';
 import { startRuntimeProcess, type RuntimeProcess } from '../test/support/runtime-process';
-import { addReceivedAt, delays, runLoadProcess, sampleProcess, stored, workerFlow, type ProcessSample } from '../test/support/scale';
+import { addReceivedAt, delays, processCpuMs, runLoadProcess, sampleProcess, stored, storedOrStalled, workerFlow, type ProcessSample } from '../test/support/scale';
 import { RawPipeline, rawTables } from './support/raw-pipeline';
 import { dropSchema, freshSchema, topicPrefix } from '../test/support/services';
 import { waitFor } from '../test/support/wait';
@@ -52,27 +51,13 @@ function cpuMs(pid?: number): number {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   }
-  // Fields 14 and 15 of /proc/<pid>/stat (after the command name in parentheses): utime, stime in ticks.
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  return processCpuMs(pid);
 }
-const CLOCK_TICKS = 100;
 
 /** Waits until a run's inspections are all stored (or stop growing), then reads rate and delays. */
 async function settle(schema: string, runId: string, count: number, startedAt: number, cpu: () => number, cpuAtStart: number): Promise<Phase> {
-  let last = -1;
-  let still = 0;
-  for (;;) {
-    const s = await stored(PG, schema, runId);
-    if (s.inspections >= count && s.detections >= count * 5) break;
-    still = s.inspections === last ? still + 1 : 0;
-    if (still > 60) break; // 30 s without a new row: what is missing stays missing
-    last = s.inspections;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const s = await storedOrStalled(PG, schema, runId, count);
   const cpuPerK = ((cpu() - cpuAtStart) * 1000) / count;
-  const s = await stored(PG, schema, runId);
   const d = await delays(PG, schema, runId);
   return { rate: (s.inspections * 1000) / (d.lastAt - startedAt), p50: d.p50, p99: d.p99, missing: count * 7 - (s.inspections + s.detections + s.images), cpuPerK };
 }

@@ -4,24 +4,16 @@
 // by the samples it stored. Baseline, same process and run: its CPU per authenticated device request that
 // does nothing (GET /api/v1/policy/node-types with a device token), i.e. what HTTP, the token check and
 // routing cost before any sample work. Linux only (reads /proc). Needs LINESIGHT_PG_URL (a real server).
-import fs from 'node:fs';
 import type { HealthSample } from '../contracts/fleet/protocol';
 import { RepoClient } from '../runtime/repo/client';
 import { dropSchema, freshSchema, pgService, stopEmbeddedServices } from '../test/support/services';
+import { processCpuMs } from '../test/support/scale';
 import { startReplicaSet } from '../test/support/repo-replicas';
 import { report } from './support/report';
 
 const AGENTS = 100;
 const SECONDS = Number(process.env.LINESIGHT_BENCH_SECONDS ?? 5);
 const NODES = 20;
-
-/** CPU seconds (user + system) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
 
 function sample(agent: number, n: number): HealthSample {
   return {
@@ -57,7 +49,7 @@ async function main(): Promise<void> {
     }
     const round = async (send: (a: { id: string; token: string }, n: number) => Promise<void>) => {
       let done = 0;
-      const cpu0 = cpuSeconds(pid);
+      const cpu0 = processCpuMs(pid);
       const end = Date.now() + SECONDS * 1000;
       await Promise.all(
         agents.map(async (a, i) => {
@@ -67,7 +59,7 @@ async function main(): Promise<void> {
           }
         }),
       );
-      return { done, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / done };
+      return { done, cpuUs: ((processCpuMs(pid) - cpu0) * 1e3) / done };
     };
     const post = async (a: { id: string; token: string }, n: number) => {
       const res = await fetch(`${repo.url}/api/v1/devices/${a.id}/health`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ samples: [sample(n % AGENTS, n)] }) });

@@ -122,6 +122,31 @@ export interface ProcessSample {
   filesUnder: number;
 }
 
+/** CPU time (user + system) process `pid` has used so far, in ms, from /proc (Linux; 100 clock ticks a second). */
+export function processCpuMs(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat (after the command name in parentheses): utime, stime in ticks.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/**
+ * Waits until a run's `count` inspections (with 5 detections each) are stored, or until no new one has
+ * arrived for 30 s (what is missing then stays missing); answers what is stored.
+ */
+export async function storedOrStalled(url: string, schema: string, runId: string, count: number): Promise<Stored> {
+  let last = -1;
+  let still = 0;
+  for (;;) {
+    const s = await stored(url, schema, runId);
+    if (s.inspections >= count && s.detections >= count * 5) return s;
+    still = s.inspections === last ? still + 1 : 0;
+    if (still > 60) return s;
+    last = s.inspections;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** What a process holds right now, from /proc (Linux); `filesUnder` also counts the files open in a folder. */
 export function sampleProcess(pid: number, filesUnder?: string): ProcessSample {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
